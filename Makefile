@@ -1,0 +1,107 @@
+# vigil — plain Makefile, read top to bottom.
+#   make          build ./vigil (release, hardened)
+#   make test     build an ASan+UBSan variant, the fuzzers, and run every test
+#   make run      install what is missing, build, start `vigil serve`
+#   make bench    side-by-side benchmarks against the peers (never part of test)
+#   make fuzz     run each libFuzzer harness for FUZZ_SECONDS
+
+VERSION    := $(shell cat VERSION)
+PKGS       := yaml-0.1 sqlite3 libssl libcrypto libcurl libmicrohttpd libseccomp \
+              libpcre2-8 libzstd libsodium libprotobuf-c
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lsnappy -lm -lpthread
+
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wpointer-arith -Wcast-qual -Werror
+# Same source, same bytes: no build paths, dates or host names in the binary.
+REPRO    := -ffile-prefix-map=$(CURDIR)=. -fdebug-prefix-map=$(CURDIR)=.
+COMMON   := -std=c11 -D_GNU_SOURCE -Isrc $(WARN) $(REPRO) $(PKG_CFLAGS) \
+            -DVIGIL_VERSION='"$(VERSION)"'
+HARDEN   := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
+LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,--build-id=sha1
+
+REL_CFLAGS  := $(COMMON) -O2 -g $(HARDEN)
+ASAN_CFLAGS := $(COMMON) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+               -fno-sanitize-recover=undefined -DVIGIL_TESTING
+FUZZ_CC     := clang
+FUZZ_CFLAGS := $(COMMON) -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
+               -DVIGIL_TESTING -Wno-unused-command-line-argument
+
+LIB_SRC   := $(sort $(filter-out src/main.c,$(wildcard src/*/*.c)))
+UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
+CONF_SRC  := $(sort $(wildcard tests/conformance/*.c))
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+HDRS      := $(wildcard src/*/*.h) tests/unit/t.h
+
+REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
+ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
+FUZZ_OBJ := $(LIB_SRC:%.c=build/fuzz/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=build/asan/tests/%)
+CONF_BIN := $(CONF_SRC:tests/conformance/%.c=build/asan/conformance/%)
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build/fuzz/bin/%)
+WEB_ASSETS := build/web_assets.c
+
+.PHONY: all test run bench fuzz deps clean unit-bin fuzz-bin
+all: vigil
+
+deps:
+	@./scripts/install-deps
+
+vigil: build/rel/libvigil.a build/rel/src/main.o
+	$(CC) $(REL_CFLAGS) $(LDHARDEN) -o $@ build/rel/src/main.o build/rel/libvigil.a $(PKG_LIBS)
+
+build/asan/vigil: build/asan/libvigil.a build/asan/src/main.o
+	$(CC) $(ASAN_CFLAGS) -o $@ build/asan/src/main.o build/asan/libvigil.a $(PKG_LIBS)
+
+build/rel/libvigil.a: $(REL_OBJ)
+	@rm -f $@; ar rcsD $@ $^
+build/asan/libvigil.a: $(ASAN_OBJ)
+	@rm -f $@; ar rcsD $@ $^
+build/fuzz/libvigil.a: $(FUZZ_OBJ)
+	@rm -f $@; ar rcsD $@ $^
+
+build/rel/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(REL_CFLAGS) -c -o $@ $<
+build/asan/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
+build/fuzz/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+
+build/asan/tests/%: tests/unit/%.c build/asan/libvigil.a tests/unit/t.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -Itests/unit -o $@ $< build/asan/libvigil.a $(PKG_LIBS)
+build/asan/conformance/%: tests/conformance/%.c build/asan/libvigil.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -Itests/unit -o $@ $< build/asan/libvigil.a $(PKG_LIBS)
+build/fuzz/bin/%: tests/fuzz/%.c build/fuzz/libvigil.a
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libvigil.a $(PKG_LIBS)
+
+unit-bin: $(UNIT_BIN) $(CONF_BIN) build/asan/vigil
+fuzz-bin: $(FUZZ_BIN)
+
+# make test: install what is missing, build everything, run every suite.
+# The last line printed is "N passed, N failed".
+test:
+	@./scripts/install-deps
+	@$(MAKE) --no-print-directory vigil unit-bin fuzz-bin
+	@./tests/run
+
+fuzz: fuzz-bin
+	@./tests/fuzz/run-long $(or $(FUZZ_SECONDS),60)
+
+run:
+	@./scripts/install-deps
+	@$(MAKE) --no-print-directory vigil
+	@./scripts/run
+
+bench:
+	@./scripts/install-deps
+	@$(MAKE) --no-print-directory vigil
+	@./bench/run
+
+clean:
+	rm -rf build vigil
