@@ -62,23 +62,23 @@ build/fuzz/libvigil.a: $(FUZZ_OBJ)
 
 build/rel/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(REL_CFLAGS) -c -o $@ $<
+	@echo '  CC     $<'; $(CC) $(REL_CFLAGS) -c -o $@ $<
 build/asan/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -c -o $@ $<
+	@echo '  CC+asan $<'; $(CC) $(ASAN_CFLAGS) -c -o $@ $<
 build/fuzz/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+	@echo '  CC+fuzz $<'; $(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
 
 build/asan/tests/%: tests/unit/%.c build/asan/libvigil.a tests/unit/t.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -Itests/unit -o $@ $< build/asan/libvigil.a $(PKG_LIBS)
+	@echo '  LD     $@'; $(CC) $(ASAN_CFLAGS) -Itests/unit -o $@ $< build/asan/libvigil.a $(PKG_LIBS)
 build/asan/conformance/%: tests/conformance/%.c build/asan/libvigil.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -Itests/unit -o $@ $< build/asan/libvigil.a $(PKG_LIBS)
+	@echo '  LD     $@'; $(CC) $(ASAN_CFLAGS) -Itests/unit -o $@ $< build/asan/libvigil.a $(PKG_LIBS)
 build/fuzz/bin/%: tests/fuzz/%.c build/fuzz/libvigil.a
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libvigil.a $(PKG_LIBS)
+	@echo '  LD     $@'; $(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< build/fuzz/libvigil.a $(PKG_LIBS)
 
 unit-bin: $(UNIT_BIN) $(CONF_BIN) build/asan/vigil
 fuzz-bin: $(FUZZ_BIN)
