@@ -50,4 +50,15 @@ int batch_encode(const struct batch *b, struct buf *out);
 int batch_decode(const void *p, size_t n,
     int (*cb)(void *ctx, const struct labels *ls, int64_t ts_ms, double v), void *ctx);
 
+/*
+ * Where a source (collector, SNMP poller, probe, scrape) puts its samples.
+ * The poller worker's sink appends to a batch and ships it to the store;
+ * `vigil agent` renders them; tests collect them in memory. The label set
+ * is only borrowed for the call. Return 0, or a negative errno to stop.
+ */
+struct sample_sink {
+	int (*add)(void *ctx, const struct labels *ls, int64_t ts_ms, double v);	/* take one sample */
+	void *ctx;	/* the sink's state */
+};
+
 #endif
