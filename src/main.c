@@ -1,7 +1,160 @@
-/* main.c — subcommand dispatch (placeholder until the CLI lands in this commit series). */
+/*
+ * main.c — vigil's command line: one binary, subcommands.
+ * Exit codes everywhere: 0 ok, 1 runtime failure, 2 usage or config error.
+ */
 #include <stdio.h>
-int main(void)
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/config.h"
+#include "core/parent.h"
+#include "core/worker.h"
+
+#define EXIT_USAGE 2
+
+struct command {
+	const char *name;				/* subcommand */
+	int (*run)(int argc, char **argv);		/* argv[0] is the subcommand */
+	const char *synopsis;				/* one line for `vigil help` */
+	const char *help;				/* full help for `vigil help CMD` */
+};
+
+static int cmd_serve(int argc, char **argv);
+static int cmd_check(int argc, char **argv);
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const struct command commands[] = {
+	{ "serve", cmd_serve, "vigil serve [-c FILE]      run the monitoring daemon",
+	  "usage: vigil serve [-c FILE]\n\n"
+	  "Runs vigil: a supervising parent and four sandboxed workers (poller, store,\n"
+	  "web, notifier). Without -c it runs the embedded default: monitor this host,\n"
+	  "console and API on http://127.0.0.1:9920/, data in ./data.\n\n"
+	  "Signals: SIGHUP reloads the config (an invalid one is rejected and the\n"
+	  "running config stays); SIGTERM or SIGINT stops everything within 2 s.\n" },
+	{ "check", cmd_check, "vigil check config FILE    validate a config file (and its secrets file)",
+	  "usage: vigil check config FILE\n\n"
+	  "Parses FILE and the secrets file it names. Prints \"FILE: ok\" and exits 0,\n"
+	  "or prints FILE:LINE:COL: reason and exits 2.\n" },
+	{ "version", cmd_version, "vigil version              print the version",
+	  "usage: vigil version\n" },
+	{ "help", cmd_help, "vigil help [CMD]           show help for a command",
+	  "usage: vigil help [CMD]\n" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
 {
-	puts("vigil " VIGIL_VERSION);
+	fprintf(f, "usage: vigil COMMAND [ARGS]\n\ncommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %s\n", commands[i].synopsis);
+	fprintf(f, "\nEach command takes --help. Exit codes: 0 ok, 1 runtime failure,\n"
+	    "2 usage or config error.\n");
+}
+
+static const struct command *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return 1;
 	return 0;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	const struct command *c = find(argv[1]);
+	if (!c) {
+		fprintf(stderr, "vigil help: unknown command \"%s\"\n", argv[1]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	fputs(c->help, stdout);
+	return 0;
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: vigil version\n");
+		return EXIT_USAGE;
+	}
+	printf("vigil %s\n", VIGIL_VERSION);
+	return 0;
+}
+
+static int cmd_serve(int argc, char **argv)
+{
+	const char *file = NULL;
+	for (int i = 1; i < argc; i++) {
+		if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc && !file) {
+			file = argv[++i];
+		} else {
+			fprintf(stderr, "vigil serve: unexpected argument \"%s\"\n%s", argv[i], find("serve")->help);
+			return EXIT_USAGE;
+		}
+	}
+	return parent_run(file);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	if (argc != 3 || strcmp(argv[1], "config") != 0) {
+		fputs(find("check")->help, stderr);
+		return EXIT_USAGE;
+	}
+	struct config *c;
+	char err[CONFIG_ERR_MAX];
+	if (config_load_file(argv[2], &c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		return EXIT_USAGE;
+	}
+	if (config_load_secrets(c, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		config_free(c);
+		return EXIT_USAGE;
+	}
+	printf("%s: ok\n", argv[2]);
+	config_free(c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "__worker") == 0)
+		return worker_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(1, argv + 1);
+	const struct command *c = find(argv[1]);
+	if (!c) {
+		fprintf(stderr, "vigil: unknown command \"%s\"\n", argv[1]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (c->run != cmd_help && wants_help(argc - 1, argv + 1)) {
+		fputs(c->help, stdout);
+		return 0;
+	}
+	return c->run(argc - 1, argv + 1);
 }

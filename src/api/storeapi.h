@@ -1,0 +1,36 @@
+/*
+ * storeapi.h — the web -> store API request as it crosses the socketpair,
+ * and the store side's dispatch to the /api/v1 handlers.
+ *
+ * Wire form (MSG_API_REQUEST): struct msg_api_req, then method, path, query
+ * and body bytes of the lengths it gives. The reply (MSG_API_RESPONSE) is
+ * struct msg_api_resp, the content type, then the body.
+ */
+#ifndef VIGIL_STOREAPI_H
+#define VIGIL_STOREAPI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "tsdb/storage.h"
+
+struct storeapi_request {
+	char method[16];	/* "GET" or "POST" */
+	char path[512];		/* path below /api/v1, e.g. "/query" */
+	const char *query;	/* query string (not NUL-terminated) */
+	size_t query_len;	/* its length */
+	const char *body;	/* form body (not NUL-terminated) */
+	size_t body_len;	/* its length */
+};
+
+/* Encode a request for MSG_API_REQUEST into out. 0 or -E2BIG. */
+int storeapi_encode(const char *method, const char *path, const char *query,
+    size_t query_len, const char *body, size_t body_len, struct buf *out);
+/* Decode a MSG_API_REQUEST payload; pointers refer into p. 0 or -1 if malformed. */
+int storeapi_decode(const void *p, uint32_t len, struct storeapi_request *req /* out */);
+/* Answer a request from the store: body, status and a static content type. */
+void storeapi_handle(struct storage *st, const struct storeapi_request *req,
+    struct buf *body /* out */, int *status /* out */, const char **ctype /* out */);
+
+#endif

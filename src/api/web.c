@@ -1,0 +1,239 @@
+/*
+ * web.c — the web worker: serves the console, /metrics and /-/healthy itself,
+ * and passes /api/v1 requests to the store worker over its channel. It
+ * listens only (its listening socket comes from the parent) and may open no
+ * network socket of its own (see sandbox.c).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "api/httpd.h"
+#include "api/storeapi.h"
+#include "core/ipc.h"
+#include "core/log.h"
+#include "core/worker.h"
+#include "core/xmalloc.h"
+
+#define WEB_FD_LISTEN (WORKER_FD_PEERS + 1)	/* after the store channel */
+#define WEB_THREADS 4				/* HTTP server threads */
+#define STORE_TIMEOUT_S 120			/* longest a store answer may take */
+
+struct web_state {
+	struct httpd *httpd;		/* the server */
+	pthread_mutex_t lock;		/* guards everything below */
+	char *metrics;			/* latest /metrics page from the parent */
+	size_t metrics_len;		/* its length */
+	int store_fd;			/* blocking channel to the store, -1 if down */
+	uint64_t requests;		/* HTTP requests answered */
+	uint64_t api_errors;		/* /api/v1 requests the store could not answer */
+};
+
+static struct web_state state = { .lock = PTHREAD_MUTEX_INITIALIZER, .store_fd = -1 };
+
+static void json_error(struct http_resp *r, int status, const char *type, const char *msg)
+{
+	r->status = status;
+	r->content_type = "application/json";
+	buf_reset(&r->body);
+	buf_printf(&r->body, "{\"status\":\"error\",\"errorType\":\"%s\",\"error\":", type);
+	buf_add_json_str(&r->body, msg, strlen(msg));
+	buf_addc(&r->body, '}');
+}
+
+/* Forward one /api/v1 request to the store and copy its answer into r. */
+static void forward_api(struct web_state *s, const struct http_req *req, struct http_resp *r)
+{
+	struct buf out, in;
+	uint32_t type;
+	buf_init(&out, 4u << 20);
+	buf_init(&in, BUF_CAP_IPC_FRAME);
+	const char *ct = http_req_header(req, "Content-Type");
+	int form = ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
+	if (storeapi_encode(req->method, req->path + strlen("/api/v1"), req->query, strlen(req->query),
+	    form ? req->body : "", form ? req->body_len : 0, &out) < 0) {
+		json_error(r, 400, "bad_data", "request too large");
+		goto out;
+	}
+	pthread_mutex_lock(&s->lock);
+	int rc = -EPIPE;
+	if (s->store_fd >= 0) {
+		rc = ipc_write_frame(s->store_fd, MSG_API_REQUEST, out.data, (uint32_t)out.len);
+		if (rc == 0)
+			rc = ipc_read_frame(s->store_fd, &type, &in);
+		if (rc == 0 && type != MSG_API_RESPONSE)
+			rc = -EPROTO;
+		if (rc < 0) {
+			log_warn("store channel failed", "reason=\"%s\"", strerror(-rc));
+			close(s->store_fd);
+			s->store_fd = -1;
+		}
+	}
+	if (rc < 0)
+		s->api_errors++;
+	pthread_mutex_unlock(&s->lock);
+	if (rc < 0) {
+		json_error(r, 503, "unavailable", "the store worker is not available; try again");
+		goto out;
+	}
+	struct msg_api_resp h;
+	if (in.len < sizeof(h)) {
+		json_error(r, 500, "internal", "malformed answer from the store worker");
+		goto out;
+	}
+	memcpy(&h, in.data, sizeof(h));
+	if (h.ctype_len > in.len - sizeof(h) || h.ctype_len > 128 || h.status < 100 || h.status > 599) {
+		json_error(r, 500, "internal", "malformed answer from the store worker");
+		goto out;
+	}
+	static const char *const ctypes[] = { "application/json", "text/plain; charset=utf-8",
+		"text/plain; version=0.0.4; charset=utf-8" };
+	r->content_type = "application/json";
+	for (size_t i = 0; i < sizeof(ctypes) / sizeof(ctypes[0]); i++)
+		if (strlen(ctypes[i]) == h.ctype_len && memcmp(ctypes[i], in.data + sizeof(h), h.ctype_len) == 0)
+			r->content_type = ctypes[i];
+	r->status = (int)h.status;
+	buf_add(&r->body, in.data + sizeof(h) + h.ctype_len, in.len - sizeof(h) - h.ctype_len);
+out:
+	buf_free(&out);
+	buf_free(&in);
+}
+
+static void serve_index(struct http_resp *r)
+{
+	r->content_type = "text/html; charset=utf-8";
+	buf_adds(&r->body,
+	    "<!doctype html><html><head><meta charset=\"utf-8\"><title>vigil</title></head><body>"
+	    "<h1>vigil</h1><ul>"
+	    "<li><a href=\"/metrics\">/metrics</a> &mdash; vigil's own metrics</li>"
+	    "<li><a href=\"/api/v1/status/buildinfo\">/api/v1</a> &mdash; Prometheus-compatible API</li>"
+	    "</ul></body></html>\n");
+}
+
+static void handle(void *ctx, const struct http_req *req, struct http_resp *r)
+{
+	struct web_state *s = ctx;
+	int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
+	pthread_mutex_lock(&s->lock);
+	s->requests++;
+	pthread_mutex_unlock(&s->lock);
+	if (strncmp(req->path, "/api/v1/", 8) == 0) {
+		if (!get && strcmp(req->method, "POST") != 0) {
+			json_error(r, 405, "bad_data", "method not allowed");
+			return;
+		}
+		forward_api(s, req, r);
+		return;
+	}
+	if (!get) {
+		r->status = 405;
+		buf_adds(&r->body, "method not allowed\n");
+		return;
+	}
+	if (strcmp(req->path, "/metrics") == 0) {
+		r->content_type = "text/plain; version=0.0.4; charset=utf-8";
+		pthread_mutex_lock(&s->lock);
+		if (s->metrics)
+			buf_add(&r->body, s->metrics, s->metrics_len);
+		pthread_mutex_unlock(&s->lock);
+		buf_adds(&r->body, "# HELP vigil_web_requests_total HTTP requests the web worker answered.\n"
+		    "# TYPE vigil_web_requests_total counter\n");
+		pthread_mutex_lock(&s->lock);
+		buf_printf(&r->body, "vigil_web_requests_total %llu\n", (unsigned long long)s->requests);
+		buf_printf(&r->body, "# HELP vigil_web_api_unavailable_total API requests answered 503 because the store worker was down.\n"
+		    "# TYPE vigil_web_api_unavailable_total counter\nvigil_web_api_unavailable_total %llu\n",
+		    (unsigned long long)s->api_errors);
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+	if (strcmp(req->path, "/-/healthy") == 0) {
+		buf_adds(&r->body, "vigil is Healthy.\n");
+		return;
+	}
+	if (strcmp(req->path, "/-/ready") == 0) {
+		buf_adds(&r->body, "vigil is Ready.\n");
+		return;
+	}
+	if (strcmp(req->path, "/") == 0) {
+		serve_index(r);
+		return;
+	}
+	r->status = 404;
+	buf_adds(&r->body, "404 page not found\n");
+}
+
+static int web_apply(struct worker *w, const struct config *c, char *err, size_t errsz)
+{
+	(void)c;
+	w->state = &state;
+	if (!state.httpd) {
+		state.httpd = httpd_start(WEB_FD_LISTEN, WEB_THREADS, handle, &state);
+		if (!state.httpd) {
+			snprintf(err, errsz, "cannot start the HTTP server on the listening socket");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* The store channel is used by the HTTP threads, blocking: take it off the loop. */
+static void web_peer_up(struct worker *w, enum config_role peer)
+{
+	if (peer != ROLE_STORE)
+		return;
+	int fd = w->peers[peer].fd;
+	loop_del_fd(w->loop, fd);
+	w->peers[peer].fd = -1;
+	ipc_conn_close(&w->peers[peer]);
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+	struct timeval tv = { STORE_TIMEOUT_S, 0 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	pthread_mutex_lock(&state.lock);
+	if (state.store_fd >= 0)
+		close(state.store_fd);
+	state.store_fd = fd;
+	pthread_mutex_unlock(&state.lock);
+}
+
+static int web_peer_msg(struct worker *w, enum config_role from, uint32_t type, const void *p, uint32_t len)
+{
+	(void)w;
+	(void)p;
+	(void)len;
+	log_warn("dropping peer: unexpected message", "peer=%d type=%s", (int)from, ipc_type_name(type));
+	return -1;
+}
+
+static void web_shutdown(struct worker *w)
+{
+	(void)w;
+	httpd_stop(state.httpd);
+	state.httpd = NULL;
+}
+
+/* The parent's /metrics page, once a second. */
+static void web_metrics_page(struct worker *w, const char *p, size_t n)
+{
+	(void)w;
+	char *copy = xstrndup(p, n);
+	pthread_mutex_lock(&state.lock);
+	free(state.metrics);
+	state.metrics = copy;
+	state.metrics_len = n;
+	pthread_mutex_unlock(&state.lock);
+}
+
+const struct worker_ops worker_web_ops = {
+	.apply_config = web_apply,
+	.on_peer_msg = web_peer_msg,
+	.on_peer_up = web_peer_up,
+	.shutdown = web_shutdown,
+	.on_metrics_page = web_metrics_page,
+};

@@ -1,0 +1,637 @@
+/*
+ * config.c — strict YAML configuration (libyaml's document API, which keeps
+ * every node's line and column), driven by one schema table.
+ */
+#include "core/config.h"
+#include "core/clock.h"
+#include "core/xmalloc.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+const char config_default_yaml[] =
+	"# vigil's embedded default: monitor this host, console on loopback.\n"
+	"global:\n"
+	"  log_level: info\n"
+	"web:\n"
+	"  listen: 127.0.0.1:9920\n"
+	"storage:\n"
+	"  path: ./data\n"
+	"  retention: 15d\n"
+	"host:\n"
+	"  enabled: true\n"
+	"  interval: 10s\n";
+
+enum ftype {
+	F_SECTION,	/* a nested map described by sub */
+	F_STRING,	/* non-empty string */
+	F_HOSTPORT,	/* "ADDR:PORT" with a numeric address */
+	F_DURATION,	/* Prometheus duration, ms within [min, max] */
+	F_BYTES,	/* size: integer bytes or with KB/MB/GB/TB/KiB/MiB/GiB/TiB */
+	F_BOOL,		/* true / false */
+	F_LOGLEVEL,	/* debug / info / warn / error */
+};
+
+struct field {
+	const char *key;		/* YAML key */
+	enum ftype type;		/* how the value is read */
+	size_t off;			/* offset in struct config */
+	int64_t min, max;		/* range for durations and sizes */
+	const struct field *sub;	/* fields of a section */
+	const char *def;		/* default, as documented */
+	const char *doc;		/* one-line description */
+};
+
+#define OFF(m) offsetof(struct config, m)
+#define DAY 86400000LL
+
+static const struct field global_fields[] = {
+	{ "log_level", F_LOGLEVEL, OFF(log_level), 0, 0, NULL, "info",
+	  "Lowest level logged: debug, info, warn or error." },
+	{ "user", F_STRING, OFF(user), 0, 0, NULL, "vigil",
+	  "Unprivileged user the workers switch to when vigil starts as root (falls back to nobody when the default user does not exist)." },
+	{ "secrets_file", F_STRING, OFF(secrets_file), 0, 0, NULL, "(none)",
+	  "YAML file of named secrets (SNMP communities and v3 keys, API tokens, SMTP passwords); must be mode 0600 or stricter." },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+static const struct field web_fields[] = {
+	{ "listen", F_HOSTPORT, OFF(web_listen), 0, 0, NULL, "127.0.0.1:9920",
+	  "Address and port of the web console, /api/v1 and /metrics (\"ADDR:PORT\", \"[V6]:PORT\")." },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+static const struct field storage_fields[] = {
+	{ "path", F_STRING, OFF(storage_path), 0, 0, NULL, "./data",
+	  "Data directory (WAL, blocks, inventory); created if missing, must be writable." },
+	{ "retention", F_DURATION, OFF(retention_ms), 3600000, 100 * 365 * DAY, NULL, "15d",
+	  "Samples older than this are deleted (1h to 100y)." },
+	{ "retention_size", F_BYTES, OFF(retention_bytes), 0, INT64_MAX, NULL, "0",
+	  "Delete the oldest blocks while the store is larger than this (0: no size limit)." },
+	{ "wal_fsync_interval", F_DURATION, OFF(wal_fsync_interval_ms), 0, 60000, NULL, "1s",
+	  "The WAL is fsynced at least this often (0s: on every commit); see docs/STORAGE.md." },
+	{ "out_of_order_window", F_DURATION, OFF(out_of_order_window_ms), 0, DAY, NULL, "10m",
+	  "Samples up to this far behind a series' newest sample are accepted." },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+static const struct field host_fields[] = {
+	{ "enabled", F_BOOL, OFF(host_enabled), 0, 0, NULL, "true",
+	  "Collect this host's metrics (node_exporter names)." },
+	{ "interval", F_DURATION, OFF(host_interval_ms), 1000, DAY, NULL, "10s",
+	  "Collection interval (1s to 1d)." },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+static const struct field root_fields[] = {
+	{ "global", F_SECTION, 0, 0, 0, global_fields, NULL, "Process-wide settings." },
+	{ "web", F_SECTION, 0, 0, 0, web_fields, NULL, "The web worker." },
+	{ "storage", F_SECTION, 0, 0, 0, storage_fields, NULL, "The store worker's time-series store." },
+	{ "host", F_SECTION, 0, 0, 0, host_fields, NULL, "Host metrics collected by the poller worker." },
+	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+};
+
+/* Parsing state: the document and where errors go. */
+struct pctx {
+	yaml_document_t *doc;	/* the parsed document */
+	struct config *c;	/* config being filled */
+	const char *name;	/* file name for messages */
+	char *err;		/* error buffer */
+	size_t errsz;		/* its size */
+};
+
+static int perr(struct pctx *p, const yaml_node_t *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int perr(struct pctx *p, const yaml_node_t *n, const char *fmt, ...)
+{
+	va_list ap;
+	int o = snprintf(p->err, p->errsz, "%s:%zu:%zu: ", p->name,
+	    n ? n->start_mark.line + 1 : 1, n ? n->start_mark.column + 1 : 1);
+	if (o < 0 || (size_t)o >= p->errsz)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(p->err + o, p->errsz - (size_t)o, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+static int parse_bytes(const char *s, int64_t *out)
+{
+	static const struct { const char *suffix; int64_t mul; } units[] = {
+		{ "KiB", 1LL << 10 }, { "MiB", 1LL << 20 }, { "GiB", 1LL << 30 }, { "TiB", 1LL << 40 },
+		{ "KB", 1000LL }, { "MB", 1000000LL }, { "GB", 1000000000LL }, { "TB", 1000000000000LL },
+		{ "B", 1 }, { "", 1 },
+	};
+	char *end;
+	errno = 0;
+	if (*s < '0' || *s > '9')
+		return -1;
+	long long v = strtoll(s, &end, 10);
+	if (errno)
+		return -1;
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		if (strcmp(end, units[i].suffix) == 0) {
+			if (v > INT64_MAX / units[i].mul)
+				return -1;
+			*out = v * units[i].mul;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+int config_split_hostport(const char *s, char *host, size_t hostsz, uint16_t *port)
+{
+	const char *colon;
+	size_t hl;
+	if (s[0] == '[') {
+		const char *rb = strchr(s, ']');
+		if (!rb || rb[1] != ':')
+			return -1;
+		hl = (size_t)(rb - s - 1);
+		s++;
+		colon = rb + 1;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon || memchr(s, ':', (size_t)(colon - s)))
+			return -1;
+		hl = (size_t)(colon - s);
+	}
+	if (hl == 0 || hl >= hostsz)
+		return -1;
+	memcpy(host, s, hl);
+	host[hl] = '\0';
+	char *end;
+	errno = 0;
+	long p = strtol(colon + 1, &end, 10);
+	if (errno || *end || colon[1] == '\0' || p < 1 || p > 65535)
+		return -1;
+	*port = (uint16_t)p;
+	return 0;
+}
+
+static int set_field(struct pctx *p, const struct field *f, const yaml_node_t *n, const char *path)
+{
+	char *base = (char *)p->c;
+	if (n->type != YAML_SCALAR_NODE)
+		return perr(p, n, "%s: expected a %s, got a %s", path,
+		    f->type == F_BOOL ? "boolean" : "scalar value",
+		    n->type == YAML_MAPPING_NODE ? "map" : "list");
+	const char *v = scalar(n);
+	switch (f->type) {
+	case F_STRING:
+		if (!*v)
+			return perr(p, n, "%s: must not be empty", path);
+		if (strlen(v) > 4096)
+			return perr(p, n, "%s: longer than 4096 bytes", path);
+		free(*(char **)(base + f->off));
+		*(char **)(base + f->off) = xstrdup(v);
+		return 0;
+	case F_HOSTPORT: {
+		char host[256];
+		uint16_t port;
+		unsigned char a[16];
+		if (config_split_hostport(v, host, sizeof(host), &port) < 0)
+			return perr(p, n, "%s: \"%s\" is not ADDR:PORT with a port from 1 to 65535", path, v);
+		if (inet_pton(AF_INET, host, a) != 1 && inet_pton(AF_INET6, host, a) != 1)
+			return perr(p, n, "%s: \"%s\" is not a numeric IPv4 or IPv6 address", path, host);
+		free(*(char **)(base + f->off));
+		*(char **)(base + f->off) = xstrdup(v);
+		return 0;
+	}
+	case F_DURATION: {
+		int64_t ms;
+		char lo[32], hi[32];
+		if (clock_parse_duration(v, &ms) < 0)
+			return perr(p, n, "%s: \"%s\" is not a duration (like 30s, 5m, 1h30m)", path, v);
+		if (ms < f->min || ms > f->max)
+			return perr(p, n, "%s: %s is out of range (%s to %s)", path, v,
+			    clock_format_duration(f->min, lo, sizeof(lo)),
+			    clock_format_duration(f->max, hi, sizeof(hi)));
+		*(int64_t *)(void *)(base + f->off) = ms;
+		return 0;
+	}
+	case F_BYTES: {
+		int64_t b;
+		if (parse_bytes(v, &b) < 0)
+			return perr(p, n, "%s: \"%s\" is not a size (like 0, 500MB, 10GiB)", path, v);
+		if (b < f->min || b > f->max)
+			return perr(p, n, "%s: %s is out of range", path, v);
+		*(int64_t *)(void *)(base + f->off) = b;
+		return 0;
+	}
+	case F_BOOL:
+		if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+		    (strcmp(v, "true") != 0 && strcmp(v, "false") != 0))
+			return perr(p, n, "%s: expected true or false, got \"%s\"", path, v);
+		*(int *)(void *)(base + f->off) = strcmp(v, "true") == 0;
+		return 0;
+	case F_LOGLEVEL: {
+		enum log_level l;
+		if (log_level_parse(v, &l) < 0)
+			return perr(p, n, "%s: \"%s\" is not one of debug, info, warn, error", path, v);
+		*(enum log_level *)(void *)(base + f->off) = l;
+		return 0;
+	}
+	case F_SECTION:
+		break;
+	}
+	return perr(p, n, "%s: internal schema error", path);
+}
+
+static int parse_map(struct pctx *p, const struct field *fields, const yaml_node_t *n,
+    const char *prefix)
+{
+	if (n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0 &&
+	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		return 0;	/* "section:" with nothing under it keeps the defaults */
+	if (n->type != YAML_MAPPING_NODE)
+		return perr(p, n, "%s: expected a map of keys", *prefix ? prefix : "top level");
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		if (!k || !v || k->type != YAML_SCALAR_NODE)
+			return perr(p, k, "%s: keys must be plain strings", *prefix ? prefix : "top level");
+		const char *key = scalar(k);
+		for (yaml_node_pair_t *q = n->data.mapping.pairs.start; q < pr; q++) {
+			yaml_node_t *k2 = yaml_document_get_node(p->doc, q->key);
+			if (k2 && k2->type == YAML_SCALAR_NODE && strcmp(scalar(k2), key) == 0)
+				return perr(p, k, "duplicate key \"%s\"%s%s", key,
+				    *prefix ? " in " : "", prefix);
+		}
+		const struct field *f = fields;
+		while (f->key && strcmp(f->key, key) != 0)
+			f++;
+		if (!f->key) {
+			struct buf known;
+			buf_init(&known, 1024);
+			for (const struct field *g = fields; g->key; g++)
+				buf_printf(&known, "%s%s", g == fields ? "" : ", ", g->key);
+			perr(p, k, "unknown key \"%s\"%s%s (known: %s)", key,
+			    *prefix ? " in " : "", prefix, known.data ? known.data : "");
+			buf_free(&known);
+			return -1;
+		}
+		char path[256];
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", key);
+		int rc = f->type == F_SECTION ? parse_map(p, f->sub, v, path) : set_field(p, f, v, path);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void set_defaults(struct config *c)
+{
+	c->log_level = LOG_INFO;
+	c->user = xstrdup("vigil");
+	c->web_listen = xstrdup("127.0.0.1:9920");
+	c->storage_path = xstrdup("./data");
+	c->retention_ms = 15 * DAY;
+	c->wal_fsync_interval_ms = 1000;
+	c->out_of_order_window_ms = 600000;
+	c->host_enabled = 1;
+	c->host_interval_ms = 10000;
+}
+
+int config_parse(const char *name, const char *text, size_t len, struct config **out,
+    char *err, size_t errsz)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct config *c = xcalloc(1, sizeof(*c));
+	struct pctx p = { &doc, c, name, err, errsz };
+	int rc = -1;
+
+	*out = NULL;
+	set_defaults(c);
+	c->file = xstrdup(name);
+	c->text = xstrndup(text, len);
+	if (memchr(text, '\0', len)) {
+		snprintf(err, errsz, "%s:1:1: file contains a NUL byte", name);
+		config_free(c);
+		return -1;
+	}
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(err, errsz, "%s:%zu:%zu: YAML syntax error: %s%s%s", name,
+		    parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+		    parser.problem ? parser.problem : "malformed",
+		    parser.context ? " " : "", parser.context ? parser.context : "");
+		yaml_parser_delete(&parser);
+		config_free(c);
+		return -1;
+	}
+	/* A second document in the same file is almost always a mistake. */
+	yaml_document_t extra;
+	if (yaml_parser_load(&parser, &extra)) {
+		yaml_node_t *r2 = yaml_document_get_root_node(&extra);
+		if (r2) {
+			perr(&p, r2, "a second YAML document is not allowed");
+			yaml_document_delete(&extra);
+			goto out;
+		}
+		yaml_document_delete(&extra);
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		rc = 0;	/* an empty file is the defaults */
+		goto out;
+	}
+	rc = parse_map(&p, root_fields, root, "");
+out:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (rc < 0) {
+		config_free(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+static int read_capped(const char *path, struct buf *b, char *err, size_t errsz)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errsz, "%s: cannot open: %s", path, strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		snprintf(err, errsz, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	char tmp[65536];
+	for (;;) {
+		ssize_t n = read(fd, tmp, sizeof(tmp));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			snprintf(err, errsz, "%s: read failed: %s", path, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		if (buf_add(b, tmp, (size_t)n) < 0) {
+			snprintf(err, errsz, "%s: larger than %u bytes", path, BUF_CAP_CONFIG);
+			close(fd);
+			return -1;
+		}
+	}
+	close(fd);
+	return 0;
+}
+
+int config_load_file(const char *path, struct config **out, char *err, size_t errsz)
+{
+	struct buf b;
+	buf_init(&b, BUF_CAP_CONFIG);
+	*out = NULL;
+	if (read_capped(path, &b, err, errsz) < 0) {
+		buf_free(&b);
+		return -1;
+	}
+	int rc = config_parse(path, b.data ? b.data : "", b.len, out, err, errsz);
+	buf_free(&b);
+	return rc;
+}
+
+int config_load_default(struct config **out, char *err, size_t errsz)
+{
+	return config_parse("(default)", config_default_yaml, strlen(config_default_yaml), out, err, errsz);
+}
+
+const struct config_secret *config_secret_find(const struct config *c, const char *name)
+{
+	for (size_t i = 0; i < c->nsecrets; i++)
+		if (strcmp(c->secrets[i].name, name) == 0)
+			return &c->secrets[i];
+	return NULL;
+}
+
+static void secret_free(struct config_secret *s)
+{
+	free(s->name);
+	if (s->value) {
+		explicit_bzero(s->value, strlen(s->value));
+		free(s->value);
+	}
+	for (size_t i = 0; i < s->nkv; i++) {
+		free(s->keys[i]);
+		explicit_bzero(s->vals[i], strlen(s->vals[i]));
+		free(s->vals[i]);
+	}
+	free(s->keys);
+	free(s->vals);
+}
+
+static int parse_secrets(struct config *c, const char *path, const char *text, size_t len,
+    char *err, size_t errsz)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	struct pctx p = { &doc, c, path, err, errsz };
+	int rc = -1;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		snprintf(err, errsz, "%s:%zu:%zu: YAML syntax error: %s", path,
+		    parser.problem_mark.line + 1, parser.problem_mark.column + 1,
+		    parser.problem ? parser.problem : "malformed");
+		yaml_parser_delete(&parser);
+		return -1;
+	}
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (!root) {
+		rc = 0;
+		goto out;
+	}
+	if (root->type != YAML_MAPPING_NODE) {
+		perr(&p, root, "the secrets file must be a map of name: value");
+		goto out;
+	}
+	for (yaml_node_pair_t *pr = root->data.mapping.pairs.start; pr < root->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(&doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(&doc, pr->value);
+		if (!k || !v || k->type != YAML_SCALAR_NODE || !*scalar(k)) {
+			perr(&p, k, "secret names must be non-empty strings");
+			goto out;
+		}
+		if (config_secret_find(c, scalar(k))) {
+			perr(&p, k, "duplicate secret \"%s\"", scalar(k));
+			goto out;
+		}
+		if (c->nsecrets >= CONFIG_MAX_SECRETS) {
+			perr(&p, k, "more than %d secrets", CONFIG_MAX_SECRETS);
+			goto out;
+		}
+		struct config_secret s = { .name = xstrdup(scalar(k)) };
+		if (v->type == YAML_SCALAR_NODE) {
+			s.value = xstrdup(scalar(v));
+		} else if (v->type == YAML_MAPPING_NODE) {
+			size_t n = (size_t)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
+			s.keys = xcalloc(n, sizeof(char *));
+			s.vals = xcalloc(n, sizeof(char *));
+			for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < v->data.mapping.pairs.top; q++) {
+				yaml_node_t *kk = yaml_document_get_node(&doc, q->key);
+				yaml_node_t *vv = yaml_document_get_node(&doc, q->value);
+				if (!kk || !vv || kk->type != YAML_SCALAR_NODE || vv->type != YAML_SCALAR_NODE) {
+					perr(&p, vv ? vv : kk, "secret \"%s\": fields must be plain strings", s.name);
+					secret_free(&s);
+					goto out;
+				}
+				s.keys[s.nkv] = xstrdup(scalar(kk));
+				s.vals[s.nkv] = xstrdup(scalar(vv));
+				s.nkv++;
+			}
+		} else {
+			perr(&p, v, "secret \"%s\": expected a string or a map", s.name);
+			secret_free(&s);
+			goto out;
+		}
+		c->secrets = xreallocarray(c->secrets, c->nsecrets + 1, sizeof(*c->secrets));
+		c->secrets[c->nsecrets++] = s;
+	}
+	rc = 0;
+out:
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	return rc;
+}
+
+int config_load_secrets(struct config *c, char *err, size_t errsz)
+{
+	if (c->secrets_file) {
+		struct stat st;
+		if (stat(c->secrets_file, &st) < 0) {
+			snprintf(err, errsz, "%s: cannot read secrets file: %s", c->secrets_file, strerror(errno));
+			return -1;
+		}
+		if (st.st_mode & 077) {
+			snprintf(err, errsz, "%s: secrets file is accessible by group or others (mode %04o); "
+			    "run: chmod 600 %s", c->secrets_file, (unsigned)(st.st_mode & 07777), c->secrets_file);
+			return -1;
+		}
+		struct buf b;
+		buf_init(&b, BUF_CAP_CONFIG);
+		if (read_capped(c->secrets_file, &b, err, errsz) < 0 ||
+		    parse_secrets(c, c->secrets_file, b.data ? b.data : "", b.len, err, errsz) < 0) {
+			if (b.data)
+				explicit_bzero(b.data, b.len);
+			buf_free(&b);
+			return -1;
+		}
+		explicit_bzero(b.data ? b.data : "", 0);
+		if (b.data)
+			explicit_bzero(b.data, b.len);
+		buf_free(&b);
+	}
+	for (size_t i = 0; i < c->nrefs; i++) {
+		if (!config_secret_find(c, c->refs[i].name)) {
+			snprintf(err, errsz, "%s:%d:%d: secret \"%s\" is not in %s", c->file,
+			    c->refs[i].line, c->refs[i].col, c->refs[i].name,
+			    c->secrets_file ? c->secrets_file : "a secrets file (global.secrets_file is not set)");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void config_free(struct config *c)
+{
+	if (!c)
+		return;
+	free(c->file);
+	free(c->text);
+	free(c->user);
+	free(c->secrets_file);
+	free(c->web_listen);
+	free(c->storage_path);
+	for (size_t i = 0; i < c->nrefs; i++)
+		free(c->refs[i].name);
+	free(c->refs);
+	for (size_t i = 0; i < c->nsecrets; i++)
+		secret_free(&c->secrets[i]);
+	free(c->secrets);
+	free(c);
+}
+
+static const struct field *find_key(const struct field *fields, const char *key)
+{
+	const char *dot = strchr(key, '.');
+	size_t n = dot ? (size_t)(dot - key) : strlen(key);
+	for (const struct field *f = fields; f->key; f++) {
+		if (strlen(f->key) != n || strncmp(f->key, key, n) != 0)
+			continue;
+		if (f->type == F_SECTION)
+			return dot ? find_key(f->sub, dot + 1) : NULL;
+		return dot ? NULL : f;
+	}
+	return NULL;
+}
+
+int config_get(const struct config *c, const char *key, struct buf *out)
+{
+	static const char *const levels[] = { "debug", "info", "warn", "error", "fatal" };
+	const struct field *f = find_key(root_fields, key);
+	const char *base = (const char *)c;
+	char d[64];
+	if (!f)
+		return -ENOENT;
+	switch (f->type) {
+	case F_STRING:
+	case F_HOSTPORT: {
+		const char *s = *(char *const *)(const void *)(base + f->off);
+		return buf_adds(out, s ? s : "");
+	}
+	case F_DURATION:
+		return buf_adds(out, clock_format_duration(*(const int64_t *)(const void *)(base + f->off), d, sizeof(d)));
+	case F_BYTES:
+		return buf_printf(out, "%lld", (long long)*(const int64_t *)(const void *)(base + f->off));
+	case F_BOOL:
+		return buf_adds(out, *(const int *)(const void *)(base + f->off) ? "true" : "false");
+	case F_LOGLEVEL:
+		return buf_adds(out, levels[*(const enum log_level *)(const void *)(base + f->off)]);
+	case F_SECTION:
+		break;
+	}
+	return -ENOENT;
+}
+
+static void doc_fields(struct buf *out, const struct field *fields, const char *prefix)
+{
+	for (const struct field *f = fields; f->key; f++) {
+		char path[128];
+		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", f->key);
+		if (f->type == F_SECTION) {
+			buf_printf(out, "\n## `%s`\n\n%s\n\n| key | default | meaning |\n|---|---|---|\n", path, f->doc);
+			doc_fields(out, f->sub, path);
+		} else {
+			buf_printf(out, "| `%s` | `%s` | %s |\n", path, f->def, f->doc);
+		}
+	}
+}
+
+int config_doc(struct buf *out)
+{
+	doc_fields(out, root_fields, "");
+	return 0;
+}

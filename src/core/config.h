@@ -1,0 +1,112 @@
+/*
+ * config.h — vigil's configuration: one YAML file (Prometheus-like sections)
+ * plus a separate secrets file (mode 0600) that the config refers to by name.
+ *
+ * Loading is strict: an unknown key, a wrong type or an out-of-range value is
+ * an error reported as "FILE:LINE:COL: reason" and nothing is applied. Every
+ * key is described once, in the schema table in config.c, which also drives
+ * `vigil check config`, config_get() and docs/CONFIG.md.
+ *
+ *   struct config *c; char err[CONFIG_ERR_MAX];
+ *   if (config_load_file("vigil.yml", &c, err, sizeof(err)) < 0) { puts(err); exit(2); }
+ *   ... c->web_listen ...; config_free(c);
+ */
+#ifndef VIGIL_CONFIG_H
+#define VIGIL_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+
+#define CONFIG_ERR_MAX     512		/* size of an error message buffer */
+#define CONFIG_MAX_SECRETS 4096		/* entries in a secrets file */
+#define CONFIG_MAX_REFS    4096		/* secret references in a config */
+
+/* Which worker uses a secret: it is passed to that worker only. */
+enum config_role {
+	ROLE_PARENT, ROLE_POLLER, ROLE_STORE, ROLE_WEB, ROLE_NOTIFIER, ROLE_COUNT
+};
+
+/* A secret named in the config, with where it was named (for errors). */
+struct config_secret_ref {
+	char *name;		/* secret name */
+	enum config_role role;	/* worker that needs it */
+	int line, col;		/* position of the reference */
+};
+
+/* One entry of the secrets file: a name and its value(s). */
+struct config_secret {
+	char *name;		/* the name the config uses */
+	char *value;		/* single value (community, token, password) or NULL */
+	char **keys, **vals;	/* for structured secrets (SNMPv3 users): key/value pairs */
+	size_t nkv;		/* pairs in keys/vals */
+};
+
+struct config {
+	char *file;			/* path it was read from, or "(default)" */
+	char *text;			/* the YAML text itself (sent to workers) */
+
+	/* global: */
+	enum log_level log_level;	/* lowest level logged */
+	char *user;			/* unprivileged user workers run as when started as root */
+	char *secrets_file;		/* path of the secrets file, or NULL */
+
+	/* web: */
+	char *web_listen;		/* "ADDR:PORT" the web worker listens on */
+
+	/* storage: */
+	char *storage_path;		/* data directory */
+	int64_t retention_ms;		/* drop data older than this */
+	int64_t retention_bytes;	/* and keep the store under this many bytes (0: no limit) */
+	int64_t wal_fsync_interval_ms;	/* the WAL is fsynced at least this often */
+	int64_t out_of_order_window_ms;	/* accept samples this far behind the newest */
+
+	/* host: */
+	int host_enabled;		/* collect this host's metrics */
+	int64_t host_interval_ms;	/* collection interval */
+
+	/* Secrets named by the config, and the secrets file's contents. */
+	struct config_secret_ref *refs;	/* references, in file order */
+	size_t nrefs;			/* entries in refs */
+	struct config_secret *secrets;	/* loaded by config_load_secrets() */
+	size_t nsecrets;		/* entries in secrets */
+};
+
+/* The embedded default configuration (what `vigil serve` runs with no -c). */
+extern const char config_default_yaml[];
+
+/*
+ * Parse YAML text into a new config. name is used in error messages. Return
+ * 0 with *out set, or -1 with "NAME:LINE:COL: reason" in err and *out NULL.
+ * Secrets are not read here (see config_load_secrets).
+ */
+int config_parse(const char *name, const char *text, size_t len, struct config **out /* out */,
+    char *err, size_t errsz);
+/* Read and parse a file (capped at BUF_CAP_CONFIG); errors as config_parse. */
+int config_load_file(const char *path, struct config **out /* out */, char *err, size_t errsz);
+/* The embedded default. */
+int config_load_default(struct config **out /* out */, char *err, size_t errsz);
+/*
+ * Read c->secrets_file (if any): it must be a regular file not readable or
+ * writable by group or others, a YAML map of name -> string or name -> map.
+ * Every reference in the config must name an entry. Return 0 or -1 with
+ * "FILE: reason" / "CONFIG:LINE:COL: reason" in err.
+ */
+int config_load_secrets(struct config *c, char *err, size_t errsz);
+/* Return the secret called name, or NULL. */
+const struct config_secret *config_secret_find(const struct config *c, const char *name);
+/* Free a config; NULL is fine. */
+void config_free(struct config *c);
+/*
+ * Append the value of a dotted key ("web.listen", "storage.retention") as
+ * text to out. Return 0, or -ENOENT for an unknown key.
+ */
+int config_get(const struct config *c, const char *key, struct buf *out);
+/* Append the reference documentation of every key (Markdown) to out. */
+int config_doc(struct buf *out);
+/* Split "ADDR:PORT" or "[V6]:PORT" into host and port. 0 or -1 if malformed. */
+int config_split_hostport(const char *s, char *host, size_t hostsz, uint16_t *port /* out */);
+
+#endif

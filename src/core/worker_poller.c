@@ -1,0 +1,121 @@
+/*
+ * worker_poller.c — the poller worker: every source of samples (host
+ * collectors, SNMP, probes, scrapes) runs here on one event loop, and their
+ * samples go to the store worker in batches. It is the only worker that sends
+ * traffic to the network, and only through the egress policy.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/batch.h"
+#include "core/log.h"
+#include "core/worker.h"
+#include "sandbox/egress.h"
+
+#define FLUSH_MS 1000	/* ship a partial batch at least this often */
+
+struct poller_state {
+	struct batch batch;	/* samples waiting to be shipped */
+	struct worker *w;	/* the worker (for sending) */
+	uint64_t sent;		/* samples shipped to the store */
+	uint64_t dropped;	/* samples dropped because the store was away or slow */
+	uint64_t flush_timer;	/* pending flush timer */
+};
+
+static struct poller_state state;
+
+static void flush(struct poller_state *s)
+{
+	if (s->batch.n == 0)
+		return;
+	struct buf enc;
+	buf_init(&enc, BATCH_MAX_BYTES);
+	if (batch_encode(&s->batch, &enc) == 0 &&
+	    worker_send(s->w, ROLE_STORE, MSG_SAMPLES, enc.data, (uint32_t)enc.len) == 0)
+		s->sent += s->batch.n;
+	else
+		s->dropped += s->batch.n;
+	buf_free(&enc);
+	batch_reset(&s->batch);
+}
+
+static void on_flush(struct loop *l, uint64_t id, void *ctx)
+{
+	struct poller_state *s = ctx;
+	(void)id;
+	flush(s);
+	s->flush_timer = loop_add_timer(l, FLUSH_MS, on_flush, s);
+}
+
+/* The sink every source writes to. */
+static int poller_sink_add(void *ctx, const struct labels *ls, int64_t ts, double v)
+{
+	struct poller_state *s = ctx;
+	if (batch_add(&s->batch, ls, ts, v) == -E2BIG) {
+		flush(s);
+		if (batch_add(&s->batch, ls, ts, v) < 0) {
+			s->dropped++;
+			return 0;
+		}
+	}
+	return 0;
+}
+
+static int poller_apply(struct worker *w, const struct config *c, char *err, size_t errsz)
+{
+	(void)c;
+	(void)err;
+	(void)errsz;
+	if (!w->state) {
+		state.w = w;
+		batch_init(&state.batch);
+		w->state = &state;
+		state.flush_timer = loop_add_timer(w->loop, FLUSH_MS, on_flush, &state);
+	}
+	/* The egress policy is rebuilt from the config on every (re)load. */
+	egress_reset();
+	struct sample_sink sink = { poller_sink_add, &state };
+	(void)sink;
+	return 0;
+}
+
+static int poller_peer_msg(struct worker *w, enum config_role from, uint32_t type,
+    const void *p, uint32_t len)
+{
+	(void)w;
+	(void)p;
+	(void)len;
+	log_warn("dropping peer: the poller expects no messages", "peer=%d type=%s", (int)from, ipc_type_name(type));
+	return -1;
+}
+
+static void poller_metrics(struct worker *w, struct buf *b)
+{
+	struct poller_state *s = w->state;
+	buf_adds(b, "# HELP vigil_poller_samples_sent_total Samples the poller shipped to the store.\n"
+	    "# TYPE vigil_poller_samples_sent_total counter\n");
+	buf_printf(b, "vigil_poller_samples_sent_total %llu\n", (unsigned long long)s->sent);
+	buf_adds(b, "# HELP vigil_poller_samples_dropped_total Samples dropped because the store was unavailable.\n"
+	    "# TYPE vigil_poller_samples_dropped_total counter\n");
+	buf_printf(b, "vigil_poller_samples_dropped_total %llu\n", (unsigned long long)s->dropped);
+	buf_adds(b, "# HELP vigil_egress_rules Destinations the egress policy allows.\n"
+	    "# TYPE vigil_egress_rules gauge\n");
+	buf_printf(b, "vigil_egress_rules %zu\n", egress_rule_count());
+}
+
+static void poller_shutdown(struct worker *w)
+{
+	struct poller_state *s = w->state;
+	if (s) {
+		flush(s);
+		batch_free(&s->batch);
+	}
+}
+
+const struct worker_ops worker_poller_ops = {
+	.apply_config = poller_apply,
+	.on_peer_msg = poller_peer_msg,
+	.metrics_text = poller_metrics,
+	.shutdown = poller_shutdown,
+};

@@ -1,0 +1,131 @@
+/*
+ * worker_store.c — the store worker: owns the time-series store, ingests
+ * sample batches from the poller, and answers the web worker's /api/v1
+ * requests. It has no network access of its own (see sandbox.c).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/storeapi.h"
+#include "core/batch.h"
+#include "core/log.h"
+#include "core/worker.h"
+#include "core/xmalloc.h"
+#include "tsdb/memstore.h"
+
+struct store_state {
+	struct storage st;		/* the store */
+	int open;			/* st is open */
+	uint64_t appended;		/* samples appended */
+	uint64_t rejected;		/* samples the store refused (too old, duplicate) */
+	uint64_t bad_batches;		/* batches that failed to decode */
+	uint64_t api_requests;		/* API requests answered */
+};
+
+static struct store_state state;
+
+static int store_apply(struct worker *w, const struct config *c, char *err, size_t errsz)
+{
+	(void)c;
+	(void)err;
+	(void)errsz;
+	w->state = &state;
+	if (!state.open) {
+		memstore_open(&state.st);
+		state.open = 1;
+	}
+	return 0;
+}
+
+static int append_one(void *ctx, const struct labels *ls, int64_t ts, double v)
+{
+	struct store_state *s = ctx;
+	if (s->st.ops->append(s->st.impl, ls, ts, v) < 0)
+		s->rejected++;
+	else
+		s->appended++;
+	return 0;
+}
+
+static int store_api_msg(struct worker *w, struct store_state *s, const void *p, uint32_t len)
+{
+	struct storeapi_request req;
+	struct buf body;
+	int status;
+	const char *ctype;
+	if (storeapi_decode(p, len, &req) < 0) {
+		log_warn("dropping web channel: malformed API request", NULL);
+		return -1;
+	}
+	buf_init(&body, BUF_CAP_IPC_FRAME - 4096);
+	storeapi_handle(&s->st, &req, &body, &status, &ctype);
+	s->api_requests++;
+	struct msg_api_resp r = { (uint32_t)status, (uint32_t)strlen(ctype) };
+	struct buf out;
+	buf_init(&out, BUF_CAP_IPC_FRAME);
+	buf_add(&out, &r, sizeof(r));
+	buf_add(&out, ctype, strlen(ctype));
+	buf_add(&out, body.data ? body.data : "", body.len);
+	int rc = worker_send(w, ROLE_WEB, MSG_API_RESPONSE, out.data, (uint32_t)out.len);
+	buf_free(&out);
+	buf_free(&body);
+	return rc == -EPIPE ? 0 : 0;
+}
+
+static int store_peer_msg(struct worker *w, enum config_role from, uint32_t type,
+    const void *p, uint32_t len)
+{
+	struct store_state *s = w->state;
+	if (!s)
+		return -1;
+	if (from == ROLE_POLLER && type == MSG_SAMPLES) {
+		int rc = batch_decode(p, len, append_one, s);
+		s->st.ops->commit(s->st.impl);
+		if (rc < 0) {
+			s->bad_batches++;
+			log_warn("dropping poller channel: malformed sample batch", NULL);
+			return -1;
+		}
+		return 0;
+	}
+	if (from == ROLE_WEB && type == MSG_API_REQUEST)
+		return store_api_msg(w, s, p, len);
+	log_warn("dropping peer: unexpected message", "peer=%d type=%s", (int)from, ipc_type_name(type));
+	return -1;
+}
+
+static void store_metrics(struct worker *w, struct buf *b)
+{
+	struct store_state *s = w->state;
+	buf_adds(b, "# HELP vigil_store_samples_appended_total Samples the store accepted.\n"
+	    "# TYPE vigil_store_samples_appended_total counter\n");
+	buf_printf(b, "vigil_store_samples_appended_total %llu\n", (unsigned long long)s->appended);
+	buf_adds(b, "# HELP vigil_store_samples_rejected_total Samples the store refused (too old or conflicting).\n"
+	    "# TYPE vigil_store_samples_rejected_total counter\n");
+	buf_printf(b, "vigil_store_samples_rejected_total %llu\n", (unsigned long long)s->rejected);
+	buf_adds(b, "# HELP vigil_store_bad_batches_total Sample batches that failed to decode.\n"
+	    "# TYPE vigil_store_bad_batches_total counter\n");
+	buf_printf(b, "vigil_store_bad_batches_total %llu\n", (unsigned long long)s->bad_batches);
+	buf_adds(b, "# HELP vigil_store_api_requests_total API requests the store worker answered.\n"
+	    "# TYPE vigil_store_api_requests_total counter\n");
+	buf_printf(b, "vigil_store_api_requests_total %llu\n", (unsigned long long)s->api_requests);
+}
+
+static void store_shutdown(struct worker *w)
+{
+	struct store_state *s = w->state;
+	if (s && s->open) {
+		s->st.ops->commit(s->st.impl);
+		s->st.ops->close(s->st.impl);
+		s->open = 0;
+	}
+}
+
+const struct worker_ops worker_store_ops = {
+	.apply_config = store_apply,
+	.on_peer_msg = store_peer_msg,
+	.metrics_text = store_metrics,
+	.shutdown = store_shutdown,
+};
