@@ -257,15 +257,18 @@ static int child_msg(void *ctx, struct ipc_conn *c, uint32_t type, const void *p
 			log_info("worker ready", "worker=%s pid=%d", sandbox_role_name(k->role), (int)k->pid);
 		k->ready = 1;
 		return 0;
-	case MSG_CONFIG_REJECTED:
-		log_error("worker rejected config", "worker=%s reason=%.*s", sandbox_role_name(k->role),
-		    (int)len, (const char *)pl);
+	case MSG_CONFIG_REJECTED: {
+		char q[4200], raw[4097];
+		snprintf(raw, sizeof(raw), "%.*s", (int)len, (const char *)pl);
+		log_error("worker rejected config", "worker=%s reason=%s", sandbox_role_name(k->role),
+		    log_quote(q, sizeof(q), raw));
 		if (!p->started) {
 			fprintf(stderr, "vigil: %.*s\n", (int)len, (const char *)pl);
 			p->exit_code = 1;
 			p->stopping = 1;
 		}
 		return 0;
+	}
 	case MSG_STATS:
 		memcpy(&k->stats, pl, sizeof(k->stats));
 		return 0;
@@ -451,7 +454,8 @@ static void reload(struct parent *p)
 	if (rc < 0) {
 		p->reloads_failed++;
 		p->last_reload_ok = 0;
-		log_error("reload rejected; the running config stays", "reason=\"%s\"", err);
+		char q[CONFIG_ERR_MAX + 64];
+		log_error("reload rejected; the running config stays", "reason=%s", log_quote(q, sizeof(q), err));
 		config_free(c);
 		return;
 	}

@@ -182,7 +182,8 @@ static int apply_config_msg(struct worker *w, const char *p, uint32_t len)
 	return 0;
 reject:
 	config_free(c);
-	log_error("config rejected", "reason=\"%s\"", err);
+	char q[CONFIG_ERR_MAX + 64];
+	log_error("config rejected", "reason=%s", log_quote(q, sizeof(q), err));
 	send_parent(w, MSG_CONFIG_REJECTED, err, (uint32_t)strlen(err) + 1);
 	return w->started ? 0 : -1;
 }

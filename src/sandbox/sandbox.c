@@ -150,9 +150,11 @@ static int seccomp(const struct sandbox_spec *s, char *err, size_t errsz)
 		/* No network sockets of their own: the web worker gets its listening
 		 * socket from the parent, the store talks only over socketpairs. */
 		static const int fams[] = { AF_INET, AF_INET6, AF_PACKET, AF_NETLINK };
-		for (size_t i = 0; rc == 0 && i < 4; i++)
-			rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1,
-			    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fams[i]));
+		for (size_t i = 0; rc == 0 && i < 4; i++) {
+			struct scmp_arg_cmp cmp = { .arg = 0, .op = SCMP_CMP_EQ,
+				.datum_a = (scmp_datum_t)fams[i], .datum_b = 0 };
+			rc = seccomp_rule_add_array(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket), 1, &cmp);
+		}
 	}
 	if (rc == 0)
 		rc = seccomp_load(ctx);

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# vigil serve as a user runs it: start, /metrics, reload with a broken
+# config, a killed worker, clean shutdown; and every start-up failure.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+T=$(mktemp -d /tmp/vigil-serve-XXXXXX); chmod 755 "$T"
+PID=
+cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; pkill -9 -f "$T" 2>/dev/null; rm -rf "$T"; }
+trap cleanup EXIT
+PORT=$(free_port)
+cat > "$T/vigil.yml" <<YML
+web:
+  listen: 127.0.0.1:$PORT
+storage:
+  path: $T/data
+YML
+cp "$T/vigil.yml" "$T/good.yml"
+"$VIGIL" serve -c "$T/vigil.yml" >"$T/out" 2>"$T/err" &
+PID=$!
+if wait_for grep -q "serving http://127.0.0.1:$PORT/" "$T/out"; then pass serve/starts_and_prints_url
+else fail serve/starts_and_prints_url "no URL line; stderr: $(tail -3 "$T/err")"; exit 1; fi
+
+M="curl -sf http://127.0.0.1:$PORT/metrics"
+wait_for sh -c "$M | grep -q 'vigil_worker_up{worker=\"web\"} 1'"
+$M >"$T/m1"
+up=$(grep -c '^vigil_worker_up{.*} 1$' "$T/m1")
+[ "$up" = 4 ] && pass serve/all_four_workers_up || fail serve/all_four_workers_up "$up of 4 up"
+if promtool check metrics <"$T/m1" >"$T/promtool" 2>&1; then pass serve/metrics_pass_promtool
+else fail serve/metrics_pass_promtool "$(head -3 "$T/promtool")"; fi
+for fam in vigil_worker_cpu_seconds_total vigil_worker_resident_memory_bytes vigil_ipc_messages_total \
+	vigil_ipc_bytes_total vigil_worker_restarts_total vigil_egress_refused_total; do
+	grep -q "^$fam{worker=\"store\"" "$T/m1" || grep -q "^$fam{worker=\"store\",direction" "$T/m1" ||
+		fail serve/metrics_family_$fam "missing"
+done
+wait_for sh -c "$M | grep -q '^vigil_ipc_messages_total{worker=\"store\",direction=\"in\"} [1-9]'" &&
+	pass serve/ipc_counters_move || fail serve/ipc_counters_move "store shows no messages in"
+# workers run unprivileged when started as root
+if [ "$(id -u)" = 0 ]; then
+	bad=$(ps -o user=,args= --ppid "$PID" | grep -c '^root ')
+	[ "$bad" = 0 ] && pass serve/workers_not_root || fail serve/workers_not_root "$bad workers run as root"
+fi
+
+# SIGHUP with a broken config: rejected with file:line:col, old config keeps serving
+printf 'web:\n  listen: 127.0.0.1:%s\n  bogus: 1\n' "$PORT" >"$T/vigil.yml"
+kill -HUP "$PID"
+if wait_for grep -q "reload rejected.*vigil.yml:3:3: unknown key" "$T/err"; then pass serve/bad_reload_rejected_with_position
+else fail serve/bad_reload_rejected_with_position "$(grep reload "$T/err" | tail -1)"; fi
+wait_for sh -c "$M | grep -q '^vigil_config_reloads_total{result=\"failure\"} 1$'" && $M | grep -q '^vigil_config_last_reload_successful 0$' &&
+	pass serve/still_serving_after_bad_reload || fail serve/still_serving_after_bad_reload "metrics not served or counters wrong"
+cp "$T/good.yml" "$T/vigil.yml"
+kill -HUP "$PID"
+wait_for sh -c "$M | grep -q '^vigil_config_reloads_total{result=\"success\"} 1$'" &&
+	pass serve/good_reload_applied || fail serve/good_reload_applied "success counter did not move"
+
+# SIGKILL the store worker: logged, restarted, the API works through the new store
+SPID=$(pgrep -P "$PID" -f '__worker store')
+kill -9 "$SPID"
+if wait_for grep -q 'worker crashed; restarting.*worker=store reason="killed by signal KILL"' "$T/err"; then
+	pass serve/killed_store_is_logged
+else fail serve/killed_store_is_logged "no crash line"; fi
+if wait_for sh -c "$M | grep -q 'vigil_worker_restarts_total{worker=\"store\"} 1'" &&
+	wait_for sh -c "$M | grep -q 'vigil_worker_up{worker=\"store\"} 1'"; then
+	NSPID=$(pgrep -P "$PID" -f '__worker store')
+	[ -n "$NSPID" ] && [ "$NSPID" != "$SPID" ] && pass serve/store_restarted || fail serve/store_restarted "pid $NSPID"
+else fail serve/store_restarted "restart not visible in /metrics"; fi
+code=$(curl -s -o "$T/api" -w '%{http_code}' "http://127.0.0.1:$PORT/api/v1/does-not-exist")
+grep -q '"errorType":"not_found"' "$T/api" && [ "$code" = 404 ] &&
+	pass serve/api_reaches_restarted_store || fail serve/api_reaches_restarted_store "HTTP $code $(cat "$T/api")"
+
+# SIGTERM: exit 0 within 2 s, no worker left behind
+KIDS=$(pgrep -P "$PID" | tr '\n' ' ')
+start=$(date +%s%N)
+kill -TERM "$PID"
+wait "$PID"; rc=$?
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+PID=
+[ "$rc" = 0 ] && pass serve/sigterm_exit_0 || fail serve/sigterm_exit_0 "exit $rc"
+[ "$ms" -lt 2000 ] && pass serve/sigterm_within_2s || fail serve/sigterm_within_2s "${ms} ms"
+left=0
+for k in $KIDS; do kill -0 "$k" 2>/dev/null && left=$((left + 1)); done
+[ "$left" = 0 ] && pass serve/no_orphans || fail serve/no_orphans "$left workers still running"
+
+# ---- start-up failures: one line, right exit code, nothing left running ----
+expect_fail() { # name, want_rc, want_regex, args...
+	local name=$1 want=$2 re=$3; shift 3
+	"$VIGIL" "$@" >"$T/o" 2>"$T/e"; local rc=$?
+	local lines; lines=$(grep -vc '^ts=' "$T/e")
+	if [ "$rc" = "$want" ] && grep -Eq "$re" "$T/e" && [ "$lines" = 1 ]; then pass "serve/$name"
+	else fail "serve/$name" "exit $rc (want $want), stderr: $(head -c 300 "$T/e")"; fi
+}
+expect_fail missing_config 2 "^vigil: $T/nope.yml: cannot open: No such file or directory$" serve -c "$T/nope.yml"
+printf 'web:\n  listen: [\n' >"$T/bad.yml"
+expect_fail malformed_config 2 "^vigil: $T/bad.yml:[0-9]+:[0-9]+: YAML syntax error" serve -c "$T/bad.yml"
+printf 'tok: x\n' >"$T/secrets.yml"; chmod 644 "$T/secrets.yml"
+printf 'global:\n  secrets_file: %s\nweb:\n  listen: 127.0.0.1:%s\nstorage:\n  path: %s\n' "$T/secrets.yml" "$PORT" "$T/data" >"$T/sec.yml"
+expect_fail secrets_too_open 2 "secrets file is accessible by group or others \(mode 0644\)" serve -c "$T/sec.yml"
+chmod 600 "$T/secrets.yml"
+[ "$("$VIGIL" check config "$T/sec.yml" 2>&1)" = "$T/sec.yml: ok" ] && pass cli/check_config_ok || fail cli/check_config_ok "not ok"
+python3 -c "import socket,time,sys; s=socket.socket(); s.bind(('127.0.0.1',$PORT)); s.listen(); time.sleep(8)" &
+HOLD=$!; sleep 0.3
+expect_fail port_in_use 1 "^vigil: web.listen 127.0.0.1:$PORT: Address already in use$" serve -c "$T/good.yml"
+kill $HOLD 2>/dev/null; wait $HOLD 2>/dev/null
+printf 'web:\n  listen: 127.0.0.1:%s\nstorage:\n  path: /proc/vigil-data\n' "$PORT" >"$T/ro.yml"
+expect_fail unwritable_data_dir 1 "^vigil: storage.path /proc/vigil-data: cannot create: " serve -c "$T/ro.yml"
+if [ "$(id -u)" = 0 ]; then
+	mkdir -p "$T/locked" && chmod 700 "$T/locked"
+	printf 'web:\n  listen: 127.0.0.1:%s\nstorage:\n  path: %s/locked/data\n' "$PORT" "$T" >"$T/locked.yml"
+	expect_fail data_dir_not_writable_by_worker_user 1 "^vigil: storage.path $T/locked/data: not writable" serve -c "$T/locked.yml"
+fi
+n=$(pgrep -fc "__worker.*$T" || true)
+[ "$n" = 0 ] && pass serve/failed_starts_leave_nothing_running || fail serve/failed_starts_leave_nothing_running "$n workers"
+"$VIGIL" check config "$T/bad.yml" 2>"$T/e"; rc=$?
+[ "$rc" = 2 ] && grep -q "^$T/bad.yml:[0-9]*:[0-9]*: " "$T/e" && pass cli/check_config_reports_position || fail cli/check_config_reports_position "exit $rc"
+"$VIGIL" frobnicate 2>/dev/null; [ $? = 2 ] && pass cli/unknown_command_exit_2 || fail cli/unknown_command_exit_2 "wrong exit"
+"$VIGIL" serve --help | grep -q 'usage: vigil serve' && pass cli/serve_help || fail cli/serve_help "no usage"
+"$VIGIL" help | grep -q 'Exit codes: 0 ok, 1 runtime failure' && pass cli/help_documents_exit_codes || fail cli/help_documents_exit_codes ""
+[ "$FAILS" = 0 ]
