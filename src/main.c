@@ -38,8 +38,8 @@ static const struct command commands[] = {
 	  "or prints FILE:LINE:COL: reason and exits 2.\n" },
 	{ "version", cmd_version, "vigil version              print the version",
 	  "usage: vigil version\n" },
-	{ "help", cmd_help, "vigil help [CMD]           show help for a command",
-	  "usage: vigil help [CMD]\n" },
+	{ "help", cmd_help, "vigil help [CMD|config]    show help for a command, or every config key",
+	  "usage: vigil help [CMD]\n       vigil help config   (the reference of every config key)\n" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -73,6 +73,16 @@ static int cmd_help(int argc, char **argv)
 {
 	if (argc < 2) {
 		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "config") == 0) {
+		/* The reference of every key, generated from the schema itself. */
+		struct buf b;
+		buf_init(&b, 1 << 20);
+		config_doc(&b);
+		fputs(b.data ? b.data : "", stdout);
+		printf("\n## The embedded default\n\n```yaml\n%s```\n", config_default_yaml);
+		buf_free(&b);
 		return 0;
 	}
 	const struct command *c = find(argv[1]);

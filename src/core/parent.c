@@ -139,11 +139,18 @@ static int prepare_data_dir(struct parent *p, char *err, size_t errsz)
 		    (unsigned)p->uid, strerror(errno));
 		return -1;
 	}
-	/* Prove the workers can write: make and remove a file as their user. */
-	char probe[PATH_MAX + 32];
-	snprintf(probe, sizeof(probe), "%s/.vigil-write-test", p->data_dir);
+	struct stat st0;
+	if (stat(p->data_dir, &st0) < 0 || !S_ISDIR(st0.st_mode)) {
+		snprintf(err, errsz, "storage.path %.400s: not a directory", p->data_dir);
+		return -1;
+	}
+	/* Prove the workers can write: enter the directory as they will (while
+	 * privileged), switch user, make and remove a file. */
+	const char *probe = ".vigil-write-test";
 	pid_t pid = fork();
 	if (pid == 0) {
+		if (chdir(p->data_dir) < 0)
+			_exit(5);
 		if (p->drop && (setgid(p->gid) < 0 || setuid(p->uid) < 0))
 			_exit(3);
 		int fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

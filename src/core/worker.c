@@ -318,6 +318,18 @@ int worker_main(int argc, char **argv)
 	};
 	char err[256];
 	log_setup(LOG_INFO, sandbox_role_name(w.role));
+	/* Enter the data directory while still privileged: its parents need not
+	 * be searchable by the worker's user, and from here on every path the
+	 * worker uses is relative to it. */
+	if (sb.rw_path) {
+		if (chdir(sb.rw_path) < 0) {
+			log_error("cannot enter the data directory", "path=%s reason=\"%s\"", sb.rw_path, strerror(errno));
+			return 1;
+		}
+		sb.rw_path = ".";
+	} else if (chdir("/") < 0) {
+		return 1;
+	}
 	/* Signals as fds, before the sandbox: SIGTERM is a clean exit. */
 	sigset_t ss;
 	sigemptyset(&ss);
