@@ -4,6 +4,7 @@
  */
 #include "core/config.h"
 #include "core/clock.h"
+#include "core/config_schema.h"
 #include "core/xmalloc.h"
 
 #include <arpa/inet.h>
@@ -30,73 +31,53 @@ const char config_default_yaml[] =
 	"  enabled: true\n"
 	"  interval: 10s\n";
 
-enum ftype {
-	F_SECTION,	/* a nested map described by sub */
-	F_STRING,	/* non-empty string */
-	F_HOSTPORT,	/* "ADDR:PORT" with a numeric address */
-	F_DURATION,	/* Prometheus duration, ms within [min, max] */
-	F_BYTES,	/* size: integer bytes or with KB/MB/GB/TB/KiB/MiB/GiB/TiB */
-	F_BOOL,		/* true / false */
-	F_LOGLEVEL,	/* debug / info / warn / error */
-};
-
-struct field {
-	const char *key;		/* YAML key */
-	enum ftype type;		/* how the value is read */
-	size_t off;			/* offset in struct config */
-	int64_t min, max;		/* range for durations and sizes */
-	const struct field *sub;	/* fields of a section */
-	const char *def;		/* default, as documented */
-	const char *doc;		/* one-line description */
-};
-
 #define OFF(m) offsetof(struct config, m)
 #define DAY 86400000LL
 
 static const struct field global_fields[] = {
-	{ "log_level", F_LOGLEVEL, OFF(log_level), 0, 0, NULL, "info",
-	  "Lowest level logged: debug, info, warn or error." },
-	{ "user", F_STRING, OFF(user), 0, 0, NULL, "vigil",
-	  "Unprivileged user the workers switch to when vigil starts as root (falls back to nobody when the default user does not exist)." },
-	{ "secrets_file", F_STRING, OFF(secrets_file), 0, 0, NULL, "(none)",
-	  "YAML file of named secrets (SNMP communities and v3 keys, API tokens, SMTP passwords); must be mode 0600 or stricter." },
-	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+	FLD("log_level", F_LOGLEVEL, OFF(log_level), 0, 0, NULL, "info",
+	  "Lowest level logged: debug, info, warn or error."),
+	FLD("user", F_STRING, OFF(user), 0, 0, NULL, "vigil",
+	  "Unprivileged user the workers switch to when vigil starts as root (falls back to nobody when the default user does not exist)."),
+	FLD("secrets_file", F_STRING, OFF(secrets_file), 0, 0, NULL, "(none)",
+	  "YAML file of named secrets (SNMP communities and v3 keys, API tokens, SMTP passwords); must be mode 0600 or stricter."),
+	FIELD_END,
 };
 
 static const struct field web_fields[] = {
-	{ "listen", F_HOSTPORT, OFF(web_listen), 0, 0, NULL, "127.0.0.1:9920",
-	  "Address and port of the web console, /api/v1 and /metrics (\"ADDR:PORT\", \"[V6]:PORT\")." },
-	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+	FLD("listen", F_HOSTPORT, OFF(web_listen), 0, 0, NULL, "127.0.0.1:9920",
+	  "Address and port of the web console, /api/v1 and /metrics (\"ADDR:PORT\", \"[V6]:PORT\")."),
+	FIELD_END,
 };
 
 static const struct field storage_fields[] = {
-	{ "path", F_STRING, OFF(storage_path), 0, 0, NULL, "./data",
-	  "Data directory (WAL, blocks, inventory); created if missing, must be writable." },
-	{ "retention", F_DURATION, OFF(retention_ms), 3600000, 100 * 365 * DAY, NULL, "15d",
-	  "Samples older than this are deleted (1h to 100y)." },
-	{ "retention_size", F_BYTES, OFF(retention_bytes), 0, INT64_MAX, NULL, "0",
-	  "Delete the oldest blocks while the store is larger than this (0: no size limit)." },
-	{ "wal_fsync_interval", F_DURATION, OFF(wal_fsync_interval_ms), 0, 60000, NULL, "1s",
-	  "The WAL is fsynced at least this often (0s: on every commit); see docs/STORAGE.md." },
-	{ "out_of_order_window", F_DURATION, OFF(out_of_order_window_ms), 0, DAY, NULL, "10m",
-	  "Samples up to this far behind a series' newest sample are accepted." },
-	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+	FLD("path", F_STRING, OFF(storage_path), 0, 0, NULL, "./data",
+	  "Data directory (WAL, blocks, inventory); created if missing, must be writable."),
+	FLD("retention", F_DURATION, OFF(retention_ms), 3600000, 100 * 365 * DAY, NULL, "15d",
+	  "Samples older than this are deleted (1h to 100y)."),
+	FLD("retention_size", F_BYTES, OFF(retention_bytes), 0, INT64_MAX, NULL, "0",
+	  "Delete the oldest blocks while the store is larger than this (0: no size limit)."),
+	FLD("wal_fsync_interval", F_DURATION, OFF(wal_fsync_interval_ms), 0, 60000, NULL, "1s",
+	  "The WAL is fsynced at least this often (0s: on every commit); see docs/STORAGE.md."),
+	FLD("out_of_order_window", F_DURATION, OFF(out_of_order_window_ms), 0, DAY, NULL, "10m",
+	  "Samples up to this far behind a series' newest sample are accepted."),
+	FIELD_END,
 };
 
 static const struct field host_fields[] = {
-	{ "enabled", F_BOOL, OFF(host_enabled), 0, 0, NULL, "true",
-	  "Collect this host's metrics (node_exporter names)." },
-	{ "interval", F_DURATION, OFF(host_interval_ms), 1000, DAY, NULL, "10s",
-	  "Collection interval (1s to 1d)." },
-	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+	FLD("enabled", F_BOOL, OFF(host_enabled), 0, 0, NULL, "true",
+	  "Collect this host's metrics (node_exporter names)."),
+	FLD("interval", F_DURATION, OFF(host_interval_ms), 1000, DAY, NULL, "10s",
+	  "Collection interval (1s to 1d)."),
+	FIELD_END,
 };
 
 static const struct field root_fields[] = {
-	{ "global", F_SECTION, 0, 0, 0, global_fields, NULL, "Process-wide settings." },
-	{ "web", F_SECTION, 0, 0, 0, web_fields, NULL, "The web worker." },
-	{ "storage", F_SECTION, 0, 0, 0, storage_fields, NULL, "The store worker's time-series store." },
-	{ "host", F_SECTION, 0, 0, 0, host_fields, NULL, "Host metrics collected by the poller worker." },
-	{ NULL, 0, 0, 0, 0, NULL, NULL, NULL },
+	FLD("global", F_SECTION, 0, 0, 0, global_fields, NULL, "Process-wide settings."),
+	FLD("web", F_SECTION, 0, 0, 0, web_fields, NULL, "The web worker."),
+	FLD("storage", F_SECTION, 0, 0, 0, storage_fields, NULL, "The store worker's time-series store."),
+	FLD("host", F_SECTION, 0, 0, 0, host_fields, NULL, "Host metrics collected by the poller worker."),
+	FIELD_END,
 };
 
 /* Parsing state: the document and where errors go. */
@@ -184,23 +165,115 @@ int config_split_hostport(const char *s, char *host, size_t hostsz, uint16_t *po
 	return 0;
 }
 
-static int set_field(struct pctx *p, const struct field *f, const yaml_node_t *n, const char *path)
+static char *fieldp(void *base, size_t off)
 {
-	char *base = (char *)p->c;
+	return (char *)base + off;
+}
+
+static int set_string(char **dst, const char *v)
+{
+	free(*dst);
+	*dst = xstrdup(v);
+	return 0;
+}
+
+static int parse_map(struct pctx *p, const struct field *fields, const yaml_node_t *n,
+    const char *prefix, void *base);
+
+static int parse_list(struct pctx *p, const struct field *f, const yaml_node_t *n,
+    const char *path, void *base)
+{
+	if (n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0 &&
+	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		return 0;
+	if (n->type != YAML_SEQUENCE_NODE)
+		return perr(p, n, "%s: expected a list", path);
+	void **arr = (void **)(void *)fieldp(base, f->off);
+	size_t *cnt = (size_t *)(void *)fieldp(base, f->off2);
+	size_t total = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (total > 100000)
+		return perr(p, n, "%s: more than 100000 entries", path);
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		yaml_node_t *v = yaml_document_get_node(p->doc, *it);
+		char ipath[340];
+		snprintf(ipath, sizeof(ipath), "%s[%zu]", path, *cnt);
+		if (f->type == F_STRLIST) {
+			if (!v || v->type != YAML_SCALAR_NODE || !*scalar(v))
+				return perr(p, v, "%s: expected a non-empty string", ipath);
+			char **sv = xreallocarray(*arr, *cnt + 1, sizeof(char *));
+			sv[*cnt] = xstrdup(scalar(v));
+			*arr = sv;
+			(*cnt)++;
+			continue;
+		}
+		char *elems = xreallocarray(*arr, *cnt + 1, f->elem_size);
+		*arr = elems;
+		void *elem = elems + *cnt * f->elem_size;
+		memset(elem, 0, f->elem_size);
+		(*cnt)++;
+		if (f->init)
+			f->init(elem);
+		if (!v || v->type != YAML_MAPPING_NODE)
+			return perr(p, v, "%s: expected a map of keys", ipath);
+		int rc = parse_map(p, f->sub, v, ipath, elem);
+		if (rc < 0)
+			return rc;
+		char why[256];
+		if (f->check && f->check(elem, why, sizeof(why)) < 0)
+			return perr(p, v, "%s: %s", ipath, why);
+	}
+	return 0;
+}
+
+static int parse_strmap(struct pctx *p, const yaml_node_t *n, const char *path, struct config_strmap *m)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return perr(p, n, "%s: expected a map of strings", path);
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		if (!k || !v || k->type != YAML_SCALAR_NODE || v->type != YAML_SCALAR_NODE)
+			return perr(p, v ? v : k, "%s: keys and values must be strings", path);
+		for (size_t i = 0; i < m->n; i++)
+			if (strcmp(m->keys[i], scalar(k)) == 0)
+				return perr(p, k, "%s: duplicate key \"%s\"", path, scalar(k));
+		m->keys = xreallocarray(m->keys, m->n + 1, sizeof(char *));
+		m->vals = xreallocarray(m->vals, m->n + 1, sizeof(char *));
+		m->keys[m->n] = xstrdup(scalar(k));
+		m->vals[m->n] = xstrdup(scalar(v));
+		m->n++;
+	}
+	return 0;
+}
+
+static int set_field(struct pctx *p, const struct field *f, const yaml_node_t *n,
+    const char *path, void *base)
+{
+	if (f->type == F_LIST || f->type == F_STRLIST)
+		return parse_list(p, f, n, path, base);
+	if (f->type == F_STRMAP)
+		return parse_strmap(p, n, path, (struct config_strmap *)(void *)fieldp(base, f->off));
 	if (n->type != YAML_SCALAR_NODE)
 		return perr(p, n, "%s: expected a %s, got a %s", path,
 		    f->type == F_BOOL ? "boolean" : "scalar value",
 		    n->type == YAML_MAPPING_NODE ? "map" : "list");
 	const char *v = scalar(n);
+	char *dst = fieldp(base, f->off);
 	switch (f->type) {
 	case F_STRING:
+	case F_SECRET:
 		if (!*v)
 			return perr(p, n, "%s: must not be empty", path);
 		if (strlen(v) > 4096)
 			return perr(p, n, "%s: longer than 4096 bytes", path);
-		free(*(char **)(base + f->off));
-		*(char **)(base + f->off) = xstrdup(v);
-		return 0;
+		if (f->type == F_SECRET) {
+			if (p->c->nrefs >= CONFIG_MAX_REFS)
+				return perr(p, n, "%s: too many secret references", path);
+			p->c->refs = xreallocarray(p->c->refs, p->c->nrefs + 1, sizeof(*p->c->refs));
+			p->c->refs[p->c->nrefs++] = (struct config_secret_ref){ xstrdup(v),
+				(enum config_role)f->min, (int)n->start_mark.line + 1, (int)n->start_mark.column + 1 };
+		}
+		return set_string((char **)(void *)dst, v);
 	case F_HOSTPORT: {
 		char host[256];
 		uint16_t port;
@@ -209,9 +282,7 @@ static int set_field(struct pctx *p, const struct field *f, const yaml_node_t *n
 			return perr(p, n, "%s: \"%s\" is not ADDR:PORT with a port from 1 to 65535", path, v);
 		if (inet_pton(AF_INET, host, a) != 1 && inet_pton(AF_INET6, host, a) != 1)
 			return perr(p, n, "%s: \"%s\" is not a numeric IPv4 or IPv6 address", path, host);
-		free(*(char **)(base + f->off));
-		*(char **)(base + f->off) = xstrdup(v);
-		return 0;
+		return set_string((char **)(void *)dst, v);
 	}
 	case F_DURATION: {
 		int64_t ms;
@@ -222,7 +293,7 @@ static int set_field(struct pctx *p, const struct field *f, const yaml_node_t *n
 			return perr(p, n, "%s: %s is out of range (%s to %s)", path, v,
 			    clock_format_duration(f->min, lo, sizeof(lo)),
 			    clock_format_duration(f->max, hi, sizeof(hi)));
-		*(int64_t *)(void *)(base + f->off) = ms;
+		*(int64_t *)(void *)dst = ms;
 		return 0;
 	}
 	case F_BYTES: {
@@ -231,30 +302,70 @@ static int set_field(struct pctx *p, const struct field *f, const yaml_node_t *n
 			return perr(p, n, "%s: \"%s\" is not a size (like 0, 500MB, 10GiB)", path, v);
 		if (b < f->min || b > f->max)
 			return perr(p, n, "%s: %s is out of range", path, v);
-		*(int64_t *)(void *)(base + f->off) = b;
+		*(int64_t *)(void *)dst = b;
 		return 0;
+	}
+	case F_INT:
+	case F_UINT: {
+		char *end;
+		errno = 0;
+		long long x = strtoll(v, &end, 10);
+		if (errno || end == v || *end)
+			return perr(p, n, "%s: \"%s\" is not an integer", path, v);
+		if (x < f->min || x > f->max)
+			return perr(p, n, "%s: %lld is out of range (%lld to %lld)", path, x,
+			    (long long)f->min, (long long)f->max);
+		if (f->type == F_INT)
+			*(int64_t *)(void *)dst = x;
+		else
+			*(unsigned *)(void *)dst = (unsigned)x;
+		return 0;
+	}
+	case F_FLOAT: {
+		char *end;
+		errno = 0;
+		double x = strtod(v, &end);
+		if (errno || end == v || *end)
+			return perr(p, n, "%s: \"%s\" is not a number", path, v);
+		*(double *)(void *)dst = x;
+		return 0;
+	}
+	case F_ENUM: {
+		struct buf known;
+		for (int i = 0; f->names[i]; i++) {
+			if (strcmp(f->names[i], v) == 0) {
+				*(int *)(void *)dst = i;
+				return 0;
+			}
+		}
+		buf_init(&known, 1024);
+		for (int i = 0; f->names[i]; i++)
+			buf_printf(&known, "%s%s", i ? ", " : "", f->names[i]);
+		perr(p, n, "%s: \"%s\" is not one of %s", path, v, known.data ? known.data : "");
+		buf_free(&known);
+		return -1;
 	}
 	case F_BOOL:
 		if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
 		    (strcmp(v, "true") != 0 && strcmp(v, "false") != 0))
 			return perr(p, n, "%s: expected true or false, got \"%s\"", path, v);
-		*(int *)(void *)(base + f->off) = strcmp(v, "true") == 0;
+		*(int *)(void *)dst = strcmp(v, "true") == 0;
 		return 0;
 	case F_LOGLEVEL: {
 		enum log_level l;
 		if (log_level_parse(v, &l) < 0)
 			return perr(p, n, "%s: \"%s\" is not one of debug, info, warn, error", path, v);
-		*(enum log_level *)(void *)(base + f->off) = l;
+		*(enum log_level *)(void *)dst = l;
 		return 0;
 	}
-	case F_SECTION:
+	default:
 		break;
 	}
 	return perr(p, n, "%s: internal schema error", path);
 }
 
 static int parse_map(struct pctx *p, const struct field *fields, const yaml_node_t *n,
-    const char *prefix)
+    const char *prefix, void *base)
 {
 	if (n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0 &&
 	    n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
@@ -278,7 +389,7 @@ static int parse_map(struct pctx *p, const struct field *fields, const yaml_node
 			f++;
 		if (!f->key) {
 			struct buf known;
-			buf_init(&known, 1024);
+			buf_init(&known, 2048);
 			for (const struct field *g = fields; g->key; g++)
 				buf_printf(&known, "%s%s", g == fields ? "" : ", ", g->key);
 			perr(p, k, "unknown key \"%s\"%s%s (known: %s)", key,
@@ -286,13 +397,85 @@ static int parse_map(struct pctx *p, const struct field *fields, const yaml_node
 			buf_free(&known);
 			return -1;
 		}
-		char path[256];
+		char path[320];
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", key);
-		int rc = f->type == F_SECTION ? parse_map(p, f->sub, v, path) : set_field(p, f, v, path);
+		int rc;
+		if (f->type == F_SECTION) {
+			rc = parse_map(p, f->sub, v, path, fieldp(base, f->off));
+			char why[256];
+			if (rc == 0 && f->check && f->check(fieldp(base, f->off), why, sizeof(why)) < 0)
+				rc = perr(p, v, "%s: %s", path, why);
+		} else {
+			rc = set_field(p, f, v, path, base);
+		}
 		if (rc < 0)
 			return rc;
 	}
+	/* Required keys (list elements): report at the element's position. */
+	for (const struct field *f = fields; f->key; f++) {
+		if (!f->required)
+			continue;
+		int found = 0;
+		for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+			yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
+			found |= k && k->type == YAML_SCALAR_NODE && strcmp(scalar(k), f->key) == 0;
+		}
+		if (!found)
+			return perr(p, n, "%s: missing required key \"%s\"", *prefix ? prefix : "top level", f->key);
+	}
 	return 0;
+}
+
+/* Free what a table of fields allocated in base (not base itself). */
+static void free_fields(const struct field *fields, void *base)
+{
+	for (const struct field *f = fields; f->key; f++) {
+		char *dst = fieldp(base, f->off);
+		switch (f->type) {
+		case F_SECTION:
+			free_fields(f->sub, dst);
+			break;
+		case F_STRING:
+		case F_HOSTPORT:
+		case F_SECRET:
+			free(*(char **)(void *)dst);
+			*(char **)(void *)dst = NULL;
+			break;
+		case F_STRLIST: {
+			char **sv = *(char ***)(void *)dst;
+			size_t *cnt = (size_t *)(void *)fieldp(base, f->off2);
+			for (size_t i = 0; i < *cnt; i++)
+				free(sv[i]);
+			free(sv);
+			*(char ***)(void *)dst = NULL;
+			*cnt = 0;
+			break;
+		}
+		case F_STRMAP: {
+			struct config_strmap *m = (struct config_strmap *)(void *)dst;
+			for (size_t i = 0; i < m->n; i++) {
+				free(m->keys[i]);
+				free(m->vals[i]);
+			}
+			free(m->keys);
+			free(m->vals);
+			memset(m, 0, sizeof(*m));
+			break;
+		}
+		case F_LIST: {
+			char *elems = *(char **)(void *)dst;
+			size_t *cnt = (size_t *)(void *)fieldp(base, f->off2);
+			for (size_t i = 0; i < *cnt; i++)
+				free_fields(f->sub, elems + i * f->elem_size);
+			free(elems);
+			*(char **)(void *)dst = NULL;
+			*cnt = 0;
+			break;
+		}
+		default:
+			break;
+		}
+	}
 }
 
 static void set_defaults(struct config *c)
@@ -353,7 +536,7 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
 		rc = 0;	/* an empty file is the defaults */
 		goto out;
 	}
-	rc = parse_map(&p, root_fields, root, "");
+	rc = parse_map(&p, root_fields, root, "", c);
 out:
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);
@@ -559,12 +742,9 @@ void config_free(struct config *c)
 {
 	if (!c)
 		return;
+	free_fields(root_fields, c);
 	free(c->file);
 	free(c->text);
-	free(c->user);
-	free(c->secrets_file);
-	free(c->web_listen);
-	free(c->storage_path);
 	for (size_t i = 0; i < c->nrefs; i++)
 		free(c->refs[i].name);
 	free(c->refs);
@@ -582,7 +762,7 @@ static const struct field *find_key(const struct field *fields, const char *key)
 		if (strlen(f->key) != n || strncmp(f->key, key, n) != 0)
 			continue;
 		if (f->type == F_SECTION)
-			return dot ? find_key(f->sub, dot + 1) : NULL;
+			return dot && f->off == 0 ? find_key(f->sub, dot + 1) : NULL;
 		return dot ? NULL : f;
 	}
 	return NULL;
@@ -610,8 +790,16 @@ int config_get(const struct config *c, const char *key, struct buf *out)
 		return buf_adds(out, *(const int *)(const void *)(base + f->off) ? "true" : "false");
 	case F_LOGLEVEL:
 		return buf_adds(out, levels[*(const enum log_level *)(const void *)(base + f->off)]);
-	case F_SECTION:
-		break;
+	case F_INT:
+		return buf_printf(out, "%lld", (long long)*(const int64_t *)(const void *)(base + f->off));
+	case F_UINT:
+		return buf_printf(out, "%u", *(const unsigned *)(const void *)(base + f->off));
+	case F_FLOAT:
+		return buf_printf(out, "%g", *(const double *)(const void *)(base + f->off));
+	case F_ENUM:
+		return buf_adds(out, f->names[*(const int *)(const void *)(base + f->off)]);
+	default:
+		break;	/* sections, lists and maps have no one-line value */
 	}
 	return -ENOENT;
 }
@@ -621,11 +809,19 @@ static void doc_fields(struct buf *out, const struct field *fields, const char *
 	for (const struct field *f = fields; f->key; f++) {
 		char path[128];
 		snprintf(path, sizeof(path), "%s%s%s", prefix, *prefix ? "." : "", f->key);
-		if (f->type == F_SECTION) {
+		if (f->type == F_SECTION && !*prefix) {
 			buf_printf(out, "\n## `%s`\n\n%s\n\n| key | default | meaning |\n|---|---|---|\n", path, f->doc);
 			doc_fields(out, f->sub, path);
+		} else if (f->type == F_SECTION) {
+			buf_printf(out, "| `%s` | | %s |\n", path, f->doc);
+			doc_fields(out, f->sub, path);
+		} else if (f->type == F_LIST) {
+			char lp[140];
+			snprintf(lp, sizeof(lp), "%s[]", path);
+			buf_printf(out, "| `%s` | `[]` | %s |\n", lp, f->doc);
+			doc_fields(out, f->sub, lp);
 		} else {
-			buf_printf(out, "| `%s` | `%s` | %s |\n", path, f->def, f->doc);
+			buf_printf(out, "| `%s` | `%s` | %s%s |\n", path, f->def ? f->def : "", f->required ? "Required. " : "", f->doc);
 		}
 	}
 }

@@ -44,6 +44,13 @@ struct config_secret {
 	size_t nkv;		/* pairs in keys/vals */
 };
 
+/* A YAML map of strings (labels, headers, params). */
+struct config_strmap {
+	char **keys;	/* owned */
+	char **vals;	/* owned */
+	size_t n;	/* pairs */
+};
+
 struct config {
 	char *file;			/* path it was read from, or "(default)" */
 	char *text;			/* the YAML text itself (sent to workers) */
