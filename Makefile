@@ -15,7 +15,7 @@ WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wpointer-arith -Wcast-qual -Werror
 # Same source, same bytes: no build paths, dates or host names in the binary.
 REPRO    := -ffile-prefix-map=$(CURDIR)=. -fdebug-prefix-map=$(CURDIR)=.
-COMMON   := -std=c11 -D_GNU_SOURCE -Isrc $(WARN) $(REPRO) $(PKG_CFLAGS) \
+COMMON   := -std=c11 -D_GNU_SOURCE -Isrc -Ibuild/gen $(WARN) $(REPRO) $(PKG_CFLAGS) \
             -DVIGIL_VERSION='"$(VERSION)"'
 HARDEN   := -D_FORTIFY_SOURCE=3 -fstack-protector-strong -fPIE
 LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,--build-id=sha1
@@ -27,11 +27,13 @@ FUZZ_CC     := clang
 FUZZ_CFLAGS := $(COMMON) -O1 -g -fsanitize=fuzzer-no-link,address,undefined \
                -DVIGIL_TESTING -Wno-unused-command-line-argument
 
-LIB_SRC   := $(sort $(filter-out src/main.c,$(wildcard src/*/*.c)))
+# Generated from proto/*.proto by protoc-c (protobuf-c-compiler).
+GEN_SRC   := build/gen/remote.pb-c.c
+LIB_SRC   := $(sort $(filter-out src/main.c,$(wildcard src/*/*.c))) $(GEN_SRC)
 UNIT_SRC  := $(sort $(wildcard tests/unit/*.c))
 CONF_SRC  := $(sort $(wildcard tests/conformance/*.c))
 FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
-HDRS      := $(wildcard src/*/*.h) tests/unit/t.h
+HDRS      := $(wildcard src/*/*.h) tests/unit/t.h build/gen/remote.pb-c.h
 
 REL_OBJ  := $(LIB_SRC:%.c=build/rel/%.o)
 ASAN_OBJ := $(LIB_SRC:%.c=build/asan/%.o)
@@ -59,6 +61,21 @@ build/asan/libvigil.a: $(ASAN_OBJ)
 	@rm -f $@; ar rcsD $@ $^
 build/fuzz/libvigil.a: $(FUZZ_OBJ)
 	@rm -f $@; ar rcsD $@ $^
+
+build/gen/remote.pb-c.c build/gen/remote.pb-c.h &: proto/remote.proto
+	@mkdir -p build/gen
+	@echo '  PROTOC $<'; cd proto && protoc-c --c_out=../build/gen remote.proto
+
+# Generated code is compiled without our extra warnings (it is not ours).
+build/rel/build/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo '  CC     $<'; $(CC) $(filter-out $(WARN),$(REL_CFLAGS)) -c -o $@ $<
+build/asan/build/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo '  CC+asan $<'; $(CC) $(filter-out $(WARN),$(ASAN_CFLAGS)) -c -o $@ $<
+build/fuzz/build/gen/%.o: build/gen/%.c
+	@mkdir -p $(dir $@)
+	@echo '  CC+fuzz $<'; $(FUZZ_CC) $(filter-out $(WARN),$(FUZZ_CFLAGS)) -c -o $@ $<
 
 build/rel/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)

@@ -13,7 +13,7 @@
 
 #define HTTP_MAX_HEADERS      64		/* request headers kept */
 #define HTTP_MAX_RESP_HEADERS 8			/* response headers a handler may set */
-#define HTTP_MAX_BODY         (1u << 20)	/* request body accepted (POST forms) */
+#define HTTP_MAX_BODY         (8u << 20)	/* request body accepted (forms, remote_write) */
 
 struct http_header {
 	const char *name;	/* header name as sent */

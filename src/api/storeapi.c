@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/storeapi.h"
+#include "api/remote_write.h"
 #include "core/ipc.h"
 
 int storeapi_encode(const char *method, const char *path, const char *query,
@@ -45,10 +46,47 @@ int storeapi_decode(const void *p, uint32_t len, struct storeapi_request *req)
 	return 0;
 }
 
-void storeapi_handle(struct storage *st, const struct storeapi_request *req,
-    struct buf *body, int *status, const char **ctype)
+static int rw_append(void *ctx, const struct labels *ls, int64_t ts, double v)
 {
-	(void)st;
+	struct storeapi_counters *c = ctx;
+	if (c->st->ops->append(c->st->impl, ls, ts, v) < 0)
+		c->rejected++;
+	else
+		c->appended++;
+	return 0;
+}
+
+/* POST /api/v1/write: Prometheus remote_write. 204 on success, 400 if malformed. */
+static void remote_write(struct storage *st, const struct storeapi_request *req,
+    struct buf *body, int *status, const char **ctype, struct storeapi_counters *cnt)
+{
+	char err[256];
+	*ctype = "text/plain; charset=utf-8";
+	if (strcmp(req->method, "POST") != 0) {
+		*status = 405;
+		buf_adds(body, "remote_write takes POST\n");
+		return;
+	}
+	cnt->st = st;
+	long n = rw_decode(req->body, req->body_len, rw_append, cnt, err, sizeof(err));
+	st->ops->commit(st->impl);
+	if (n < 0) {
+		cnt->rw_bad++;
+		*status = 400;
+		buf_printf(body, "%s\n", err);
+		return;
+	}
+	cnt->rw_requests++;
+	*status = 204;
+}
+
+void storeapi_handle(struct storage *st, const struct storeapi_request *req,
+    struct buf *body, int *status, const char **ctype, struct storeapi_counters *cnt)
+{
+	if (strcmp(req->path, "/write") == 0) {
+		remote_write(st, req, body, status, ctype, cnt);
+		return;
+	}
 	*ctype = "application/json";
 	*status = 404;
 	char msg[600];

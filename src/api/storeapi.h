@@ -29,8 +29,18 @@ int storeapi_encode(const char *method, const char *path, const char *query,
     size_t query_len, const char *body, size_t body_len, struct buf *out);
 /* Decode a MSG_API_REQUEST payload; pointers refer into p. 0 or -1 if malformed. */
 int storeapi_decode(const void *p, uint32_t len, struct storeapi_request *req /* out */);
+/* What the store worker counts about API traffic (for its /metrics families). */
+struct storeapi_counters {
+	struct storage *st;	/* the store (set by the handler) */
+	uint64_t appended;	/* samples appended from remote_write */
+	uint64_t rejected;	/* remote_write samples the store refused */
+	uint64_t rw_requests;	/* remote_write requests taken */
+	uint64_t rw_bad;	/* remote_write requests refused as malformed */
+};
+
 /* Answer a request from the store: body, status and a static content type. */
 void storeapi_handle(struct storage *st, const struct storeapi_request *req,
-    struct buf *body /* out */, int *status /* out */, const char **ctype /* out */);
+    struct buf *body /* out */, int *status /* out */, const char **ctype /* out */,
+    struct storeapi_counters *cnt);
 
 #endif

@@ -53,10 +53,13 @@ static void forward_api(struct web_state *s, const struct http_req *req, struct 
 {
 	struct buf out, in;
 	uint32_t type;
-	buf_init(&out, 4u << 20);
+	buf_init(&out, HTTP_MAX_BODY + 65536);
 	buf_init(&in, BUF_CAP_IPC_FRAME);
 	const char *ct = http_req_header(req, "Content-Type");
 	int form = ct && strncasecmp(ct, "application/x-www-form-urlencoded", 33) == 0;
+	/* remote_write bodies are binary (snappy protobuf) and go through as they are. */
+	if (strcmp(req->path, "/api/v1/write") == 0)
+		form = 1;
 	if (storeapi_encode(req->method, req->path + strlen("/api/v1"), req->query, strlen(req->query),
 	    form ? req->body : "", form ? req->body_len : 0, &out) < 0) {
 		json_error(r, 400, "bad_data", "request too large");

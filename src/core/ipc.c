@@ -24,7 +24,7 @@ static const struct {
 	[MSG_STATS] = { "MSG_STATS", sizeof(struct msg_stats), sizeof(struct msg_stats) },
 	[MSG_METRICS_TEXT] = { "MSG_METRICS_TEXT", 0, 16u << 20 },
 	[MSG_SAMPLES] = { "MSG_SAMPLES", 1, 16u << 20 },
-	[MSG_API_REQUEST] = { "MSG_API_REQUEST", sizeof(struct msg_api_req), (2u << 20) },
+	[MSG_API_REQUEST] = { "MSG_API_REQUEST", sizeof(struct msg_api_req), (9u << 20) },
 	[MSG_API_RESPONSE] = { "MSG_API_RESPONSE", sizeof(struct msg_api_resp), BUF_CAP_IPC_FRAME },
 	[MSG_PEER_FD] = { "MSG_PEER_FD", sizeof(struct msg_peer), sizeof(struct msg_peer) },
 	[MSG_SHUTDOWN] = { "MSG_SHUTDOWN", 0, 0 },

@@ -22,6 +22,7 @@ struct store_state {
 	uint64_t rejected;		/* samples the store refused (too old, duplicate) */
 	uint64_t bad_batches;		/* batches that failed to decode */
 	uint64_t api_requests;		/* API requests answered */
+	struct storeapi_counters api;	/* remote_write and API counters */
 };
 
 static struct store_state state;
@@ -60,7 +61,7 @@ static int store_api_msg(struct worker *w, struct store_state *s, const void *p,
 		return -1;
 	}
 	buf_init(&body, BUF_CAP_IPC_FRAME - 4096);
-	storeapi_handle(&s->st, &req, &body, &status, &ctype);
+	storeapi_handle(&s->st, &req, &body, &status, &ctype, &s->api);
 	s->api_requests++;
 	struct msg_api_resp r = { (uint32_t)status, (uint32_t)strlen(ctype) };
 	struct buf out;
@@ -111,6 +112,14 @@ static void store_metrics(struct worker *w, struct buf *b)
 	buf_adds(b, "# HELP vigil_store_api_requests_total API requests the store worker answered.\n"
 	    "# TYPE vigil_store_api_requests_total counter\n");
 	buf_printf(b, "vigil_store_api_requests_total %llu\n", (unsigned long long)s->api_requests);
+	buf_adds(b, "# HELP vigil_remote_write_requests_total remote_write requests received, by result.\n"
+	    "# TYPE vigil_remote_write_requests_total counter\n");
+	buf_printf(b, "vigil_remote_write_requests_total{result=\"success\"} %llu\n", (unsigned long long)s->api.rw_requests);
+	buf_printf(b, "vigil_remote_write_requests_total{result=\"malformed\"} %llu\n", (unsigned long long)s->api.rw_bad);
+	buf_adds(b, "# HELP vigil_remote_write_samples_total Samples received by remote_write, by result.\n"
+	    "# TYPE vigil_remote_write_samples_total counter\n");
+	buf_printf(b, "vigil_remote_write_samples_total{result=\"appended\"} %llu\n", (unsigned long long)s->api.appended);
+	buf_printf(b, "vigil_remote_write_samples_total{result=\"rejected\"} %llu\n", (unsigned long long)s->api.rejected);
 }
 
 static void store_shutdown(struct worker *w)

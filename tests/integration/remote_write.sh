@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# A real Prometheus scrapes a real node_exporter and remote-writes to vigil;
+# vigil takes the samples. A malformed body gets 400 and a reason.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/integration/lib.sh
+T=$(mktemp -d /tmp/vigil-rw-XXXXXX)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
+trap cleanup EXIT
+VP=$(free_port) NP=$(free_port) PP=$(free_port)
+printf 'web:\n  listen: 127.0.0.1:%s\nstorage:\n  path: %s/data\n' "$VP" "$T" >"$T/vigil.yml"
+"$VIGIL" serve -c "$T/vigil.yml" >"$T/vigil.out" 2>"$T/vigil.err" & PIDS+=($!)
+prometheus-node-exporter --web.listen-address=127.0.0.1:$NP --collector.disable-defaults \
+	--collector.cpu --collector.meminfo --collector.loadavg >"$T/ne.log" 2>&1 & PIDS+=($!)
+cat >"$T/prom.yml" <<YML
+global:
+  scrape_interval: 1s
+scrape_configs:
+  - job_name: node
+    static_configs:
+      - targets: ["127.0.0.1:$NP"]
+remote_write:
+  - url: http://127.0.0.1:$VP/api/v1/write
+    queue_config:
+      batch_send_deadline: 1s
+YML
+prometheus --config.file="$T/prom.yml" --storage.tsdb.path="$T/prom" \
+	--web.listen-address=127.0.0.1:$PP >"$T/prom.log" 2>&1 & PIDS+=($!)
+wait_for grep -q serving "$T/vigil.out" || { fail rw/vigil_starts "$(tail -2 "$T/vigil.err")"; exit 1; }
+M="curl -sf http://127.0.0.1:$VP/metrics"
+got=0
+for i in $(seq 1 60); do
+	got=$($M | awk '/^vigil_remote_write_samples_total\{result="appended"\}/ {print $2}')
+	[ "${got:-0}" -gt 200 ] && break
+	sleep 0.5
+done
+[ "${got:-0}" -gt 200 ] && pass "rw/prometheus_remote_write_accepted ($got samples)" ||
+	fail rw/prometheus_remote_write_accepted "only ${got:-0} samples; prometheus log: $(grep -i 'remote' "$T/prom.log" | tail -2)"
+$M | grep -q '^vigil_remote_write_requests_total{result="success"} [1-9]' && pass rw/requests_counted || fail rw/requests_counted "no successful requests counted"
+grep -qi 'non-recoverable\|status 4\|status 5' "$T/prom.log" && fail rw/prometheus_sees_no_errors "$(grep -i 'non-recoverable\|status' "$T/prom.log" | tail -1)" || pass rw/prometheus_sees_no_errors
+code=$(curl -s -o "$T/resp" -w '%{http_code}' -X POST --data-binary 'garbage' \
+	-H 'Content-Type: application/x-protobuf' -H 'Content-Encoding: snappy' "http://127.0.0.1:$VP/api/v1/write")
+[ "$code" = 400 ] && grep -q 'snappy' "$T/resp" && pass rw/malformed_body_400_with_reason || fail rw/malformed_body_400_with_reason "HTTP $code: $(cat "$T/resp")"
+wait_for sh -c "$M | grep -q '^vigil_remote_write_requests_total{result=\"malformed\"} 1'" && pass rw/malformed_counted || fail rw/malformed_counted ""
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$VP/api/v1/write")
+[ "$code" = 405 ] && pass rw/get_is_405 || fail rw/get_is_405 "HTTP $code"
+[ "$FAILS" = 0 ]
