@@ -147,9 +147,12 @@ static struct labels *group_labels(struct pq_eval *ev, const struct pq_node *n, 
 }
 
 static double quantile_of(double q, double *v, size_t n);
+/* Go's sort.Float64s order: NaN first. */
 static int cmp_dbl(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
+	if (isnan(x) || isnan(y))
+		return isnan(x) && isnan(y) ? 0 : isnan(x) ? -1 : 1;
 	return x < y ? -1 : x > y;
 }
 
@@ -419,9 +422,8 @@ int pq_eval_agg(struct pq_eval *ev, const struct pq_node *n, struct pq_val *out)
 				x->mean = v;
 				x->count = 1;
 				x->c = 0;
-				if (n->agg == PQ_AGG_STDDEV || n->agg == PQ_AGG_STDVAR) {
-					x->value = 0;
-				}
+				if (n->agg == PQ_AGG_STDDEV || n->agg == PQ_AGG_STDVAR)
+					x->value = (isnan(v) || isinf(v)) ? NAN : 0;
 				if (qn)
 					qv[gid[i]][qn[gid[i]]++] = v;
 				continue;

@@ -7,6 +7,7 @@
 
 #include "core/xmalloc.h"
 #include "promql/eval.h"
+#include "promql/fn.h"
 
 /* Apply op; return 1 to keep (comparisons filter), value in *out. */
 static int elem(enum pq_op op, double l, double r, double *out)
@@ -163,6 +164,22 @@ static int set_op(struct pq_eval *ev, const struct pq_node *n, struct pq_val *l,
 	return 0;
 }
 
+/* {a="b", c="d"} with every label, __name__ included. */
+static void fmt_full(const struct labels *ls, char *out, size_t n)
+{
+	struct buf b;
+	buf_init(&b, n > 1 ? n - 1 : 1);
+	buf_addc(&b, '{');
+	for (size_t i = 0; i < ls->n; i++) {
+		char q[1024];
+		pq_goquote(ls->v[i].value, q, sizeof(q));
+		buf_printf(&b, "%s%s=%s", i ? ", " : "", ls->v[i].name, q);
+	}
+	buf_addc(&b, '}');
+	snprintf(out, n, "%s", b.data ? b.data : "{}");
+	buf_free(&b);
+}
+
 static void fmt_match(struct pq_eval *ev, const struct pq_node *n, const struct labels *ls,
     char *buf, size_t bsz)
 {
@@ -177,11 +194,7 @@ static void fmt_match(struct pq_eval *ev, const struct pq_node *n, const struct 
 			tmp[k++] = ls->v[i];
 	}
 	struct labels *m = labels_new(tmp, k);
-	struct buf b;
-	buf_init(&b, 4096);
-	labels_format(m, &b);
-	snprintf(buf, bsz, "%s", b.data ? b.data : "{}");
-	buf_free(&b);
+	fmt_full(m, buf, bsz);
 	labels_free(m);
 	(void)ev;
 }
@@ -257,15 +270,15 @@ static int vector_vector(struct pq_eval *ev, const struct pq_node *n, struct pq_
 			size_t id = rid[j];
 			if (rstamp[id] == gen) {
 				char mb[1024], a[2048], b[2048];
-				struct buf x;
 				fmt_match(ev, n, R->s[j].ls, mb, sizeof(mb));
-				buf_init(&x, 8192);
-				labels_format(R->s[j].ls, &x);
-				snprintf(a, sizeof(a), "%s", x.data ? x.data : "{}");
-				buf_reset(&x);
-				labels_format(R->s[ridx[id]].ls, &x);
-				snprintf(b, sizeof(b), "%s", x.data ? x.data : "{}");
-				buf_free(&x);
+				fmt_full(R->s[j].ls, a, sizeof(a));
+				fmt_full(R->s[ridx[id]].ls, b, sizeof(b));
+				if (strcmp(a, b) > 0) {
+					char t[2048];
+					memcpy(t, a, sizeof(t));
+					memcpy(a, b, sizeof(a));
+					memcpy(b, t, sizeof(b));
+				}
 				rc = pq_fail(ev, PQ_ERR_EXEC, "found duplicate series for the match group %s on the %s hand-side of the operation: [%s, %s];many-to-many matching not allowed: matching labels must be unique on one side",
 				    mb, swap ? "left" : "right", a, b);
 				break;

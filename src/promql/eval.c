@@ -650,6 +650,8 @@ static int run(struct storage *st, const struct pq_expr *e, int64_t start, int64
 	ev.start = ev.qstart = start;
 	ev.end = ev.qend = end;
 	ev.interval = step > 0 ? step : 1;
+	ev.qstep = ev.interval;
+	ev.range_query = range_query;
 	ev.nsteps = (size_t)((end - start) / ev.interval + 1);
 	ev.lookback = o && o->lookback_ms > 0 ? o->lookback_ms : PQ_DEFAULT_LOOKBACK;
 	ev.max_samples = o && o->max_samples ? o->max_samples : PQ_DEFAULT_MAX_SAMPLES;

@@ -59,6 +59,8 @@ struct pq_eval {
 	int64_t start, end, interval;	/* current evaluation range, ms */
 	size_t nsteps;			/* steps in it */
 	int64_t qstart, qend;		/* the query's own range (for start()/end()) */
+	int64_t qstep;			/* the query's step, ms */
+	int range_query;		/* 1 for a range query */
 	int64_t lookback;		/* instant selector lookback, ms */
 	size_t max_samples;		/* sample limit */
 	size_t cur_samples;		/* samples loaded so far */

@@ -248,6 +248,26 @@ static int fn_time(struct pq_eval *ev, const struct pq_node *n, struct pq_val *o
 	return 0;
 }
 
+/* start(), end(), range(), step(): the query's own parameters, in seconds. */
+static int fn_query_param(struct pq_eval *ev, const struct pq_node *n, struct pq_val *out)
+{
+	const char *f = n->func->name;
+	double v;
+	if (strcmp(f, "start") == 0)
+		v = (double)ev->qstart / 1000;
+	else if (strcmp(f, "end") == 0)
+		v = (double)ev->qend / 1000;
+	else if (strcmp(f, "range") == 0)
+		v = (double)(ev->qend - ev->qstart) / 1000;
+	else
+		v = ev->range_query ? (double)ev->qstep / 1000 : 0;
+	out->type = PQ_VAL_SCALAR;
+	out->sc = pq_alloc(ev, ev->nsteps * sizeof(double));
+	for (size_t k = 0; k < ev->nsteps; k++)
+		out->sc[k] = v;
+	return 0;
+}
+
 static int days_in(int y, int m)
 {
 	static const int d[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
@@ -577,7 +597,7 @@ static int fn_sort(struct pq_eval *ev, const struct pq_node *n, struct pq_val *o
 	if (rc < 0)
 		return rc;
 	const char *f = n->func->name;
-	if (ev->nsteps > 1 || ev->start != ev->qstart || ev->qend != ev->qstart)
+	if (ev->range_query)
 		pq_note(ev, 1, n, "sort is ineffective for range queries since results are always ordered by labels");
 	if (ev->nsteps != 1)
 		return 0;
@@ -745,6 +765,7 @@ static const struct pq_func funcs[] = {
 	{ "delta", { M }, 1, 0, V, fn_range },
 	{ "deriv", { M }, 1, 0, V, fn_range },
 	{ "double_exponential_smoothing", { M, S, S }, 3, 0, V, fn_range },
+	{ "end", { PQ_VAL_NONE }, 0, 0, S, fn_query_param },
 	{ "exp", { V }, 1, 0, V, fn_math },
 	{ "first_over_time", { M }, 1, 0, V, fn_range },
 	{ "floor", { V }, 1, 0, V, fn_math },
@@ -778,6 +799,7 @@ static const struct pq_func funcs[] = {
 	{ "present_over_time", { M }, 1, 0, V, fn_range },
 	{ "quantile_over_time", { S, M }, 2, 0, V, fn_range },
 	{ "rad", { V }, 1, 0, V, fn_math },
+	{ "range", { PQ_VAL_NONE }, 0, 0, S, fn_query_param },
 	{ "rate", { M }, 1, 0, V, fn_range },
 	{ "resets", { M }, 1, 0, V, fn_range },
 	{ "round", { V, S }, 1, 1, V, fn_round },
@@ -790,7 +812,9 @@ static const struct pq_func funcs[] = {
 	{ "sort_by_label_desc", { V, STR }, 1, -1, V, fn_sort },
 	{ "sort_desc", { V }, 1, 0, V, fn_sort },
 	{ "sqrt", { V }, 1, 0, V, fn_math },
+	{ "start", { PQ_VAL_NONE }, 0, 0, S, fn_query_param },
 	{ "stddev_over_time", { M }, 1, 0, V, fn_range },
+	{ "step", { PQ_VAL_NONE }, 0, 0, S, fn_query_param },
 	{ "stdvar_over_time", { M }, 1, 0, V, fn_range },
 	{ "sum_over_time", { M }, 1, 0, V, fn_range },
 	{ "tan", { V }, 1, 0, V, fn_math },

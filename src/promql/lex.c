@@ -243,8 +243,8 @@ static void lex_number(struct pq_lexer *lx, struct pq_token *t)
 			}
 		}
 	}
-	if (i < lx->len && (is_ident_char((unsigned char)s[i]) || s[i] == '.')) {
-		while (i < lx->len && (is_ident_char((unsigned char)s[i]) || s[i] == '.'))
+	if (i < lx->len && ((is_ident_char((unsigned char)s[i]) && !(lx->brackets && s[i] == ':')) || s[i] == '.')) {
+		while (i < lx->len && ((is_ident_char((unsigned char)s[i]) && !(lx->brackets && s[i] == ':')) || s[i] == '.'))
 			i++;
 		tok_err(t, start, "bad number or duration syntax");
 		t->len = (int)(i - start);
@@ -302,9 +302,9 @@ void pq_lex_next(struct pq_lexer *lx, struct pq_token *t)
 		lex_number(lx, t);
 		return;
 	}
-	if (is_ident_start(c)) {
+	if (is_ident_start(c) && !(lx->brackets && c == ':')) {
 		size_t i = lx->pos;
-		while (i < lx->len && is_ident_char((unsigned char)s[i]))
+		while (i < lx->len && is_ident_char((unsigned char)s[i]) && !(lx->brackets && s[i] == ':'))
 			i++;
 		size_t n = i - lx->pos;
 		if ((n == 3 && (strncasecmp(s + lx->pos, "inf", 3) == 0 ||
@@ -328,8 +328,8 @@ void pq_lex_next(struct pq_lexer *lx, struct pq_token *t)
 		else t->type = TK_LBRACE;
 		break;
 	case '}': t->type = TK_RBRACE; break;
-	case '[': t->type = TK_LBRACK; break;
-	case ']': t->type = TK_RBRACK; break;
+	case '[': t->type = TK_LBRACK; lx->brackets++; break;
+	case ']': t->type = TK_RBRACK; if (lx->brackets) lx->brackets--; break;
 	case ',': t->type = TK_COMMA; break;
 	case ':': t->type = TK_COLON; break;
 	case '@': t->type = TK_AT; break;

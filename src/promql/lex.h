@@ -24,6 +24,7 @@ struct pq_lexer {
 	const char *src;	/* query text */
 	size_t len;		/* bytes */
 	size_t pos;		/* next byte */
+	int brackets;		/* '[' nesting: ':' is a token there, not part of a name */
 };
 
 /* Scan the next token into t (t->str is malloced for TK_STR and TK_ERR). */

@@ -601,11 +601,13 @@ static int parse_at(struct parser *p, enum pq_at *at, int64_t *at_ms)
 		neg = p->tok.type == TK_SUB;
 		next(p);
 	}
-	if (p->tok.type != TK_NUM) {
+	if (p->tok.type != TK_NUM && p->tok.type != TK_DUR) {
 		unexpected(p, NULL);
 		return -1;
 	}
-	double v = neg ? -p->tok.num : p->tok.num;
+	double v = p->tok.type == TK_DUR ? p->tok.num / 1000 : p->tok.num;
+	if (neg)
+		v = -v;
 	if (!isfinite(v) || fabs(v) * 1000 > 9.2e18) {
 		perr_at(p, p->tok.pos, "timestamp out of bounds for @ modifier: %g", v);
 		return -1;

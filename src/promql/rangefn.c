@@ -47,7 +47,7 @@ int pq_range_apply(struct pq_eval *ev, const struct pq_val *m, int keep_name,
 				hi = lo;
 			while (hi < r->n && r->t[hi] <= T)
 				hi++;
-			struct pq_window w = { r->t + lo, r->v + lo, hi - lo, ts, T, m->range, r->ls, k };
+			struct pq_window w = { r->t + lo, r->v + lo, hi - lo, pq_step_t(ev, k), T, m->range, r->ls, k };
 			if (fn(ev, ctx, &w, &o->v[k])) {
 				o->ok[k] = 1;
 				any++;
@@ -286,6 +286,11 @@ int pq_w_over_time(struct pq_eval *ev, const void *ctx, const struct pq_window *
 			*out = pq_quantile(c->param[w->step], tmp, w->n);
 			return 1;
 		}
+		for (size_t i = 0; i < w->n; i++)
+			if (isnan(w->v[i])) {
+				*out = NAN;
+				return 1;
+			}
 		double med = pq_quantile(0.5, tmp, w->n);
 		for (size_t i = 0; i < w->n; i++)
 			tmp[i] = fabs(w->v[i] - med);

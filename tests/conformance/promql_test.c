@@ -28,6 +28,47 @@
 #define MAX_POINTS 100000
 
 static int verbose;
+static char *hist_names[4096];	/* series loaded with native histogram points (this file) */
+static size_t nhist;
+static int any_hist;		/* the loaded data holds native histograms */
+
+static void hist_clear(void)
+{
+	for (size_t i = 0; i < nhist; i++)
+		free(hist_names[i]);
+	nhist = 0;
+	any_hist = 0;
+}
+
+static void hist_add(const char *name)
+{
+	if (!name || nhist == 4096)
+		return;
+	for (size_t i = 0; i < nhist; i++)
+		if (strcmp(hist_names[i], name) == 0)
+			return;
+	hist_names[nhist++] = xstrdup(name);
+	any_hist = 1;
+}
+
+/* Does the case need native histograms (to list it in the skip file)? */
+static int native_case(const char *q, int native_expect)
+{
+	if (native_expect || strstr(q, "{{") || strstr(q, "histogram_count") || strstr(q, "histogram_sum") ||
+	    strstr(q, "histogram_avg") || strstr(q, "histogram_std"))
+		return 1;
+	for (size_t i = 0; i < nhist; i++) {
+		const char *x = q;
+		size_t l = strlen(hist_names[i]);
+		while ((x = strstr(x, hist_names[i]))) {
+			char after = x[l];
+			if (!(isalnum((unsigned char)after) || after == '_'))
+				return 1;
+			x += l;
+		}
+	}
+	return any_hist && strstr(q, "__name__") != NULL;
+}
 static char **skips;
 static size_t nskips;
 static int npass, nfail, nskip;
@@ -91,7 +132,7 @@ static int parse_time(const char *s, int64_t *ms)
 /* Parse "metric{a="b"}" at *p into a label set; advance *p. */
 static struct labels *parse_series_desc(const char **p)
 {
-	struct pq_lexer lx = { *p, strlen(*p), 0 };
+	struct pq_lexer lx = { *p, strlen(*p), 0, 0 };
 	struct pq_token t;
 	struct labels_builder lb;
 	lb_init(&lb);
@@ -188,7 +229,7 @@ static int parse_points(const char *p, double **vals, int **miss, size_t *n)
 		long reps = 0;
 		int blank = 0, stale = 0, series = 0;
 		char *x = strchr(tok, 'x');
-		if (x && strcmp(tok, "0x") != 0 && !(tok[0] == '0' && tok[1] == 'x')) {
+		if (x) {
 			*x = 0;
 			reps = strtol(x + 1, NULL, 10);
 			series = 1;
@@ -428,7 +469,8 @@ static void run_case(struct storage *st, const char *file, struct ecase *c)
 		printf("PASS %s:%d\n", file, c->line);
 	} else {
 		nfail++;
-		printf("FAIL %s:%d: %s [%s]\n", file, c->line, why, c->query);
+		printf("FAIL %s:%d: %s [%s]%s\n", file, c->line, why, c->query,
+		    native_case(c->query, c->native) ? " (native)" : "");
 	}
 	pq_result_free(&r);
 	pq_free(e);
@@ -556,12 +598,14 @@ static int run_file(const char *dir, const char *file)
 		}
 		if (strncmp(l, "clear", 5) == 0) {
 			memstore_clear(&st);
+			hist_clear();
 			i++;
 			continue;
 		}
 		if (strncmp(l, "load", 4) == 0) {
 			char *sp = strchr(l, ' ');
 			int64_t interval = 0;
+			int nhcb = strncmp(l, "load_with_nhcb", 14) == 0;
 			if (!sp || parse_time(trim(sp), &interval) < 0) {
 				printf("FAIL %s:%zu: bad load line\n", file, i + 1);
 				nfail++;
@@ -577,6 +621,14 @@ static int run_file(const char *dir, const char *file)
 				double *v;
 				int *miss;
 				size_t np;
+				const char *nm = ls ? labels_get(ls, "__name__") : NULL;
+				if (ls && strstr(p, "{{"))
+					hist_add(nm);
+				if (ls && nhcb && nm && strlen(nm) > 7 && strcmp(nm + strlen(nm) - 7, "_bucket") == 0) {
+					char *base = xstrndup(nm, strlen(nm) - 7);
+					hist_add(base);
+					free(base);
+				}
 				if (ls && parse_points(p, &v, &miss, &np) == 0) {
 					for (size_t k = 0; k < np; k++)
 						if (!miss[k])
@@ -663,6 +715,7 @@ static int run_file(const char *dir, const char *file)
 	for (size_t i = 0; i < n; i++)
 		free(lines[i]);
 	st.ops->close(st.impl);
+	hist_clear();
 	return 0;
 }
 
