@@ -708,7 +708,7 @@ int pq_eval_range(struct storage *st, const struct pq_expr *e, int64_t start_ms,
 		snprintf(err, errsz, "end timestamp must not be before start time");
 		return PQ_ERR_BAD_DATA;
 	}
-	if ((end_ms - start_ms) / step_ms + 1 > PQ_STEPS_MAX) {
+	if ((end_ms - start_ms) / step_ms > PQ_STEPS_MAX) {
 		snprintf(err, errsz, "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
 		return PQ_ERR_BAD_DATA;
 	}

@@ -109,8 +109,6 @@ struct labels *pq_drop_name(struct pq_eval *ev, const struct labels *ls);
 void pq_sig(struct pq_eval *ev, const struct labels *ls, const struct pq_strs *names, int include);
 /* Merge series with equal labels whose steps do not overlap; error on overlap. */
 int pq_dedup(struct pq_eval *ev, struct pq_val *v);
-/* Format a float the way Prometheus prints sample values. */
-void pq_fmt_float(double v, char *buf, size_t n);
 
 int pq_eval_binary(struct pq_eval *ev, const struct pq_node *n, struct pq_val *out);
 int pq_eval_agg(struct pq_eval *ev, const struct pq_node *n, struct pq_val *out);

@@ -9,7 +9,7 @@
 #include "promql/ast.h"
 #include "promql/fn.h"
 
-/* Go's %v for a float64: shortest digits, exponent when exp < -4 or >= 21. */
+/* Go's %v for a float64: shortest digits, exponent when exp < -4 or >= 6. */
 static void go_float(double v, struct buf *b)
 {
 	if (isnan(v)) { buf_adds(b, "NaN"); return; }
@@ -25,7 +25,7 @@ static void go_float(double v, struct buf *b)
 	}
 	const char *x = strchr(e, 'e');
 	int exp = x ? atoi(x + 1) : 0;
-	if (v != 0 && (exp < -4 || exp >= 21)) {
+	if (v != 0 && (exp < -4 || exp >= 6)) {
 		/* Go writes e+06 style: at least two exponent digits */
 		char mant[64];
 		size_t ml = (size_t)(x - e);

@@ -915,3 +915,18 @@ const char *pq_value_type_name(enum pq_value_type t)
 	default: return "none";
 	}
 }
+
+int pq_expr_is_selector(const struct pq_expr *e)
+{
+	return e && e->root->kind == PQ_VSEL;
+}
+
+const struct matcher *pq_expr_matchers(const struct pq_expr *e, size_t *n)
+{
+	if (!pq_expr_is_selector(e)) {
+		*n = 0;
+		return NULL;
+	}
+	*n = e->root->nms;
+	return e->root->ms;
+}

@@ -56,6 +56,10 @@ void pq_free(struct pq_expr *e);
 enum pq_value_type pq_expr_type(const struct pq_expr *e);
 /* Name of a value type as the API spells it ("vector"...). */
 const char *pq_value_type_name(enum pq_value_type t);
+/* 1 if the expression is a plain instant vector selector (for match[]). */
+int pq_expr_is_selector(const struct pq_expr *e);
+/* The matchers of a selector expression (owned by e); NULL if not a selector. */
+const struct matcher *pq_expr_matchers(const struct pq_expr *e, size_t *n /* out */);
 /* Append the expression pretty-printed in canonical form; 0 or -E2BIG. */
 int pq_format(const struct pq_expr *e, struct buf *out);
 
@@ -98,6 +102,9 @@ int pq_eval_instant(struct storage *st, const struct pq_expr *e, int64_t t_ms,
 int pq_eval_range(struct storage *st, const struct pq_expr *e, int64_t start_ms,
     int64_t end_ms, int64_t step_ms, const struct pq_opts *o,
     struct pq_result *out /* out */, char *err, size_t errsz);
+/* Format a float as Prometheus writes sample values (Go 'f', -1: "0.1",
+ * "1000000", "+Inf", "NaN") into buf (always NUL-terminated). */
+void pq_fmt_float(double v, char *buf, size_t n);
 /* Free a result's contents; r may be NULL. */
 void pq_result_free(struct pq_result *r);
 
