@@ -1,0 +1,200 @@
+/* format.c — print an expression in Prometheus's canonical form (what
+ * /api/v1/format_query returns for a one-line query). */
+#include <math.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/clock.h"
+#include "promql/ast.h"
+#include "promql/fn.h"
+
+/* Go's %v for a float64: shortest digits, exponent when exp < -4 or >= 6. */
+static void go_float(double v, struct buf *b)
+{
+	if (isnan(v)) { buf_adds(b, "NaN"); return; }
+	if (isinf(v)) { buf_adds(b, v > 0 ? "+Inf" : "-Inf"); return; }
+	char e[64];
+	int p;
+	for (p = 1; p <= 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p - 1, v);
+		double back;
+		sscanf(e, "%lf", &back);
+		if (back == v)
+			break;
+	}
+	const char *x = strchr(e, 'e');
+	int exp = x ? atoi(x + 1) : 0;
+	if (v != 0 && (exp < -4 || exp >= 6)) {
+		/* Go writes e+06 style: at least two exponent digits */
+		char mant[64];
+		size_t ml = (size_t)(x - e);
+		memcpy(mant, e, ml);
+		mant[ml] = 0;
+		buf_printf(b, "%se%c%02d", mant, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+		return;
+	}
+	char f[512];
+	pq_fmt_float(v, f, sizeof(f));
+	buf_adds(b, f);
+}
+
+static void dur(int64_t ms, struct buf *b)
+{
+	char d[64];
+	if (ms < 0) {
+		buf_addc(b, '-');
+		ms = -ms;
+	}
+	buf_adds(b, clock_format_duration(ms, d, sizeof(d)));
+}
+
+static void quote(const char *s, struct buf *b)
+{
+	char q[1 << 16];
+	pq_goquote(s, q, sizeof(q));
+	buf_adds(b, q);
+}
+
+static void at_off(const struct pq_node *n, struct buf *b)
+{
+	if (n->at == PQ_AT_START)
+		buf_adds(b, " @ start()");
+	else if (n->at == PQ_AT_END)
+		buf_adds(b, " @ end()");
+	else if (n->at == PQ_AT_TIME)
+		buf_printf(b, " @ %.3f", (double)n->at_ms / 1000.0);
+	if (n->offset_ms) {
+		buf_adds(b, " offset ");
+		dur(n->offset_ms, b);
+	}
+}
+
+static void strs(const struct pq_strs *s, struct buf *b)
+{
+	buf_addc(b, '(');
+	for (size_t i = 0; i < s->n; i++) {
+		if (i)
+			buf_adds(b, ", ");
+		buf_adds(b, s->v[i]);
+	}
+	buf_addc(b, ')');
+}
+
+static void vsel(const struct pq_node *n, struct buf *b)
+{
+	const char *name = n->str;
+	if (name)
+		buf_adds(b, name);
+	size_t shown = 0;
+	for (size_t i = 0; i < n->nms; i++) {
+		const struct matcher *m = &n->ms[i];
+		if (name && i == 0 && m->type == MATCH_EQ && strcmp(m->name, "__name__") == 0)
+			continue;
+		buf_adds(b, shown++ ? ", " : "{");
+		buf_adds(b, m->name);
+		static const char *const ops[] = { "=", "!=", "=~", "!~" };
+		buf_adds(b, ops[m->type]);
+		quote(m->value, b);
+	}
+	if (shown)
+		buf_addc(b, '}');
+}
+
+int pq_format_node(const struct pq_node *n, struct buf *b)
+{
+	switch (n->kind) {
+	case PQ_NUM:
+		go_float(n->num, b);
+		break;
+	case PQ_STR:
+		quote(n->str, b);
+		break;
+	case PQ_VSEL:
+		vsel(n, b);
+		at_off(n, b);
+		break;
+	case PQ_MSEL:
+		vsel(n->sub, b);
+		buf_addc(b, '[');
+		dur(n->range_ms, b);
+		buf_addc(b, ']');
+		at_off(n->sub, b);
+		break;
+	case PQ_SUBQ:
+		pq_format_node(n->sub, b);
+		buf_addc(b, '[');
+		dur(n->range_ms, b);
+		buf_addc(b, ':');
+		if (n->step_ms)
+			dur(n->step_ms, b);
+		buf_addc(b, ']');
+		at_off(n, b);
+		break;
+	case PQ_PAREN:
+		buf_addc(b, '(');
+		pq_format_node(n->sub, b);
+		buf_addc(b, ')');
+		break;
+	case PQ_UNARY:
+		buf_adds(b, pq_op_str(n->op));
+		pq_format_node(n->sub, b);
+		break;
+	case PQ_BINARY:
+		pq_format_node(n->lhs, b);
+		buf_printf(b, " %s", pq_op_str(n->op));
+		if (n->return_bool)
+			buf_adds(b, " bool");
+		if (n->vm_set && (n->vm_on || n->vm_labels.n)) {
+			buf_adds(b, n->vm_on ? " on " : " ignoring ");
+			strs(&n->vm_labels, b);
+			if (n->card == PQ_CARD_MANY_TO_ONE || n->card == PQ_CARD_ONE_TO_MANY) {
+				buf_adds(b, n->card == PQ_CARD_MANY_TO_ONE ? " group_left " : " group_right ");
+				strs(&n->include, b);
+			}
+		}
+		buf_addc(b, ' ');
+		pq_format_node(n->rhs, b);
+		break;
+	case PQ_CALL:
+		buf_adds(b, n->func->name);
+		buf_addc(b, '(');
+		for (size_t i = 0; i < n->nargs; i++) {
+			if (i)
+				buf_adds(b, ", ");
+			pq_format_node(n->args[i], b);
+		}
+		buf_addc(b, ')');
+		break;
+	case PQ_AGG:
+		buf_adds(b, pq_agg_str(n->agg));
+		if (n->without) {
+			buf_adds(b, " without ");
+			strs(&n->grouping, b);
+			buf_addc(b, ' ');
+		} else if (n->grouping.n) {
+			buf_adds(b, " by ");
+			strs(&n->grouping, b);
+			buf_addc(b, ' ');
+		}
+		buf_addc(b, '(');
+		if (n->param) {
+			pq_format_node(n->param, b);
+			buf_adds(b, ", ");
+		}
+		pq_format_node(n->sub, b);
+		buf_addc(b, ')');
+		break;
+	}
+	return 0;
+}
+
+int pq_format(const struct pq_expr *e, struct buf *out)
+{
+	size_t before = out->len;
+	pq_format_node(e->root, out);
+	/* buf appends fail silently past the cap; report it */
+	if (out->len == before && e->root)
+		return -7;
+	return 0;
+}
