@@ -1,9 +1,9 @@
 /* storeapi.c — see storeapi.h. */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "api/storeapi.h"
+#include "api/promapi.h"
 #include "api/remote_write.h"
 #include "core/ipc.h"
 
@@ -88,10 +88,14 @@ void storeapi_handle(struct storage *st, const struct storeapi_request *req,
 		return;
 	}
 	*ctype = "application/json";
-	*status = 404;
-	char msg[600];
-	int n = snprintf(msg, sizeof(msg), "unknown API endpoint /api/v1%s", req->path);
-	buf_adds(body, "{\"status\":\"error\",\"errorType\":\"not_found\",\"error\":");
-	buf_add_json_str(body, msg, n > 0 ? (size_t)n : 0);
-	buf_adds(body, "}");
+	struct promapi_request rq = { .method = req->method, .path = req->path };
+	if ((req->body_len && promapi_parse_params(&rq, req->body, req->body_len) < 0) ||
+	    promapi_parse_params(&rq, req->query, req->query_len) < 0) {
+		*status = 400;
+		buf_adds(body, "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"malformed query string or form body\"}");
+		promapi_request_free(&rq);
+		return;
+	}
+	promapi_handle(st, &rq, body, status);
+	promapi_request_free(&rq);
 }

@@ -6,7 +6,8 @@ cd "$(dirname "$0")/../.."
 . tests/integration/lib.sh
 T=$(mktemp -d /tmp/vigil-rw-XXXXXX)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done; sleep 0.3
+	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
 VP=$(free_port) NP=$(free_port) PP=$(free_port)
 printf 'web:\n  listen: 127.0.0.1:%s\nstorage:\n  path: %s/data\n' "$VP" "$T" >"$T/vigil.yml"
@@ -39,6 +40,15 @@ done
 	fail rw/prometheus_remote_write_accepted "only ${got:-0} samples; prometheus log: $(grep -i 'remote' "$T/prom.log" | tail -2)"
 $M | grep -q '^vigil_remote_write_requests_total{result="success"} [1-9]' && pass rw/requests_counted || fail rw/requests_counted "no successful requests counted"
 grep -qi 'non-recoverable\|status 4\|status 5' "$T/prom.log" && fail rw/prometheus_sees_no_errors "$(grep -i 'non-recoverable\|status' "$T/prom.log" | tail -1)" || pass rw/prometheus_sees_no_errors
+# The same question to both: how many CPU series, and which job/instance.
+q() { curl -sf "http://127.0.0.1:$1/api/v1/query" --data-urlencode "query=$2" | python3 -c '
+import json,sys; d=json.load(sys.stdin)["data"]["result"]; print(sorted((r["metric"].get("job",""), r["metric"].get("instance",""), r["value"][1]) for r in d))'; }
+vc=$(q "$VP" 'count by (job, instance) (node_cpu_seconds_total)')
+pc=$(q "$PP" 'count by (job, instance) (node_cpu_seconds_total)')
+[ -n "$vc" ] && [ "$vc" = "$pc" ] && pass "rw/query_back_matches_prometheus $vc" || fail rw/query_back_matches_prometheus "vigil $vc prometheus $pc"
+if promtool query instant "http://127.0.0.1:$VP" 'up{job="node"}' >"$T/pt" 2>&1 && grep -q '=> 1 @' "$T/pt"; then
+	pass rw/promtool_query_instant_against_vigil
+else fail rw/promtool_query_instant_against_vigil "$(head -3 "$T/pt")"; fi
 code=$(curl -s -o "$T/resp" -w '%{http_code}' -X POST --data-binary 'garbage' \
 	-H 'Content-Type: application/x-protobuf' -H 'Content-Encoding: snappy' "http://127.0.0.1:$VP/api/v1/write")
 [ "$code" = 400 ] && grep -q 'snappy' "$T/resp" && pass rw/malformed_body_400_with_reason || fail rw/malformed_body_400_with_reason "HTTP $code: $(cat "$T/resp")"
