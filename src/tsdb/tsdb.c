@@ -172,7 +172,7 @@ static int replay_wal(struct tsdb *db, uint32_t *next_seg, char *err, size_t err
 {
 	struct replay r = { .db = db };
 	hmap_init(&r.refs);
-	struct wal_replay_ops ops = { &r, replay_series, replay_sample };
+	struct wal_replay_ops ops = { &r, replay_series, replay_sample, db->opt.read_only };
 	int rc = wal_replay(db->waldir, &ops, next_seg, err, errsz);
 	hmap_free(&r.refs, NULL);
 	/* Series with no sample left (all in blocks) are collected by the

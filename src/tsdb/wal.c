@@ -174,7 +174,8 @@ int wal_replay(const char *dir, const struct wal_replay_ops *ops, uint32_t *next
 		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
 		size_t l = strlen(e->d_name);
 		if (l > 4 && !strcmp(e->d_name + l - 4, ".tmp")) {
-			unlink(path);	/* an unfinished checkpoint */
+			if (!ops->read_only)
+				unlink(path);	/* an unfinished checkpoint */
 		} else if (!strncmp(e->d_name, "checkpoint.", 11) && is_digits(e->d_name + 11)) {
 			uint32_t n = (uint32_t)strtoul(e->d_name + 11, NULL, 10);
 			if (!have_cp || n > cp)
@@ -201,7 +202,7 @@ int wal_replay(const char *dir, const struct wal_replay_ops *ops, uint32_t *next
 		if (have_cp && segs[i] < cp)
 			continue;
 		snprintf(path, sizeof(path), "%s/%08" PRIu32, dir, segs[i]);
-		rc = replay_file(path, ops, 1);
+		rc = replay_file(path, ops, !ops->read_only);
 		*next_seg = segs[i] + 1;
 	}
 	free(segs);

@@ -30,6 +30,7 @@ struct wal_replay_ops {
 	void *arg;	/* passed to both callbacks */
 	void (*series)(void *arg, uint64_t ref, const struct labels *ls);
 	void (*sample)(void *arg, uint64_t ref, int64_t t, double v);
+	int read_only;	/* 1: report a torn tail but leave the files alone */
 };
 
 struct wal {

@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *p = malloc(size ? size : 1);
 	memcpy(p, data, size);
 	size_t samples = 0;
-	struct wal_replay_ops ops = { &samples, on_series, on_sample };
+	struct wal_replay_ops ops = { &samples, on_series, on_sample, 1 };
 	size_t good = wal_decode(p, size, &ops);
 	if (good > size)
 		abort();
