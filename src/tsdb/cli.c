@@ -457,7 +457,11 @@ static int cmd_stress(int argc, char **argv)
 		ls[i] = stress_labels(i);
 	int status = 0;
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	for (int64_t k = next; k < next + steps && status == 0; k++) {
+	/* Redo the newest stored step: a crash may have cut it short (appending
+	 * an identical sample again is a no-op). */
+	int64_t first = next > 0 ? next - 1 : 0;
+	for (int64_t n = 0; n < steps && status == 0; n++) {
+		int64_t k = first + n;
 		for (unsigned i = 0; i < nseries && status == 0; i++) {
 			int rc = tsdb_append(db, ls[i], k * 1000, stress_value(i, k));
 			if (rc < 0) {
