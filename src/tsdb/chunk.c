@@ -296,11 +296,25 @@ static int dec_encode(const int64_t *t, const double *v, size_t n, struct bitw *
 			return -1;
 		}
 	}
+	/* Differences share a factor (4096-byte pages, steps of 5): divide it out. */
+	uint64_t g = 0;
+	for (size_t i = 1; i < n; i++) {
+		int64_t d = ms[i] - ms[i - 1];
+		uint64_t a = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d, b = g;
+		while (b) {
+			uint64_t r = a % b;
+			a = b;
+			b = r;
+		}
+		g = a;
+	}
+	if (g == 0)
+		g = 1;
 	/* Choose delta or delta-of-delta, flagged zeros or plain fixed width. */
 	uint64_t maxz[2] = { 0, 0 }, nz[2] = { 0, 0 };
 	int64_t pd = 0;
 	for (size_t i = 1; i < n; i++) {
-		int64_t d = ms[i] - ms[i - 1];
+		int64_t d = (ms[i] - ms[i - 1]) / (int64_t)g;
 		uint64_t z0 = zz(d), z1 = zz(d - pd);
 		pd = d;
 		maxz[0] = z0 > maxz[0] ? z0 : maxz[0];
@@ -326,7 +340,7 @@ static int dec_encode(const int64_t *t, const double *v, size_t n, struct bitw *
 		put_ts(&ts, (uint32_t)i, &last, &delta, t[i]);
 	pd = 0;
 	for (size_t i = 1; i < n && w; i++) {
-		int64_t d = ms[i] - ms[i - 1];
+		int64_t d = (ms[i] - ms[i - 1]) / (int64_t)g;
 		uint64_t z = (best & 1) ? zz(d - pd) : zz(d);
 		pd = d;
 		if (best & 2)
@@ -349,6 +363,7 @@ static int dec_encode(const int64_t *t, const double *v, size_t n, struct bitw *
 	struct buf h1, h2;
 	buf_init(&h1, 16);
 	buf_init(&h2, 16);
+	buf_add_uvarint(&h1, g);
 	buf_add_uvarint(&h1, tsbytes);
 	buf_add_varint(&h2, ms[0]);
 	for (size_t i = 0; i < h1.len; i++)
@@ -427,7 +442,8 @@ int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
 	struct rd r;
 	uint64_t tsbytes;
 	rd_init(&r, b + 6, len - 6);
-	if (rd_uvarint(&r, &tsbytes) < 0 || tsbytes > rd_left(&r))
+	if (rd_uvarint(&r, &it->g) < 0 || it->g == 0 || rd_uvarint(&r, &tsbytes) < 0 ||
+	    tsbytes > rd_left(&r))
 		return -EINVAL;
 	size_t tstart = len - rd_left(&r);
 	it->tpos = tstart * 8;
@@ -462,7 +478,7 @@ int chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 				return -EINVAL;
 			if (flag && br_get(it->p, &it->vpos, it->vend, it->w, &z) < 0)
 				return -EINVAL;
-			int64_t d = (int64_t)(z >> 1) ^ -(int64_t)(z & 1);
+			int64_t d = (int64_t)(((z >> 1) ^ -(z & 1)) * it->g);
 			if (it->mode & 1) {
 				it->md = (int64_t)((uint64_t)it->md + (uint64_t)d);
 				it->m = (int64_t)((uint64_t)it->m + (uint64_t)it->md);

@@ -73,6 +73,7 @@ struct chunk_iter {
 	uint8_t lead, trail;	/* CHUNK_XOR: current window */
 	uint8_t e, mode, w;	/* CHUNK_DEC: exponent, mode bits, delta width */
 	int64_t m, md;		/* CHUNK_DEC: last integer and last delta */
+	uint64_t g;		/* CHUNK_DEC: factor every difference was divided by */
 };
 
 /* Start reading a chunk. Return 0, or -EINVAL if the header is malformed. */

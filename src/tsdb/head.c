@@ -205,15 +205,12 @@ struct hseries *head_get_or_create(struct head *h, const struct labels *ls, int 
 
 struct labels *head_labels(const struct head *h, const struct hseries *s)
 {
-	struct label stack[32], *v = s->nl <= 32 ? stack : xmalloc(s->nl * sizeof(*v));
-	for (uint32_t i = 0; i < s->nl; i++) {
+	struct label v[LABELS_MAX];	/* nl <= LABELS_MAX: labels_new's cap */
+	for (uint32_t i = 0; i < s->nl && i < LABELS_MAX; i++) {
 		v[i].name = h->syms[s->syms[2 * i]];
 		v[i].value = h->syms[s->syms[2 * i + 1]];
 	}
-	struct labels *ls = labels_new(v, s->nl);
-	if (v != stack)
-		free(v);
-	return ls;
+	return labels_new(v, s->nl < LABELS_MAX ? s->nl : LABELS_MAX);
 }
 
 /* ---- samples ---- */
