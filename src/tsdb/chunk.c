@@ -1,0 +1,494 @@
+/* chunk.c — see chunk.h; the bit layout is in docs/STORAGE.md. */
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/xmalloc.h"
+#include "tsdb/chunk.h"
+
+#define DEC_EXP_MAX 18		/* largest decimal exponent CHUNK_DEC uses */
+#define DEC_ABS_MAX 9007199254740992.0	/* 2^53: integers exact in a double */
+
+static const double pow10_tab[DEC_EXP_MAX + 1] = {
+	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+	1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+};
+
+/* ---- bit writer (MSB first) ---- */
+
+struct bitw {
+	uint8_t *b;	/* bytes (owned by the caller's struct) */
+	size_t cap;	/* bytes allocated */
+	size_t nbits;	/* bits written */
+};
+
+static void bw_put(struct bitw *w, uint64_t v, unsigned nbits)
+{
+	size_t need = (w->nbits + nbits + 7) / 8;
+	if (need > w->cap) {
+		size_t ncap = w->cap ? w->cap * 2 : 32;
+		while (ncap < need)
+			ncap *= 2;
+		w->b = xreallocarray(w->b, ncap, 1);
+		memset(w->b + w->cap, 0, ncap - w->cap);
+		w->cap = ncap;
+	}
+	while (nbits) {
+		unsigned off = w->nbits & 7;
+		unsigned room = 8 - off;
+		unsigned take = nbits < room ? nbits : room;
+		uint8_t bits = (uint8_t)((v >> (nbits - take)) & ((1u << take) - 1));
+		w->b[w->nbits >> 3] |= (uint8_t)(bits << (room - take));
+		w->nbits += take;
+		nbits -= take;
+	}
+}
+
+/* ---- bit reader ---- */
+
+/* Read nbits (0..64) at *pos, stopping at end; -1 if short. */
+static int br_get(const uint8_t *p, size_t *pos, size_t end, unsigned nbits, uint64_t *out)
+{
+	if (*pos > end || nbits > end - *pos)
+		return -1;
+	uint64_t v = 0;
+	size_t at = *pos;
+	while (nbits) {
+		unsigned off = at & 7;
+		unsigned room = 8 - off;
+		unsigned take = nbits < room ? nbits : room;
+		uint8_t byte = p[at >> 3];
+		v = (v << take) | ((byte >> (room - take)) & ((1u << take) - 1));
+		at += take;
+		nbits -= take;
+	}
+	*pos = at;
+	*out = v;
+	return 0;
+}
+
+static int64_t sign_extend(uint64_t x, unsigned k)
+{
+	if (k < 64 && (x >> (k - 1)) & 1)
+		x |= ~(((uint64_t)1 << k) - 1);
+	return (int64_t)x;
+}
+
+/* ---- timestamps: t0 raw, then delta-of-delta in buckets ---- */
+
+static void put_ts(struct bitw *w, uint32_t i, int64_t *last, int64_t *delta, int64_t t)
+{
+	if (i == 0) {
+		bw_put(w, (uint64_t)t, 64);
+		*last = t;
+		*delta = 0;
+		return;
+	}
+	int64_t d = (int64_t)((uint64_t)t - (uint64_t)*last);
+	int64_t dod = (int64_t)((uint64_t)d - (uint64_t)*delta);
+	if (dod == 0)
+		bw_put(w, 0, 1);
+	else if (dod >= -64 && dod <= 63) {
+		bw_put(w, 2, 2);
+		bw_put(w, (uint64_t)dod & 0x7f, 7);
+	} else if (dod >= -8192 && dod <= 8191) {
+		bw_put(w, 6, 3);
+		bw_put(w, (uint64_t)dod & 0x3fff, 14);
+	} else if (dod >= -524288 && dod <= 524287) {
+		bw_put(w, 14, 4);
+		bw_put(w, (uint64_t)dod & 0xfffff, 20);
+	} else {
+		bw_put(w, 15, 4);
+		bw_put(w, (uint64_t)dod, 64);
+	}
+	*last = t;
+	*delta = d;
+}
+
+static int get_ts(const uint8_t *p, size_t *pos, size_t end, uint32_t i, int64_t *last,
+    int64_t *delta)
+{
+	uint64_t x;
+	if (i == 0) {
+		if (br_get(p, pos, end, 64, &x) < 0)
+			return -1;
+		*last = (int64_t)x;
+		*delta = 0;
+		return 0;
+	}
+	unsigned prefix = 0, bits;
+	while (prefix < 4) {
+		if (br_get(p, pos, end, 1, &x) < 0)
+			return -1;
+		if (!x)
+			break;
+		prefix++;
+	}
+	static const unsigned widths[5] = { 0, 7, 14, 20, 64 };
+	bits = widths[prefix];
+	int64_t dod = 0;
+	if (bits) {
+		if (br_get(p, pos, end, bits, &x) < 0)
+			return -1;
+		dod = sign_extend(x, bits);
+	}
+	*delta = (int64_t)((uint64_t)*delta + (uint64_t)dod);
+	int64_t t = (int64_t)((uint64_t)*last + (uint64_t)*delta);
+	/* Timestamps must ascend strictly; anything else is corruption. */
+	if (t <= *last)
+		return -1;
+	*last = t;
+	return 0;
+}
+
+/* ---- XOR values ---- */
+
+static void put_xor(struct bitw *w, uint64_t *prev, uint8_t *lead, uint8_t *trail, uint64_t nb)
+{
+	uint64_t x = nb ^ *prev;
+	*prev = nb;
+	if (!x) {
+		bw_put(w, 0, 1);
+		return;
+	}
+	unsigned l = (unsigned)__builtin_clzll(x), tr = (unsigned)__builtin_ctzll(x);
+	if (l > 31)
+		l = 31;
+	if (*lead != 0xff && l >= *lead && tr >= *trail) {
+		bw_put(w, 2, 2);
+		bw_put(w, x >> *trail, 64 - *lead - *trail);
+		return;
+	}
+	unsigned sig = 64 - l - tr;
+	bw_put(w, 3, 2);
+	bw_put(w, l, 5);
+	bw_put(w, sig & 63, 6);
+	bw_put(w, x >> tr, sig);
+	*lead = (uint8_t)l;
+	*trail = (uint8_t)tr;
+}
+
+static int get_xor(const uint8_t *p, size_t *pos, size_t end, uint64_t *prev, uint8_t *lead,
+    uint8_t *trail)
+{
+	uint64_t x, bit;
+	if (br_get(p, pos, end, 1, &bit) < 0)
+		return -1;
+	if (!bit)
+		return 0;
+	if (br_get(p, pos, end, 1, &bit) < 0)
+		return -1;
+	if (bit) {
+		uint64_t l, sig;
+		if (br_get(p, pos, end, 5, &l) < 0 || br_get(p, pos, end, 6, &sig) < 0)
+			return -1;
+		if (sig == 0)
+			sig = 64;
+		if (l + sig > 64)
+			return -1;
+		*lead = (uint8_t)l;
+		*trail = (uint8_t)(64 - l - sig);
+	} else if (*lead == 0xff) {
+		return -1;	/* "reuse the window" before any window exists */
+	}
+	unsigned sig = 64u - *lead - *trail;
+	if (br_get(p, pos, end, sig, &x) < 0)
+		return -1;
+	*prev ^= *trail < 64 ? x << *trail : 0;
+	return 0;
+}
+
+/* ---- open chunk ---- */
+
+void chunk_app_init(struct chunk_app *a)
+{
+	memset(a, 0, sizeof(*a));
+	a->lead = 0xff;
+	struct bitw w = { 0 };
+	bw_put(&w, CHUNK_XOR, 8);
+	bw_put(&w, 0, 16);
+	a->b = w.b;
+	a->cap = w.cap;
+	a->nbits = w.nbits;
+}
+
+void chunk_app_free(struct chunk_app *a)
+{
+	if (!a)
+		return;
+	free(a->b);
+	memset(a, 0, sizeof(*a));
+}
+
+void chunk_app_add(struct chunk_app *a, int64_t t, double v)
+{
+	assert(a->n < CHUNK_SAMPLES_MAX);
+	assert(a->n == 0 || t > a->t);
+	struct bitw w = { a->b, a->cap, a->nbits };
+	uint64_t nb;
+	memcpy(&nb, &v, 8);
+	put_ts(&w, a->n, &a->t, &a->delta, t);
+	if (a->n == 0) {
+		bw_put(&w, nb, 64);
+		a->vbits = nb;
+	} else {
+		put_xor(&w, &a->vbits, &a->lead, &a->trail, nb);
+	}
+	a->b = w.b;
+	a->cap = w.cap;
+	a->nbits = w.nbits;
+	a->n++;
+	a->b[1] = (uint8_t)(a->n & 0xff);
+	a->b[2] = (uint8_t)(a->n >> 8);
+}
+
+size_t chunk_app_len(const struct chunk_app *a)
+{
+	return (a->nbits + 7) / 8;
+}
+
+/* ---- scaled decimal values ---- */
+
+static int dec_exact(double v, unsigned e, int64_t *m)
+{
+	double s = v * pow10_tab[e];
+	if (!(fabs(s) < DEC_ABS_MAX))
+		return 0;
+	int64_t c = llrint(s);
+	for (int k = -1; k <= 1; k++) {
+		int64_t cand = c + k;
+		double back = (double)cand / pow10_tab[e];
+		if (memcmp(&back, &v, 8) == 0) {
+			*m = cand;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static uint64_t zz(int64_t x)
+{
+	return ((uint64_t)x << 1) ^ (uint64_t)(x >> 63);
+}
+
+static unsigned bitlen(uint64_t x)
+{
+	return x ? 64u - (unsigned)__builtin_clzll(x) : 0;
+}
+
+/* Encode as CHUNK_DEC into out; -1 if the values are not all decimals. */
+static int dec_encode(const int64_t *t, const double *v, size_t n, struct bitw *out)
+{
+	unsigned e = 0;
+	int64_t m;
+	for (size_t i = 0; i < n; i++) {
+		while (e <= DEC_EXP_MAX && !dec_exact(v[i], e, &m))
+			e++;
+		if (e > DEC_EXP_MAX)
+			return -1;
+	}
+	int64_t *ms = xmalloc(n * sizeof(*ms));
+	for (size_t i = 0; i < n; i++) {
+		if (!dec_exact(v[i], e, &ms[i])) {
+			free(ms);
+			return -1;
+		}
+	}
+	/* Differences share a factor (4096-byte pages, steps of 5): divide it out. */
+	uint64_t g = 0;
+	for (size_t i = 1; i < n; i++) {
+		int64_t d = ms[i] - ms[i - 1];
+		uint64_t a = d < 0 ? (uint64_t)0 - (uint64_t)d : (uint64_t)d, b = g;
+		while (b) {
+			uint64_t r = a % b;
+			a = b;
+			b = r;
+		}
+		g = a;
+	}
+	if (g == 0)
+		g = 1;
+	/* Choose delta or delta-of-delta, flagged zeros or plain fixed width. */
+	uint64_t maxz[2] = { 0, 0 }, nz[2] = { 0, 0 };
+	int64_t pd = 0;
+	for (size_t i = 1; i < n; i++) {
+		int64_t d = (ms[i] - ms[i - 1]) / (int64_t)g;
+		uint64_t z0 = zz(d), z1 = zz(d - pd);
+		pd = d;
+		maxz[0] = z0 > maxz[0] ? z0 : maxz[0];
+		maxz[1] = z1 > maxz[1] ? z1 : maxz[1];
+		nz[0] += z0 != 0;
+		nz[1] += z1 != 0;
+	}
+	unsigned best = 0;
+	uint64_t best_cost = UINT64_MAX;
+	for (unsigned mode = 0; mode < 4; mode++) {
+		unsigned dod = mode & 1, w = bitlen(maxz[dod]);
+		uint64_t cost = (mode & 2) ? (uint64_t)(n - 1) * w :
+		    (w ? (n - 1) + nz[dod] * w : 0);
+		if (cost < best_cost) {
+			best_cost = cost;
+			best = mode;
+		}
+	}
+	unsigned w = bitlen(maxz[best & 1]);
+	struct bitw ts = { 0 }, vs = { 0 };
+	int64_t last = 0, delta = 0;
+	for (size_t i = 0; i < n; i++)
+		put_ts(&ts, (uint32_t)i, &last, &delta, t[i]);
+	pd = 0;
+	for (size_t i = 1; i < n && w; i++) {
+		int64_t d = (ms[i] - ms[i - 1]) / (int64_t)g;
+		uint64_t z = (best & 1) ? zz(d - pd) : zz(d);
+		pd = d;
+		if (best & 2)
+			bw_put(&vs, z, w);
+		else if (!z)
+			bw_put(&vs, 0, 1);
+		else {
+			bw_put(&vs, 1, 1);
+			bw_put(&vs, z, w);
+		}
+	}
+	bw_put(out, CHUNK_DEC, 8);
+	bw_put(out, n & 0xff, 8);
+	bw_put(out, n >> 8, 8);
+	bw_put(out, e, 8);
+	bw_put(out, best, 8);
+	bw_put(out, w, 8);
+	size_t tsbytes = (ts.nbits + 7) / 8;
+	/* tsbytes varint, the timestamp stream, m0 varint, the value stream. */
+	struct buf h1, h2;
+	buf_init(&h1, 16);
+	buf_init(&h2, 16);
+	buf_add_uvarint(&h1, g);
+	buf_add_uvarint(&h1, tsbytes);
+	buf_add_varint(&h2, ms[0]);
+	for (size_t i = 0; i < h1.len; i++)
+		bw_put(out, (uint8_t)h1.data[i], 8);
+	for (size_t i = 0; i < tsbytes; i++)
+		bw_put(out, ts.b[i], 8);
+	for (size_t i = 0; i < h2.len; i++)
+		bw_put(out, (uint8_t)h2.data[i], 8);
+	for (size_t i = 0; i < (vs.nbits + 7) / 8; i++)
+		bw_put(out, vs.b[i], 8);
+	buf_free(&h1);
+	buf_free(&h2);
+	free(ts.b);
+	free(vs.b);
+	free(ms);
+	return 0;
+}
+
+int chunk_encode(const int64_t *t, const double *v, size_t n, struct buf *out)
+{
+	if (n == 0 || n > CHUNK_SAMPLES_MAX)
+		return -EINVAL;
+	for (size_t i = 1; i < n; i++)
+		if (t[i] <= t[i - 1])
+			return -EINVAL;
+	struct chunk_app a;
+	chunk_app_init(&a);
+	for (size_t i = 0; i < n; i++)
+		chunk_app_add(&a, t[i], v[i]);
+	struct bitw d = { 0 };
+	const uint8_t *best = a.b;
+	size_t best_len = chunk_app_len(&a);
+	if (dec_encode(t, v, n, &d) == 0 && (d.nbits + 7) / 8 < best_len) {
+		best = d.b;
+		best_len = (d.nbits + 7) / 8;
+	}
+	int rc = buf_add(out, best, best_len);
+	chunk_app_free(&a);
+	free(d.b);
+	return rc;
+}
+
+/* ---- reader ---- */
+
+uint32_t chunk_count(const void *p, size_t len)
+{
+	const uint8_t *b = p;
+	if (len < CHUNK_HEADER)
+		return 0;
+	return (uint32_t)b[1] | (uint32_t)b[2] << 8;
+}
+
+int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
+{
+	memset(it, 0, sizeof(*it));
+	const uint8_t *b = p;
+	if (len < CHUNK_HEADER || len > SIZE_MAX / 8)
+		return -EINVAL;
+	it->p = b;
+	it->len = len;
+	it->enc = b[0];
+	it->n = chunk_count(p, len);
+	it->lead = 0xff;
+	if (it->enc == CHUNK_XOR) {
+		it->tpos = CHUNK_HEADER * 8;
+		it->tend = len * 8;
+		return 0;
+	}
+	if (it->enc != CHUNK_DEC || len < CHUNK_HEADER + 3)
+		return -EINVAL;
+	it->e = b[3];
+	it->mode = b[4];
+	it->w = b[5];
+	if (it->e > DEC_EXP_MAX || it->mode > 3 || it->w > 64)
+		return -EINVAL;
+	struct rd r;
+	uint64_t tsbytes;
+	rd_init(&r, b + 6, len - 6);
+	if (rd_uvarint(&r, &it->g) < 0 || it->g == 0 || rd_uvarint(&r, &tsbytes) < 0 ||
+	    tsbytes > rd_left(&r))
+		return -EINVAL;
+	size_t tstart = len - rd_left(&r);
+	it->tpos = tstart * 8;
+	it->tend = (tstart + tsbytes) * 8;
+	rd_init(&r, b + tstart + tsbytes, len - tstart - tsbytes);
+	if (rd_varint(&r, &it->m) < 0)
+		return -EINVAL;
+	it->vpos = (len - rd_left(&r)) * 8;
+	it->vend = len * 8;
+	return 0;
+}
+
+int chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
+{
+	if (it->i >= it->n)
+		return 0;
+	if (get_ts(it->p, &it->tpos, it->tend, it->i, &it->t, &it->delta) < 0)
+		return -EINVAL;
+	if (it->enc == CHUNK_XOR) {
+		if (it->i == 0) {
+			if (br_get(it->p, &it->tpos, it->tend, 64, &it->vbits) < 0)
+				return -EINVAL;
+		} else if (get_xor(it->p, &it->tpos, it->tend, &it->vbits, &it->lead,
+		    &it->trail) < 0) {
+			return -EINVAL;
+		}
+		memcpy(v, &it->vbits, 8);
+	} else {
+		if (it->i > 0 && it->w) {
+			uint64_t z = 0, flag = 1;
+			if (!(it->mode & 2) && br_get(it->p, &it->vpos, it->vend, 1, &flag) < 0)
+				return -EINVAL;
+			if (flag && br_get(it->p, &it->vpos, it->vend, it->w, &z) < 0)
+				return -EINVAL;
+			int64_t d = (int64_t)(((z >> 1) ^ -(z & 1)) * it->g);
+			if (it->mode & 1) {
+				it->md = (int64_t)((uint64_t)it->md + (uint64_t)d);
+				it->m = (int64_t)((uint64_t)it->m + (uint64_t)it->md);
+			} else {
+				it->m = (int64_t)((uint64_t)it->m + (uint64_t)d);
+			}
+		}
+		*v = (double)it->m / pow10_tab[it->e];
+	}
+	*t = it->t;
+	it->i++;
+	return 1;
+}

@@ -1,0 +1,375 @@
+/* tsdb.c — opening, appending, committing and closing the store; see tsdb.h. */
+#include <dirent.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/xmalloc.h"
+#include "tsdb/fileutil.h"
+#include "tsdb/tsdb_int.h"
+
+void tsdb_options_default(struct tsdb_options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->block_span_ms = 2 * 3600 * 1000;
+	o->ooo_window_ms = 0;
+	o->retention_ms = (int64_t)15 * 24 * 3600 * 1000;
+	o->wal_fsync_interval_ms = 1000;
+	o->wal_segment_bytes = (uint64_t)128 << 20;
+}
+
+/* ---- blocks ---- */
+
+static int cmp_block(const void *a, const void *b)
+{
+	const struct block *x = *(struct block *const *)a, *y = *(struct block *const *)b;
+	if (x->ix.meta.mint != y->ix.meta.mint)
+		return x->ix.meta.mint < y->ix.meta.mint ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+void tsdb_add_block(struct tsdb *db, struct block *b)
+{
+	if (db->nblocks == db->capblocks) {
+		db->capblocks = db->capblocks ? db->capblocks * 2 : 8;
+		db->blocks = xreallocarray(db->blocks, db->capblocks, sizeof(*db->blocks));
+	}
+	db->blocks[db->nblocks++] = b;
+	qsort(db->blocks, db->nblocks, sizeof(*db->blocks), cmp_block);
+}
+
+void tsdb_drop_block(struct tsdb *db, size_t i)
+{
+	struct block *b = db->blocks[i];
+	char *dir = xstrdup(b->dir);
+	block_close(b);
+	memmove(db->blocks + i, db->blocks + i + 1, (db->nblocks - i - 1) * sizeof(*db->blocks));
+	db->nblocks--;
+	/* Rename first so a crash never leaves a half-deleted block looking valid. */
+	char *gone = xasprintf("%s.deleted.tmp", dir);
+	if (rename(dir, gone) == 0)
+		tsdb_rmtree(gone);
+	else
+		tsdb_rmtree(dir);
+	tsdb_fsync_dir(db->dir);
+	free(gone);
+	free(dir);
+}
+
+static void quarantine(struct tsdb *db, const char *path, const char *name, const char *why)
+{
+	char q[PATH_MAX], dst[2 * PATH_MAX + 16], qw[512], qp[PATH_MAX + 8];
+	snprintf(q, sizeof(q), "%s/quarantine", db->dir);
+	tsdb_mkdir(q);
+	snprintf(dst, sizeof(dst), "%s/%s", q, name);
+	for (int i = 1; i < 100 && access(dst, F_OK) == 0; i++)
+		snprintf(dst, sizeof(dst), "%s/%s.%d", q, name, i);
+	int rc = rename(path, dst);
+	log_error("tsdb: damaged block moved to quarantine", "block=%s reason=%s moved=%s",
+	    log_quote(qp, sizeof(qp), path), log_quote(qw, sizeof(qw), why), rc == 0 ? "yes" : "no");
+	db->quarantined++;
+	tsdb_fsync_dir(db->dir);
+}
+
+/* A compaction that crashed after writing its output but before deleting
+ * its inputs leaves blocks whose data another, higher-level block holds. */
+static void drop_covered(struct tsdb *db)
+{
+	for (size_t i = 0; i < db->nblocks;) {
+		const struct block_meta *a = &db->blocks[i]->ix.meta;
+		int covered = 0;
+		for (size_t j = 0; j < db->nblocks && !covered; j++) {
+			const struct block_meta *b = &db->blocks[j]->ix.meta;
+			covered = j != i && b->level > a->level && b->mint <= a->mint &&
+			    b->maxt >= a->maxt;
+		}
+		if (covered && !db->opt.read_only) {
+			log_info("tsdb: removing block already compacted", "block=%s",
+			    db->blocks[i]->name);
+			tsdb_drop_block(db, i);
+		} else {
+			i++;
+		}
+	}
+}
+
+static int open_blocks(struct tsdb *db, char *err, size_t errsz)
+{
+	DIR *d = opendir(db->dir);
+	if (!d) {
+		snprintf(err, errsz, "%s: %s", db->dir, strerror(errno));
+		return -errno;
+	}
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (strncmp(e->d_name, "blk-", 4) != 0)
+			continue;
+		char path[PATH_MAX], berr[PATH_MAX + 200];
+		snprintf(path, sizeof(path), "%s/%s", db->dir, e->d_name);
+		size_t l = strlen(e->d_name);
+		if (l > 4 && !strcmp(e->d_name + l - 4, ".tmp")) {
+			if (!db->opt.read_only)
+				tsdb_rmtree(path);	/* unfinished write or delete */
+			continue;
+		}
+		struct block *b;
+		int rc = block_open(path, &b, berr, sizeof(berr));
+		if (rc == 0) {
+			tsdb_add_block(db, b);
+		} else if (db->opt.read_only) {
+			log_error("tsdb: skipping damaged block", "reason=\"%s\"", berr);
+		} else {
+			quarantine(db, path, e->d_name, berr);
+		}
+	}
+	closedir(d);
+	drop_covered(db);
+	return 0;
+}
+
+/* ---- WAL replay ---- */
+
+struct replay {
+	struct tsdb *db;	/* store being filled */
+	struct hmap refs;	/* WAL ref (8 bytes) -> struct hseries */
+	uint64_t samples;	/* samples restored */
+	uint64_t dropped;	/* samples older than the blocks or refused */
+};
+
+static void replay_series(void *arg, uint64_t ref, const struct labels *ls)
+{
+	struct replay *r = arg;
+	int created;
+	if (ls->n == 0)
+		return;
+	struct hseries *s = head_get_or_create(r->db->head, ls, &created);
+	hmap_put(&r->refs, &ref, sizeof(ref), s);
+}
+
+static void replay_sample(void *arg, uint64_t ref, int64_t t, double v)
+{
+	struct replay *r = arg;
+	struct hseries *s = hmap_get(&r->refs, &ref, sizeof(ref));
+	if (!s) {
+		r->db->replay_unknown++;
+		return;
+	}
+	if (head_check(r->db->head, s, t, v) != 0) {
+		r->dropped++;
+		return;
+	}
+	head_add(r->db->head, s, t, v);
+	r->samples++;
+}
+
+static int replay_wal(struct tsdb *db, uint32_t *next_seg, char *err, size_t errsz)
+{
+	struct replay r = { .db = db };
+	hmap_init(&r.refs);
+	struct wal_replay_ops ops = { &r, replay_series, replay_sample, db->opt.read_only };
+	int rc = wal_replay(db->waldir, &ops, next_seg, err, errsz);
+	hmap_free(&r.refs, NULL);
+	/* Series with no sample left (all in blocks) are collected by the
+	 * next truncate; every live series is logged afresh in the new
+	 * segment, under its new id, before its next sample. */
+	for (uint32_t id = 0; id < db->head->next_id; id++)
+		if (db->head->series[id])
+			db->head->series[id]->wal_logged = 0;
+	if (rc == 0 && (r.samples || r.dropped))
+		log_info("tsdb: wal replayed", "samples=%" PRIu64 " dropped=%" PRIu64
+		    " unknown_series=%" PRIu64, r.samples, r.dropped, db->replay_unknown);
+	head_truncate(db->head, db->head->min_valid);	/* collects empty series */
+	return rc;
+}
+
+/* ---- open / close ---- */
+
+struct tsdb *tsdb_open(const struct tsdb_options *opt, char *err, size_t errsz)
+{
+	if (!opt->dir || !*opt->dir) {
+		snprintf(err, errsz, "tsdb: no data directory");
+		return NULL;
+	}
+	if (opt->block_span_ms <= 0 || opt->ooo_window_ms < 0) {
+		snprintf(err, errsz, "tsdb: block span must be > 0 and the ooo window >= 0");
+		return NULL;
+	}
+	struct tsdb *db = xcalloc(1, sizeof(*db));
+	db->opt = *opt;
+	db->dir = xstrdup(opt->dir);
+	db->opt.dir = db->dir;
+	db->waldir = xasprintf("%s/wal", db->dir);
+	db->wal.fd = -1;
+	struct head_options ho = { opt->block_span_ms, opt->ooo_window_ms };
+	db->head = head_new(&ho);
+	int rc = opt->read_only ? 0 : tsdb_mkdir(db->dir);
+	if (rc < 0) {
+		snprintf(err, errsz, "%s: %s", db->dir, strerror(-rc));
+		goto fail;
+	}
+	if (open_blocks(db, err, errsz) < 0)
+		goto fail;
+	if (db->nblocks) {
+		int64_t maxt = INT64_MIN;
+		for (size_t i = 0; i < db->nblocks; i++)
+			if (db->blocks[i]->ix.meta.maxt > maxt)
+				maxt = db->blocks[i]->ix.meta.maxt;
+		db->head->min_valid = maxt + 1;
+	}
+	uint32_t next_seg = 1;
+	if (!opt->no_wal && replay_wal(db, &next_seg, err, errsz) < 0)
+		goto fail;
+	if (!opt->no_wal && !opt->read_only) {
+		if (wal_open(&db->wal, db->waldir, next_seg, opt->wal_segment_bytes,
+		    opt->wal_fsync_interval_ms, err, errsz) < 0)
+			goto fail;
+		db->wal_on = 1;
+	}
+	return db;
+fail:
+	tsdb_close(db);
+	return NULL;
+}
+
+void tsdb_close(struct tsdb *db)
+{
+	if (!db)
+		return;
+	if (db->wal_on)
+		wal_close(&db->wal);
+	for (size_t i = 0; i < db->nblocks; i++)
+		block_close(db->blocks[i]);
+	free(db->blocks);
+	head_free(db->head);
+	free(db->waldir);
+	free(db->dir);
+	free(db);
+}
+
+/* ---- append / commit ---- */
+
+int tsdb_append(struct tsdb *db, const struct labels *ls, int64_t t, double v)
+{
+	if (db->opt.read_only)
+		return -EROFS;
+	if (!ls || ls->n == 0)
+		return -EINVAL;
+	struct head *h = db->head;
+	struct hseries *s = head_find(h, ls);
+	if (!s) {
+		if (t < h->min_valid) {
+			db->rej_old++;
+			return -ERANGE;
+		}
+		int created;
+		s = head_get_or_create(h, ls, &created);
+	}
+	int rc = head_check(h, s, t, v);
+	if (rc == 1)
+		return 0;
+	if (rc < 0) {
+		if (rc == -ERANGE)
+			db->rej_old++;
+		else
+			db->rej_dup++;
+		return rc;
+	}
+	if (db->wal_on) {
+		if (!s->wal_logged) {
+			rc = wal_log_series(&db->wal, s->id, ls);
+			if (rc < 0) {
+				db->rej_io++;
+				return rc;
+			}
+			s->wal_logged = 1;
+		}
+		rc = wal_log_sample(&db->wal, s->id, t, v);
+		if (rc < 0) {
+			db->rej_io++;
+			return rc;
+		}
+	}
+	head_add(h, s, t, v);
+	db->appended++;
+	return 0;
+}
+
+int tsdb_commit(struct tsdb *db)
+{
+	return db->wal_on ? wal_sync(&db->wal) : 0;
+}
+
+int tsdb_checkpoint(struct tsdb *db)
+{
+	if (!db->wal_on)
+		return 0;
+	uint32_t seg;
+	struct wal cp;
+	int rc = wal_rotate(&db->wal, &seg);
+	if (rc < 0)
+		return rc;
+	rc = wal_checkpoint_begin(&db->wal, seg, &cp);
+	struct head *h = db->head;
+	struct samples sm = { 0 };
+	for (uint32_t id = 0; id < h->next_id && rc == 0; id++) {
+		struct hseries *s = h->series[id];
+		if (!s)
+			continue;
+		struct labels *ls = head_labels(h, s);
+		rc = wal_log_series(&cp, s->id, ls);
+		labels_free(ls);
+		sm.n = 0;
+		head_samples(s, INT64_MIN, INT64_MAX, &sm);
+		if (rc == 0 && sm.n)
+			rc = wal_log_samples(&cp, s->id, sm.t, sm.v, sm.n);
+		s->wal_logged = 1;
+	}
+	samples_free(&sm);
+	if (rc < 0) {
+		wal_close(&cp);
+		char tmp[PATH_MAX];
+		snprintf(tmp, sizeof(tmp), "%s/checkpoint.%08" PRIu32 ".tmp", db->waldir, seg);
+		unlink(tmp);
+		log_error("tsdb: wal checkpoint failed", "errno=%d", -rc);
+		return rc;
+	}
+	return wal_checkpoint_finish(&db->wal, &cp, seg);
+}
+
+/* ---- storage_ops ---- */
+
+static int st_append(void *impl, const struct labels *ls, int64_t t, double v)
+{
+	return tsdb_append(impl, ls, t, v);
+}
+
+static int st_commit(void *impl)
+{
+	return tsdb_commit(impl);
+}
+
+static void st_close(void *impl)
+{
+	tsdb_close(impl);
+}
+
+static const struct storage_ops tsdb_ops = {
+	.select = tsdb_q_select,
+	.label_names = tsdb_q_label_names,
+	.label_values = tsdb_q_label_values,
+	.append = st_append,
+	.commit = st_commit,
+	.close = st_close,
+};
+
+void tsdb_storage(struct tsdb *db, struct storage *out)
+{
+	out->ops = &tsdb_ops;
+	out->impl = db;
+}

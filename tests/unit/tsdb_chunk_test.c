@@ -1,0 +1,206 @@
+/* Unit tests for src/tsdb/chunk.c: exact round-trips of every float pattern,
+ * the choice of encoding, and safe failure on damaged input. */
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "tsdb/chunk.h"
+#include "t.h"
+
+static uint64_t rng_state = 88172645463325252ull;
+
+static uint64_t rnd(void)
+{
+	rng_state ^= rng_state << 13;
+	rng_state ^= rng_state >> 7;
+	rng_state ^= rng_state << 17;
+	return rng_state;
+}
+
+static double bits_double(uint64_t b)
+{
+	double d;
+	memcpy(&d, &b, 8);
+	return d;
+}
+
+/* Encode with chunk_encode and the open appender; decode both; compare bits. */
+static int roundtrip(const int64_t *t, const double *v, size_t n, int *enc)
+{
+	struct buf b;
+	buf_init(&b, 1u << 24);
+	if (chunk_encode(t, v, n, &b) != 0)
+		return -1;
+	*enc = (uint8_t)b.data[0];
+	struct chunk_app a;
+	chunk_app_init(&a);
+	for (size_t i = 0; i < n; i++)
+		chunk_app_add(&a, t[i], v[i]);
+	const void *srcs[2] = { b.data, a.b };
+	size_t lens[2] = { b.len, chunk_app_len(&a) };
+	int bad = 0;
+	for (int s = 0; s < 2 && !bad; s++) {
+		struct chunk_iter it;
+		if (chunk_iter_init(&it, srcs[s], lens[s]) != 0) {
+			bad = 1;
+			break;
+		}
+		int64_t tt;
+		double vv;
+		size_t i = 0;
+		int rc;
+		while ((rc = chunk_iter_next(&it, &tt, &vv)) == 1) {
+			if (i >= n || tt != t[i] || memcmp(&vv, &v[i], 8) != 0)
+				bad = 1;
+			i++;
+		}
+		if (rc != 0 || i != n)
+			bad = 1;
+	}
+	chunk_app_free(&a);
+	buf_free(&b);
+	return bad ? -1 : 0;
+}
+
+T_TEST(chunk_random_bit_patterns_roundtrip)
+{
+	int64_t t[CHUNK_CUT_SAMPLES];
+	double v[CHUNK_CUT_SAMPLES];
+	for (int round = 0; round < 300; round++) {
+		size_t n = 1 + rnd() % CHUNK_CUT_SAMPLES;
+		int64_t ts = (int64_t)(rnd() >> 1) - (int64_t)(1ull << 62);
+		for (size_t i = 0; i < n; i++) {
+			ts += 1 + (int64_t)(rnd() % (round % 3 == 0 ? 1000000000ull : 30000));
+			t[i] = ts;
+			v[i] = bits_double(rnd());
+		}
+		int enc;
+		T_EQ_INT(roundtrip(t, v, n, &enc), 0);
+	}
+}
+
+T_TEST(chunk_special_values_roundtrip)
+{
+	uint64_t pats[] = { 0x7ff0000000000002ull /* staleness marker */,
+	    0x7ff8000000000001ull, 0xfff8000000000000ull, 0x7ff0000000000000ull,
+	    0xfff0000000000000ull, 0x8000000000000000ull /* -0 */, 0, 1 /* denormal */,
+	    0x7fefffffffffffffull };
+	int64_t t[64];
+	double v[64];
+	size_t n = 0;
+	for (size_t k = 0; k < 9; k++)
+		for (int r = 0; r < 3; r++) {
+			t[n] = 1000 * (int64_t)n + 5;
+			v[n++] = bits_double(pats[(k + (size_t)r * 3) % 9]);
+		}
+	int enc;
+	T_EQ_INT(roundtrip(t, v, n, &enc), 0);
+	/* Extreme timestamps: INT64_MIN then INT64_MAX. */
+	int64_t te[2] = { INT64_MIN, INT64_MAX };
+	double ve[2] = { 1, 2 };
+	T_EQ_INT(roundtrip(te, ve, 2, &enc), 0);
+}
+
+T_TEST(chunk_counter_uses_decimal_and_is_small)
+{
+	int64_t t[CHUNK_CUT_SAMPLES];
+	double v[CHUNK_CUT_SAMPLES];
+	double c = 1234567;
+	for (size_t i = 0; i < CHUNK_CUT_SAMPLES; i++) {
+		t[i] = 1700000000000 + (int64_t)i * 15000;
+		c += (double)(rnd() % 100);
+		v[i] = c;
+	}
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	T_EQ_INT(chunk_encode(t, v, CHUNK_CUT_SAMPLES, &b), 0);
+	T_EQ_INT((uint8_t)b.data[0], CHUNK_DEC);
+	T_CHECK(b.len < CHUNK_CUT_SAMPLES * 3 / 2);	/* < 1.5 bytes/sample (XOR: ~3) */
+	buf_free(&b);
+	/* Two-decimal gauges (e.g. temperatures) also go decimal. */
+	for (size_t i = 0; i < CHUNK_CUT_SAMPLES; i++)
+		v[i] = (double)(2000 + (int)(rnd() % 300)) / 100.0;
+	int enc;
+	T_EQ_INT(roundtrip(t, v, CHUNK_CUT_SAMPLES, &enc), 0);
+	T_EQ_INT(enc, CHUNK_DEC);
+	/* A single NaN forces XOR, still exact. */
+	v[7] = bits_double(0x7ff0000000000002ull);
+	T_EQ_INT(roundtrip(t, v, CHUNK_CUT_SAMPLES, &enc), 0);
+	T_EQ_INT(enc, CHUNK_XOR);
+	/* Constant values: timestamps dominate, ~2 bits/sample. */
+	for (size_t i = 0; i < CHUNK_CUT_SAMPLES; i++)
+		v[i] = 1;
+	buf_init(&b, 1 << 20);
+	chunk_encode(t, v, CHUNK_CUT_SAMPLES, &b);
+	T_CHECK(b.len < 40);
+	buf_free(&b);
+}
+
+T_TEST(chunk_decimal_random_roundtrip)
+{
+	int64_t t[CHUNK_CUT_SAMPLES];
+	double v[CHUNK_CUT_SAMPLES];
+	for (int round = 0; round < 200; round++) {
+		size_t n = 1 + rnd() % CHUNK_CUT_SAMPLES;
+		int e = (int)(rnd() % 8);
+		double p = pow(10, e);
+		int64_t m = (int64_t)(rnd() % 100000000) - 50000000;
+		for (size_t i = 0; i < n; i++) {
+			t[i] = (int64_t)i * 1000 + (int64_t)(rnd() % 3);
+			m += (int64_t)(rnd() % 1000) - (round % 2 ? 0 : 500);
+			v[i] = (double)m / p;
+		}
+		int enc;
+		T_EQ_INT(roundtrip(t, v, n, &enc), 0);
+		if (n >= 20)
+			T_EQ_INT(enc, CHUNK_DEC);
+	}
+}
+
+T_TEST(chunk_rejects_bad_input)
+{
+	int64_t t[2] = { 5, 5 };
+	double v[2] = { 1, 2 };
+	struct buf b;
+	buf_init(&b, 100);
+	T_EQ_INT(chunk_encode(t, v, 2, &b), -EINVAL);
+	T_EQ_INT(chunk_encode(t, v, 0, &b), -EINVAL);
+	buf_free(&b);
+	struct chunk_iter it;
+	uint8_t junk[3] = { 9, 1, 0 };
+	T_EQ_INT(chunk_iter_init(&it, junk, 3), -EINVAL);
+	T_EQ_INT(chunk_iter_init(&it, junk, 2), -EINVAL);
+	/* A valid chunk cut short reports corruption, never reads past the end. */
+	int64_t tt[50];
+	double vv[50];
+	for (int i = 0; i < 50; i++) {
+		tt[i] = i * 1000;
+		vv[i] = bits_double(rnd());
+	}
+	buf_init(&b, 1 << 16);
+	chunk_encode(tt, vv, 50, &b);
+	for (size_t cut = 3; cut < b.len; cut += 7) {
+		uint8_t *copy = malloc(cut);
+		memcpy(copy, b.data, cut);
+		int rc = chunk_iter_init(&it, copy, cut), got = 0;
+		int64_t ot;
+		double ov;
+		while (rc == 0 && (rc = chunk_iter_next(&it, &ot, &ov)) == 1) {
+			got++;
+			rc = 0;
+		}
+		T_CHECK(rc == -EINVAL && got < 50);
+		free(copy);
+	}
+	buf_free(&b);
+}
+
+int main(void)
+{
+	T_RUN(chunk_random_bit_patterns_roundtrip);
+	T_RUN(chunk_special_values_roundtrip);
+	T_RUN(chunk_counter_uses_decimal_and_is_small);
+	T_RUN(chunk_decimal_random_roundtrip);
+	T_RUN(chunk_rejects_bad_input);
+	return t_done();
+}
