@@ -9,6 +9,7 @@
 #include "core/config.h"
 #include "core/parent.h"
 #include "core/worker.h"
+#include "tsdb/tsdb.h"
 
 #define EXIT_USAGE 2
 
@@ -36,6 +37,13 @@ static const struct command commands[] = {
 	  "usage: vigil check config FILE\n\n"
 	  "Parses FILE and the secrets file it names. Prints \"FILE: ok\" and exits 0,\n"
 	  "or prints FILE:LINE:COL: reason and exits 2.\n" },
+	{ "tsdb", tsdb_cli_main, "vigil tsdb import|analyze|dump  work with a store directory",
+	  "usage: vigil tsdb import [-d DIR] [--span DURATION] FILE\n"
+	  "       vigil tsdb analyze DIR\n"
+	  "       vigil tsdb dump DIR [--min-time MS] [--max-time MS] [MATCHER...]\n"
+	  "MATCHER: metric_name | label=\"v\" | label!=\"v\" | label=~\"re\" | label!~\"re\"\n"
+	  "import writes Prometheus text or OpenMetrics samples with timestamps into compacted\n"
+	  "blocks; vigil serve opens DIR with storage.path: DIR.\n" },
 	{ "version", cmd_version, "vigil version              print the version",
 	  "usage: vigil version\n" },
 	{ "help", cmd_help, "vigil help [CMD|config]    show help for a command, or every config key",

@@ -69,7 +69,6 @@ static void remote_write(struct storage *st, const struct storeapi_request *req,
 	}
 	cnt->st = st;
 	long n = rw_decode(req->body, req->body_len, rw_append, cnt, err, sizeof(err));
-	st->ops->commit(st->impl);
 	if (n < 0) {
 		cnt->rw_bad++;
 		*status = 400;

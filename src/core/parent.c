@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/signalfd.h>
@@ -53,6 +54,7 @@ struct parent {
 	struct loop *loop;		/* the parent's loop */
 	struct child kids[ROLE_COUNT];	/* indexed by role (ROLE_PARENT unused) */
 	int listen_fd;			/* web.listen socket */
+	int lock_fd;			/* flock on storage.path/LOCK, held while running */
 	int drop;			/* workers switch user (we run as root) */
 	uid_t uid;			/* their user */
 	gid_t gid;			/* their group */
@@ -144,6 +146,19 @@ static int prepare_data_dir(struct parent *p, char *err, size_t errsz)
 		snprintf(err, errsz, "storage.path %.400s: not a directory", p->data_dir);
 		return -1;
 	}
+	/* One vigil per data directory: the lock is held for the parent's life
+	 * (and by nothing else, so a crashed vigil never leaves it stale). */
+	char lockpath[PATH_MAX + 16];
+	snprintf(lockpath, sizeof(lockpath), "%s/LOCK", p->data_dir);
+	int lfd = open(lockpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd < 0 || flock(lfd, LOCK_EX | LOCK_NB) < 0) {
+		snprintf(err, errsz, "storage.path %.400s: %s", p->data_dir,
+		    lfd < 0 ? strerror(errno) : "in use by another vigil");
+		if (lfd >= 0)
+			close(lfd);
+		return -1;
+	}
+	p->lock_fd = lfd;
 	/* Prove the workers can write: enter the directory as they will (while
 	 * privileged), switch user, make and remove a file. */
 	const char *probe = ".vigil-write-test";
@@ -709,7 +724,7 @@ static void tick(struct loop *l, uint64_t id, void *ctx)
 
 int parent_run(const char *config_path)
 {
-	struct parent p = { .config_path = config_path, .listen_fd = -1, .last_reload_ok = 1 };
+	struct parent p = { .config_path = config_path, .listen_fd = -1, .lock_fd = -1, .last_reload_ok = 1 };
 	char err[CONFIG_ERR_MAX];
 	int rc = config_path ? config_load_file(config_path, &p.cfg, err, sizeof(err))
 	    : config_load_default(&p.cfg, err, sizeof(err));
@@ -763,6 +778,7 @@ int parent_run(const char *config_path)
 		free(p.kids[r].metrics);
 	}
 	close(p.listen_fd);
+	close(p.lock_fd);
 	close(sfd);
 	loop_free(p.loop);
 	log_info("vigil stopped", "exit_code=%d", p.exit_code);

@@ -13,10 +13,13 @@
 #include "core/log.h"
 #include "core/worker.h"
 #include "core/xmalloc.h"
-#include "tsdb/memstore.h"
+#include "tsdb/tsdb.h"
+
+#define MAINTAIN_MS 5000	/* tsdb housekeeping: fsync if due, cut blocks, compact, retention */
 
 struct store_state {
-	struct storage st;		/* the store */
+	struct storage st;		/* the store (the tsdb behind storage.h) */
+	struct tsdb *db;		/* the tsdb itself */
 	int open;			/* st is open */
 	uint64_t appended;		/* samples appended */
 	uint64_t rejected;		/* samples the store refused (too old, duplicate) */
@@ -27,16 +30,36 @@ struct store_state {
 
 static struct store_state state;
 
+static void maintain(struct loop *l, uint64_t id, void *ctx)
+{
+	struct store_state *s = ctx;
+	(void)id;
+	if (s->open && tsdb_maintain(s->db) < 0)
+		log_warn("store housekeeping failed; retrying", NULL);
+	loop_add_timer(l, MAINTAIN_MS, maintain, s);
+}
+
 static int store_apply(struct worker *w, const struct config *c, char *err, size_t errsz)
 {
-	(void)c;
-	(void)err;
-	(void)errsz;
 	w->state = &state;
-	if (!state.open) {
-		memstore_open(&state.st);
-		state.open = 1;
+	if (state.open)
+		return 0;	/* retention and fsync settings take effect at restart */
+	struct tsdb_options o;
+	tsdb_options_default(&o);
+	o.dir = ".";	/* the worker runs inside storage.path */
+	o.retention_ms = c->retention_ms;
+	o.retention_bytes = (uint64_t)c->retention_bytes;
+	o.wal_fsync_interval_ms = c->wal_fsync_interval_ms;
+	o.ooo_window_ms = c->out_of_order_window_ms;
+	char why[256];
+	state.db = tsdb_open(&o, why, sizeof(why));
+	if (!state.db) {
+		snprintf(err, errsz, "storage.path %s: %s", c->storage_path, why);
+		return -1;
 	}
+	tsdb_storage(state.db, &state.st);
+	state.open = 1;
+	loop_add_timer(w->loop, MAINTAIN_MS, maintain, &state);
 	return 0;
 }
 
@@ -82,8 +105,9 @@ static int store_peer_msg(struct worker *w, enum config_role from, uint32_t type
 	if (!s)
 		return -1;
 	if (from == ROLE_POLLER && type == MSG_SAMPLES) {
+		/* Appended means written to the WAL; fsync follows within
+		 * storage.wal_fsync_interval (docs/STORAGE.md). */
 		int rc = batch_decode(p, len, append_one, s);
-		s->st.ops->commit(s->st.impl);
 		if (rc < 0) {
 			s->bad_batches++;
 			log_warn("dropping poller channel: malformed sample batch", NULL);
@@ -100,6 +124,7 @@ static int store_peer_msg(struct worker *w, enum config_role from, uint32_t type
 static void store_metrics(struct worker *w, struct buf *b)
 {
 	struct store_state *s = w->state;
+	tsdb_metrics_text(s->db, b);
 	buf_adds(b, "# HELP vigil_store_samples_appended_total Samples the store accepted.\n"
 	    "# TYPE vigil_store_samples_appended_total counter\n");
 	buf_printf(b, "vigil_store_samples_appended_total %llu\n", (unsigned long long)s->appended);
@@ -126,8 +151,7 @@ static void store_shutdown(struct worker *w)
 {
 	struct store_state *s = w->state;
 	if (s && s->open) {
-		s->st.ops->commit(s->st.impl);
-		s->st.ops->close(s->st.impl);
+		s->st.ops->close(s->st.impl);	/* fsyncs the WAL, closes the tsdb */
 		s->open = 0;
 	}
 }

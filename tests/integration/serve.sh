@@ -43,6 +43,13 @@ if [ "$(id -u)" = 0 ]; then
 	[ "$bad" = 0 ] && pass serve/workers_not_root || fail serve/workers_not_root "$bad workers run as root"
 fi
 
+# A second vigil on the same data directory is refused (the store is not shared).
+P2=$(free_port)
+printf 'web:\n  listen: 127.0.0.1:%s\nstorage:\n  path: %s/data\n' "$P2" "$T" >"$T/second.yml"
+"$VIGIL" serve -c "$T/second.yml" >/dev/null 2>"$T/e2"; rc=$?
+[ "$rc" = 1 ] && grep -q "^vigil: storage.path $T/data: in use by another vigil$" "$T/e2" &&
+	pass serve/second_instance_on_same_data_dir_refused || fail serve/second_instance_on_same_data_dir_refused "exit $rc: $(cat "$T/e2")"
+
 # SIGHUP with a broken config: rejected with file:line:col, old config keeps serving
 printf 'web:\n  listen: 127.0.0.1:%s\n  bogus: 1\n' "$PORT" >"$T/vigil.yml"
 kill -HUP "$PID"
