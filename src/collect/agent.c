@@ -36,6 +36,7 @@ struct agent {
 	pthread_mutex_t mu;		/* guards c, text and om */
 	struct buf text;		/* last rendering, Prometheus text */
 	struct buf om;			/* last rendering, OpenMetrics */
+	int text_ok, om_ok;		/* text / om hold the last collection */
 	int64_t scrapes;		/* scrapes served */
 };
 
@@ -126,14 +127,25 @@ fail:
 	return -EINVAL;
 }
 
-/* Collect and render both formats; caller holds a->mu. */
+/* Collect; the renderings are made when a scrape asks for them. Caller holds a->mu. */
 static void agent_refresh(struct agent *a)
 {
 	collect_run(a->c);
-	buf_reset(&a->text);
-	buf_reset(&a->om);
-	if (collect_render(a->c, &a->text, 0) < 0 || collect_render(a->c, &a->om, 1) < 0)
-		log_warn("agent render too large", "cap=%u", COLLECT_RENDER_MAX);
+	a->text_ok = a->om_ok = 0;
+}
+
+/* The rendering in the asked format, made once per collection. Caller holds a->mu. */
+static const struct buf *agent_body(struct agent *a, int om)
+{
+	struct buf *b = om ? &a->om : &a->text;
+	int *ok = om ? &a->om_ok : &a->text_ok;
+	if (!*ok) {
+		buf_reset(b);
+		if (collect_render(a->c, b, om) < 0)
+			log_warn("agent render too large", "cap=%u", COLLECT_RENDER_MAX);
+		*ok = 1;
+	}
+	return b;
 }
 
 static enum MHD_Result agent_handle(void *cls, struct MHD_Connection *conn, const char *url,
@@ -166,7 +178,7 @@ static enum MHD_Result agent_handle(void *cls, struct MHD_Connection *conn, cons
 	pthread_mutex_lock(&a->mu);
 	if (!a->o->interval_ms)
 		agent_refresh(a);
-	const struct buf *b = om ? &a->om : &a->text;
+	const struct buf *b = agent_body(a, om);
 	r = MHD_create_response_from_buffer(b->len, b->data ? b->data : (void *)(uintptr_t)"", MHD_RESPMEM_MUST_COPY);
 	a->scrapes++;
 	pthread_mutex_unlock(&a->mu);

@@ -77,6 +77,7 @@ struct collect_ctx {
 	struct cfam *cur;		/* family samples go to */
 	unsigned gen;			/* current run */
 	struct buf file;		/* file read buffer */
+	struct hmap fdc;		/* path -> fd + 1: files kept open and re-read with pread */
 	unsigned char enabled[NCOLLECTORS];	/* collectors to run */
 	double dur[NCOLLECTORS];	/* last duration of each (s) */
 	int ok[NCOLLECTORS];		/* last success of each */
@@ -113,6 +114,7 @@ struct collect_ctx *collect_new(const struct collect_config *cfg, char *err, siz
 	c->cfg.groups = NULL;
 	c->cfg.ngroups = 0;
 	hmap_init(&c->fams);
+	hmap_init(&c->fdc);
 	buf_init(&c->file, COLLECT_FILE_MAX);
 	for (size_t i = 0; i < NCOLLECTORS; i++) {
 		int on = 1;
@@ -152,6 +154,12 @@ void collect_free(struct collect_ctx *c)
 	if (!c)
 		return;
 	hmap_free(&c->fams, fam_free);
+	size_t it = 0, kl;
+	const char *k;
+	void *v;
+	while (hmap_next(&c->fdc, &it, &k, &kl, &v))
+		close((int)(intptr_t)v - 1);
+	hmap_free(&c->fdc, NULL);
 	free(c->list);
 	buf_free(&c->file);
 	collect_proc_free(c->proc);
@@ -234,7 +242,83 @@ int collect_one(struct collect_ctx *c, const char *name, const char *help, enum 
 	return collect_add(c, v, NULL);
 }
 
-const char *collect_read(struct collect_ctx *c, const char *root, const char *rel, size_t *len)
+/*
+ * procfs, sysfs and sysctl files are regenerated on every read from offset 0,
+ * so they are opened once and re-read with pread: the path walk of open(2)
+ * is most of the cost of a small sysfs file. A file that went away (device
+ * removed) fails with ENODEV/ENOENT/ESTALE and is reopened once.
+ */
+#define FDCACHE_MAX 512	/* files kept open */
+
+static int fd_get(struct collect_ctx *c, const char *path, int cache, int *cached)
+{
+	size_t pl = strlen(path);
+	*cached = 0;
+	if (cache) {
+		void *v = hmap_get(&c->fdc, path, pl);
+		if (v) {
+			*cached = 1;
+			return (int)(intptr_t)v - 1;
+		}
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && cache && c->fdc.len < FDCACHE_MAX) {
+		hmap_put(&c->fdc, path, pl, (void *)(intptr_t)(fd + 1));
+		*cached = 1;
+	}
+	return fd;
+}
+
+static void fd_done(struct collect_ctx *c, const char *path, int fd, int cached, int gone)
+{
+	if (cached && gone)
+		hmap_del(&c->fdc, path, strlen(path));
+	if (!cached || gone)
+		close(fd);
+}
+
+static int fd_gone(int e)
+{
+	return e == ENODEV || e == ENOENT || e == ESTALE || e == EBADF || e == ENXIO;
+}
+
+/* Read the whole file at path into b (reset first). 0 or -errno. */
+static int read_into(struct collect_ctx *c, const char *path, int cache, struct buf *b)
+{
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int cached;
+		int fd = fd_get(c, path, cache, &cached);
+		if (fd < 0)
+			return -errno;
+		buf_reset(b);
+		ssize_t r = 0;
+		off_t off = 0;
+		for (;;) {
+			if (buf_reserve(b, 65536) < 0) {
+				fd_done(c, path, fd, cached, 0);
+				return -E2BIG;
+			}
+			r = pread(fd, b->data + b->len, b->size - b->len - 1, off);
+			if (r < 0 && errno == EINTR)
+				continue;
+			if (r <= 0)
+				break;
+			b->len += (size_t)r;
+			off += r;
+		}
+		int e = r < 0 ? errno : 0;
+		fd_done(c, path, fd, cached, r < 0 && fd_gone(e));
+		if (r < 0 && cached && fd_gone(e))
+			continue;	/* stale cached fd: reopen once */
+		if (r < 0)
+			return -e;
+		b->data[b->len] = 0;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static const char *read_rel(struct collect_ctx *c, const char *root, const char *rel, int cache, size_t *len)
 {
 	char path[4096];
 	int n = snprintf(path, sizeof(path), "%s/%s", root, rel);
@@ -242,54 +326,50 @@ const char *collect_read(struct collect_ctx *c, const char *root, const char *re
 		errno = ENAMETOOLONG;
 		return NULL;
 	}
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	int rc = read_into(c, path, cache, &c->file);
+	if (rc < 0) {
+		errno = -rc;
 		return NULL;
-	buf_reset(&c->file);
-	for (;;) {
-		if (buf_reserve(&c->file, 65536) < 0) {
-			close(fd);
-			errno = E2BIG;
-			return NULL;
-		}
-		ssize_t r = read(fd, c->file.data + c->file.len, c->file.size - c->file.len - 1);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			int e = errno;
-			close(fd);
-			errno = e;
-			return NULL;
-		}
-		if (r == 0)
-			break;
-		c->file.len += (size_t)r;
 	}
-	close(fd);
-	c->file.data[c->file.len] = 0;
 	if (len)
 		*len = c->file.len;
 	return c->file.data;
 }
 
-int collect_read_small(const char *root, const char *rel, char *out, size_t outsz)
+const char *collect_read(struct collect_ctx *c, const char *root, const char *rel, size_t *len)
+{
+	return read_rel(c, root, rel, 1, len);
+}
+
+const char *collect_read_pid(struct collect_ctx *c, const char *rel, size_t *len)
+{
+	return read_rel(c, c->cfg.proc, rel, 0, len);
+}
+
+int collect_read_small(struct collect_ctx *c, const char *root, const char *rel, char *out, size_t outsz)
 {
 	char path[4096];
 	int n = snprintf(path, sizeof(path), "%s/%s", root, rel);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return -ENAMETOOLONG;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t r = read(fd, out, outsz - 1);
-	int e = errno;
-	close(fd);
-	if (r < 0)
-		return -e;
-	out[r] = 0;
-	while (r > 0 && (out[r - 1] == '\n' || out[r - 1] == ' '))
-		out[--r] = 0;
-	return 0;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		int cached;
+		int fd = fd_get(c, path, 1, &cached);
+		if (fd < 0)
+			return -errno;
+		ssize_t r = pread(fd, out, outsz - 1, 0);
+		int e = r < 0 ? errno : 0;
+		fd_done(c, path, fd, cached, r < 0 && fd_gone(e));
+		if (r < 0 && cached && fd_gone(e))
+			continue;
+		if (r < 0)
+			return -e;
+		out[r] = 0;
+		while (r > 0 && (out[r - 1] == '\n' || out[r - 1] == ' '))
+			out[--r] = 0;
+		return 0;
+	}
+	return -ENOENT;
 }
 
 const char *collect_next_line(const char *p, const char *end)
@@ -356,15 +436,15 @@ static int add_value(struct buf *out, double v)
 static int add_escaped(struct buf *out, const char *s, int quote)
 {
 	int rc = 0;
-	for (const char *p = s; *p && !rc; p++) {
-		if (*p == '\\')
-			rc = buf_add(out, "\\\\", 2);
-		else if (*p == '\n')
-			rc = buf_add(out, "\\n", 2);
-		else if (*p == '"' && quote)
-			rc = buf_add(out, "\\\"", 2);
-		else
-			rc = buf_addc(out, *p);
+	while (*s && !rc) {
+		size_t run = strcspn(s, quote ? "\\\n\"" : "\\\n");
+		if (run)
+			rc = buf_add(out, s, run);
+		s += run;
+		if (!*s || rc)
+			break;
+		rc = buf_add(out, *s == '\n' ? "\\n" : *s == '"' ? "\\\"" : "\\\\", 2);
+		s++;
 	}
 	return rc;
 }

@@ -92,10 +92,14 @@ int collect_add(struct collect_ctx *c, double v, ...) __attribute__((sentinel));
 /* Family + one unlabelled sample. */
 int collect_one(struct collect_ctx *c, const char *name, const char *help, enum collect_type type, double v);
 /* Read root/rel into the context's file buffer; return its data (NUL-terminated)
- * and length, or NULL with errno set. The data lives until the next read. */
+ * and length, or NULL with errno set. The data lives until the next read.
+ * The file stays open between runs and is re-read from offset 0. */
 const char *collect_read(struct collect_ctx *c, const char *root, const char *rel, size_t *len);
-/* Read a small sysfs-style file into out (trailing newline stripped). 0 or -errno. */
-int collect_read_small(const char *root, const char *rel, char *out, size_t outsz);
+/* The same for a file under the proc root that must not be kept open (/proc/PID/...). */
+const char *collect_read_pid(struct collect_ctx *c, const char *rel, size_t *len);
+/* Read a small sysfs-style file into out (trailing newline and spaces
+ * stripped). 0 or -errno. The file is kept open and re-read next time. */
+int collect_read_small(struct collect_ctx *c, const char *root, const char *rel, char *out, size_t outsz);
 /* The configuration. */
 const struct collect_config *collect_cfg(const struct collect_ctx *c);
 /* Start of the line after p (or end). */

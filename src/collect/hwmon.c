@@ -44,10 +44,10 @@ static void chip_name(const char *dir, const char *hw, char *out, size_t outsz)
 		out[outsz - 1] = 0;
 }
 
-static double milli(const char *sys, const char *rel)
+static double milli(struct collect_ctx *c, const char *sys, const char *rel)
 {
 	char v[64];
-	if (collect_read_small(sys, rel, v, sizeof(v)) < 0)
+	if (collect_read_small(c, sys, rel, v, sizeof(v)) < 0)
 		return -1e9;
 	return strtod(v, NULL) / 1000.0;
 }
@@ -70,14 +70,14 @@ int collect_hwmon(struct collect_ctx *c)
 		char chip[128], rel[512], cn[128];
 		chip_name(dir, de->d_name, chip, sizeof(chip));
 		snprintf(rel, sizeof(rel), "class/hwmon/%s/name", de->d_name);
-		if (nn < 64 && collect_read_small(sys, rel, cn, sizeof(cn)) == 0) {
+		if (nn < 64 && collect_read_small(c, sys, rel, cn, sizeof(cn)) == 0) {
 			snprintf(names[nn][0], sizeof(names[nn][0]), "%s", chip);
 			snprintf(names[nn][1], sizeof(names[nn][1]), "%s", cn);
 			nn++;
 		}
 		for (int i = 1; i < 64 && n < HWMON_SENSORS_MAX; i++) {
 			snprintf(rel, sizeof(rel), "class/hwmon/%s/temp%d_input", de->d_name, i);
-			double in = milli(sys, rel);
+			double in = milli(c, sys, rel);
 			if (in < -1e8)
 				continue;
 			struct temp *x = &t[n++];
@@ -85,9 +85,9 @@ int collect_hwmon(struct collect_ctx *c)
 			snprintf(x->sensor, sizeof(x->sensor), "temp%d", i);
 			x->input = in;
 			snprintf(rel, sizeof(rel), "class/hwmon/%s/temp%d_max", de->d_name, i);
-			x->max = milli(sys, rel);
+			x->max = milli(c, sys, rel);
 			snprintf(rel, sizeof(rel), "class/hwmon/%s/temp%d_crit", de->d_name, i);
-			x->crit = milli(sys, rel);
+			x->crit = milli(c, sys, rel);
 		}
 	}
 	closedir(d);
@@ -127,10 +127,10 @@ int collect_thermal(struct collect_ctx *c)
 			continue;
 		char rel[512], type[128];
 		snprintf(rel, sizeof(rel), "class/thermal/%s/type", de->d_name);
-		if (collect_read_small(sys, rel, type, sizeof(type)) < 0)
+		if (collect_read_small(c, sys, rel, type, sizeof(type)) < 0)
 			continue;
 		snprintf(rel, sizeof(rel), "class/thermal/%s/temp", de->d_name);
-		double temp = milli(sys, rel);
+		double temp = milli(c, sys, rel);
 		if (temp < -1e8)
 			continue;
 		if (!fam++)

@@ -37,11 +37,11 @@ static const struct { const char *metric, *file; double scale; int counter; } pr
 };
 #define NPROPS (sizeof(props) / sizeof(props[0]))
 
-static int read_prop(const char *sys, const char *dev, const char *file, char *out, size_t outsz)
+static int read_prop(struct collect_ctx *c, const char *sys, const char *dev, const char *file, char *out, size_t outsz)
 {
 	char rel[256];
 	snprintf(rel, sizeof(rel), "class/net/%s/%s", dev, file);
-	return collect_read_small(sys, rel, out, outsz);
+	return collect_read_small(c, sys, rel, out, outsz);
 }
 
 int collect_netclass(struct collect_ctx *c)
@@ -62,22 +62,22 @@ int collect_netclass(struct collect_ctx *c)
 		char v[256];
 		if (snprintf(f->name, sizeof(f->name), "%s", de->d_name) >= (int)sizeof(f->name))
 			continue;
-		if (read_prop(sys, f->name, "ifindex", v, sizeof(v)) < 0)
+		if (read_prop(c, sys, f->name, "ifindex", v, sizeof(v)) < 0)
 			continue;	/* not a device directory (bonding_masters) */
 		for (size_t i = 0; i < NPROPS; i++) {
-			f->has[i] = read_prop(sys, f->name, props[i].file, v, sizeof(v)) == 0 && v[0];
+			f->has[i] = read_prop(c, sys, f->name, props[i].file, v, sizeof(v)) == 0 && v[0];
 			if (f->has[i])
 				f->v[i] = strtod(v, NULL) * props[i].scale;
 		}
-		if (read_prop(sys, f->name, "address", f->address, sizeof(f->address)) < 0)
+		if (read_prop(c, sys, f->name, "address", f->address, sizeof(f->address)) < 0)
 			f->address[0] = 0;
-		if (read_prop(sys, f->name, "broadcast", f->broadcast, sizeof(f->broadcast)) < 0)
+		if (read_prop(c, sys, f->name, "broadcast", f->broadcast, sizeof(f->broadcast)) < 0)
 			f->broadcast[0] = 0;
-		if (read_prop(sys, f->name, "duplex", f->duplex, sizeof(f->duplex)) < 0)
+		if (read_prop(c, sys, f->name, "duplex", f->duplex, sizeof(f->duplex)) < 0)
 			f->duplex[0] = 0;
-		if (read_prop(sys, f->name, "ifalias", f->ifalias, sizeof(f->ifalias)) < 0)
+		if (read_prop(c, sys, f->name, "ifalias", f->ifalias, sizeof(f->ifalias)) < 0)
 			f->ifalias[0] = 0;
-		if (read_prop(sys, f->name, "operstate", f->operstate, sizeof(f->operstate)) < 0)
+		if (read_prop(c, sys, f->name, "operstate", f->operstate, sizeof(f->operstate)) < 0)
 			f->operstate[0] = 0;
 		n++;
 	}

@@ -54,7 +54,7 @@ int collect_netdev(struct collect_ctx *c)
 	for (size_t k = 0; k < n; k++) {
 		char rel[128], v[64];
 		int ok = snprintf(rel, sizeof(rel), "class/net/%s/statistics/rx_nohandler", devs[k].name) < (int)sizeof(rel) &&
-		    collect_read_small(cfg->sys, rel, v, sizeof(v)) == 0;
+		    collect_read_small(c, cfg->sys, rel, v, sizeof(v)) == 0;
 		devs[k].f[NETDEV_FIELDS] = ok ? strtod(v, NULL) : -1;
 	}
 	/* Families sorted by name as node_exporter would print them; order does not matter to parsers. */

@@ -1,14 +1,19 @@
 /* netstat.c — node_netstat_* from /proc/net/netstat, /proc/net/snmp and /proc/net/snmp6. */
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "collect/collect.h"
+#include "core/hmap.h"
 
 #define NETSTAT_KEY_MAX 128	/* bytes of Proto_Field */
 #define NETSTAT_FIELDS_MAX 512	/* fields on one header line */
+#define NETSTAT_DECISIONS_MAX 4096	/* field names whose filter result is remembered */
+
+static int match(const char *key);
 
 /* node_exporter's default --collector.netstat.fields. */
 static const char netstat_fields[] =
@@ -19,8 +24,21 @@ static const char netstat_fields[] =
 
 static pcre2_code *netstat_re;		/* compiled once per process */
 static pcre2_match_data *netstat_md;	/* its match data */
+static struct hmap netstat_seen;	/* key -> 1 (skip) or 2 (keep): the field set is fixed per kernel */
 
 static int wanted(const char *key)
+{
+	size_t kl = strlen(key);
+	void *v = hmap_get(&netstat_seen, key, kl);
+	if (v)
+		return (intptr_t)v == 2;
+	int keep = match(key);
+	if (netstat_seen.len < NETSTAT_DECISIONS_MAX)
+		hmap_put(&netstat_seen, key, kl, (void *)(intptr_t)(keep ? 2 : 1));
+	return keep;
+}
+
+static int match(const char *key)
 {
 	if (!netstat_re) {
 		int ec;

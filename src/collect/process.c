@@ -120,7 +120,7 @@ static void account(struct collect_ctx *c, struct pgroup *g, const char *pid)
 	size_t len;
 	double hz = (double)sysconf(_SC_CLK_TCK), page = (double)sysconf(_SC_PAGESIZE);
 	snprintf(rel, sizeof(rel), "%s/stat", pid);
-	const char *s = collect_read(c, proc, rel, &len);
+	const char *s = collect_read_pid(c, rel, &len);
 	if (!s)
 		return;	/* exited meanwhile */
 	const char *rp = strrchr(s, ')');	/* comm may hold spaces and parens */
@@ -151,7 +151,7 @@ static void account(struct collect_ctx *c, struct pgroup *g, const char *pid)
 	g->rss += f[24] * page;
 	g->fds += count_fds(proc, pid);
 	snprintf(rel, sizeof(rel), "%s/io", pid);
-	const char *io = collect_read(c, proc, rel, NULL);
+	const char *io = collect_read_pid(c, rel, NULL);
 	if (io) {
 		const char *r = strstr(io, "\nread_bytes: "), *w = strstr(io, "\nwrite_bytes: ");
 		if (r)
@@ -181,14 +181,22 @@ int collect_process(struct collect_ctx *c)
 		char rel[300], comm[256], cmd[PROC_CMDLINE_MAX];
 		size_t clen = 0;
 		snprintf(rel, sizeof(rel), "%s/comm", de->d_name);
-		if (collect_read_small(proc, rel, comm, sizeof(comm)) < 0)
+		size_t cn;
+		const char *cs = collect_read_pid(c, rel, &cn);
+		if (!cs)
 			continue;
+		while (cn && (cs[cn - 1] == '\n'))
+			cn--;
+		if (cn >= sizeof(comm))
+			cn = sizeof(comm) - 1;
+		memcpy(comm, cs, cn);
+		comm[cn] = 0;
 		int need_cmd = 0;
 		for (size_t i = 0; i < p->n; i++)
 			need_cmd |= p->g[i].cmdline != NULL;
 		if (need_cmd) {
 			snprintf(rel, sizeof(rel), "%s/cmdline", de->d_name);
-			const char *cl = collect_read(c, proc, rel, &clen);
+			const char *cl = collect_read_pid(c, rel, &clen);
 			if (!cl)
 				clen = 0;
 			if (clen >= sizeof(cmd))

@@ -20,10 +20,10 @@ int collect_entropy(struct collect_ctx *c)
 {
 	char v[64];
 	const char *proc = collect_cfg(c)->proc;
-	if (collect_read_small(proc, "sys/kernel/random/entropy_avail", v, sizeof(v)) < 0)
+	if (collect_read_small(c, proc, "sys/kernel/random/entropy_avail", v, sizeof(v)) < 0)
 		return -1;
 	collect_one(c, "node_entropy_available_bits", "Bits of available entropy.", COLLECT_GAUGE, strtod(v, NULL));
-	if (collect_read_small(proc, "sys/kernel/random/poolsize", v, sizeof(v)) == 0)
+	if (collect_read_small(c, proc, "sys/kernel/random/poolsize", v, sizeof(v)) == 0)
 		collect_one(c, "node_entropy_pool_size_bits", "Bits of entropy pool.", COLLECT_GAUGE, strtod(v, NULL));
 	return 0;
 }
@@ -42,10 +42,10 @@ int collect_conntrack(struct collect_ctx *c)
 	};
 	char v[64];
 	const char *proc = collect_cfg(c)->proc;
-	if (collect_read_small(proc, "sys/net/netfilter/nf_conntrack_count", v, sizeof(v)) < 0)
+	if (collect_read_small(c, proc, "sys/net/netfilter/nf_conntrack_count", v, sizeof(v)) < 0)
 		return 0;	/* conntrack not loaded: nothing to report */
 	collect_one(c, "node_nf_conntrack_entries", "Number of currently allocated flow entries for connection tracking.", COLLECT_GAUGE, strtod(v, NULL));
-	if (collect_read_small(proc, "sys/net/netfilter/nf_conntrack_max", v, sizeof(v)) == 0)
+	if (collect_read_small(c, proc, "sys/net/netfilter/nf_conntrack_max", v, sizeof(v)) == 0)
 		collect_one(c, "node_nf_conntrack_entries_limit", "Maximum size of connection tracking table.", COLLECT_GAUGE, strtod(v, NULL));
 	size_t len;
 	const char *p = collect_read(c, proc, "net/stat/nf_conntrack", &len);
@@ -96,7 +96,7 @@ int collect_conntrack(struct collect_ctx *c)
 int collect_selinux(struct collect_ctx *c)
 {
 	char v[16];
-	int on = collect_read_small(collect_cfg(c)->sys, "fs/selinux/enforce", v, sizeof(v)) == 0;
+	int on = collect_read_small(c, collect_cfg(c)->sys, "fs/selinux/enforce", v, sizeof(v)) == 0;
 	collect_one(c, "node_selinux_enabled", "SELinux is enabled, 1 is true, 0 is false", COLLECT_GAUGE, on);
 	if (on) {
 		collect_one(c, "node_selinux_current_mode", "SELinux current mode, 1 is enforcing, 0 is permissive",

@@ -18,7 +18,7 @@ int collect_time(struct collect_ctx *c)
 	}
 	char avail[1024], cur[128];
 	const char *sys = collect_cfg(c)->sys;
-	if (collect_read_small(sys, "devices/system/clocksource/clocksource0/available_clocksource", avail, sizeof(avail)) == 0) {
+	if (collect_read_small(c, sys, "devices/system/clocksource/clocksource0/available_clocksource", avail, sizeof(avail)) == 0) {
 		collect_family(c, "node_time_clocksource_available_info",
 		    "Available clocksources read from '/sys/devices/system/clocksource'.", COLLECT_GAUGE);
 		char *s = avail;
@@ -36,7 +36,7 @@ int collect_time(struct collect_ctx *c)
 			s = e;
 		}
 	}
-	if (collect_read_small(sys, "devices/system/clocksource/clocksource0/current_clocksource", cur, sizeof(cur)) == 0) {
+	if (collect_read_small(c, sys, "devices/system/clocksource/clocksource0/current_clocksource", cur, sizeof(cur)) == 0) {
 		collect_family(c, "node_time_clocksource_current_info",
 		    "Current clocksource read from '/sys/devices/system/clocksource'.", COLLECT_GAUGE);
 		collect_add(c, 1, "clocksource", cur, "device", "0", NULL);
