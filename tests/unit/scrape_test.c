@@ -29,6 +29,7 @@ static char srv_ctype[128];	/* its Content-Type */
 static int srv_status = 200;	/* its status */
 static char srv_auth[256];	/* last Authorization header */
 static char srv_url[512];	/* last URL with query */
+static int srv_delay_ms;	/* answer this late */
 
 static enum MHD_Result srv_handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
     const char *ver, const char *up, size_t *upsz, void **cc)
@@ -41,8 +42,10 @@ static enum MHD_Result srv_handle(void *cls, struct MHD_Connection *c, const cha
 	snprintf(srv_url, sizeof(srv_url), "%s?module=%s", url, q ? q : "");
 	struct MHD_Response *r = MHD_create_response_from_buffer(strlen(srv_body), srv_body, MHD_RESPMEM_MUST_COPY);
 	MHD_add_response_header(r, "Content-Type", srv_ctype);
-	int st = srv_status;
+	int st = srv_status, delay = srv_delay_ms;
 	pthread_mutex_unlock(&srv_mu);
+	if (delay)
+		usleep((useconds_t)delay * 1000);
 	enum MHD_Result ret = MHD_queue_response(c, (unsigned)st, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -248,6 +251,32 @@ T_TEST(limits_and_egress_fail_the_scrape)
 	T_EQ_DBL(lastv("up{}"), 0, 0);
 	scrape_manager_free(m);
 	loop_free(l);
+
+	/* slower than scrape_timeout */
+	l = loop_new();
+	struct scrape_config slow = { 0 };
+	serve(200, "text/plain", "a 1\n");
+	srv_delay_ms = 600;
+	m = start(l, &slow);
+	/* start() sets a 1 s timeout; make it shorter than the delay */
+	scrape_manager_free(m);
+	slow.timeout_ms = 200;
+	static const char *ts[1];
+	ts[0] = target;
+	slow.targets = ts;
+	slow.ntargets = 1;
+	slow.interval_ms = 100;
+	char e2[256];
+	struct sample_sink sk = { sink_add, NULL };
+	NS = 0;
+	m = scrape_manager_new(l, &slow, 1, sk, e2, sizeof(e2));
+	T_CHECK(run_until(l, m, 1));
+	T_EQ_DBL(lastv("up{}"), 0, 0);
+	T_CHECK(lastv("scrape_duration_seconds{}") < 0.55);
+	scrape_manager_free(m);
+	loop_free(l);
+	srv_delay_ms = 0;
+	usleep(700000);	/* let the server finish the slow answer */
 
 	/* no egress rule for the target: refused before connecting */
 	egress_reset();
