@@ -54,6 +54,7 @@ static const struct collector collectors[] = {
 	{ "pressure", collect_pressure },
 	{ "process", collect_process },
 	{ "selinux", collect_selinux },
+	{ "self", collect_self },
 	{ "sockstat", collect_sockstat },
 	{ "softnet", collect_softnet },
 	{ "stat", collect_stat },

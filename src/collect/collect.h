@@ -133,6 +133,7 @@ int collect_arp(struct collect_ctx *c);
 int collect_selinux(struct collect_ctx *c);
 int collect_systemd(struct collect_ctx *c);
 int collect_process(struct collect_ctx *c);
+int collect_self(struct collect_ctx *c);
 
 /* Process-group state (process.c), created by collect_new. */
 struct collect_proc;

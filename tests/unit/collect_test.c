@@ -229,6 +229,19 @@ T_TEST(process_groups_find_this_test)
 	T_CHECK(strstr(err, "([unclosed") != NULL);
 }
 
+T_TEST(self_metrics_of_this_process)
+{
+	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
+	cfg.only = "self";
+	struct collect_ctx *c = collect_new(&cfg, NULL, 0);
+	run_into_mem(c);
+	T_CHECK(find(&M, "process_resident_memory_bytes{}") > 1e6);
+	T_CHECK(find(&M, "process_open_fds{}") >= 3);
+	T_CHECK(find(&M, "process_start_time_seconds{}") > 1.6e9);
+	T_CHECK(find(&M, "process_cpu_seconds_total{}") >= 0);
+	collect_free(c);
+}
+
 T_TEST(agent_options)
 {
 	struct agent_opts o;
@@ -260,6 +273,7 @@ int main(void)
 	T_RUN(missing_source_marks_collector_failed);
 	T_RUN(render_parses_back_in_both_formats);
 	T_RUN(process_groups_find_this_test);
+	T_RUN(self_metrics_of_this_process);
 	T_RUN(agent_options);
 	return t_done();
 }
