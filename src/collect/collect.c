@@ -31,6 +31,12 @@ struct cfam {
 	unsigned gen;		/* run that last touched it */
 };
 
+/* A file kept open between runs. */
+struct cfd {
+	int fd;		/* the open file */
+	unsigned gen;	/* run that last read it; unread for a whole run: closed */
+};
+
 struct collector {
 	const char *name;			/* collector label value */
 	int (*fn)(struct collect_ctx *c);	/* the collector */
@@ -78,7 +84,7 @@ struct collect_ctx {
 	struct cfam *cur;		/* family samples go to */
 	unsigned gen;			/* current run */
 	struct buf file;		/* file read buffer */
-	struct hmap fdc;		/* path -> fd + 1: files kept open and re-read with pread */
+	struct hmap fdc;		/* path -> struct cfd: files kept open and re-read with pread */
 	unsigned char enabled[NCOLLECTORS];	/* collectors to run */
 	double dur[NCOLLECTORS];	/* last duration of each (s) */
 	int ok[NCOLLECTORS];		/* last success of each */
@@ -159,8 +165,8 @@ void collect_free(struct collect_ctx *c)
 	const char *k;
 	void *v;
 	while (hmap_next(&c->fdc, &it, &k, &kl, &v))
-		close((int)(intptr_t)v - 1);
-	hmap_free(&c->fdc, NULL);
+		close(((struct cfd *)v)->fd);
+	hmap_free(&c->fdc, free);
 	free(c->list);
 	buf_free(&c->file);
 	collect_proc_free(c->proc);
@@ -256,15 +262,19 @@ static int fd_get(struct collect_ctx *c, const char *path, int cache, int *cache
 	size_t pl = strlen(path);
 	*cached = 0;
 	if (cache) {
-		void *v = hmap_get(&c->fdc, path, pl);
-		if (v) {
+		struct cfd *f = hmap_get(&c->fdc, path, pl);
+		if (f) {
 			*cached = 1;
-			return (int)(intptr_t)v - 1;
+			f->gen = c->gen;
+			return f->fd;
 		}
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && cache && c->fdc.len < FDCACHE_MAX) {
-		hmap_put(&c->fdc, path, pl, (void *)(intptr_t)(fd + 1));
+		struct cfd *f = xmalloc(sizeof(*f));
+		f->fd = fd;
+		f->gen = c->gen;
+		hmap_put(&c->fdc, path, pl, f);
 		*cached = 1;
 	}
 	return fd;
@@ -273,9 +283,24 @@ static int fd_get(struct collect_ctx *c, const char *path, int cache, int *cache
 static void fd_done(struct collect_ctx *c, const char *path, int fd, int cached, int gone)
 {
 	if (cached && gone)
-		hmap_del(&c->fdc, path, strlen(path));
+		free(hmap_del(&c->fdc, path, strlen(path)));
 	if (!cached || gone)
 		close(fd);
+}
+
+/* Close the files no collector read in this run (devices that went away). */
+static void fd_sweep(struct collect_ctx *c)
+{
+	size_t it = 0, kl;
+	const char *k;
+	void *v;
+	while (hmap_next(&c->fdc, &it, &k, &kl, &v)) {
+		struct cfd *f = v;
+		if (f->gen == c->gen)
+			continue;
+		close(f->fd);
+		free(hmap_del(&c->fdc, k, kl));
+	}
 }
 
 static int fd_gone(int e)
@@ -347,6 +372,11 @@ const char *collect_read_pid(struct collect_ctx *c, const char *rel, size_t *len
 	return read_rel(c, c->cfg.proc, rel, 0, len);
 }
 
+const char *collect_read_once(struct collect_ctx *c, const char *root, const char *rel, size_t *len)
+{
+	return read_rel(c, root, rel, 0, len);
+}
+
 int collect_read_small(struct collect_ctx *c, const char *root, const char *rel, char *out, size_t outsz)
 {
 	char path[4096];
@@ -393,6 +423,7 @@ int collect_run(struct collect_ctx *c)
 		c->ok[i] = rc == 0;
 		failed += rc != 0;
 	}
+	fd_sweep(c);
 	collect_family(c, "node_scrape_collector_duration_seconds",
 	    "node_exporter: Duration of a collector scrape.", COLLECT_GAUGE);
 	for (size_t i = 0; i < NCOLLECTORS; i++)

@@ -97,6 +97,9 @@ int collect_one(struct collect_ctx *c, const char *name, const char *help, enum 
 const char *collect_read(struct collect_ctx *c, const char *root, const char *rel, size_t *len);
 /* The same for a file under the proc root that must not be kept open (/proc/PID/...). */
 const char *collect_read_pid(struct collect_ctx *c, const char *rel, size_t *len);
+/* The same for a file that is replaced by rename rather than rewritten
+ * (os-release, udev's database): opened and closed on every read. */
+const char *collect_read_once(struct collect_ctx *c, const char *root, const char *rel, size_t *len);
 /* Read a small sysfs-style file into out (trailing newline and spaces
  * stripped). 0 or -errno. The file is kept open and re-read next time. */
 int collect_read_small(struct collect_ctx *c, const char *root, const char *rel, char *out, size_t outsz);

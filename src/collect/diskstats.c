@@ -126,7 +126,7 @@ int collect_diskstats(struct collect_ctx *c)
 		/* udev's database lives under /run, next to /proc in fixture trees */
 		char runroot[4096];
 		snprintf(runroot, sizeof(runroot), "%s/../run", collect_cfg(c)->proc);
-		const char *data = collect_read(c, strcmp(collect_cfg(c)->proc, "/proc") ? runroot : "/run", rel, NULL);
+		const char *data = collect_read_once(c, strcmp(collect_cfg(c)->proc, "/proc") ? runroot : "/run", rel, NULL);
 		udev_prop(data, "ID_MODEL", model, sizeof(model));
 		udev_prop(data, "ID_PATH", path, sizeof(path));
 		udev_prop(data, "ID_REVISION", rev, sizeof(rev));

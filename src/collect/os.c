@@ -38,9 +38,9 @@ int collect_os(struct collect_ctx *c)
 		"pretty_name", "variant", "variant_id", "version", "version_codename", "version_id" };
 	char v[12][OS_VALUE_MAX];
 	const struct collect_config *cfg = collect_cfg(c);
-	const char *p = collect_read(c, cfg->etc, "os-release", NULL);
+	const char *p = collect_read_once(c, cfg->etc, "os-release", NULL);
 	if (!p)
-		p = collect_read(c, cfg->usr_lib, "os-release", NULL);
+		p = collect_read_once(c, cfg->usr_lib, "os-release", NULL);
 	if (!p)
 		return -1;
 	for (int i = 0; i < 12; i++)

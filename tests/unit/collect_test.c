@@ -229,6 +229,32 @@ T_TEST(process_groups_find_this_test)
 	T_CHECK(strstr(err, "([unclosed") != NULL);
 }
 
+T_TEST(kept_open_files_are_reread)
+{
+	/* a private copy of loadavg that changes between runs */
+	char dir[] = "/tmp/vigil-collect-XXXXXX";
+	T_CHECK(mkdtemp(dir) != NULL);
+	char path[256];
+	snprintf(path, sizeof(path), "%s/loadavg", dir);
+	FILE *f = fopen(path, "w");
+	fputs("0.50 0.40 0.30 1/100 42\n", f);
+	fclose(f);
+	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
+	cfg.proc = dir;
+	cfg.only = "loadavg";
+	struct collect_ctx *c = collect_new(&cfg, NULL, 0);
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "node_load1{}"), 0.5, 1e-12);
+	f = fopen(path, "r+");	/* rewritten in place, as the kernel does */
+	fputs("1.75 0.40 0.30 1/100 42\n", f);
+	fclose(f);
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "node_load1{}"), 1.75, 1e-12);
+	collect_free(c);
+	unlink(path);
+	rmdir(dir);
+}
+
 T_TEST(self_metrics_of_this_process)
 {
 	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
@@ -273,6 +299,7 @@ int main(void)
 	T_RUN(missing_source_marks_collector_failed);
 	T_RUN(render_parses_back_in_both_formats);
 	T_RUN(process_groups_find_this_test);
+	T_RUN(kept_open_files_are_reread);
 	T_RUN(self_metrics_of_this_process);
 	T_RUN(agent_options);
 	return t_done();
