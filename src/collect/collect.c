@@ -84,6 +84,8 @@ struct collect_ctx {
 	struct cfam *cur;		/* family samples go to */
 	unsigned gen;			/* current run */
 	struct buf file;		/* file read buffer */
+	struct buf stat;		/* /proc/stat of this run (cpu, stat and self all read it) */
+	unsigned stat_gen;		/* run that filled stat; 0: never */
 	struct hmap fdc;		/* path -> struct cfd: files kept open and re-read with pread */
 	unsigned char enabled[NCOLLECTORS];	/* collectors to run */
 	double dur[NCOLLECTORS];	/* last duration of each (s) */
@@ -123,6 +125,7 @@ struct collect_ctx *collect_new(const struct collect_config *cfg, char *err, siz
 	hmap_init(&c->fams);
 	hmap_init(&c->fdc);
 	buf_init(&c->file, COLLECT_FILE_MAX);
+	buf_init(&c->stat, COLLECT_FILE_MAX);
 	for (size_t i = 0; i < NCOLLECTORS; i++) {
 		int on = 1;
 		if (c->cfg.only) {
@@ -169,6 +172,7 @@ void collect_free(struct collect_ctx *c)
 	hmap_free(&c->fdc, free);
 	free(c->list);
 	buf_free(&c->file);
+	buf_free(&c->stat);
 	collect_proc_free(c->proc);
 	for (size_t i = 0; i < sizeof(c->owned) / sizeof(c->owned[0]); i++)
 		free(c->owned[i]);
@@ -370,6 +374,26 @@ const char *collect_read(struct collect_ctx *c, const char *root, const char *re
 const char *collect_read_pid(struct collect_ctx *c, const char *rel, size_t *len)
 {
 	return read_rel(c, c->cfg.proc, rel, 0, len);
+}
+
+const char *collect_proc_stat(struct collect_ctx *c, size_t *len)
+{
+	if (c->stat_gen != c->gen) {
+		char path[4096];
+		if (snprintf(path, sizeof(path), "%s/stat", c->cfg.proc) >= (int)sizeof(path)) {
+			errno = ENAMETOOLONG;
+			return NULL;
+		}
+		int rc = read_into(c, path, 1, &c->stat);
+		if (rc < 0) {
+			errno = -rc;
+			return NULL;
+		}
+		c->stat_gen = c->gen;
+	}
+	if (len)
+		*len = c->stat.len;
+	return c->stat.data;
 }
 
 const char *collect_read_once(struct collect_ctx *c, const char *root, const char *rel, size_t *len)

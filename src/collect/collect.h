@@ -95,6 +95,9 @@ int collect_one(struct collect_ctx *c, const char *name, const char *help, enum 
  * and length, or NULL with errno set. The data lives until the next read.
  * The file stays open between runs and is re-read from offset 0. */
 const char *collect_read(struct collect_ctx *c, const char *root, const char *rel, size_t *len);
+/* /proc/stat, read once per run however many collectors ask (it is costly
+ * for the kernel to make). The data lives until the next run. */
+const char *collect_proc_stat(struct collect_ctx *c, size_t *len);
 /* The same for a file under the proc root that must not be kept open (/proc/PID/...). */
 const char *collect_read_pid(struct collect_ctx *c, const char *rel, size_t *len);
 /* The same for a file that is replaced by rename rather than rewritten

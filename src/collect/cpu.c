@@ -13,7 +13,7 @@ int collect_cpu(struct collect_ctx *c)
 {
 	static const char *const modes[8] = { "user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal" };
 	size_t len;
-	const char *p = collect_read(c, collect_cfg(c)->proc, "stat", &len);
+	const char *p = collect_proc_stat(c, &len);
 	if (!p)
 		return -1;
 	const char *end = p + len;

@@ -13,7 +13,7 @@ int collect_self(struct collect_ctx *c)
 {
 	const char *proc = collect_cfg(c)->proc;
 	double hz = (double)sysconf(_SC_CLK_TCK), page = (double)sysconf(_SC_PAGESIZE);
-	const char *p = collect_read(c, proc, "stat", NULL);
+	const char *p = collect_proc_stat(c, NULL);
 	const char *bt = p ? strstr(p, "\nbtime ") : NULL;
 	double btime = bt ? strtod(bt + 7, NULL) : 0;
 	p = collect_read(c, proc, "self/stat", NULL);

@@ -17,7 +17,7 @@ static double stat_field(const char *p, const char *end, const char *key)
 int collect_stat(struct collect_ctx *c)
 {
 	size_t len;
-	const char *p = collect_read(c, collect_cfg(c)->proc, "stat", &len);
+	const char *p = collect_proc_stat(c, &len);
 	if (!p)
 		return -1;
 	const char *end = p + len;
