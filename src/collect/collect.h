@@ -14,6 +14,10 @@
  *   collect_emit(c, &sink, clock_wall_ms());
  *   collect_free(c);
  *
+ * In the poller, collect_schedule() does the run + emit on the event loop.
+ * Collectors keep per-source scratch arrays in static storage: run one
+ * collector set per thread.
+ *
  * The roots are configurable so unit tests run on fixture trees
  * (tests/data/collect/). Collectors whose source is missing on this host
  * emit nothing and report success, as node_exporter does.
@@ -26,6 +30,7 @@
 
 #include "core/batch.h"
 #include "core/buf.h"
+#include "core/loop.h"
 
 #define COLLECT_FILE_MAX    (4u << 20)	/* largest /proc or /sys file read */
 #define COLLECT_LABELS_MAX  16		/* labels on one collected sample */
@@ -79,6 +84,19 @@ int collect_emit(struct collect_ctx *c, const struct sample_sink *sink, int64_t 
 size_t collect_sample_count(const struct collect_ctx *c);
 /* Names of the registered collectors, NULL-terminated. */
 const char *const *collect_names(void);
+
+/*
+ * For the poller worker: run c on loop l every interval_ms (first run at
+ * once) and hand each run to sink, stamped with the wall time of the run.
+ * c stays the caller's; free the schedule before it.
+ */
+struct collect_sched;
+struct collect_sched *collect_schedule(struct loop *l, struct collect_ctx *c, int64_t interval_ms,
+    struct sample_sink sink);
+/* Stop and free a schedule; NULL is fine. */
+void collect_unschedule(struct collect_sched *s);
+/* Runs done so far. */
+uint64_t collect_sched_runs(const struct collect_sched *s);
 
 /* ---- for collector implementations (collect_*.c) ---- */
 

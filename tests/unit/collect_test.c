@@ -8,6 +8,8 @@
 
 #include "collect/agent.h"
 #include "collect/collect.h"
+#include "core/clock.h"
+#include "core/loop.h"
 #include "scrape/textparse.h"
 #include "t.h"
 
@@ -268,6 +270,24 @@ T_TEST(self_metrics_of_this_process)
 	collect_free(c);
 }
 
+T_TEST(schedule_runs_on_the_loop)
+{
+	struct collect_ctx *c = fixture_ctx("loadavg,meminfo");
+	struct loop *l = loop_new();
+	struct sample_sink sink = { mem_add, &M };
+	memset(&M, 0, sizeof(M));
+	struct collect_sched *s = collect_schedule(l, c, 50, sink);
+	int64_t end = clock_mono_ms() + 3000;
+	while (collect_sched_runs(s) < 3 && clock_mono_ms() < end)
+		loop_once(l, 20);
+	T_EQ_INT(collect_sched_runs(s), 3);
+	T_EQ_INT(M.n, 3 * collect_sample_count(c));
+	T_CHECK(llabs(M.ts[0] - clock_wall_ms()) < 5000);
+	collect_unschedule(s);
+	loop_free(l);
+	collect_free(c);
+}
+
 T_TEST(agent_options)
 {
 	struct agent_opts o;
@@ -301,6 +321,7 @@ int main(void)
 	T_RUN(process_groups_find_this_test);
 	T_RUN(kept_open_files_are_reread);
 	T_RUN(self_metrics_of_this_process);
+	T_RUN(schedule_runs_on_the_loop);
 	T_RUN(agent_options);
 	return t_done();
 }
