@@ -16,18 +16,30 @@ struct temp {
 	double input, max, crit;	/* degrees C; max/crit < -1000 when absent */
 };
 
-/* Replace characters that are not [a-zA-Z0-9_] with '_' (node_exporter's cleanMetricName). */
+/* node_exporter's cleanMetricName: lower case, runs of characters outside
+ * [a-z0-9_] become '_', no '_' at either end. */
 static void clean(char *s)
 {
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
-			*s = '_';
+	char *w = s;
+	for (char *r = s; *r; r++) {
+		char ch = *r >= 'A' && *r <= 'Z' ? (char)(*r - 'A' + 'a') : *r;
+		if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_'))
+			ch = '_';
+		*w++ = ch;
+	}
+	*w = 0;
+	while (w > s && w[-1] == '_')
+		*--w = 0;
+	size_t lead = strspn(s, "_");
+	if (lead)
+		memmove(s, s + lead, strlen(s + lead) + 1);
 }
 
-/* Chip name from the device link: "<parent dir>_<device dir>", else hwmonN. */
-static void chip_name(const char *dir, const char *hw, char *out, size_t outsz)
+/* Chip name as node_exporter makes it: "<parent dir>_<device dir>" of the
+ * device link, else the cleaned "name" file, else hwmonN. */
+static void chip_name(struct collect_ctx *c, const char *dir, const char *hw, char *out, size_t outsz)
 {
-	char link[4096], real[PATH_MAX];
+	char link[4096], real[PATH_MAX], rel[512];
 	if (snprintf(link, sizeof(link), "%s/%s/device", dir, hw) < (int)sizeof(link) && realpath(link, real)) {
 		char *base = strrchr(real, '/');
 		if (base && base != real) {
@@ -36,9 +48,16 @@ static void chip_name(const char *dir, const char *hw, char *out, size_t outsz)
 			parent = parent ? parent + 1 : real;
 			if (snprintf(out, outsz, "%s_%s", parent, base) < (int)outsz) {
 				clean(out);
-				return;
+				if (*out)
+					return;
 			}
 		}
+	}
+	snprintf(rel, sizeof(rel), "class/hwmon/%s/name", hw);
+	if (collect_read_small(c, collect_cfg(c)->sys, rel, out, outsz) == 0) {
+		clean(out);
+		if (*out)
+			return;
 	}
 	if (snprintf(out, outsz, "%s", hw) >= (int)outsz)
 		out[outsz - 1] = 0;
@@ -68,7 +87,7 @@ int collect_hwmon(struct collect_ctx *c)
 		if (strncmp(de->d_name, "hwmon", 5) != 0)
 			continue;
 		char chip[128], rel[512], cn[128];
-		chip_name(dir, de->d_name, chip, sizeof(chip));
+		chip_name(c, dir, de->d_name, chip, sizeof(chip));
 		snprintf(rel, sizeof(rel), "class/hwmon/%s/name", de->d_name);
 		if (nn < 64 && collect_read_small(c, sys, rel, cn, sizeof(cn)) == 0) {
 			snprintf(names[nn][0], sizeof(names[nn][0]), "%s", chip);

@@ -145,9 +145,9 @@ T_TEST(sensors_pressure_and_files)
 {
 	struct collect_ctx *c = fixture_ctx("hwmon,thermal_zone,pressure,filefd,entropy,os,time");
 	run_into_mem(c);
-	T_EQ_DBL(find(&M, "node_hwmon_temp_celsius{chip=\"hwmon0\",sensor=\"temp1\"}"), 45.5, 1e-9);
-	T_EQ_DBL(find(&M, "node_hwmon_temp_crit_celsius{chip=\"hwmon0\",sensor=\"temp1\"}"), 100, 1e-9);
-	T_EQ_DBL(find(&M, "node_hwmon_chip_names{chip=\"hwmon0\",chip_name=\"hostmon-test\"}"), 1, 0);
+	T_EQ_DBL(find(&M, "node_hwmon_temp_celsius{chip=\"hostmon_test\",sensor=\"temp1\"}"), 45.5, 1e-9);
+	T_EQ_DBL(find(&M, "node_hwmon_temp_crit_celsius{chip=\"hostmon_test\",sensor=\"temp1\"}"), 100, 1e-9);
+	T_EQ_DBL(find(&M, "node_hwmon_chip_names{chip=\"hostmon_test\",chip_name=\"hostmon-test\"}"), 1, 0);
 	T_EQ_DBL(find(&M, "node_thermal_zone_temp{type=\"x86_pkg_temp\",zone=\"0\"}"), 52, 1e-9);
 	T_CHECK(find(&M, "node_pressure_io_stalled_seconds_total{}") > 0);
 	T_CHECK(find(&M, "node_filefd_maximum{}") > 0);
