@@ -1,0 +1,38 @@
+/*
+ * agent.h — `vigil agent`: the host collectors served on /metrics.
+ *
+ * The daemon's subcommand dispatch calls agent_main(argc, argv) with
+ * argv[0] == "agent". Options are parsed by agent_parse_args alone, so a
+ * later `-c FILE` (config file) or remote_write push is added there.
+ */
+#ifndef VIGIL_AGENT_H
+#define VIGIL_AGENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collect/collect.h"
+
+#define AGENT_DEFAULT_LISTEN "127.0.0.1:9921"	/* beside node_exporter's 9100 */
+
+struct agent_opts {
+	const char *listen;		/* ADDR:PORT to serve on */
+	int64_t interval_ms;		/* collect period; 0 = on each scrape */
+	const char *collectors;		/* comma-separated collector names, NULL: all */
+	const char *proc;		/* procfs root */
+	const char *sys;		/* sysfs root */
+	struct collect_procgroup *groups;	/* process groups (owned array) */
+	char *group_names[COLLECT_GROUPS_MAX];	/* owned group names */
+	size_t ngroups;			/* entries in groups */
+	int help;			/* --help was given */
+};
+
+/* Parse argv (argv[0] is "agent") into o. Return 0, or -EINVAL with a
+ * one-line reason in err. String options point into argv. */
+int agent_parse_args(int argc, char **argv, struct agent_opts *o, char *err, size_t errsz);
+/* Free what agent_parse_args allocated (not the group names); NULL is fine. */
+void agent_opts_free(struct agent_opts *o);
+/* Run the agent until SIGINT/SIGTERM. Return the process exit status. */
+int agent_main(int argc, char **argv);
+
+#endif
