@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collect/agent.h"
 #include "core/config.h"
 #include "core/parent.h"
 #include "core/worker.h"
@@ -33,6 +34,11 @@ static const struct command commands[] = {
 	  "console and API on http://127.0.0.1:9920/, data in ./data.\n\n"
 	  "Signals: SIGHUP reloads the config (an invalid one is rejected and the\n"
 	  "running config stays); SIGTERM or SIGINT stops everything within 2 s.\n" },
+	{ "agent", agent_main, "vigil agent [--listen A:P]  collect this host only and serve /metrics",
+	  "usage: vigil agent [--listen ADDR:PORT] [--interval DURATION]\n\n"
+	  "Collect-only mode for remote hosts: no store. Serves this host's metrics\n"
+	  "(node_exporter names) on /metrics, Prometheus text or OpenMetrics when the\n"
+	  "Accept header asks for it. Default listen address 127.0.0.1:9921.\n" },
 	{ "check", cmd_check, "vigil check config FILE    validate a config file (and its secrets file)",
 	  "usage: vigil check config FILE\n\n"
 	  "Parses FILE and the secrets file it names. Prints \"FILE: ok\" and exits 0,\n"

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collect/collect.h"
 #include "core/batch.h"
 #include "core/log.h"
 #include "core/worker.h"
@@ -21,6 +22,9 @@ struct poller_state {
 	uint64_t sent;		/* samples shipped to the store */
 	uint64_t dropped;	/* samples dropped because the store was away or slow */
 	uint64_t flush_timer;	/* pending flush timer */
+	struct collect_ctx *host;	/* host collectors (host.enabled) */
+	struct collect_sched *host_sched;	/* their schedule on the loop */
+	int64_t host_interval_ms;	/* interval the schedule runs at */
 };
 
 static struct poller_state state;
@@ -62,6 +66,30 @@ static int poller_sink_add(void *ctx, const struct labels *ls, int64_t ts, doubl
 	return 0;
 }
 
+/* Host collectors: start, stop or re-time them to match the config. */
+static int apply_host(struct worker *w, const struct config *c, struct sample_sink sink,
+    char *err, size_t errsz)
+{
+	struct poller_state *s = &state;
+	if (s->host_sched && (!c->host_enabled || c->host_interval_ms != s->host_interval_ms)) {
+		collect_unschedule(s->host_sched);
+		s->host_sched = NULL;
+	}
+	if (!c->host_enabled)
+		return 0;
+	if (!s->host) {
+		struct collect_config cc = COLLECT_CONFIG_DEFAULT;
+		s->host = collect_new(&cc, err, errsz);
+		if (!s->host)
+			return -1;
+	}
+	if (!s->host_sched) {
+		s->host_sched = collect_schedule(w->loop, s->host, c->host_interval_ms, sink);
+		s->host_interval_ms = c->host_interval_ms;
+	}
+	return 0;
+}
+
 static int poller_apply(struct worker *w, const struct config *c, char *err, size_t errsz)
 {
 	(void)c;
@@ -76,7 +104,8 @@ static int poller_apply(struct worker *w, const struct config *c, char *err, siz
 	/* The egress policy is rebuilt from the config on every (re)load. */
 	egress_reset();
 	struct sample_sink sink = { poller_sink_add, &state };
-	(void)sink;
+	if (apply_host(w, c, sink, err, errsz) < 0)
+		return -1;
 	return 0;
 }
 
@@ -108,6 +137,8 @@ static void poller_shutdown(struct worker *w)
 {
 	struct poller_state *s = w->state;
 	if (s) {
+		collect_unschedule(s->host_sched);
+		collect_free(s->host);
 		flush(s);
 		batch_free(&s->batch);
 	}
