@@ -83,12 +83,12 @@ export async function whoami(): Promise<Who | null> {
   return w;
 }
 
-/** A state-changing request: carries the session's CSRF token. */
-export async function send(method: string, path: string, body?: unknown): Promise<any> {
+/** A request to /api/auth or /logout: form-encoded fields, carries the session's CSRF token. */
+export async function send(method: string, path: string, fields?: Record<string, string>): Promise<any> {
   const r = await fetch(path, {
     method, credentials: 'same-origin',
-    headers: { Accept: 'application/json', 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
-    body: body === undefined ? undefined : JSON.stringify(body),
+    headers: { Accept: 'application/json', 'X-CSRF-Token': csrf },
+    body: fields === undefined ? undefined : new URLSearchParams(fields),
   });
   if (r.status === 401) toLogin();
   const text = await r.text();
