@@ -127,3 +127,10 @@ $(WEB_ASSETS): $(WEB_SRC) $(WEB_DEPS) scripts/embed-web
 build/rel/libvigil.a: build/rel/$(WEB_ASSETS:.c=.o)
 build/asan/libvigil.a: build/asan/$(WEB_ASSETS:.c=.o)
 build/fuzz/libvigil.a: build/fuzz/$(WEB_ASSETS:.c=.o)
+
+# The console's end-to-end harness (tests/e2e/devserver.c): the real console
+# handlers over libmicrohttpd, /api/v1 forwarded to a loopback Prometheus.
+build/asan/e2e-devserver: tests/e2e/devserver.c build/asan/libvigil.a
+	@mkdir -p $(dir $@)
+	@echo '  LD     $@'; $(CC) $(ASAN_CFLAGS) -o $@ $< build/asan/libvigil.a $(PKG_LIBS)
+unit-bin: build/asan/e2e-devserver

@@ -22,7 +22,7 @@ export async function nodesPage(root: HTMLElement, params: URLSearchParams): Pro
     mount(list, sortTable<NodeRow>([
       { title: 'Status', cell: (n) => h('span', null, statusDot(n.status), n.status), key: (n) => STATUS_ORDER[n.status] },
       { title: 'Node', cell: (n) => h('a', { href: `#/node/${encodeURIComponent(n.instance)}` }, n.node), key: (n) => n.node.toLowerCase() },
-      { title: 'Address', cell: (n) => h('span', { class: 'mono' }, n.instance), key: (n) => n.instance },
+      { title: 'Address', cell: (n) => h('span', { class: 'mono' }, n.address), key: (n) => n.address },
       { title: 'Group', cell: (n) => n.group, key: (n) => n.group },
       { title: 'Vendor', cell: (n) => n.vendor, key: (n) => n.vendor },
       { title: 'Model', cell: (n) => n.model, key: (n) => n.model },

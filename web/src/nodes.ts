@@ -69,7 +69,7 @@ export async function loadNodes(): Promise<NodeRow[]> {
   const get = (inst: string): NodeRow => {
     let r = rows.get(inst);
     if (!r) {
-      r = { node: hostOf(inst), instance: inst, address: hostOf(inst), status: 'unknown', vendor: '', model: '',
+      r = { node: inst, instance: inst, address: hostOf(inst), status: 'unknown', vendor: '', model: '',
         uptime_seconds: null, response_ms: null, group: '', cpu: null, mem: null, loss: null };
       rows.set(inst, r);
     }

@@ -21,9 +21,9 @@ function topPanel(title: string, rows: NodeRow[], val: (r: NodeRow) => number | 
 
 interface Change { t: number; instance: string; job: string; from: number; to: number }
 
-/** Status transitions of up / probe_success over the last 24 hours, newest first. */
+/** Status transitions of up / probe_success over the last 3 hours, newest first. */
 async function recentChanges(): Promise<Change[]> {
-  const end = Math.floor(Date.now() / 1000), start = end - 86400, step = 60;
+  const end = Math.floor(Date.now() / 1000), start = end - 3 * 3600, step = 10;
   const rs = await queryRange('up or probe_success', start, end, step).catch(() => []);
   const out: Change[] = [];
   for (const s of rs) {
@@ -79,13 +79,13 @@ export async function overviewPage(root: HTMLElement): Promise<() => Promise<voi
           ], ifRows, -1, false, 'No interface data')),
         topPanel('Top 10 by response time', nodes, (r) => r.response_ms, (v) => ms(v)),
         topPanel('Top 10 by packet loss', nodes, (r) => r.loss, (v) => pct(v)),
-        h('section', { class: 'panel', 'data-panel': 'changes' }, h('h2', null, 'Recent status changes (24 h)'),
+        h('section', { class: 'panel', 'data-panel': 'changes' }, h('h2', null, 'Recent status changes (3 h)'),
           sortTable<Change>([
             { title: 'Time', cell: (c) => when(c.t), key: (c) => c.t },
             { title: 'Node', cell: (c) => nodeLink(c.instance), key: (c) => c.instance },
             { title: 'Check', cell: (c) => c.job },
             { title: 'Change', cell: (c) => h('span', null, statusDot(c.from === 1 ? 'up' : 'down'), '→ ', statusDot(c.to === 1 ? 'up' : 'down'), c.to === 1 ? 'up' : 'down') },
-          ], changes, 0, true, 'No status changes in the last 24 hours'))));
+          ], changes, 0, true, 'No status changes in the last 3 hours'))));
   };
   await load();
   return load;

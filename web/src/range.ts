@@ -1,7 +1,7 @@
 // range.ts — the time-range picker and the query grid it implies.
 import { h } from './util';
 
-export const RANGES: [string, number][] = [['1h', 3600], ['3h', 10800], ['6h', 21600], ['12h', 43200],
+export const RANGES: [string, number][] = [['15m', 900], ['1h', 3600], ['3h', 10800], ['6h', 21600], ['12h', 43200],
   ['24h', 86400], ['2d', 172800], ['7d', 604800], ['30d', 2592000]];
 const POINTS = 240;	// samples per series on a chart
 
@@ -9,9 +9,9 @@ export interface Grid { start: number; end: number; step: number; rate: string }
 
 /** The grid for a range name: about POINTS steps, a rate window that always holds samples. */
 export function grid(range: string): Grid {
-  const secs = (RANGES.find(([n]) => n === range) ?? RANGES[0])[1];
+  const secs = (RANGES.find(([n]) => n === range) ?? RANGES[1])[1];
   const step = Math.max(15, Math.ceil(secs / POINTS / 15) * 15);
-  const end = Math.floor(Date.now() / 1000 / step) * step;
+  const end = Math.floor(Date.now() / 1000);
   return { start: end - secs, end, step, rate: `${Math.max(60, 4 * step)}s` };
 }
 
