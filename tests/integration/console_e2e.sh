@@ -146,5 +146,10 @@ BASE_URL=$BASE ADMIN_PW=$PW OUT_DIR=$OUT PROFILE_DIR="$TMP/chromium" SNMP_INSTAN
 	NODE_INSTANCE="127.0.0.1:$P_NODE" DOWN_INSTANCE="127.0.0.1:$P_NODE2" \
 	timeout 100 node tests/e2e/console.test.mjs
 rc=$?
+# Developers: E2E_HOLD=SECONDS keeps everything running afterwards to look around.
+if [ -n "${E2E_HOLD:-}" ]; then
+	echo "holding: console $BASE (admin / $PW), prometheus http://127.0.0.1:$P_PROM" >&2
+	sleep "$E2E_HOLD"
+fi
 [ $rc = 0 ] || { echo "devserver log tail:"; tail -5 "$TMP/web.log" 2>/dev/null; }
 exit $rc

@@ -14,6 +14,7 @@ export interface ChartOpts {
   max?: number;			// fixed y maximum (e.g. 100 for percent)
   height?: number;		// pixels
   step?: boolean;			// draw as steps (status history)
+  empty?: string;			// text shown when there is nothing to draw
 }
 
 let live: { u: uPlot; ro: ResizeObserver }[] = [];
@@ -57,7 +58,7 @@ export function drawChart(el: HTMLElement, series: Series[], start: number, end:
   el.dataset.points = String(points);
   el.dataset.series = String(shown.length);
   if (points === 0) {
-    mount(el, h('div', { class: 'empty' }, 'No data in this time range'));
+    mount(el, h('div', { class: 'empty' }, o.empty ?? 'No data in this time range'));
     return;
   }
   mount(el);

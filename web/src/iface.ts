@@ -34,7 +34,8 @@ export async function ifacePage(root: HTMLElement, instance: string, name: strin
     ]);
     const dir = (m: Record<string, string>) => m.dir ?? 'value';
     drawChart(traffic.el, tr, g.start, g.end, g.step, { fmt: (v) => si(v, 'bps'), legend: dir });
-    drawChart(util.el, ut, g.start, g.end, g.step, { fmt: (v) => pct(v, 1), min: 0, legend: dir });
+    drawChart(util.el, ut, g.start, g.end, g.step, { fmt: (v) => pct(v, 1), min: 0, legend: dir,
+      empty: 'No utilization: the interface reports no speed (ifHighSpeed / speed is 0 or missing)' });
     drawChart(errs.el, er, g.start, g.end, g.step, { fmt: (v) => si(v), legend: dir });
     drawChart(disc.el, di, g.start, g.end, g.step, { fmt: (v) => si(v), legend: dir });
     drawChart(status.el, st, g.start, g.end, g.step, { min: 0, max: 1.1, step: true, legend: () => 'oper status up', fmt: (v) => (v >= 1 ? 'up' : v > 0 ? '' : 'down') });

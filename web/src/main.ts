@@ -39,6 +39,7 @@ async function route(): Promise<void> {
     a.classList.toggle('on', a.dataset.r === (section === 'node' ? 'nodes' : section));
   const view = h('div', { 'data-page': section });
   mount(app, view);
+  window.scrollTo(0, 0);
   try {
     let load: (() => Promise<void>) | undefined;
     if (section === 'overview') load = await overviewPage(view);

@@ -77,14 +77,14 @@ export async function overviewPage(root: HTMLElement): Promise<() => Promise<voi
             { title: ifUnit === 'util' ? 'Utilization' : 'Traffic', num: true,
               cell: (s) => (ifUnit === 'util' ? bar(parseFloat(s.value[1])) : si(parseFloat(s.value[1]), 'bps')) },
           ], ifRows, -1, false, 'No interface data')),
-        topPanel('Top 10 by response time', nodes, (r) => r.response_ms, (v) => ms(v)),
+        topPanel('Top 10 by response time', nodes.filter((r) => r.status !== 'down'), (r) => r.response_ms, (v) => ms(v)),
         topPanel('Top 10 by packet loss', nodes, (r) => r.loss, (v) => pct(v)),
         h('section', { class: 'panel', 'data-panel': 'changes' }, h('h2', null, 'Recent status changes (3 h)'),
           sortTable<Change>([
             { title: 'Time', cell: (c) => when(c.t), key: (c) => c.t },
             { title: 'Node', cell: (c) => nodeLink(c.instance), key: (c) => c.instance },
             { title: 'Check', cell: (c) => c.job },
-            { title: 'Change', cell: (c) => h('span', null, statusDot(c.from === 1 ? 'up' : 'down'), '→ ', statusDot(c.to === 1 ? 'up' : 'down'), c.to === 1 ? 'up' : 'down') },
+            { title: 'Now', cell: (c) => h('span', { title: `${c.from === 1 ? 'up' : 'down'} → ${c.to === 1 ? 'up' : 'down'}` }, statusDot(c.to === 1 ? 'up' : 'down'), c.to === 1 ? 'up' : 'down') },
           ], changes, 0, true, 'No status changes in the last 3 hours'))));
   };
   await load();

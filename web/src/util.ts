@@ -71,6 +71,7 @@ export function dur(s: number | null | undefined): string {
 export function when(unixSec: number): string {
   const d = new Date(unixSec * 1000);
   const p = (n: number) => String(n).padStart(2, '0');
+  if (d.toDateString() === new Date().toDateString()) return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
   return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
 }
 
