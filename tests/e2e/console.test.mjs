@@ -1,7 +1,7 @@
 // console.test.mjs — browser cases for the vigil console (run by
 // tests/integration/console_e2e.sh, which starts the servers and sets the env).
 // Each case prints "PASS name" or "FAIL name: why"; screenshots go to OUT_DIR.
-import { chromium } from 'playwright-core';
+import { chromium, request } from 'playwright-core';
 
 const BASE = process.env.BASE_URL;
 const PW = process.env.ADMIN_PW;
@@ -146,6 +146,7 @@ await step('node_detail_snmp_and_interface', async () => {
   check(await points('Traffic (bits/s)') > 0, 'interface traffic chart empty');
   check(await points('Status (1 = up)') > 0, 'interface status chart empty');
   check(await points('Errors (/s)') > 0, 'interface errors chart empty');
+  check((await page.textContent('[data-ifinfo]')).includes('ifIndex'), 'interface facts missing');
   await shot('interface');
 });
 
@@ -214,6 +215,42 @@ await step('api_token_for_scripts', async () => {
   check(r2.status === 401, `bad token: ${r2.status}`);
   const r3 = await fetch(`${BASE}/api/auth/tokens`, { headers: { Authorization: `Bearer ${tok}` } });
   check(r3.status === 403, `viewer token listing tokens: ${r3.status}`);
+});
+
+await step('users_and_roles', async () => {
+  await page.click('#nav a[data-r="settings"]');
+  await loaded('settings');
+  await page.fill('input[aria-label="user name"]', 'vera');
+  await page.fill('input[aria-label="user password"]', 'vera-viewer-pw');
+  await page.selectOption('select[aria-label="user role"]', 'viewer');
+  await page.click('text=Add user');
+  await page.waitForSelector('[data-panel="users"] td:has-text("vera")', { timeout: T });
+  // sign in as vera with a separate cookie jar, through the real form
+  const api = await request.newContext({ baseURL: BASE });
+  const form = await (await api.get('/login')).text();
+  const tok = /name="login_token" value="([^"]+)"/.exec(form)?.[1];
+  check(tok, 'no login token in the form');
+  const r = await api.post('/login', { form: { user: 'vera', password: 'vera-viewer-pw', login_token: tok, next: '/' }, maxRedirects: 0 });
+  check(r.status() === 303, `viewer login: ${r.status()}`);
+  const who = await (await api.get('/api/auth/whoami')).json();
+  check(who.user === 'vera' && who.role === 'viewer', `whoami: ${JSON.stringify(who)}`);
+  check((await api.get('/api/v1/query?query=up')).status() === 200, 'viewer cannot query');
+  check((await api.get('/api/auth/users')).status() === 403, 'viewer can list users');
+  const noCsrf = await api.post('/api/auth/password', { form: { old: 'vera-viewer-pw', new: 'another-password' } });
+  check(noCsrf.status() === 403, `password change without CSRF: ${noCsrf.status()}`);
+  await api.dispose();
+  await page.click('[data-panel="users"] tr:has-text("vera") button:has-text("Delete")');
+  await page.waitForSelector('[data-panel="users"] td:has-text("vera")', { state: 'detached', timeout: T });
+});
+
+await step('overview_cards_link_to_filtered_nodes', async () => {
+  await page.goto(`${BASE}/#/`);
+  await loaded('overview');
+  await page.click('[data-card="down"]');
+  await loaded('nodes');
+  check((await page.inputValue('select[aria-label=status]')) === 'down', 'status filter not applied');
+  const n = await rows('[data-page="nodes"] .panel');
+  check(n >= 2, `down nodes listed: ${n}`);
 });
 
 await step('logout_ends_session', async () => {

@@ -1,15 +1,16 @@
 // iface.ts — one interface: traffic, utilization, errors, discards, status history.
-import { queryRange } from './api';
+import { query, queryRange, type Sample } from './api';
 import { chartPanel, drawChart } from './chart';
 import { sel } from './ifkind';
 import { ifKindOf, setParams } from './node';
 import { grid, rangePicker } from './range';
-import { h, mount, pct, si } from './util';
+import { h, mount, pct, si, statusDot } from './util';
 
 export async function ifacePage(root: HTMLElement, instance: string, name: string, params: URLSearchParams): Promise<() => Promise<void>> {
   const range = params.get('range') ?? '6h';
   const refresh = parseInt(params.get('refresh') ?? '0', 10) || 0;
   const path = `#/node/${encodeURIComponent(instance)}/if/${encodeURIComponent(name)}`;
+  const info = h('p', { class: 'muted', 'data-ifinfo': '' });
   const traffic = chartPanel('Traffic (bits/s)'), util = chartPanel('Utilization (%)'),
     errs = chartPanel('Errors (/s)'), disc = chartPanel('Discards (/s)'), status = chartPanel('Status (1 = up)');
   mount(root,
@@ -17,6 +18,7 @@ export async function ifacePage(root: HTMLElement, instance: string, name: strin
       h('a', { href: `#/node/${encodeURIComponent(instance)}` }, `← ${instance}`), h('span', { style: 'flex:1' }),
       rangePicker(range, refresh, (r, s) => setParams(path, { range: r, refresh: s }))),
     h('h1', null, `${name} `, h('span', { class: 'muted', style: 'font-size:14px' }, `on ${instance}`)),
+    info,
     h('div', { class: 'grid wide' }, traffic.panel, util.panel, errs.panel, disc.panel, status.panel));
   const load = async () => {
     const k = await ifKindOf(instance);
@@ -32,6 +34,13 @@ export async function ifacePage(root: HTMLElement, instance: string, name: strin
       R(pair(k.inDisc + S, k.outDisc + S, `rate(X[${g.rate}])`)),
       R(`${k.list}${S} == bool ${k.upValue}`),
     ]);
+    const [st0, sp0] = await Promise.all([query(`${k.list}${S}`), query(k.speedBps.replace('{S}', S))].map((p) => p.catch(() => [] as Sample[])));
+    const m = st0[0]?.metric ?? {};
+    const up = st0[0]?.value[1] === k.upValue;
+    const speed = sp0[0] ? parseFloat(sp0[0].value[1]) : null;
+    mount(info, statusDot(st0[0] ? (up ? 'up' : 'down') : 'unknown'), st0[0] ? (up ? 'up' : 'down') : 'no status',
+      ` · speed ${speed && speed > 0 ? si(speed, 'bps') : 'unknown'}`,
+      m.ifDescr ? ` · ${m.ifDescr}` : '', m.ifAlias ? ` · “${m.ifAlias}”` : '', m.ifIndex ? ` · ifIndex ${m.ifIndex}` : '');
     const dir = (m: Record<string, string>) => m.dir ?? 'value';
     drawChart(traffic.el, tr, g.start, g.end, g.step, { fmt: (v) => si(v, 'bps'), legend: dir });
     drawChart(util.el, ut, g.start, g.end, g.step, { fmt: (v) => pct(v, 1), min: 0, legend: dir,

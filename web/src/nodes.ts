@@ -40,6 +40,9 @@ export const IFBPS =
   ' or label_replace(sum by (instance, device) (8 * rate(node_network_receive_bytes_total[5m]) + 8 * rate(node_network_transmit_bytes_total[5m])), "ifName", "$1", "device", "(.*)")';
 
 function hostOf(instance: string): string {
+  if (instance.includes('://')) {
+    try { return new URL(instance).hostname; } catch { return instance; }
+  }
   const m = /^\[([^\]]+)\](:\d+)?$/.exec(instance);
   if (m) return m[1];
   const i = instance.lastIndexOf(':');

@@ -6,8 +6,8 @@ import { bar, h, mount, ms, pct, si, statusDot, when } from './util';
 
 const nodeLink = (inst: string, text?: string) => h('a', { href: `#/node/${encodeURIComponent(inst)}` }, text ?? inst);
 
-function card(cls: string, n: number | string, label: string): HTMLElement {
-  return h('div', { class: `card ${cls}`, 'data-card': cls }, h('div', { class: 'n' }, String(n)), h('div', { class: 'muted' }, label));
+function card(cls: string, n: number | string, label: string, href: string): HTMLElement {
+  return h('a', { class: `card ${cls}`, 'data-card': cls, href }, h('div', { class: 'n' }, String(n)), h('div', { class: 'muted' }, label));
 }
 
 function topPanel(title: string, rows: NodeRow[], val: (r: NodeRow) => number | null, cell: (v: number | null) => Node | string): HTMLElement {
@@ -55,8 +55,8 @@ export async function overviewPage(root: HTMLElement): Promise<() => Promise<voi
     mount(root,
       h('h1', null, 'Overview'),
       h('div', { class: 'cards' },
-        card('up', count('up'), 'nodes up'), card('warning', count('warning'), 'warning'),
-        card('down', count('down'), 'down'), card('alerts', firing.length, 'firing alerts')),
+        card('up', count('up'), 'nodes up', '#/nodes?status=up'), card('warning', count('warning'), 'warning', '#/nodes?status=warning'),
+        card('down', count('down'), 'down', '#/nodes?status=down'), card('alerts', firing.length, 'firing alerts', '#/explore?q=ALERTS%7Balertstate%3D%22firing%22%7D')),
       h('section', { class: 'panel', 'data-panel': 'alerts', style: 'margin-bottom:12px' }, h('h2', null, `Active alerts (${al.length})`),
         sortTable<Alert>([
           { title: 'State', cell: (a) => h('span', { class: `badge ${a.state}` }, a.state), key: (a) => a.state },
