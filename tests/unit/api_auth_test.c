@@ -5,10 +5,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -571,6 +573,142 @@ T_TEST(login_form_csrf_and_redirects)
 	auth_close(a);
 }
 
+T_TEST(roles_for_routes)
+{
+	T_EQ_INT(console_role_for("GET", "/api/v1/query"), AUTH_ROLE_VIEWER);
+	T_EQ_INT(console_role_for("POST", "/api/v1/query"), AUTH_ROLE_VIEWER);
+	T_EQ_INT(console_role_for("POST", "/api/v1/query_range"), AUTH_ROLE_VIEWER);
+	T_EQ_INT(console_role_for("GET", "/api/v1/admin/tsdb/snapshot"), AUTH_ROLE_ADMIN);
+	T_EQ_INT(console_role_for("POST", "/api/v1/admin/tsdb/delete_series"), AUTH_ROLE_ADMIN);
+	T_EQ_INT(console_role_for("GET", "/api/auth/tokens"), AUTH_ROLE_ADMIN);
+	T_EQ_INT(console_role_for("DELETE", "/api/auth/users/x"), AUTH_ROLE_ADMIN);
+	T_EQ_INT(console_role_for("POST", "/api/inventory/nodes"), AUTH_ROLE_OPERATOR);
+	T_EQ_INT(console_role_for("GET", "/api/inventory/nodes"), AUTH_ROLE_VIEWER);
+	enum auth_role r;
+	T_EQ_INT(auth_role_parse("operator", &r), 0);
+	T_EQ_INT(r, AUTH_ROLE_OPERATOR);
+	T_EQ_INT(auth_role_parse("root", &r), -EINVAL);
+	T_EQ_STR(auth_role_name(AUTH_ROLE_ADMIN), "admin");
+}
+
+/* Users over HTTP: admin-only, bad input, duplicates, the last admin stays. */
+T_TEST(users_api_over_http)
+{
+	char pw[64], cookie[128], csrf[AUTH_CSRF_LEN + 1] = "";
+	struct auth *a = fresh(pw, sizeof pw);
+	struct console *c = console_new(a);
+	struct req_b b;
+	struct http_resp r;
+	int status;
+	T_EQ_INT(browser_login(c, "admin", pw, cookie, sizeof cookie, &status), 0);
+	http_resp_init(&r);
+	req(&b, "GET", "/api/auth/whoami", NULL, NULL);
+	hdr(&b, "Cookie", cookie);
+	console_handle(c, &b.r, &r);
+	const char *cp = strstr(r.body.data, "\"csrf_token\":\"");
+	if (cp)
+		snprintf(csrf, sizeof csrf, "%.43s", cp + 14);
+	http_resp_free(&r);
+	static const struct {
+		const char *method, *path, *body;
+		int status;
+	} cases[] = {
+		{ "POST", "/api/auth/users", "name=op1&password=op1-password&role=operator", 201 },
+		{ "POST", "/api/auth/users", "name=op1&password=op1-password&role=operator", 409 },
+		{ "POST", "/api/auth/users", "name=op2&password=short&role=operator", 400 },
+		{ "POST", "/api/auth/users", "name=op2&password=long-enough&role=god", 400 },
+		{ "POST", "/api/auth/users", "password=long-enough&role=viewer", 400 },
+		{ "GET", "/api/auth/users", NULL, 200 },
+		{ "DELETE", "/api/auth/users/admin", NULL, 409 },
+		{ "DELETE", "/api/auth/users/nobody", NULL, 404 },
+		{ "DELETE", "/api/auth/users/op1", NULL, 204 },
+		{ "PUT", "/api/auth/users", NULL, 405 },
+		{ "DELETE", "/api/auth/tokens/abc", NULL, 400 },
+		{ "DELETE", "/api/auth/tokens/99", NULL, 404 },
+		{ "POST", "/api/auth/tokens", "name=t1&role=nope", 400 },
+		{ "GET", "/api/auth/nothing", NULL, 404 },
+		{ "POST", "/api/auth/password", "old=wrong-password&new=new-password", 403 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		http_resp_init(&r);
+		req(&b, cases[i].method, cases[i].path, NULL, cases[i].body);
+		hdr(&b, "Cookie", cookie);
+		hdr(&b, "X-CSRF-Token", csrf);
+		T_EQ_INT(console_handle(c, &b.r, &r), 1);
+		if (r.status != cases[i].status)
+			T_FAILF("%s %s -> %d, want %d (%s)", cases[i].method, cases[i].path, r.status, cases[i].status,
+				r.body.data ? r.body.data : "");
+		if (i == 5)
+			T_CHECK(strstr(r.body.data, "\"name\":\"op1\",\"role\":\"operator\"") != NULL);
+		http_resp_free(&r);
+	}
+	/* password change ends the session; the new password works */
+	char body[160];
+	snprintf(body, sizeof body, "old=%s&new=brand-new-password", pw);
+	http_resp_init(&r);
+	req(&b, "POST", "/api/auth/password", NULL, body);
+	hdr(&b, "Cookie", cookie);
+	hdr(&b, "X-CSRF-Token", csrf);
+	console_handle(c, &b.r, &r);
+	T_EQ_INT(r.status, 204);
+	http_resp_free(&r);
+	http_resp_init(&r);
+	req(&b, "GET", "/api/auth/whoami", NULL, NULL);
+	hdr(&b, "Cookie", cookie);
+	console_handle(c, &b.r, &r);
+	T_EQ_INT(r.status, 401);
+	http_resp_free(&r);
+	T_EQ_INT(browser_login(c, "admin", "brand-new-password", cookie, sizeof cookie, &status), 0);
+	console_free(c);
+	auth_close(a);
+}
+
+struct race {
+	struct auth *a;		/* shared */
+	const char *pw;		/* admin password */
+	int fails;		/* unexpected results seen by this thread */
+};
+
+static void *race_thread(void *p)
+{
+	struct race *r = p;
+	char sid[AUTH_SID_LEN + 1], cookie[96];
+	struct auth_principal who;
+	for (int i = 0; i < 20; i++) {
+		if (auth_login(r->a, "admin", r->pw, "127.0.0.9", sid, NULL) != 0) {
+			r->fails++;
+			continue;
+		}
+		snprintf(cookie, sizeof cookie, AUTH_COOKIE "=%s", sid);
+		struct http_header h = { "Cookie", cookie };
+		struct http_req q = { .method = "GET", .path = "/", .query = "", .headers = &h, .nheaders = 1 };
+		if (auth_check(r->a, &q, &who) != AUTH_ROLE_ADMIN)
+			r->fails++;
+		auth_logout(r->a, sid);
+		if (auth_check(r->a, &q, &who) != -EACCES)
+			r->fails++;
+	}
+	return NULL;
+}
+
+/* Several threads logging in and out at once (the web worker may use a thread pool). */
+T_TEST(concurrent_sessions)
+{
+	char pw[64];
+	struct auth *a = fresh(pw, sizeof pw);
+	pthread_t t[AUTH_MAX_HASHING];
+	struct race r[AUTH_MAX_HASHING];
+	for (int i = 0; i < AUTH_MAX_HASHING; i++) {
+		r[i] = (struct race){ a, pw, 0 };
+		pthread_create(&t[i], NULL, race_thread, &r[i]);
+	}
+	for (int i = 0; i < AUTH_MAX_HASHING; i++) {
+		pthread_join(t[i], NULL);
+		T_EQ_INT(r[i].fails, 0);
+	}
+	auth_close(a);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof dir, "/tmp/vigil-auth-XXXXXX");
@@ -586,6 +724,9 @@ int main(void)
 	T_RUN(assets_embedded);
 	T_RUN(console_pages_and_login_flow);
 	T_RUN(login_form_csrf_and_redirects);
+	T_RUN(roles_for_routes);
+	T_RUN(users_api_over_http);
+	T_RUN(concurrent_sessions);
 	char cmd[128];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
 	if (system(cmd) != 0)

@@ -28,7 +28,8 @@ export async function nodesPage(root: HTMLElement, params: URLSearchParams): Pro
       { title: 'Model', cell: (n) => n.model, key: (n) => n.model },
       { title: 'CPU', cell: (n) => bar(n.cpu), key: (n) => n.cpu, num: true },
       { title: 'Memory', cell: (n) => bar(n.mem), key: (n) => n.mem, num: true },
-      { title: 'Response', cell: (n) => ms(n.response_ms), key: (n) => n.response_ms, num: true },
+      // a down node's last attempt timed out or failed: its duration is not a response time
+      { title: 'Response', cell: (n) => ms(n.status === 'down' ? null : n.response_ms), key: (n) => (n.status === 'down' ? null : n.response_ms), num: true },
       { title: 'Loss', cell: (n) => pct(n.loss), key: (n) => n.loss, num: true },
       { title: 'Uptime', cell: (n) => dur(n.uptime_seconds), key: (n) => n.uptime_seconds, num: true },
     ], rows, 0, false, 'No nodes match'));

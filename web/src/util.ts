@@ -80,7 +80,7 @@ export function bar(v: number | null): HTMLElement {
   const x = v === null || !isFinite(v) ? 0 : Math.max(0, Math.min(100, v));
   const cls = x >= 90 ? 'bar crit' : x >= 75 ? 'bar hi' : 'bar';
   return h('div', { class: 'toolbar', style: 'margin:0;flex-wrap:nowrap' },
-    h('div', { class: cls, style: 'width:64px;flex:none' }, h('span', { style: `width:${x}%` })),
+    h('div', { class: cls, style: 'width:48px;flex:none' }, h('span', { style: `width:${x}%` })),
     h('span', { class: 'mono' }, pct(v)));
 }
 
