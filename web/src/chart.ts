@@ -72,7 +72,7 @@ export function drawChart(el: HTMLElement, series: Series[], start: number, end:
     legend: { show: true, live: true },
     cursor: { drag: { x: true, y: false } },
     scales: { x: { time: true }, y: { range: (_u, lo, hi) => [o.min ?? Math.min(0, lo), o.max ?? (hi > 0 ? hi * 1.05 : 1)] } },
-    axes: [{ ...axis }, { ...axis, size: 70, values: (_u, vals) => vals.map((v) => (v === null ? '' : fmt(v))) }],
+    axes: [{ ...axis }, { ...axis, size: 86, values: (_u, vals) => vals.map((v) => (v === null ? '' : fmt(v))) }],
     series: [{}, ...shown.map((s, i) => ({
       label: legend(s.metric),
       stroke: PALETTE[i % PALETTE.length],

@@ -34,11 +34,12 @@ export async function ifacePage(root: HTMLElement, instance: string, name: strin
       R(pair(k.inDisc + S, k.outDisc + S, `rate(X[${g.rate}])`)),
       R(`${k.list}${S} == bool ${k.upValue}`),
     ]);
-    const [st0, sp0] = await Promise.all([query(`${k.list}${S}`), query(k.speedBps.replace('{S}', S))].map((p) => p.catch(() => [] as Sample[])));
-    const m = st0[0]?.metric ?? {};
-    const up = st0[0]?.value[1] === k.upValue;
+    const [lab, st0, sp0] = await Promise.all([query(`${k.list}${S}`), query(k.statusQ.replace('{S}', S)), query(k.speedBps.replace('{S}', S))]
+      .map((p) => p.catch(() => [] as Sample[])));
+    const m = lab[0]?.metric ?? {};
+    const ost = st0[0] ? k.statusOf(st0[0].metric, st0[0].value[1]) : 'unknown';
     const speed = sp0[0] ? parseFloat(sp0[0].value[1]) : null;
-    mount(info, statusDot(st0[0] ? (up ? 'up' : 'down') : 'unknown'), st0[0] ? (up ? 'up' : 'down') : 'no status',
+    mount(info, statusDot(ost), ost,
       ` · speed ${speed && speed > 0 ? si(speed, 'bps') : 'unknown'}`,
       m.ifDescr ? ` · ${m.ifDescr}` : '', m.ifAlias ? ` · “${m.ifAlias}”` : '', m.ifIndex ? ` · ifIndex ${m.ifIndex}` : '');
     const dir = (m: Record<string, string>) => m.dir ?? 'value';

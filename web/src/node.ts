@@ -19,13 +19,13 @@ export async function ifKindOf(instance: string): Promise<IfKind> {
   return s.length ? SNMP : HOST;
 }
 
-interface IfRow { name: string; up: boolean; speed: number | null; inb: number | null; outb: number | null; util: number | null; errs: number | null }
+interface IfRow { name: string; status: 'up' | 'down' | 'unknown'; speed: number | null; inb: number | null; outb: number | null; util: number | null; errs: number | null }
 
 async function interfaces(instance: string, k: IfKind): Promise<IfRow[]> {
   const S = sel(instance);
   const by = `by (${k.key})`;
   const [st, sp, ib, ob, er] = await Promise.all([
-    query(`max ${by} (${k.list}${S})`), query(`max ${by} (${k.speedBps.replace('{S}', S)})`),
+    query(k.statusQ.replace('{S}', S)), query(`max ${by} (${k.speedBps.replace('{S}', S)})`),
     query(`sum ${by} (8 * rate(${k.inOctets}${S}[5m]))`), query(`sum ${by} (8 * rate(${k.outOctets}${S}[5m]))`),
     query(`sum ${by} (rate(${k.inErr}${S}[5m]) + rate(${k.outErr}${S}[5m]))`),
   ].map((p) => p.catch(() => [] as Sample[])));
@@ -36,7 +36,7 @@ async function interfaces(instance: string, k: IfKind): Promise<IfRow[]> {
     const speed = spm.has(name) && spm.get(name)! > 0 ? spm.get(name)! : null;
     const inb = ibm.get(name) ?? null, outb = obm.get(name) ?? null;
     const util = speed && inb !== null && outb !== null ? (100 * Math.max(inb, outb)) / speed : null;
-    return { name, up: s.value[1] === k.upValue, speed, inb, outb, util, errs: erm.get(name) ?? null };
+    return { name, status: k.statusOf(s.metric, s.value[1]), speed, inb, outb, util, errs: erm.get(name) ?? null };
   });
 }
 
@@ -101,7 +101,7 @@ export async function nodePage(root: HTMLElement, instance: string, params: URLS
     ], fsRows, 0, false, 'No disk metrics for this node'));
     const ifLink = (name: string) => h('a', { href: `${path}/if/${encodeURIComponent(name)}?range=${range}` }, name);
     mount(ifPanel.lastElementChild!, sortTable<IfRow>([
-      { title: 'Status', cell: (r) => h('span', null, statusDot(r.up ? 'up' : 'down'), r.up ? 'up' : 'down'), key: (r) => (r.up ? 1 : 0) },
+      { title: 'Status', cell: (r) => h('span', null, statusDot(r.status), r.status), key: (r) => r.status },
       { title: 'Interface', cell: (r) => ifLink(r.name), key: (r) => r.name },
       { title: 'Speed', cell: (r) => si(r.speed, 'bps'), key: (r) => r.speed, num: true },
       { title: 'In', cell: (r) => si(r.inb, 'bps'), key: (r) => r.inb, num: true },
