@@ -161,6 +161,21 @@ await step('time_range_picker', async () => {
   check((await page.textContent('[data-availability]')).includes('%'), 'availability not shown');
 });
 
+await step('live_refresh', async () => {
+  let n = 0;
+  const count = (r) => { if (r.url().includes('/api/v1/query_range')) n++; };
+  await page.goto(`${BASE}/#/node/${encodeURIComponent(NODE)}?range=15m`);
+  await loaded('node');
+  await page.selectOption('select[aria-label=refresh]', '10');
+  await page.waitForFunction(() => location.hash.includes('refresh=10'), null, { timeout: T });
+  await loaded('node');
+  page.on('response', count);
+  await page.waitForTimeout(11500);
+  page.off('response', count);
+  check(n >= 6, `only ${n} range queries in 11.5 s with a 10 s refresh`);
+  check(await points('CPU busy (%)') > 0, 'CPU chart empty after refresh');
+});
+
 await step('explore_autocomplete_and_query', async () => {
   await page.click('#nav a[data-r="explore"]');
   await loaded('explore');

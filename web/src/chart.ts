@@ -57,6 +57,7 @@ export function drawChart(el: HTMLElement, series: Series[], start: number, end:
   });
   el.dataset.points = String(points);
   el.dataset.series = String(shown.length);
+  el.title = series.length > shown.length ? `showing ${shown.length} of ${series.length} series` : '';
   if (points === 0) {
     mount(el, h('div', { class: 'empty' }, o.empty ?? 'No data in this time range'));
     return;
@@ -66,13 +67,21 @@ export function drawChart(el: HTMLElement, series: Series[], start: number, end:
   const fg = cssVar('--muted'), grid = cssVar('--line');
   const legend = o.legend ?? defaultLegend;
   const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+  // 24-hour clock; dates only when the range spans days
+  const p2 = (n: number) => String(n).padStart(2, '0');
+  const long = end - start > 2 * 86400;
+  const timeLabel = (t: number) => {
+    const d = new Date(t * 1000);
+    const hm = `${p2(d.getHours())}:${p2(d.getMinutes())}`;
+    return long ? `${p2(d.getMonth() + 1)}-${p2(d.getDate())} ${hm}` : hm;
+  };
   const opts: uPlot.Options = {
     width: Math.max(200, el.clientWidth),
     height: o.height ?? 200,
     legend: { show: true, live: true },
     cursor: { drag: { x: true, y: false } },
     scales: { x: { time: true }, y: { range: (_u, lo, hi) => [o.min ?? Math.min(0, lo), o.max ?? (hi > 0 ? hi * 1.05 : 1)] } },
-    axes: [{ ...axis }, { ...axis, size: 86, values: (_u, vals) => vals.map((v) => (v === null ? '' : fmt(v))) }],
+    axes: [{ ...axis, values: (_u, vals) => vals.map(timeLabel) }, { ...axis, size: 86, values: (_u, vals) => vals.map((v) => (v === null ? '' : fmt(v))) }],
     series: [{}, ...shown.map((s, i) => ({
       label: legend(s.metric),
       stroke: PALETTE[i % PALETTE.length],
