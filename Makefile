@@ -122,3 +122,32 @@ bench:
 
 clean:
 	rm -rf build vigil
+
+# --- web console ---
+# The console (web/, TypeScript) is bundled by esbuild from the pinned
+# web/package-lock.json and compiled into libvigil.a as build/web_assets.c
+# (scripts/embed-web). `npm ci` runs first whenever web/node_modules is
+# missing or older than the lockfile; no install scripts run, nothing is
+# fetched by the build output at run time.
+WEB_SRC  := $(sort $(wildcard web/src/*)) web/package.json web/package-lock.json \
+            web/build.mjs web/tsconfig.json
+WEB_DEPS := web/node_modules/.package-lock.json
+
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@echo '  NPM    ci (web)'; cd web && npm ci --no-audit --no-fund --ignore-scripts --prefer-offline --loglevel=error
+	@touch $@
+$(WEB_ASSETS): $(WEB_SRC) $(WEB_DEPS) scripts/embed-web
+	@mkdir -p $(dir $@)
+	@echo '  WEB    $@'; cd web && npm run --silent build
+	@./scripts/embed-web $@
+
+build/rel/libvigil.a: build/rel/$(WEB_ASSETS:.c=.o)
+build/asan/libvigil.a: build/asan/$(WEB_ASSETS:.c=.o)
+build/fuzz/libvigil.a: build/fuzz/$(WEB_ASSETS:.c=.o)
+
+# The console's end-to-end harness (tests/e2e/devserver.c): the real console
+# handlers over libmicrohttpd, /api/v1 forwarded to a loopback Prometheus.
+build/asan/e2e-devserver: tests/e2e/devserver.c build/asan/libvigil.a
+	@mkdir -p $(dir $@)
+	@echo '  LD     $@'; $(CC) $(ASAN_CFLAGS) -o $@ $< build/asan/libvigil.a $(PKG_LIBS)
+unit-bin: build/asan/e2e-devserver

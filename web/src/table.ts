@@ -1,0 +1,40 @@
+// table.ts — a sortable table of rows built from column descriptions.
+import { h, mount } from './util';
+
+export interface Col<T> {
+  title: string;
+  cell: (r: T) => Node | string;
+  key?: (r: T) => string | number | null;	// sort key; no key = not sortable
+  num?: boolean;				// right-aligned number column
+}
+
+/** Render rows into a <table>; clicking a sortable header sorts by it (again: reverse). */
+export function sortTable<T>(cols: Col<T>[], rows: T[], initial = -1, desc = false, empty = 'Nothing to show'): HTMLElement {
+  const wrap = h('div', { class: 'tablewrap' });
+  let by = initial, rev = desc;
+  const draw = () => {
+    const sorted = rows.slice();
+    const c = cols[by];
+    if (c && c.key) {
+      const k = c.key;
+      sorted.sort((a, b) => {
+        const x = k(a), y = k(b);
+        if (x === y) return 0;
+        if (x === null) return 1;
+        if (y === null) return -1;
+        const r = x < y ? -1 : 1;
+        return rev ? -r : r;
+      });
+    }
+    const head = h('tr', null, cols.map((col, i) => h('th', {
+      class: (col.key ? 'sort ' : '') + (col.num ? 'num' : ''),
+      onclick: col.key ? () => { rev = by === i ? !rev : !!col.num; by = i; draw(); } : undefined,
+    }, col.title + (by === i ? (rev ? ' ▾' : ' ▴') : ''))));
+    const body = sorted.length
+      ? sorted.map((r) => h('tr', null, cols.map((col) => h('td', { class: col.num ? 'num' : '' }, col.cell(r)))))
+      : [h('tr', null, h('td', { colspan: cols.length, class: 'muted' }, empty))];
+    mount(wrap, h('table', { 'data-rows': sorted.length }, h('thead', null, head), h('tbody', null, body)));
+  };
+  draw();
+  return wrap;
+}
