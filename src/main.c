@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api/admin_cli.h"
 #include "collect/agent.h"
 #include "core/config.h"
 #include "core/parent.h"
@@ -50,6 +51,15 @@ static const struct command commands[] = {
 	  "MATCHER: metric_name | label=\"v\" | label!=\"v\" | label=~\"re\" | label!~\"re\"\n"
 	  "import writes Prometheus text or OpenMetrics samples with timestamps into compacted\n"
 	  "blocks; vigil serve opens DIR with storage.path: DIR.\n" },
+	{ "token", token_cli_main, "vigil token create|list|delete  API tokens (Grafana, promtool, remote_write)",
+	  "usage: vigil token create [-d DIR] [--role viewer|operator|admin] NAME\n"
+	  "       vigil token list [-d DIR]\n       vigil token delete [-d DIR] ID\n"
+	  "DIR is the data directory (default ./data). create prints the token once;\n"
+	  "send it as \"Authorization: Bearer TOKEN\". Querying needs viewer, remote_write operator.\n" },
+	{ "user", user_cli_main, "vigil user add|reset-password|list   console users",
+	  "usage: vigil user add [-d DIR] [--role viewer|operator|admin] NAME\n"
+	  "       vigil user reset-password [-d DIR] NAME\n       vigil user list [-d DIR]\n"
+	  "add and reset-password print a new random password once.\n" },
 	{ "version", cmd_version, "vigil version              print the version",
 	  "usage: vigil version\n" },
 	{ "help", cmd_help, "vigil help [CMD|config]    show help for a command, or every config key",

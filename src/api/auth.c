@@ -574,6 +574,27 @@ fail:
 	return rc;
 }
 
+/*
+ * HTTP Basic with an API token as the password (any user name), the way
+ * Grafana takes API keys: for clients that can send Basic auth but not a
+ * bearer token (promtool 2.x takes it from http://user:TOKEN@host/).
+ * Passwords of console users are not accepted here: those need the login
+ * form and its rate limit.
+ */
+static int check_basic_token(struct auth *a, const char *b64, struct auth_principal *out)
+{
+	unsigned char dec[AUTH_TOKEN_LEN + 256];
+	size_t n = 0;
+	if (sodium_base642bin(dec, sizeof(dec) - 1, b64, strlen(b64), NULL, &n, NULL,
+	    sodium_base64_VARIANT_ORIGINAL) != 0)
+		return -EACCES;
+	dec[n] = '\0';
+	char *colon = memchr(dec, ':', n);
+	int rc = colon ? check_token(a, colon + 1, out) : -EACCES;
+	sodium_memzero(dec, sizeof(dec));
+	return rc;
+}
+
 int auth_check(struct auth *a, const struct http_req *req, struct auth_principal *out)
 {
 	char sid[AUTH_SID_LEN + 2];
@@ -583,6 +604,8 @@ int auth_check(struct auth *a, const struct http_req *req, struct auth_principal
 	if (authz) {
 		if (strncasecmp(authz, "Bearer ", 7) == 0)
 			rc = check_token(a, authz + 7, out);
+		else if (strncasecmp(authz, "Basic ", 6) == 0)
+			rc = check_basic_token(a, authz + 6, out);
 	} else {
 		const char *cookie = http_req_header(req, "Cookie");
 		if (cookie && cookie_get(cookie, AUTH_COOKIE, sid, sizeof sid))

@@ -15,6 +15,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "api/console.h"
 #include "api/httpd.h"
 #include "api/storeapi.h"
 #include "core/ipc.h"
@@ -26,8 +27,12 @@
 #define WEB_THREADS 4				/* HTTP server threads */
 #define STORE_TIMEOUT_S 120			/* longest a store answer may take */
 
+#define WEB_DB "web.db"		/* users, sessions, tokens (in the data directory) */
+
 struct web_state {
 	struct httpd *httpd;		/* the server */
+	struct auth *auth;		/* users, sessions and tokens (thread-safe) */
+	struct console *console;	/* the console's handlers */
 	pthread_mutex_t lock;		/* guards everything below */
 	char *metrics;			/* latest /metrics page from the parent */
 	size_t metrics_len;		/* its length */
@@ -109,63 +114,54 @@ out:
 	buf_free(&in);
 }
 
-static void serve_index(struct http_resp *r)
+/* Routes that answer without credentials: what monitoring of vigil itself needs. */
+static int public_route(struct web_state *s, const struct http_req *req, struct http_resp *r)
 {
-	r->content_type = "text/html; charset=utf-8";
-	buf_adds(&r->body,
-	    "<!doctype html><html><head><meta charset=\"utf-8\"><title>vigil</title></head><body>"
-	    "<h1>vigil</h1><ul>"
-	    "<li><a href=\"/metrics\">/metrics</a> &mdash; vigil's own metrics</li>"
-	    "<li><a href=\"/api/v1/status/buildinfo\">/api/v1</a> &mdash; Prometheus-compatible API</li>"
-	    "</ul></body></html>\n");
-}
-
-static void handle(void *ctx, const struct http_req *req, struct http_resp *r)
-{
-	struct web_state *s = ctx;
 	int get = strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0;
-	pthread_mutex_lock(&s->lock);
-	s->requests++;
-	pthread_mutex_unlock(&s->lock);
-	if (strncmp(req->path, "/api/v1/", 8) == 0) {
-		if (!get && strcmp(req->method, "POST") != 0) {
-			json_error(r, 405, "bad_data", "method not allowed");
-			return;
-		}
-		forward_api(s, req, r);
-		return;
-	}
-	if (!get) {
-		r->status = 405;
-		buf_adds(&r->body, "method not allowed\n");
-		return;
-	}
+	if (!get)
+		return 0;
 	if (strcmp(req->path, "/metrics") == 0) {
 		r->content_type = "text/plain; version=0.0.4; charset=utf-8";
 		pthread_mutex_lock(&s->lock);
 		if (s->metrics)
 			buf_add(&r->body, s->metrics, s->metrics_len);
-		pthread_mutex_unlock(&s->lock);
-		buf_adds(&r->body, "# HELP vigil_web_requests_total HTTP requests the web worker answered.\n"
-		    "# TYPE vigil_web_requests_total counter\n");
-		pthread_mutex_lock(&s->lock);
-		buf_printf(&r->body, "vigil_web_requests_total %llu\n", (unsigned long long)s->requests);
+		buf_printf(&r->body, "# HELP vigil_web_requests_total HTTP requests the web worker answered.\n"
+		    "# TYPE vigil_web_requests_total counter\nvigil_web_requests_total %llu\n",
+		    (unsigned long long)s->requests);
 		buf_printf(&r->body, "# HELP vigil_web_api_unavailable_total API requests answered 503 because the store worker was down.\n"
 		    "# TYPE vigil_web_api_unavailable_total counter\nvigil_web_api_unavailable_total %llu\n",
 		    (unsigned long long)s->api_errors);
 		pthread_mutex_unlock(&s->lock);
-		return;
+		return 1;
 	}
 	if (strcmp(req->path, "/-/healthy") == 0) {
 		buf_adds(&r->body, "vigil is Healthy.\n");
-		return;
+		return 1;
 	}
 	if (strcmp(req->path, "/-/ready") == 0) {
 		buf_adds(&r->body, "vigil is Ready.\n");
-		return;
+		return 1;
 	}
-	if (strcmp(req->path, "/") == 0) {
-		serve_index(r);
+	return 0;
+}
+
+static void handle(void *ctx, const struct http_req *req, struct http_resp *r)
+{
+	struct web_state *s = ctx;
+	pthread_mutex_lock(&s->lock);
+	s->requests++;
+	pthread_mutex_unlock(&s->lock);
+	if (public_route(s, req, r) || console_handle(s->console, req, r))
+		return;
+	struct auth_principal who;
+	if (console_authorize(s->console, req, r, console_role_for(req->method, req->path), &who) < 0)
+		return;
+	if (strncmp(req->path, "/api/v1/", 8) == 0) {
+		if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
+			json_error(r, 405, "bad_data", "method not allowed");
+			return;
+		}
+		forward_api(s, req, r);
 		return;
 	}
 	r->status = 404;
@@ -174,8 +170,22 @@ static void handle(void *ctx, const struct http_req *req, struct http_resp *r)
 
 static int web_apply(struct worker *w, const struct config *c, char *err, size_t errsz)
 {
-	(void)c;
 	w->state = &state;
+	if (!state.auth) {
+		char pw[64], why[256];
+		state.auth = auth_open(WEB_DB, pw, sizeof(pw), why, sizeof(why));
+		if (!state.auth) {
+			snprintf(err, errsz, "storage.path %s/%s: %s", c->storage_path, WEB_DB, why);
+			return -1;
+		}
+		if (pw[0]) {
+			/* Shown once, to whoever started vigil; never logged, never stored. */
+			printf("vigil: first start: log in as \"admin\" with password %s (shown only now)\n", pw);
+			fflush(stdout);
+			explicit_bzero(pw, sizeof(pw));
+		}
+		state.console = console_new(state.auth);
+	}
 	if (!state.httpd) {
 		state.httpd = httpd_start(WEB_FD_LISTEN, WEB_THREADS, handle, &state);
 		if (!state.httpd) {
@@ -219,6 +229,10 @@ static void web_shutdown(struct worker *w)
 	(void)w;
 	httpd_stop(state.httpd);
 	state.httpd = NULL;
+	console_free(state.console);
+	auth_close(state.auth);
+	state.console = NULL;
+	state.auth = NULL;
 }
 
 /* The parent's /metrics page, once a second. */

@@ -69,6 +69,10 @@ static const struct field host_fields[] = {
 	  "Collect this host's metrics (node_exporter names)."),
 	FLD("interval", F_DURATION, OFF(host_interval_ms), 1000, DAY, NULL, "10s",
 	  "Collection interval (1s to 1d)."),
+	FLD("job", F_STRING, OFF(host_job), 0, 0, NULL, "node",
+	  "job label on this host's series (as a Prometheus scrape of node_exporter would set it)."),
+	FLD("instance", F_STRING, OFF(host_instance), 0, 0, NULL, "(host name)",
+	  "instance label on this host's series; default: this machine's host name."),
 	FIELD_END,
 };
 

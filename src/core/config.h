@@ -73,6 +73,8 @@ struct config {
 	/* host: */
 	int host_enabled;		/* collect this host's metrics */
 	int64_t host_interval_ms;	/* collection interval */
+	char *host_job;			/* job label of host series (NULL: "node") */
+	char *host_instance;		/* instance label (NULL: the host name) */
 
 	/* Secrets named by the config, and the secrets file's contents. */
 	struct config_secret_ref *refs;	/* references, in file order */

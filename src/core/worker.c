@@ -327,6 +327,16 @@ int worker_main(int argc, char **argv)
 			return 1;
 		}
 		sb.rw_path = ".";
+		/* Started as root: the data directory becomes the whole file system
+		 * for the store and web workers (SQLite, which resolves full paths,
+		 * then never needs the parents of storage.path to be searchable). */
+		if (sb.drop_user) {
+			if (chroot(".") < 0 || chdir("/") < 0) {
+				log_error("cannot chroot into the data directory", "reason=\"%s\"", strerror(errno));
+				return 1;
+			}
+			sb.rw_path = "/";
+		}
 	} else if (chdir("/") < 0) {
 		return 1;
 	}

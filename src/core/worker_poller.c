@@ -6,7 +6,9 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "collect/collect.h"
 #include "core/batch.h"
@@ -25,6 +27,9 @@ struct poller_state {
 	struct collect_ctx *host;	/* host collectors (host.enabled) */
 	struct collect_sched *host_sched;	/* their schedule on the loop */
 	int64_t host_interval_ms;	/* interval the schedule runs at */
+	char host_job[128];		/* job label added to host series */
+	char host_instance[256];	/* instance label added to host series */
+	struct labels_builder host_lb;	/* scratch for adding them */
 };
 
 static struct poller_state state;
@@ -66,6 +71,22 @@ static int poller_sink_add(void *ctx, const struct labels *ls, int64_t ts, doubl
 	return 0;
 }
 
+/* Host series get job and instance, as a Prometheus scrape of node_exporter
+ * would give them, so dashboards and rules written for that work unchanged. */
+static int host_sink_add(void *ctx, const struct labels *ls, int64_t ts, double v)
+{
+	struct poller_state *s = ctx;
+	lb_reset(&s->host_lb, ls);
+	if (!lb_get(&s->host_lb, "job"))
+		lb_set(&s->host_lb, "job", s->host_job);
+	if (!lb_get(&s->host_lb, "instance"))
+		lb_set(&s->host_lb, "instance", s->host_instance);
+	struct labels *out = lb_labels(&s->host_lb);
+	int rc = out ? poller_sink_add(s, out, ts, v) : 0;
+	labels_free(out);
+	return rc;
+}
+
 /* Host collectors: start, stop or re-time them to match the config. */
 static int apply_host(struct worker *w, const struct config *c, struct sample_sink sink,
     char *err, size_t errsz)
@@ -77,6 +98,12 @@ static int apply_host(struct worker *w, const struct config *c, struct sample_si
 	}
 	if (!c->host_enabled)
 		return 0;
+	snprintf(s->host_job, sizeof(s->host_job), "%s", c->host_job ? c->host_job : "node");
+	if (c->host_instance)
+		snprintf(s->host_instance, sizeof(s->host_instance), "%s", c->host_instance);
+	else if (gethostname(s->host_instance, sizeof(s->host_instance) - 1) < 0 || !s->host_instance[0])
+		snprintf(s->host_instance, sizeof(s->host_instance), "localhost");
+	(void)sink;
 	if (!s->host) {
 		struct collect_config cc = COLLECT_CONFIG_DEFAULT;
 		s->host = collect_new(&cc, err, errsz);
@@ -84,7 +111,8 @@ static int apply_host(struct worker *w, const struct config *c, struct sample_si
 			return -1;
 	}
 	if (!s->host_sched) {
-		s->host_sched = collect_schedule(w->loop, s->host, c->host_interval_ms, sink);
+		struct sample_sink hs = { host_sink_add, s };
+		s->host_sched = collect_schedule(w->loop, s->host, c->host_interval_ms, hs);
 		s->host_interval_ms = c->host_interval_ms;
 	}
 	return 0;
@@ -139,6 +167,7 @@ static void poller_shutdown(struct worker *w)
 	if (s) {
 		collect_unschedule(s->host_sched);
 		collect_free(s->host);
+		lb_free(&s->host_lb);
 		flush(s);
 		batch_free(&s->batch);
 	}

@@ -43,10 +43,26 @@ if [ "$(id -u)" = 0 ]; then
 	[ "$bad" = 0 ] && pass serve/workers_not_root || fail serve/workers_not_root "$bad workers run as root"
 fi
 
+# Authentication: the API needs a token; /metrics and health checks do not.
+grep -q '^vigil: first start: log in as "admin" with password [A-Za-z0-9_-]\{16,\} (shown only now)$' "$T/out" &&
+	pass serve/first_admin_password_printed_once || fail serve/first_admin_password_printed_once "$(cat "$T/out")"
+grep -q 'password' "$T/err" && fail serve/password_not_in_log "the log mentions a password" || pass serve/password_not_in_log
+code=$(curl -s -o "$T/noauth" -w '%{http_code}' "http://127.0.0.1:$PORT/api/v1/query?query=up")
+[ "$code" = 401 ] && grep -q '"status":"error"' "$T/noauth" && pass serve/api_without_token_is_401 || fail serve/api_without_token_is_401 "HTTP $code"
+VT=$("$VIGIL" token create -d "$T/data" --role viewer viewer-test)
+code=$(curl -s -o "$T/q" -w '%{http_code}' -H "Authorization: Bearer $VT" "http://127.0.0.1:$PORT/api/v1/query?query=vector(1)")
+[ "$code" = 200 ] && grep -q '"resultType":"vector"' "$T/q" && pass serve/api_with_viewer_token || fail serve/api_with_viewer_token "HTTP $code $(cat "$T/q")"
+code=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer nope" "http://127.0.0.1:$PORT/api/v1/query?query=1")
+[ "$code" = 401 ] && pass serve/bad_token_is_401 || fail serve/bad_token_is_401 "HTTP $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Authorization: Bearer $VT" "http://127.0.0.1:$PORT/api/v1/write")
+[ "$code" = 403 ] && pass serve/viewer_cannot_remote_write || fail serve/viewer_cannot_remote_write "HTTP $code"
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/")
+[ "$code" = 303 ] && pass serve/console_redirects_to_login || fail serve/console_redirects_to_login "HTTP $code"
+
 # A second vigil on the same data directory is refused (the store is not shared).
 P2=$(free_port)
 printf 'web:\n  listen: 127.0.0.1:%s\nstorage:\n  path: %s/data\n' "$P2" "$T" >"$T/second.yml"
-"$VIGIL" serve -c "$T/second.yml" >/dev/null 2>"$T/e2"; rc=$?
+timeout -k 2 20 "$VIGIL" serve -c "$T/second.yml" >/dev/null 2>"$T/e2"; rc=$?
 [ "$rc" = 1 ] && grep -q "^vigil: storage.path $T/data: in use by another vigil$" "$T/e2" &&
 	pass serve/second_instance_on_same_data_dir_refused || fail serve/second_instance_on_same_data_dir_refused "exit $rc: $(cat "$T/e2")"
 
@@ -73,7 +89,8 @@ if wait_for sh -c "$M | grep -q 'vigil_worker_restarts_total{worker=\"store\"} 1
 	NSPID=$(pgrep -P "$PID" -f '__worker store')
 	[ -n "$NSPID" ] && [ "$NSPID" != "$SPID" ] && pass serve/store_restarted || fail serve/store_restarted "pid $NSPID"
 else fail serve/store_restarted "restart not visible in /metrics"; fi
-code=$(curl -s -o "$T/api" -w '%{http_code}' "http://127.0.0.1:$PORT/api/v1/does-not-exist")
+TOK=$("$VIGIL" token create -d "$T/data" --role viewer serve-test 2>"$T/tokerr")
+code=$(curl -s -o "$T/api" -w '%{http_code}' -H "Authorization: Bearer $TOK" "http://127.0.0.1:$PORT/api/v1/does-not-exist")
 grep -q '"errorType":"not_found"' "$T/api" && [ "$code" = 404 ] &&
 	pass serve/api_reaches_restarted_store || fail serve/api_reaches_restarted_store "HTTP $code $(cat "$T/api")"
 
@@ -93,7 +110,7 @@ for k in $KIDS; do kill -0 "$k" 2>/dev/null && left=$((left + 1)); done
 # ---- start-up failures: one line, right exit code, nothing left running ----
 expect_fail() { # name, want_rc, want_regex, args...
 	local name=$1 want=$2 re=$3; shift 3
-	"$VIGIL" "$@" >"$T/o" 2>"$T/e"; local rc=$?
+	timeout -k 2 20 "$VIGIL" "$@" >"$T/o" 2>"$T/e"; local rc=$?
 	local lines; lines=$(grep -vc '^ts=' "$T/e")
 	if [ "$rc" = "$want" ] && grep -Eq "$re" "$T/e" && [ "$lines" = 1 ]; then pass "serve/$name"
 	else fail "serve/$name" "exit $rc (want $want), stderr: $(head -c 300 "$T/e")"; fi
@@ -106,9 +123,13 @@ printf 'global:\n  secrets_file: %s\nweb:\n  listen: 127.0.0.1:%s\nstorage:\n  p
 expect_fail secrets_too_open 2 "secrets file is accessible by group or others \(mode 0644\)" serve -c "$T/sec.yml"
 chmod 600 "$T/secrets.yml"
 [ "$("$VIGIL" check config "$T/sec.yml" 2>&1)" = "$T/sec.yml: ok" ] && pass cli/check_config_ok || fail cli/check_config_ok "not ok"
-python3 -c "import socket,time,sys; s=socket.socket(); s.bind(('127.0.0.1',$PORT)); s.listen(); time.sleep(8)" &
-HOLD=$!; sleep 0.3
-expect_fail port_in_use 1 "^vigil: web.listen 127.0.0.1:$PORT: Address already in use$" serve -c "$T/good.yml"
+# Hold a fresh port (the one vigil used may still be in TIME_WAIT).
+python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(); print(s.getsockname()[1], flush=True); time.sleep(15)" >"$T/held" &
+HOLD=$!
+wait_for test -s "$T/held"
+HP=$(cat "$T/held")
+printf 'web:\n  listen: 127.0.0.1:%s\nstorage:\n  path: %s/data\n' "$HP" "$T" >"$T/held.yml"
+expect_fail port_in_use 1 "^vigil: web.listen 127.0.0.1:$HP: Address already in use$" serve -c "$T/held.yml"
 kill $HOLD 2>/dev/null; wait $HOLD 2>/dev/null
 printf 'web:\n  listen: 127.0.0.1:%s\nstorage:\n  path: /proc/vigil-data\n' "$PORT" >"$T/ro.yml"
 expect_fail unwritable_data_dir 1 "^vigil: storage.path /proc/vigil-data: cannot create: " serve -c "$T/ro.yml"
