@@ -76,11 +76,107 @@ static const struct field host_fields[] = {
 	FIELD_END,
 };
 
+static const char *const relabel_actions[] = { "replace", "keep", "drop", "labeldrop", "labelkeep", NULL };
+static const char *const schemes[] = { "http", "https", NULL };
+
+#define ROFF(m) offsetof(struct cfg_relabel, m)
+static const struct field relabel_fields[] = {
+	{ .key = "source_labels", .type = F_STRLIST, .off = ROFF(source_labels), .off2 = ROFF(nsource),
+	  .def = "[]", .doc = "Labels whose values are joined with separator and matched against regex." },
+	FLD("separator", F_STRING, ROFF(separator), 0, 0, NULL, ";", "Joins the source label values."),
+	FLD("regex", F_STRING, ROFF(regex), 0, 0, NULL, "(.*)", "Fully anchored regular expression (PCRE2)."),
+	FLD("target_label", F_STRING, ROFF(target_label), 0, 0, NULL, "", "Label written by replace."),
+	FLD("replacement", F_STRING, ROFF(replacement), 0, 0, NULL, "$1", "Value written by replace; $1.. refer to regex groups."),
+	{ .key = "action", .type = F_ENUM, .off = ROFF(action), .names = relabel_actions, .def = "replace",
+	  .doc = "replace, keep, drop, labeldrop or labelkeep." },
+	FIELD_END,
+};
+
+#define TOFF(m) offsetof(struct cfg_static, m)
+static const struct field static_fields[] = {
+	{ .key = "targets", .type = F_STRLIST, .off = TOFF(targets), .off2 = TOFF(ntargets), .required = 1,
+	  .def = "", .doc = "\"host:port\" of each exporter to scrape." },
+	FIELD_END,
+};
+
+static const struct field basic_auth_fields[] = {
+	FLD("username", F_STRING, offsetof(struct cfg_scrape, basic_auth.username) - offsetof(struct cfg_scrape, basic_auth),
+	    0, 0, NULL, "", "Basic auth user name."),
+	{ .key = "password_secret", .type = F_SECRET, .min = ROLE_POLLER,
+	  .off = offsetof(struct cfg_scrape, basic_auth.password_secret) - offsetof(struct cfg_scrape, basic_auth),
+	  .def = "", .doc = "Name of the secret (in the secrets file) that holds the password." },
+	FIELD_END,
+};
+
+static void scrape_init(void *p)
+{
+	struct cfg_scrape *s = p;
+	s->interval_ms = 60000;
+	s->timeout_ms = 10000;
+}
+
+static int scrape_check(void *p, char *err, size_t errsz)
+{
+	struct cfg_scrape *s = p;
+	if (s->timeout_ms > s->interval_ms) {
+		snprintf(err, errsz, "scrape_timeout is longer than scrape_interval");
+		return -1;
+	}
+	if (s->basic_auth.username && s->bearer_token_secret) {
+		snprintf(err, errsz, "basic_auth and bearer_token_secret are mutually exclusive");
+		return -1;
+	}
+	for (size_t i = 0; i < s->nstatics; i++) {
+		for (size_t j = 0; j < s->statics[i].ntargets; j++) {
+			const char *t = s->statics[i].targets[j];
+			char host[256];
+			uint16_t port;
+			if (config_split_hostport(t, host, sizeof(host), &port) < 0) {
+				snprintf(err, errsz, "target \"%.200s\" is not host:port", t);
+				return -1;
+			}
+		}
+	}
+	for (size_t i = 0; i < s->nrelabel; i++) {
+		const struct cfg_relabel *r = &s->relabel[i];
+		if (r->action == RELABEL_REPLACE && !r->target_label) {
+			snprintf(err, errsz, "metric_relabel_configs[%zu]: replace needs target_label", i);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+#define SOFF(m) offsetof(struct cfg_scrape, m)
+static const struct field scrape_fields[] = {
+	{ .key = "job_name", .type = F_STRING, .off = SOFF(job_name), .required = 1, .def = "",
+	  .doc = "The job label of every series from these targets; unique." },
+	FLD("scrape_interval", F_DURATION, SOFF(interval_ms), 1000, DAY, NULL, "1m", "How often to scrape."),
+	FLD("scrape_timeout", F_DURATION, SOFF(timeout_ms), 100, DAY, NULL, "10s", "Give up on a scrape after this long (at most the interval)."),
+	FLD("metrics_path", F_STRING, SOFF(metrics_path), 0, 0, NULL, "/metrics", "HTTP path of the metrics."),
+	{ .key = "scheme", .type = F_ENUM, .off = SOFF(scheme), .names = schemes, .def = "http", .doc = "http or https." },
+	FLD("honor_labels", F_BOOL, SOFF(honor_labels), 0, 0, NULL, "false", "Keep the target's own job and instance labels on conflict."),
+	FLD("params", F_STRMAP, SOFF(params), 0, 0, NULL, "{}", "URL query parameters (name: value)."),
+	FLD("basic_auth", F_SECTION, SOFF(basic_auth), 0, 0, basic_auth_fields, NULL, "HTTP basic auth."),
+	{ .key = "bearer_token_secret", .type = F_SECRET, .min = ROLE_POLLER, .off = SOFF(bearer_token_secret),
+	  .def = "", .doc = "Name of the secret that holds a bearer token." },
+	FLD("body_size_limit", F_BYTES, SOFF(body_size_limit), 0, (int64_t)1 << 32, NULL, "0", "Largest body accepted (0: 16 MiB)."),
+	FLD("sample_limit", F_INT, SOFF(sample_limit), 0, 100000000, NULL, "0", "Most samples per scrape (0: 1,000,000); over it the scrape fails."),
+	{ .key = "static_configs", .type = F_LIST, .off = SOFF(statics), .off2 = SOFF(nstatics),
+	  .elem_size = sizeof(struct cfg_static), .sub = static_fields, .doc = "Targets." },
+	{ .key = "metric_relabel_configs", .type = F_LIST, .off = SOFF(relabel), .off2 = SOFF(nrelabel),
+	  .elem_size = sizeof(struct cfg_relabel), .sub = relabel_fields, .doc = "Rules applied to every scraped sample, in order." },
+	FIELD_END,
+};
+
 static const struct field root_fields[] = {
 	FLD("global", F_SECTION, 0, 0, 0, global_fields, NULL, "Process-wide settings."),
 	FLD("web", F_SECTION, 0, 0, 0, web_fields, NULL, "The web worker."),
 	FLD("storage", F_SECTION, 0, 0, 0, storage_fields, NULL, "The store worker's time-series store."),
 	FLD("host", F_SECTION, 0, 0, 0, host_fields, NULL, "Host metrics collected by the poller worker."),
+	{ .key = "scrape_configs", .type = F_LIST, .off = OFF(scrapes), .off2 = OFF(nscrapes),
+	  .elem_size = sizeof(struct cfg_scrape), .sub = scrape_fields, .init = scrape_init, .check = scrape_check,
+	  .doc = "Prometheus/OpenMetrics endpoints to scrape, in Prometheus's scrape_configs format." },
 	FIELD_END,
 };
 
@@ -541,6 +637,13 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
 		goto out;
 	}
 	rc = parse_map(&p, root_fields, root, "", c);
+	for (size_t i = 0; rc == 0 && i < c->nscrapes; i++)
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(c->scrapes[i].job_name, c->scrapes[j].job_name) == 0) {
+				rc = -1;
+				snprintf(err, errsz, "%s: scrape_configs[%zu]: job_name \"%.100s\" is already used by scrape_configs[%zu]",
+				    name, i, c->scrapes[i].job_name, j);
+			}
 out:
 	yaml_document_delete(&doc);
 	yaml_parser_delete(&parser);

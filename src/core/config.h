@@ -51,6 +51,47 @@ struct config_strmap {
 	size_t n;	/* pairs */
 };
 
+/* One metric_relabel_configs rule (Prometheus semantics). */
+struct cfg_relabel {
+	char **source_labels;	/* label names joined with separator */
+	size_t nsource;		/* entries in source_labels */
+	char *separator;	/* NULL: ";" */
+	char *regex;		/* NULL: "(.*)" (fully anchored) */
+	char *target_label;	/* for replace */
+	char *replacement;	/* NULL: "$1" */
+	int action;		/* enum cfg_relabel_action */
+};
+
+enum cfg_relabel_action { RELABEL_REPLACE, RELABEL_KEEP, RELABEL_DROP, RELABEL_LABELDROP, RELABEL_LABELKEEP };
+
+/* One static_configs entry. */
+struct cfg_static {
+	char **targets;		/* "host:port" */
+	size_t ntargets;	/* entries in targets */
+};
+
+/* One scrape_configs entry (Prometheus's format, the subset vigil reads). */
+struct cfg_scrape {
+	char *job_name;			/* job label; unique */
+	int64_t interval_ms;		/* scrape_interval */
+	int64_t timeout_ms;		/* scrape_timeout (at most the interval) */
+	char *metrics_path;		/* NULL: /metrics */
+	int scheme;			/* 0 http, 1 https */
+	int honor_labels;		/* the target's job/instance win */
+	struct config_strmap params;	/* URL query parameters */
+	struct {
+		char *username;		/* basic auth user */
+		char *password_secret;	/* secret holding the password */
+	} basic_auth;
+	char *bearer_token_secret;	/* secret holding a bearer token */
+	int64_t body_size_limit;	/* bytes; 0: 16 MiB */
+	int64_t sample_limit;		/* samples per scrape; 0: 1,000,000 */
+	struct cfg_static *statics;	/* static_configs */
+	size_t nstatics;		/* entries in statics */
+	struct cfg_relabel *relabel;	/* metric_relabel_configs */
+	size_t nrelabel;		/* entries in relabel */
+};
+
 struct config {
 	char *file;			/* path it was read from, or "(default)" */
 	char *text;			/* the YAML text itself (sent to workers) */
@@ -75,6 +116,10 @@ struct config {
 	int64_t host_interval_ms;	/* collection interval */
 	char *host_job;			/* job label of host series (NULL: "node") */
 	char *host_instance;		/* instance label (NULL: the host name) */
+
+	/* scrape_configs: */
+	struct cfg_scrape *scrapes;	/* Prometheus/OpenMetrics endpoints to scrape */
+	size_t nscrapes;		/* entries in scrapes */
 
 	/* Secrets named by the config, and the secrets file's contents. */
 	struct config_secret_ref *refs;	/* references, in file order */
