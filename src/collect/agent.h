@@ -21,6 +21,7 @@ struct agent_opts {
 	const char *collectors;		/* comma-separated collector names, NULL: all */
 	const char *proc;		/* procfs root */
 	const char *sys;		/* sysfs root */
+	const char *textfile_dir;	/* directory of *.prom files, or NULL */
 	struct collect_procgroup *groups;	/* process groups (owned array) */
 	char *group_names[COLLECT_GROUPS_MAX];	/* owned group names */
 	size_t ngroups;			/* entries in groups */

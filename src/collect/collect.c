@@ -65,6 +65,7 @@ static const struct collector collectors[] = {
 	{ "softnet", collect_softnet },
 	{ "stat", collect_stat },
 	{ "systemd", collect_systemd },
+	{ "textfile", collect_textfile },
 	{ "thermal_zone", collect_thermal },
 	{ "time", collect_time },
 	{ "timex", collect_timex },
@@ -120,6 +121,7 @@ struct collect_ctx *collect_new(const struct collect_config *cfg, char *err, siz
 	c->cfg.usr_lib = own(c, 3, cfg->usr_lib ? cfg->usr_lib : "/usr/lib");
 	c->cfg.rootfs = own(c, 4, cfg->rootfs ? cfg->rootfs : "");
 	c->cfg.only = own(c, 5, cfg->only);
+	c->cfg.textfile_dir = own(c, 6, cfg->textfile_dir);
 	c->cfg.groups = NULL;
 	c->cfg.ngroups = 0;
 	hmap_init(&c->fams);
@@ -213,9 +215,27 @@ void collect_family(struct collect_ctx *c, const char *name, const char *help, e
 	c->cur = f;
 }
 
-int collect_add(struct collect_ctx *c, double v, ...)
+/* Append one encoded sample from name/value pairs in nv[0..2n). */
+static int add_pairs(struct collect_ctx *c, double v, const char *const *nv, size_t n)
 {
 	struct cfam *f = c->cur;
+	size_t mark = f->samples.len;
+	int rc = buf_add_u8(&f->samples, (uint8_t)n);
+	for (size_t i = 0; i < 2 * n && !rc; i++)
+		rc = buf_add(&f->samples, nv[i], strlen(nv[i]) + 1);
+	if (!rc)
+		rc = buf_add(&f->samples, &v, sizeof(v));
+	if (rc) {
+		f->samples.len = mark;	/* drop the partial sample */
+		return rc;
+	}
+	f->n++;
+	c->nsamples++;
+	return 0;
+}
+
+int collect_add(struct collect_ctx *c, double v, ...)
+{
 	const char *nv[2 * COLLECT_LABELS_MAX];
 	size_t n = 0;
 	va_list ap;
@@ -232,19 +252,19 @@ int collect_add(struct collect_ctx *c, double v, ...)
 		}
 	}
 	va_end(ap);
-	size_t mark = f->samples.len;
-	int rc = buf_add_u8(&f->samples, (uint8_t)n);
-	for (size_t i = 0; i < 2 * n && !rc; i++)
-		rc = buf_add(&f->samples, nv[i], strlen(nv[i]) + 1);
-	if (!rc)
-		rc = buf_add(&f->samples, &v, sizeof(v));
-	if (rc) {
-		f->samples.len = mark;	/* drop the partial sample */
-		return rc;
+	return add_pairs(c, v, nv, n);
+}
+
+int collect_addv(struct collect_ctx *c, double v, const struct label *labels, size_t n)
+{
+	const char *nv[2 * COLLECT_LABELS_MAX];
+	if (n > COLLECT_LABELS_MAX)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		nv[2 * i] = labels[i].name;
+		nv[2 * i + 1] = labels[i].value;
 	}
-	f->n++;
-	c->nsamples++;
-	return 0;
+	return add_pairs(c, v, nv, n);
 }
 
 int collect_one(struct collect_ctx *c, const char *name, const char *help, enum collect_type type, double v)
@@ -541,6 +561,7 @@ int collect_render(struct collect_ctx *c, struct buf *out, int openmetrics)
 			continue;
 		size_t nl = strlen(f->name);
 		const char *tname = f->type == COLLECT_COUNTER ? "counter" : f->type == COLLECT_GAUGE ? "gauge" :
+		    f->type == COLLECT_HISTOGRAM ? "histogram" : f->type == COLLECT_SUMMARY ? "summary" :
 		    openmetrics ? "unknown" : "untyped";
 		size_t fl = nl;
 		if (openmetrics && f->type == COLLECT_COUNTER) {
@@ -562,11 +583,12 @@ int collect_render(struct collect_ctx *c, struct buf *out, int openmetrics)
 		struct walk w;
 		while (p < end && !rc) {
 			p = walk_next(p, &w);
-			rc = buf_add(out, f->name, nl);
-			if (w.n) {
+			size_t k0 = w.n && !strcmp(w.names[0], "__name__");	/* own sample name */
+			rc = k0 ? buf_adds(out, w.values[0]) : buf_add(out, f->name, nl);
+			if (w.n > k0) {
 				rc = rc ? rc : buf_addc(out, '{');
-				for (size_t k = 0; k < w.n && !rc; k++) {
-					rc = k ? buf_addc(out, ',') : 0;
+				for (size_t k = k0; k < w.n && !rc; k++) {
+					rc = k > k0 ? buf_addc(out, ',') : 0;
 					rc = rc ? rc : buf_adds(out, w.names[k]);
 					rc = rc ? rc : buf_add(out, "=\"", 2);
 					rc = rc ? rc : add_escaped(out, w.values[k], 1);
@@ -601,8 +623,9 @@ int collect_emit(struct collect_ctx *c, const struct sample_sink *sink, int64_t 
 			p = walk_next(p, &w);
 			size_t n = 0;
 			struct label *v = u.ls.v;
-			v[n++] = (struct label){ "__name__", f->name };
-			for (size_t k = 0; k < w.n; k++)
+			size_t k0 = w.n && !strcmp(w.names[0], "__name__");	/* own sample name */
+			v[n++] = (struct label){ "__name__", k0 ? w.values[0] : f->name };
+			for (size_t k = k0; k < w.n; k++)
 				if (w.values[k][0])	/* stored sets never hold empty values */
 					v[n++] = (struct label){ w.names[k], w.values[k] };
 			for (size_t a = 1; a < n; a++)	/* insertion sort by name */

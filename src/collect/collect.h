@@ -30,6 +30,7 @@
 
 #include "core/batch.h"
 #include "core/buf.h"
+#include "core/labels.h"
 #include "core/loop.h"
 
 #define COLLECT_FILE_MAX    (4u << 20)	/* largest /proc or /sys file read */
@@ -41,6 +42,8 @@ enum collect_type {
 	COLLECT_GAUGE,		/* a value that goes up and down */
 	COLLECT_COUNTER,	/* a monotonic total */
 	COLLECT_UNTYPED,	/* node_exporter's untyped families (netstat, vmstat) */
+	COLLECT_HISTOGRAM,	/* samples carry their own __name__ (_bucket, _sum, _count) */
+	COLLECT_SUMMARY,	/* samples carry their own __name__ (quantiles, _sum, _count) */
 };
 
 /* One process group to watch (process monitoring). */
@@ -57,11 +60,12 @@ struct collect_config {
 	const char *usr_lib;		/* fallback os-release dir, normally "/usr/lib" */
 	const char *rootfs;		/* prefix for statfs of mount points, normally "" */
 	const char *only;		/* comma-separated collector names to run, NULL: all */
+	const char *textfile_dir;	/* directory of *.prom files to serve, or NULL */
 	const struct collect_procgroup *groups;	/* process groups, may be NULL */
 	size_t ngroups;			/* entries in groups */
 };
 
-#define COLLECT_CONFIG_DEFAULT { "/proc", "/sys", "/etc", "/usr/lib", "", NULL, NULL, 0 }
+#define COLLECT_CONFIG_DEFAULT { "/proc", "/sys", "/etc", "/usr/lib", "", NULL, NULL, NULL, 0 }
 
 struct collect_ctx;
 
@@ -107,6 +111,10 @@ void collect_family(struct collect_ctx *c, const char *name, const char *help, e
  * an empty value are kept (node_exporter emits them); at most
  * COLLECT_LABELS_MAX. Return 0 or -E2BIG. */
 int collect_add(struct collect_ctx *c, double v, ...) __attribute__((sentinel));
+/* The same with an array of labels (at most COLLECT_LABELS_MAX). A first
+ * label named __name__ gives the sample a name other than the family's
+ * (members of histograms and summaries). */
+int collect_addv(struct collect_ctx *c, double v, const struct label *labels, size_t n);
 /* Family + one unlabelled sample. */
 int collect_one(struct collect_ctx *c, const char *name, const char *help, enum collect_type type, double v);
 /* Read root/rel into the context's file buffer; return its data (NUL-terminated)
@@ -158,6 +166,7 @@ int collect_selinux(struct collect_ctx *c);
 int collect_systemd(struct collect_ctx *c);
 int collect_process(struct collect_ctx *c);
 int collect_self(struct collect_ctx *c);
+int collect_textfile(struct collect_ctx *c);
 
 /* Process-group state (process.c), created by collect_new. */
 struct collect_proc;

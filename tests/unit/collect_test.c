@@ -257,6 +257,55 @@ T_TEST(kept_open_files_are_reread)
 	rmdir(dir);
 }
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+T_TEST(textfile_served_with_types)
+{
+	char dir[] = "/tmp/vigil-textfile-XXXXXX";
+	T_CHECK(mkdtemp(dir) != NULL);
+	write_file(dir, "a.prom", "# HELP job_ok Did it work.\n# TYPE job_ok gauge\njob_ok{task=\"x\"} 1\n"
+	    "# TYPE lat histogram\nlat_bucket{le=\"1\"} 2\nlat_bucket{le=\"+Inf\"} 3\nlat_sum 4\nlat_count 3\n");
+	write_file(dir, "ignored.txt", "not_read 1\n");
+	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
+	cfg.only = "textfile";
+	cfg.textfile_dir = dir;
+	struct collect_ctx *c = collect_new(&cfg, NULL, 0);
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "job_ok{task=\"x\"}"), 1, 0);
+	T_EQ_DBL(find(&M, "lat_bucket{le=\"+Inf\"}"), 3, 0);
+	T_EQ_DBL(find(&M, "lat_count{}"), 3, 0);
+	T_CHECK(isnan(find(&M, "not_read{}")));
+	T_EQ_DBL(find(&M, "node_textfile_scrape_error{}"), 0, 0);
+	struct buf out;
+	buf_init(&out, COLLECT_RENDER_MAX);
+	collect_render(c, &out, 0);
+	T_CHECK(strstr(out.data, "# TYPE lat histogram\nlat_bucket{le=\"1\"} 2\n") != NULL);
+	T_CHECK(strstr(out.data, "# HELP job_ok Did it work.\n# TYPE job_ok gauge\n") != NULL);
+	buf_free(&out);
+	/* a timestamped sample spoils its file, not the others */
+	write_file(dir, "b.prom", "late 1 1700000000000\n");
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "node_textfile_scrape_error{}"), 1, 0);
+	T_CHECK(isnan(find(&M, "late{}")));
+	T_EQ_DBL(find(&M, "job_ok{task=\"x\"}"), 1, 0);
+	collect_free(c);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/a.prom", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/b.prom", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/ignored.txt", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 T_TEST(self_metrics_of_this_process)
 {
 	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
@@ -320,6 +369,7 @@ int main(void)
 	T_RUN(render_parses_back_in_both_formats);
 	T_RUN(process_groups_find_this_test);
 	T_RUN(kept_open_files_are_reread);
+	T_RUN(textfile_served_with_types);
 	T_RUN(self_metrics_of_this_process);
 	T_RUN(schedule_runs_on_the_loop);
 	T_RUN(agent_options);
