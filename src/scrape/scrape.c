@@ -21,7 +21,7 @@
 #include "scrape/textparse.h"
 
 #define SCRAPE_ARENA (256u << 10)	/* bytes of relabel results for one sample */
-#define SCRAPE_SAMPLE_LABELS (TP_MAX_LABELS + 2)	/* sample labels + job + instance */
+#define SCRAPE_SAMPLE_LABELS (TP_MAX_LABELS + SCRAPE_TARGET_LABELS_MAX + 2)	/* sample + target labels */
 #define SCRAPE_URL_MAX 4096		/* bytes of a target URL */
 #define SCRAPE_ACCEPT "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;" \
 	"version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
@@ -45,6 +45,9 @@ struct sjob {
 	int64_t timeout_ms;		/* per-scrape timeout */
 	int honor;			/* honor_labels */
 	char *user, *pass, *bearer;	/* credentials (values) */
+	struct label *tl;		/* static target labels (owned strings), job and instance aside */
+	char **tl_exported;		/* "exported_<name>" for each of tl */
+	size_t ntl;			/* entries in tl */
 	struct srule *rules;		/* metric_relabel_configs */
 	size_t nrules;			/* entries in rules */
 	size_t body_limit;		/* bytes */
@@ -127,6 +130,13 @@ static void job_free(struct sjob *j)
 		free(r->target);
 		free(r->repl);
 	}
+	for (size_t i = 0; i < j->ntl; i++) {
+		free((char *)(uintptr_t)j->tl[i].name);
+		free((char *)(uintptr_t)j->tl[i].value);
+		free(j->tl_exported[i]);
+	}
+	free(j->tl);
+	free(j->tl_exported);
 	free(j->rules);
 	free(j->name);
 	free(j->scheme);
@@ -175,6 +185,22 @@ static int job_init(struct sjob *j, const struct scrape_config *c, char *err, si
 	j->bearer = c->bearer_token ? xstrdup(c->bearer_token) : NULL;
 	j->body_limit = c->body_limit ? c->body_limit : SCRAPE_DEFAULT_BODY_LIMIT;
 	j->sample_limit = c->sample_limit ? c->sample_limit : SCRAPE_DEFAULT_SAMPLE_LIMIT;
+	if (c->nlabels > SCRAPE_TARGET_LABELS_MAX) {
+		snprintf(err, errsz, "job %s: more than %d target labels", j->name, SCRAPE_TARGET_LABELS_MAX);
+		return -EINVAL;
+	}
+	j->tl = xcalloc(c->nlabels ? c->nlabels : 1, sizeof(*j->tl));
+	j->tl_exported = xcalloc(c->nlabels ? c->nlabels : 1, sizeof(char *));
+	for (size_t i = 0; i < c->nlabels; i++) {
+		const char *ln = c->labels[i].name;
+		if (!ln || !label_name_valid(ln) || !strcmp(ln, "job") || !strcmp(ln, "instance") || !strncmp(ln, "__", 2)) {
+			snprintf(err, errsz, "job %s: invalid target label name \"%s\"", j->name, ln ? ln : "");
+			return -EINVAL;
+		}
+		j->tl[i] = (struct label){ xstrdup(ln), xstrdup(c->labels[i].value ? c->labels[i].value : "") };
+		j->tl_exported[i] = xasprintf("exported_%s", ln);
+		j->ntl++;
+	}
 	j->rules = xcalloc(c->nrelabel ? c->nrelabel : 1, sizeof(*j->rules));
 	for (size_t i = 0; i < c->nrelabel; i++) {
 		const struct scrape_relabel *in = &c->metric_relabel[i];
@@ -311,11 +337,15 @@ static int sink_add(struct scrape_manager *m, struct label *v, size_t n, int64_t
 	return m->sink.add(m->sink.ctx, &u.ls, ts, val);
 }
 
-/* Report one of the synthetic per-scrape series. */
+/* Report one of the synthetic per-scrape series, with the target's labels. */
 static void report(struct starget *t, const char *name, double v)
 {
-	struct label l[3] = { { "__name__", name }, { "instance", t->instance }, { "job", t->job->name } };
-	sink_add(t->m, l, 3, t->start_wall_ms, v);
+	struct label l[SCRAPE_TARGET_LABELS_MAX + 3] = { { "__name__", name }, { "instance", t->instance }, { "job", t->job->name } };
+	size_t n = 3;
+	for (size_t i = 0; i < t->job->ntl; i++)
+		if (t->job->tl[i].value[0])
+			l[n++] = t->job->tl[i];
+	sink_add(t->m, l, n, t->start_wall_ms, v);
 }
 
 static const char *lab_get(const struct label *v, size_t n, const char *name)
@@ -406,25 +436,33 @@ static int on_sample(void *ctx, const struct tp_sample *s)
 	struct scrape_manager *m = t->m;
 	struct label v[SCRAPE_SAMPLE_LABELS];
 	size_t n = 0;
-	static const char *const exported[2] = { "exported_job", "exported_instance" };
-	if (++ps->scraped > t->job->sample_limit) {
+	const struct sjob *j = t->job;
+	if (++ps->scraped > j->sample_limit) {
 		ps->over_limit = 1;
 		return 1;
 	}
+	/* A sample label that a target label also sets: with honor_labels the
+	 * sample's wins, otherwise it is kept as exported_<name>. */
 	for (size_t i = 0; i < s->nlabels; i++) {
 		const struct label *l = &s->labels[i];
 		if (!l->value[0])
 			continue;
-		int which = !strcmp(l->name, "job") ? 0 : !strcmp(l->name, "instance") ? 1 : -1;
-		if (which >= 0 && !t->job->honor)
-			v[n++] = (struct label){ exported[which], l->value };
+		const char *exp = !strcmp(l->name, "job") ? "exported_job" : !strcmp(l->name, "instance") ? "exported_instance" : NULL;
+		for (size_t k = 0; !exp && k < j->ntl; k++)
+			if (!strcmp(l->name, j->tl[k].name))
+				exp = j->tl_exported[k];
+		if (exp && !j->honor)
+			v[n++] = (struct label){ exp, l->value };
 		else
 			v[n++] = *l;
 	}
-	if (!t->job->honor || !lab_get(v, n, "job"))
-		lab_set(v, &n, "job", t->job->name);
-	if (!t->job->honor || !lab_get(v, n, "instance"))
+	if (!j->honor || !lab_get(v, n, "job"))
+		lab_set(v, &n, "job", j->name);
+	if (!j->honor || !lab_get(v, n, "instance"))
 		lab_set(v, &n, "instance", t->instance);
+	for (size_t k = 0; k < j->ntl; k++)
+		if (!j->honor || !lab_get(v, n, j->tl[k].name))
+			lab_set(v, &n, j->tl[k].name, j->tl[k].value);
 	int rc = relabel(m, t->job, v, &n);
 	if (rc < 0)
 		return rc;
@@ -432,6 +470,11 @@ static int on_sample(void *ctx, const struct tp_sample *s)
 		return 0;
 	union stack_labels u;
 	sort_labels(v, n);
+	size_t w = 0;	/* a stored set has unique names: keep the first of a repeat */
+	for (size_t i = 0; i < n; i++)
+		if (!w || strcmp(v[w - 1].name, v[i].name) != 0)
+			v[w++] = v[i];
+	n = w;
 	memcpy(u.ls.v, v, n * sizeof(*v));
 	u.ls.n = n;
 	if (batch_add(&m->batch, &u.ls, s->has_ts ? s->ts_ms : t->start_wall_ms, s->value) < 0)

@@ -214,6 +214,18 @@ T_TEST(relabel_and_honor_labels)
 	loop_free(l);
 
 	l = loop_new();
+	struct label tl[] = { { "env", "prod" } };
+	struct scrape_config st = { .labels = tl, .nlabels = 1 };
+	serve(200, "text/plain", "m{env=\"dev\"} 1\nn 2\n");
+	m = start(l, &st);
+	T_CHECK(run_until(l, m, 1));
+	T_EQ_DBL(lastv("m{env=\"prod\",exported_env=\"dev\"}"), 1, 0);
+	T_EQ_DBL(lastv("n{env=\"prod\"}"), 2, 0);
+	T_EQ_DBL(lastv("up{env=\"prod\"}"), 1, 0);
+	scrape_manager_free(m);
+	loop_free(l);
+
+	l = loop_new();
 	struct scrape_config hon = { .honor_labels = 1 };
 	serve(200, "text/plain", "m{job=\"other\"} 1\n");
 	m = start(l, &hon);
