@@ -44,6 +44,7 @@ struct sjob {
 	int64_t interval_ms;		/* period */
 	int64_t timeout_ms;		/* per-scrape timeout */
 	int honor;			/* honor_labels */
+	int ignore_ts;			/* honor_timestamps: false */
 	char *user, *pass, *bearer;	/* credentials (values) */
 	struct label *tl;		/* static target labels (owned strings), job and instance aside */
 	char **tl_exported;		/* "exported_<name>" for each of tl */
@@ -180,6 +181,7 @@ static int job_init(struct sjob *j, const struct scrape_config *c, char *err, si
 	if (j->timeout_ms > j->interval_ms)
 		j->timeout_ms = j->interval_ms;
 	j->honor = c->honor_labels;
+	j->ignore_ts = c->ignore_timestamps;
 	j->user = c->basic_user ? xstrdup(c->basic_user) : NULL;
 	j->pass = c->basic_password ? xstrdup(c->basic_password) : NULL;
 	j->bearer = c->bearer_token ? xstrdup(c->bearer_token) : NULL;
@@ -477,7 +479,7 @@ static int on_sample(void *ctx, const struct tp_sample *s)
 	n = w;
 	memcpy(u.ls.v, v, n * sizeof(*v));
 	u.ls.n = n;
-	if (batch_add(&m->batch, &u.ls, s->has_ts ? s->ts_ms : t->start_wall_ms, s->value) < 0)
+	if (batch_add(&m->batch, &u.ls, s->has_ts && !j->ignore_ts ? s->ts_ms : t->start_wall_ms, s->value) < 0)
 		return -E2BIG;
 	/* remember the series for staleness */
 	buf_reset(&m->key);

@@ -71,6 +71,7 @@ struct scrape_config {
 	int64_t interval_ms;			/* scrape period; 0: 60 s */
 	int64_t timeout_ms;			/* per scrape; 0: 10 s (capped at the interval) */
 	int honor_labels;			/* 1: the target's own job/instance win */
+	int ignore_timestamps;			/* 1: honor_timestamps: false (use the scrape time) */
 	const char *basic_user;			/* basic auth user, or NULL */
 	const char *basic_password;		/* basic auth password (a secret value) */
 	const char *bearer_token;		/* bearer token value, or NULL */

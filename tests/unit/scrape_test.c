@@ -214,6 +214,15 @@ T_TEST(relabel_and_honor_labels)
 	loop_free(l);
 
 	l = loop_new();
+	struct scrape_config nots = { .ignore_timestamps = 1 };
+	serve(200, "text/plain", "old 1 1000\n");
+	m = start(l, &nots);
+	T_CHECK(run_until(l, m, 1));
+	T_CHECK(llabs(last("old{}")->ts - clock_wall_ms()) < 5000);
+	scrape_manager_free(m);
+	loop_free(l);
+
+	l = loop_new();
 	struct label tl[] = { { "env", "prod" } };
 	struct scrape_config st = { .labels = tl, .nlabels = 1 };
 	serve(200, "text/plain", "m{env=\"dev\"} 1\nn 2\n");
