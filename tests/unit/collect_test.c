@@ -306,6 +306,38 @@ T_TEST(textfile_served_with_types)
 	rmdir(dir);
 }
 
+T_TEST(filesystem_mounts_and_network_fs)
+{
+	char dir[] = "/tmp/vigil-mounts-XXXXXX";
+	T_CHECK(mkdtemp(dir) != NULL);
+	/* a network filesystem goes through the deadline thread; pseudo and excluded ones are skipped */
+	write_file(dir, "mounts", "/dev/vda / ext4 ro,relatime 0 0\n"
+	    "server:/export\\040x /tmp nfs4 rw 0 0\n"
+	    "proc /proc proc rw 0 0\n"
+	    "tmpfs /run tmpfs rw 0 0\n"
+	    "cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n"
+	    "/dev/vda / ext4 ro,relatime 0 0\n");
+	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
+	cfg.proc = dir;
+	cfg.only = "filesystem";
+	struct collect_ctx *c = collect_new(&cfg, NULL, 0);
+	run_into_mem(c);
+	T_CHECK(find(&M, "node_filesystem_size_bytes{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"}") > 0);
+	T_EQ_DBL(find(&M, "node_filesystem_readonly{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"}"), 1, 0);
+	T_CHECK(find(&M, "node_filesystem_size_bytes{device=\"server:/export x\",fstype=\"nfs4\",mountpoint=\"/tmp\"}") > 0);
+	T_EQ_DBL(find(&M, "node_filesystem_device_error{device=\"server:/export x\",fstype=\"nfs4\",mountpoint=\"/tmp\"}"), 0, 0);
+	T_CHECK(isnan(find(&M, "node_filesystem_size_bytes{device=\"proc\",fstype=\"proc\",mountpoint=\"/proc\"}")));
+	size_t n = 0;
+	for (size_t i = 0; i < M.n; i++)
+		n += !strncmp(M.key[i], "node_filesystem_device_error{", 29);
+	T_EQ_INT(n, 2);	/* the repeated / mount is reported once */
+	collect_free(c);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/mounts", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
 T_TEST(self_metrics_of_this_process)
 {
 	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
@@ -370,6 +402,7 @@ int main(void)
 	T_RUN(process_groups_find_this_test);
 	T_RUN(kept_open_files_are_reread);
 	T_RUN(textfile_served_with_types);
+	T_RUN(filesystem_mounts_and_network_fs);
 	T_RUN(self_metrics_of_this_process);
 	T_RUN(schedule_runs_on_the_loop);
 	T_RUN(agent_options);
