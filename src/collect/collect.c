@@ -40,38 +40,40 @@ struct cfd {
 struct collector {
 	const char *name;			/* collector label value */
 	int (*fn)(struct collect_ctx *c);	/* the collector */
+	int off;				/* off unless named (node_exporter's default-disabled ones) */
 };
 
 static const struct collector collectors[] = {
-	{ "arp", collect_arp },
-	{ "conntrack", collect_conntrack },
-	{ "cpu", collect_cpu },
-	{ "diskstats", collect_diskstats },
-	{ "entropy", collect_entropy },
-	{ "filefd", collect_filefd },
-	{ "filesystem", collect_filesystem },
-	{ "hwmon", collect_hwmon },
-	{ "loadavg", collect_loadavg },
-	{ "meminfo", collect_meminfo },
-	{ "netclass", collect_netclass },
-	{ "netdev", collect_netdev },
-	{ "netstat", collect_netstat },
-	{ "os", collect_os },
-	{ "pressure", collect_pressure },
-	{ "process", collect_process },
-	{ "selinux", collect_selinux },
-	{ "self", collect_self },
-	{ "sockstat", collect_sockstat },
-	{ "softnet", collect_softnet },
-	{ "stat", collect_stat },
-	{ "systemd", collect_systemd },
-	{ "textfile", collect_textfile },
-	{ "thermal_zone", collect_thermal },
-	{ "time", collect_time },
-	{ "timex", collect_timex },
-	{ "udp_queues", collect_udp_queues },
-	{ "uname", collect_uname },
-	{ "vmstat", collect_vmstat },
+	{ "arp", collect_arp, 0 },
+	{ "conntrack", collect_conntrack, 0 },
+	{ "cpu", collect_cpu, 0 },
+	{ "diskstats", collect_diskstats, 0 },
+	{ "entropy", collect_entropy, 0 },
+	{ "filefd", collect_filefd, 0 },
+	{ "filesystem", collect_filesystem, 0 },
+	{ "hwmon", collect_hwmon, 0 },
+	{ "loadavg", collect_loadavg, 0 },
+	{ "meminfo", collect_meminfo, 0 },
+	{ "netclass", collect_netclass, 0 },
+	{ "netdev", collect_netdev, 0 },
+	{ "netstat", collect_netstat, 0 },
+	{ "os", collect_os, 0 },
+	{ "pressure", collect_pressure, 0 },
+	{ "process", collect_process, 0 },
+	{ "processes", collect_processes, 1 },
+	{ "selinux", collect_selinux, 0 },
+	{ "self", collect_self, 0 },
+	{ "sockstat", collect_sockstat, 0 },
+	{ "softnet", collect_softnet, 0 },
+	{ "stat", collect_stat, 0 },
+	{ "systemd", collect_systemd, 0 },
+	{ "textfile", collect_textfile, 0 },
+	{ "thermal_zone", collect_thermal, 0 },
+	{ "time", collect_time, 0 },
+	{ "timex", collect_timex, 0 },
+	{ "udp_queues", collect_udp_queues, 0 },
+	{ "uname", collect_uname, 0 },
+	{ "vmstat", collect_vmstat, 0 },
 };
 #define NCOLLECTORS (sizeof(collectors) / sizeof(collectors[0]))
 
@@ -103,6 +105,19 @@ const char *const *collect_names(void)
 	return names;
 }
 
+/* 1 if name is an entry of the comma-separated list. */
+static int name_listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || !p[n]))
+			return 1;
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+	return 0;
+}
+
 static const char *own(struct collect_ctx *c, size_t slot, const char *s)
 {
 	if (!s)
@@ -122,6 +137,7 @@ struct collect_ctx *collect_new(const struct collect_config *cfg, char *err, siz
 	c->cfg.rootfs = own(c, 4, cfg->rootfs ? cfg->rootfs : "");
 	c->cfg.only = own(c, 5, cfg->only);
 	c->cfg.textfile_dir = own(c, 6, cfg->textfile_dir);
+	c->cfg.enable = own(c, 7, cfg->enable);
 	c->cfg.groups = NULL;
 	c->cfg.ngroups = 0;
 	hmap_init(&c->fams);
@@ -129,18 +145,9 @@ struct collect_ctx *collect_new(const struct collect_config *cfg, char *err, siz
 	buf_init(&c->file, COLLECT_FILE_MAX);
 	buf_init(&c->stat, COLLECT_FILE_MAX);
 	for (size_t i = 0; i < NCOLLECTORS; i++) {
-		int on = 1;
-		if (c->cfg.only) {
-			const char *p = c->cfg.only;
-			size_t n = strlen(collectors[i].name);
-			on = 0;
-			while (p && *p) {
-				if (strncmp(p, collectors[i].name, n) == 0 && (p[n] == ',' || !p[n]))
-					on = 1;
-				p = strchr(p, ',');
-				p = p ? p + 1 : NULL;
-			}
-		}
+		int on = c->cfg.only ? name_listed(c->cfg.only, collectors[i].name) : !collectors[i].off;
+		if (c->cfg.enable && name_listed(c->cfg.enable, collectors[i].name))
+			on = 1;
 		c->enabled[i] = (unsigned char)on;
 	}
 	if (cfg->ngroups) {

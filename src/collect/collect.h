@@ -59,13 +59,14 @@ struct collect_config {
 	const char *etc;		/* for os-release, normally "/etc" */
 	const char *usr_lib;		/* fallback os-release dir, normally "/usr/lib" */
 	const char *rootfs;		/* prefix for statfs of mount points, normally "" */
-	const char *only;		/* comma-separated collector names to run, NULL: all */
+	const char *only;		/* comma-separated collector names to run, NULL: the default set */
+	const char *enable;		/* comma-separated collectors to add to the set (e.g. "processes") */
 	const char *textfile_dir;	/* directory of *.prom files to serve, or NULL */
 	const struct collect_procgroup *groups;	/* process groups, may be NULL */
 	size_t ngroups;			/* entries in groups */
 };
 
-#define COLLECT_CONFIG_DEFAULT { "/proc", "/sys", "/etc", "/usr/lib", "", NULL, NULL, NULL, 0 }
+#define COLLECT_CONFIG_DEFAULT { "/proc", "/sys", "/etc", "/usr/lib", "", NULL, NULL, NULL, NULL, 0 }
 
 struct collect_ctx;
 
@@ -167,6 +168,7 @@ int collect_systemd(struct collect_ctx *c);
 int collect_process(struct collect_ctx *c);
 int collect_self(struct collect_ctx *c);
 int collect_textfile(struct collect_ctx *c);
+int collect_processes(struct collect_ctx *c);
 
 /* Process-group state (process.c), created by collect_new. */
 struct collect_proc;

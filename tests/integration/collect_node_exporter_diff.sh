@@ -29,8 +29,9 @@ backup_duration_seconds_sum 4000
 backup_duration_seconds_count 12
 PROM
 np=$(free_port); vp=$(free_port)
-prometheus-node-exporter --web.listen-address=127.0.0.1:$np --collector.textfile.directory="$tmp/textfile" >"$tmp/ne.log" 2>&1 & pids+=($!)
-$AGENT --listen 127.0.0.1:$vp --textfile-dir "$tmp/textfile" >"$tmp/agent.log" 2>&1 & pids+=($!)
+prometheus-node-exporter --web.listen-address=127.0.0.1:$np --collector.textfile.directory="$tmp/textfile" \
+	--collector.processes >"$tmp/ne.log" 2>&1 & pids+=($!)
+$AGENT --listen 127.0.0.1:$vp --textfile-dir "$tmp/textfile" --enable processes >"$tmp/agent.log" 2>&1 & pids+=($!)
 wait_http "http://127.0.0.1:$np/metrics" || { echo "FAIL $name: node_exporter did not start"; exit 1; }
 wait_http "http://127.0.0.1:$vp/metrics" || { echo "FAIL $name: vigil agent did not start: $(tail -2 "$tmp/agent.log")"; exit 1; }
 curl -fsS "http://127.0.0.1:$np/metrics" >"$tmp/ne.txt"

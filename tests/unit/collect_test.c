@@ -338,6 +338,25 @@ T_TEST(filesystem_mounts_and_network_fs)
 	rmdir(dir);
 }
 
+T_TEST(processes_collector_is_opt_in)
+{
+	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
+	cfg.only = "loadavg";
+	struct collect_ctx *c = collect_new(&cfg, NULL, 0);
+	run_into_mem(c);
+	T_CHECK(isnan(find(&M, "node_processes_pids{}")));
+	collect_free(c);
+	cfg.enable = "processes";
+	c = collect_new(&cfg, NULL, 0);
+	run_into_mem(c);
+	double pids = find(&M, "node_processes_pids{}");
+	T_CHECK(pids >= 2);
+	T_CHECK(find(&M, "node_processes_threads{}") >= pids);
+	T_CHECK(find(&M, "node_processes_state{state=\"R\"}") >= 1);	/* this test is running */
+	T_CHECK(find(&M, "node_processes_max_processes{}") > 0);
+	collect_free(c);
+}
+
 T_TEST(self_metrics_of_this_process)
 {
 	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
@@ -403,6 +422,7 @@ int main(void)
 	T_RUN(kept_open_files_are_reread);
 	T_RUN(textfile_served_with_types);
 	T_RUN(filesystem_mounts_and_network_fs);
+	T_RUN(processes_collector_is_opt_in);
 	T_RUN(self_metrics_of_this_process);
 	T_RUN(schedule_runs_on_the_loop);
 	T_RUN(agent_options);
