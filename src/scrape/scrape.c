@@ -83,7 +83,9 @@ struct scrape_manager {
 	size_t njobs;			/* entries in jobs */
 	struct starget *targets;	/* every target */
 	size_t ntargets;		/* entries in targets */
-	struct batch batch;		/* samples of the scrape being parsed */
+	struct batch *batches;		/* samples of the scrape being parsed, in order */
+	size_t nbatches;		/* batches allocated (kept between scrapes) */
+	size_t cur;			/* batch being filled */
 	struct buf enc;			/* the batch encoded for delivery */
 	pcre2_match_data *md;		/* shared match data */
 	char *arena;			/* relabel results of one sample */
@@ -479,8 +481,17 @@ static int on_sample(void *ctx, const struct tp_sample *s)
 	n = w;
 	memcpy(u.ls.v, v, n * sizeof(*v));
 	u.ls.n = n;
-	if (batch_add(&m->batch, &u.ls, s->has_ts && !j->ignore_ts ? s->ts_ms : t->start_wall_ms, s->value) < 0)
-		return -E2BIG;
+	int64_t ts = s->has_ts && !j->ignore_ts ? s->ts_ms : t->start_wall_ms;
+	if (batch_add(&m->batches[m->cur], &u.ls, ts, s->value) < 0) {
+		/* full: continue in the next batch (sample_limit bounds the count) */
+		if (++m->cur == m->nbatches) {
+			m->batches = xreallocarray(m->batches, m->nbatches + 1, sizeof(*m->batches));
+			batch_init(&m->batches[m->nbatches++]);
+		}
+		batch_reset(&m->batches[m->cur]);
+		if (batch_add(&m->batches[m->cur], &u.ls, ts, s->value) < 0)
+			return -E2BIG;
+	}
 	/* remember the series for staleness */
 	buf_reset(&m->key);
 	for (size_t i = 0; i < n; i++) {
@@ -546,7 +557,8 @@ static void finish(struct starget *t, CURLcode cc)
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
 	t->gen = (t->gen + 1) & (UINTPTR_MAX >> 1) ? t->gen + 1 : 1;
-	batch_reset(&m->batch);
+	m->cur = 0;
+	batch_reset(&m->batches[0]);
 	if (t->refused) {
 		snprintf(err, sizeof(err), "egress policy refused the connection");
 	} else if (t->too_big) {
@@ -562,13 +574,15 @@ static void finish(struct starget *t, CURLcode cc)
 		if (ps.over_limit)
 			snprintf(err, sizeof(err), "sample limit of %zu exceeded", t->job->sample_limit);
 		else if (rc > 0 || rc == -E2BIG)
-			snprintf(err, sizeof(err), "too many samples for one batch");
+			snprintf(err, sizeof(err), "a sample is larger than a batch");
 		ok = rc == 0 && !ps.over_limit;
 	}
 	if (ok) {
-		buf_reset(&m->enc);
-		if (batch_encode(&m->batch, &m->enc) == 0)
-			batch_decode(m->enc.data, m->enc.len, deliver, m);
+		for (size_t i = 0; i <= m->cur; i++) {
+			buf_reset(&m->enc);
+			if (batch_encode(&m->batches[i], &m->enc) == 0)
+				batch_decode(m->enc.data, m->enc.len, deliver, m);
+		}
 		mark_stale(t, t->gen);
 	} else {
 		log_warn("scrape failed", "job=%s instance=%s err=\"%s\"", t->job->name, t->instance, err);
@@ -695,7 +709,9 @@ struct scrape_manager *scrape_manager_new(struct loop *l, const struct scrape_co
 	size_t ntargets = 0;
 	m->l = l;
 	m->sink = sink;
-	batch_init(&m->batch);
+	m->batches = xcalloc(1, sizeof(*m->batches));
+	m->nbatches = 1;
+	batch_init(&m->batches[0]);
 	buf_init(&m->enc, BATCH_MAX_BYTES + 16);
 	buf_init(&m->key, (size_t)SCRAPE_SAMPLE_LABELS * 2 * (LABEL_VALUE_MAX + 1));
 	m->arena = xmalloc(SCRAPE_ARENA);
@@ -756,7 +772,9 @@ void scrape_manager_free(struct scrape_manager *m)
 	curl_multi_cleanup(m->multi);
 	pcre2_match_data_free(m->md);
 	free(m->arena);
-	batch_free(&m->batch);
+	for (size_t i = 0; i < m->nbatches; i++)
+		batch_free(&m->batches[i]);
+	free(m->batches);
 	buf_free(&m->enc);
 	buf_free(&m->key);
 	free(m->targets);
