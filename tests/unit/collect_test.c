@@ -157,6 +157,21 @@ T_TEST(sensors_pressure_and_files)
 	collect_free(c);
 }
 
+T_TEST(cpufreq_and_schedstat)
+{
+	struct collect_ctx *c = fixture_ctx("cpufreq,schedstat");
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "node_cpu_scaling_frequency_hertz{cpu=\"0\"}"), 2.4e9, 0);
+	T_EQ_DBL(find(&M, "node_cpu_frequency_max_hertz{cpu=\"0\"}"), 3.5e9, 0);
+	T_CHECK(isnan(find(&M, "node_cpu_frequency_hertz{cpu=\"0\"}")));	/* cpuinfo_cur_freq absent */
+	T_EQ_DBL(find(&M, "node_cpu_scaling_governor{cpu=\"0\",governor=\"powersave\"}"), 1, 0);
+	T_EQ_DBL(find(&M, "node_cpu_scaling_governor{cpu=\"0\",governor=\"performance\"}"), 0, 0);
+	T_EQ_DBL(find(&M, "node_schedstat_running_seconds_total{cpu=\"0\"}"), 2.5, 1e-12);
+	T_EQ_DBL(find(&M, "node_schedstat_waiting_seconds_total{cpu=\"0\"}"), 1.2, 1e-12);
+	T_EQ_DBL(find(&M, "node_schedstat_timeslices_total{cpu=\"1\"}"), 3, 0);
+	collect_free(c);
+}
+
 T_TEST(missing_source_marks_collector_failed)
 {
 	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
@@ -416,6 +431,7 @@ int main(void)
 	T_RUN(diskstats_scaled_and_filtered);
 	T_RUN(network_sources);
 	T_RUN(sensors_pressure_and_files);
+	T_RUN(cpufreq_and_schedstat);
 	T_RUN(missing_source_marks_collector_failed);
 	T_RUN(render_parses_back_in_both_formats);
 	T_RUN(process_groups_find_this_test);
