@@ -49,6 +49,7 @@ static const struct collector collectors[] = {
 	{ "cpu", collect_cpu, 0 },
 	{ "cpufreq", collect_cpufreq, 0 },
 	{ "diskstats", collect_diskstats, 0 },
+	{ "edac", collect_edac, 0 },
 	{ "entropy", collect_entropy, 0 },
 	{ "filefd", collect_filefd, 0 },
 	{ "filesystem", collect_filesystem, 0 },

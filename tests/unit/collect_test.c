@@ -157,7 +157,7 @@ T_TEST(sensors_pressure_and_files)
 	collect_free(c);
 }
 
-T_TEST(cpufreq_and_schedstat)
+T_TEST(cpufreq_schedstat_edac)
 {
 	struct collect_ctx *c = fixture_ctx("cpufreq,schedstat");
 	run_into_mem(c);
@@ -169,6 +169,14 @@ T_TEST(cpufreq_and_schedstat)
 	T_EQ_DBL(find(&M, "node_schedstat_running_seconds_total{cpu=\"0\"}"), 2.5, 1e-12);
 	T_EQ_DBL(find(&M, "node_schedstat_waiting_seconds_total{cpu=\"0\"}"), 1.2, 1e-12);
 	T_EQ_DBL(find(&M, "node_schedstat_timeslices_total{cpu=\"1\"}"), 3, 0);
+	collect_free(c);
+	c = fixture_ctx("edac");
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "node_edac_correctable_errors_total{controller=\"0\"}"), 3, 0);
+	T_EQ_DBL(find(&M, "node_edac_uncorrectable_errors_total{controller=\"0\"}"), 0, 0);
+	T_EQ_DBL(find(&M, "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"0\"}"), 2, 0);
+	T_EQ_DBL(find(&M, "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"unknown\"}"), 1, 0);
+	T_EQ_DBL(find(&M, "node_scrape_collector_success{collector=\"edac\"}"), 1, 0);
 	collect_free(c);
 }
 
@@ -431,7 +439,7 @@ int main(void)
 	T_RUN(diskstats_scaled_and_filtered);
 	T_RUN(network_sources);
 	T_RUN(sensors_pressure_and_files);
-	T_RUN(cpufreq_and_schedstat);
+	T_RUN(cpufreq_schedstat_edac);
 	T_RUN(missing_source_marks_collector_failed);
 	T_RUN(render_parses_back_in_both_formats);
 	T_RUN(process_groups_find_this_test);
