@@ -45,6 +45,7 @@ struct collector {
 
 static const struct collector collectors[] = {
 	{ "arp", collect_arp, 0 },
+	{ "bonding", collect_bonding, 0 },
 	{ "conntrack", collect_conntrack, 0 },
 	{ "cpu", collect_cpu, 0 },
 	{ "cpufreq", collect_cpufreq, 0 },

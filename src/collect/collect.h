@@ -172,6 +172,7 @@ int collect_processes(struct collect_ctx *c);
 int collect_cpufreq(struct collect_ctx *c);
 int collect_schedstat(struct collect_ctx *c);
 int collect_edac(struct collect_ctx *c);
+int collect_bonding(struct collect_ctx *c);
 
 /* Process-group state (process.c), created by collect_new. */
 struct collect_proc;

@@ -157,7 +157,7 @@ T_TEST(sensors_pressure_and_files)
 	collect_free(c);
 }
 
-T_TEST(cpufreq_schedstat_edac)
+T_TEST(cpufreq_schedstat_edac_bonding)
 {
 	struct collect_ctx *c = fixture_ctx("cpufreq,schedstat");
 	run_into_mem(c);
@@ -177,6 +177,11 @@ T_TEST(cpufreq_schedstat_edac)
 	T_EQ_DBL(find(&M, "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"0\"}"), 2, 0);
 	T_EQ_DBL(find(&M, "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"unknown\"}"), 1, 0);
 	T_EQ_DBL(find(&M, "node_scrape_collector_success{collector=\"edac\"}"), 1, 0);
+	collect_free(c);
+	c = fixture_ctx("bonding");
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "node_bonding_slaves{master=\"bond0\"}"), 2, 0);
+	T_EQ_DBL(find(&M, "node_bonding_active{master=\"bond0\"}"), 1, 0);
 	collect_free(c);
 }
 
@@ -439,7 +444,7 @@ int main(void)
 	T_RUN(diskstats_scaled_and_filtered);
 	T_RUN(network_sources);
 	T_RUN(sensors_pressure_and_files);
-	T_RUN(cpufreq_schedstat_edac);
+	T_RUN(cpufreq_schedstat_edac_bonding);
 	T_RUN(missing_source_marks_collector_failed);
 	T_RUN(render_parses_back_in_both_formats);
 	T_RUN(process_groups_find_this_test);
