@@ -8,7 +8,7 @@
  * Prometheus text / OpenMetrics, or fed sample by sample into a sample_sink.
  *
  *   struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
- *   struct collect_ctx *c = collect_new(&cfg);
+ *   struct collect_ctx *c = collect_new(&cfg, err, sizeof(err));
  *   collect_run(c);                        // read /proc, /sys, ...
  *   collect_render(c, &out, 0);            // text format 0.0.4
  *   collect_emit(c, &sink, clock_wall_ms());
@@ -20,7 +20,12 @@
  *
  * The roots are configurable so unit tests run on fixture trees
  * (tests/data/collect/). Collectors whose source is missing on this host
- * emit nothing and report success, as node_exporter does.
+ * emit nothing and report success. Besides node_exporter's default set
+ * there are: textfile (cfg.textfile_dir), processes (off unless in
+ * cfg.enable, as in node_exporter), process groups (namedprocess_namegroup_*,
+ * process-exporter's names; see process.c) and self (process_* of the
+ * collecting process). Every difference from node_exporter's series is
+ * listed in tests/data/collect/node_exporter_diff.txt.
  */
 #ifndef VIGIL_COLLECT_H
 #define VIGIL_COLLECT_H
