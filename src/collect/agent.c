@@ -2,8 +2,8 @@
  * agent.c — `vigil agent`: serve the host collectors on /metrics, the way
  * node_exporter does, from a small libmicrohttpd server.
  *
- *   vigil agent [--listen ADDR:PORT] [--interval DUR] [--collectors a,b]
- *               [--process-group NAME=REGEX]... [--proc DIR] [--sys DIR]
+ *   vigil agent [--listen ADDR:PORT] [--interval DUR] [--collectors a,b] [--enable a,b]
+ *               [--process-group NAME=REGEX]... [--textfile-dir DIR] [--proc DIR] [--sys DIR]
  *
  * With --interval 0 (the default) every scrape runs the collectors; with a
  * duration the collectors run on that period and scrapes get the last
@@ -50,12 +50,14 @@ static void on_signal(int sig)
 
 static void usage(FILE *f)
 {
-	fputs("usage: vigil agent [--listen ADDR:PORT] [--interval DUR] [--collectors a,b,...]\n"
-	    "                   [--process-group NAME=REGEX]... [--proc DIR] [--sys DIR]\n"
+	fputs("usage: vigil agent [--listen ADDR:PORT] [--interval DUR] [--collectors a,b,...] [--enable a,b]\n"
+	    "                   [--process-group NAME=REGEX]... [--textfile-dir DIR] [--proc DIR] [--sys DIR]\n"
 	    "  --listen         address to serve /metrics on (default " AGENT_DEFAULT_LISTEN ")\n"
 	    "  --interval       collect every DUR (e.g. 15s); 0 = on each scrape (default)\n"
 	    "  --collectors     run only these collectors\n"
-	    "  --process-group  watch processes whose comm or cmdline matches REGEX as group NAME\n", f);
+	    "  --enable         add collectors that are off by default (processes)\n"
+	    "  --process-group  watch processes whose comm or cmdline matches REGEX as group NAME\n"
+	    "  --textfile-dir   also serve the *.prom files of DIR (node_exporter's textfile collector)\n", f);
 }
 
 void agent_opts_free(struct agent_opts *o)
@@ -95,10 +97,14 @@ int agent_parse_args(int argc, char **argv, struct agent_opts *o, char *err, siz
 				o->interval_ms = 0;
 		} else if (!strcmp(a, "--collectors")) {
 			o->collectors = v;
+		} else if (!strcmp(a, "--enable")) {
+			o->enable = v;
 		} else if (!strcmp(a, "--proc")) {
 			o->proc = v;
 		} else if (!strcmp(a, "--sys")) {
 			o->sys = v;
+		} else if (!strcmp(a, "--textfile-dir")) {
+			o->textfile_dir = v;
 		} else if (!strcmp(a, "--process-group")) {
 			const char *eq = strchr(v, '=');
 			if (!eq || eq == v || !eq[1]) {
@@ -249,6 +255,8 @@ int agent_main(int argc, char **argv)
 	cfg.proc = o.proc;
 	cfg.sys = o.sys;
 	cfg.only = o.collectors;
+	cfg.enable = o.enable;
+	cfg.textfile_dir = o.textfile_dir;
 	cfg.groups = o.groups;
 	cfg.ngroups = o.ngroups;
 	memset(&a, 0, sizeof(a));

@@ -18,9 +18,11 @@
 struct agent_opts {
 	const char *listen;		/* ADDR:PORT to serve on */
 	int64_t interval_ms;		/* collect period; 0 = on each scrape */
-	const char *collectors;		/* comma-separated collector names, NULL: all */
+	const char *collectors;		/* comma-separated collector names, NULL: the default set */
+	const char *enable;		/* collectors added to the default set */
 	const char *proc;		/* procfs root */
 	const char *sys;		/* sysfs root */
+	const char *textfile_dir;	/* directory of *.prom files, or NULL */
 	struct collect_procgroup *groups;	/* process groups (owned array) */
 	char *group_names[COLLECT_GROUPS_MAX];	/* owned group names */
 	size_t ngroups;			/* entries in groups */

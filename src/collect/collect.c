@@ -40,37 +40,44 @@ struct cfd {
 struct collector {
 	const char *name;			/* collector label value */
 	int (*fn)(struct collect_ctx *c);	/* the collector */
+	int off;				/* off unless named (node_exporter's default-disabled ones) */
 };
 
 static const struct collector collectors[] = {
-	{ "arp", collect_arp },
-	{ "conntrack", collect_conntrack },
-	{ "cpu", collect_cpu },
-	{ "diskstats", collect_diskstats },
-	{ "entropy", collect_entropy },
-	{ "filefd", collect_filefd },
-	{ "filesystem", collect_filesystem },
-	{ "hwmon", collect_hwmon },
-	{ "loadavg", collect_loadavg },
-	{ "meminfo", collect_meminfo },
-	{ "netclass", collect_netclass },
-	{ "netdev", collect_netdev },
-	{ "netstat", collect_netstat },
-	{ "os", collect_os },
-	{ "pressure", collect_pressure },
-	{ "process", collect_process },
-	{ "selinux", collect_selinux },
-	{ "self", collect_self },
-	{ "sockstat", collect_sockstat },
-	{ "softnet", collect_softnet },
-	{ "stat", collect_stat },
-	{ "systemd", collect_systemd },
-	{ "thermal_zone", collect_thermal },
-	{ "time", collect_time },
-	{ "timex", collect_timex },
-	{ "udp_queues", collect_udp_queues },
-	{ "uname", collect_uname },
-	{ "vmstat", collect_vmstat },
+	{ "arp", collect_arp, 0 },
+	{ "bonding", collect_bonding, 0 },
+	{ "conntrack", collect_conntrack, 0 },
+	{ "cpu", collect_cpu, 0 },
+	{ "cpufreq", collect_cpufreq, 0 },
+	{ "diskstats", collect_diskstats, 0 },
+	{ "edac", collect_edac, 0 },
+	{ "entropy", collect_entropy, 0 },
+	{ "filefd", collect_filefd, 0 },
+	{ "filesystem", collect_filesystem, 0 },
+	{ "hwmon", collect_hwmon, 0 },
+	{ "loadavg", collect_loadavg, 0 },
+	{ "meminfo", collect_meminfo, 0 },
+	{ "netclass", collect_netclass, 0 },
+	{ "netdev", collect_netdev, 0 },
+	{ "netstat", collect_netstat, 0 },
+	{ "os", collect_os, 0 },
+	{ "pressure", collect_pressure, 0 },
+	{ "process", collect_process, 0 },
+	{ "processes", collect_processes, 1 },
+	{ "schedstat", collect_schedstat, 0 },
+	{ "selinux", collect_selinux, 0 },
+	{ "self", collect_self, 0 },
+	{ "sockstat", collect_sockstat, 0 },
+	{ "softnet", collect_softnet, 0 },
+	{ "stat", collect_stat, 0 },
+	{ "systemd", collect_systemd, 0 },
+	{ "textfile", collect_textfile, 0 },
+	{ "thermal_zone", collect_thermal, 0 },
+	{ "time", collect_time, 0 },
+	{ "timex", collect_timex, 0 },
+	{ "udp_queues", collect_udp_queues, 0 },
+	{ "uname", collect_uname, 0 },
+	{ "vmstat", collect_vmstat, 0 },
 };
 #define NCOLLECTORS (sizeof(collectors) / sizeof(collectors[0]))
 
@@ -102,6 +109,19 @@ const char *const *collect_names(void)
 	return names;
 }
 
+/* 1 if name is an entry of the comma-separated list. */
+static int name_listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; p && *p;) {
+		if (strncmp(p, name, n) == 0 && (p[n] == ',' || !p[n]))
+			return 1;
+		p = strchr(p, ',');
+		p = p ? p + 1 : NULL;
+	}
+	return 0;
+}
+
 static const char *own(struct collect_ctx *c, size_t slot, const char *s)
 {
 	if (!s)
@@ -120,6 +140,8 @@ struct collect_ctx *collect_new(const struct collect_config *cfg, char *err, siz
 	c->cfg.usr_lib = own(c, 3, cfg->usr_lib ? cfg->usr_lib : "/usr/lib");
 	c->cfg.rootfs = own(c, 4, cfg->rootfs ? cfg->rootfs : "");
 	c->cfg.only = own(c, 5, cfg->only);
+	c->cfg.textfile_dir = own(c, 6, cfg->textfile_dir);
+	c->cfg.enable = own(c, 7, cfg->enable);
 	c->cfg.groups = NULL;
 	c->cfg.ngroups = 0;
 	hmap_init(&c->fams);
@@ -127,18 +149,9 @@ struct collect_ctx *collect_new(const struct collect_config *cfg, char *err, siz
 	buf_init(&c->file, COLLECT_FILE_MAX);
 	buf_init(&c->stat, COLLECT_FILE_MAX);
 	for (size_t i = 0; i < NCOLLECTORS; i++) {
-		int on = 1;
-		if (c->cfg.only) {
-			const char *p = c->cfg.only;
-			size_t n = strlen(collectors[i].name);
-			on = 0;
-			while (p && *p) {
-				if (strncmp(p, collectors[i].name, n) == 0 && (p[n] == ',' || !p[n]))
-					on = 1;
-				p = strchr(p, ',');
-				p = p ? p + 1 : NULL;
-			}
-		}
+		int on = c->cfg.only ? name_listed(c->cfg.only, collectors[i].name) : !collectors[i].off;
+		if (c->cfg.enable && name_listed(c->cfg.enable, collectors[i].name))
+			on = 1;
 		c->enabled[i] = (unsigned char)on;
 	}
 	if (cfg->ngroups) {
@@ -213,9 +226,27 @@ void collect_family(struct collect_ctx *c, const char *name, const char *help, e
 	c->cur = f;
 }
 
-int collect_add(struct collect_ctx *c, double v, ...)
+/* Append one encoded sample from name/value pairs in nv[0..2n). */
+static int add_pairs(struct collect_ctx *c, double v, const char *const *nv, size_t n)
 {
 	struct cfam *f = c->cur;
+	size_t mark = f->samples.len;
+	int rc = buf_add_u8(&f->samples, (uint8_t)n);
+	for (size_t i = 0; i < 2 * n && !rc; i++)
+		rc = buf_add(&f->samples, nv[i], strlen(nv[i]) + 1);
+	if (!rc)
+		rc = buf_add(&f->samples, &v, sizeof(v));
+	if (rc) {
+		f->samples.len = mark;	/* drop the partial sample */
+		return rc;
+	}
+	f->n++;
+	c->nsamples++;
+	return 0;
+}
+
+int collect_add(struct collect_ctx *c, double v, ...)
+{
 	const char *nv[2 * COLLECT_LABELS_MAX];
 	size_t n = 0;
 	va_list ap;
@@ -232,19 +263,19 @@ int collect_add(struct collect_ctx *c, double v, ...)
 		}
 	}
 	va_end(ap);
-	size_t mark = f->samples.len;
-	int rc = buf_add_u8(&f->samples, (uint8_t)n);
-	for (size_t i = 0; i < 2 * n && !rc; i++)
-		rc = buf_add(&f->samples, nv[i], strlen(nv[i]) + 1);
-	if (!rc)
-		rc = buf_add(&f->samples, &v, sizeof(v));
-	if (rc) {
-		f->samples.len = mark;	/* drop the partial sample */
-		return rc;
+	return add_pairs(c, v, nv, n);
+}
+
+int collect_addv(struct collect_ctx *c, double v, const struct label *labels, size_t n)
+{
+	const char *nv[2 * COLLECT_LABELS_MAX];
+	if (n > COLLECT_LABELS_MAX)
+		return -E2BIG;
+	for (size_t i = 0; i < n; i++) {
+		nv[2 * i] = labels[i].name;
+		nv[2 * i + 1] = labels[i].value;
 	}
-	f->n++;
-	c->nsamples++;
-	return 0;
+	return add_pairs(c, v, nv, n);
 }
 
 int collect_one(struct collect_ctx *c, const char *name, const char *help, enum collect_type type, double v)
@@ -541,6 +572,7 @@ int collect_render(struct collect_ctx *c, struct buf *out, int openmetrics)
 			continue;
 		size_t nl = strlen(f->name);
 		const char *tname = f->type == COLLECT_COUNTER ? "counter" : f->type == COLLECT_GAUGE ? "gauge" :
+		    f->type == COLLECT_HISTOGRAM ? "histogram" : f->type == COLLECT_SUMMARY ? "summary" :
 		    openmetrics ? "unknown" : "untyped";
 		size_t fl = nl;
 		if (openmetrics && f->type == COLLECT_COUNTER) {
@@ -562,11 +594,12 @@ int collect_render(struct collect_ctx *c, struct buf *out, int openmetrics)
 		struct walk w;
 		while (p < end && !rc) {
 			p = walk_next(p, &w);
-			rc = buf_add(out, f->name, nl);
-			if (w.n) {
+			size_t k0 = w.n && !strcmp(w.names[0], "__name__");	/* own sample name */
+			rc = k0 ? buf_adds(out, w.values[0]) : buf_add(out, f->name, nl);
+			if (w.n > k0) {
 				rc = rc ? rc : buf_addc(out, '{');
-				for (size_t k = 0; k < w.n && !rc; k++) {
-					rc = k ? buf_addc(out, ',') : 0;
+				for (size_t k = k0; k < w.n && !rc; k++) {
+					rc = k > k0 ? buf_addc(out, ',') : 0;
 					rc = rc ? rc : buf_adds(out, w.names[k]);
 					rc = rc ? rc : buf_add(out, "=\"", 2);
 					rc = rc ? rc : add_escaped(out, w.values[k], 1);
@@ -601,8 +634,9 @@ int collect_emit(struct collect_ctx *c, const struct sample_sink *sink, int64_t 
 			p = walk_next(p, &w);
 			size_t n = 0;
 			struct label *v = u.ls.v;
-			v[n++] = (struct label){ "__name__", f->name };
-			for (size_t k = 0; k < w.n; k++)
+			size_t k0 = w.n && !strcmp(w.names[0], "__name__");	/* own sample name */
+			v[n++] = (struct label){ "__name__", k0 ? w.values[0] : f->name };
+			for (size_t k = k0; k < w.n; k++)
 				if (w.values[k][0])	/* stored sets never hold empty values */
 					v[n++] = (struct label){ w.names[k], w.values[k] };
 			for (size_t a = 1; a < n; a++)	/* insertion sort by name */

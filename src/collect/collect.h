@@ -8,7 +8,7 @@
  * Prometheus text / OpenMetrics, or fed sample by sample into a sample_sink.
  *
  *   struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
- *   struct collect_ctx *c = collect_new(&cfg);
+ *   struct collect_ctx *c = collect_new(&cfg, err, sizeof(err));
  *   collect_run(c);                        // read /proc, /sys, ...
  *   collect_render(c, &out, 0);            // text format 0.0.4
  *   collect_emit(c, &sink, clock_wall_ms());
@@ -20,7 +20,12 @@
  *
  * The roots are configurable so unit tests run on fixture trees
  * (tests/data/collect/). Collectors whose source is missing on this host
- * emit nothing and report success, as node_exporter does.
+ * emit nothing and report success. Besides node_exporter's default set
+ * there are: textfile (cfg.textfile_dir), processes (off unless in
+ * cfg.enable, as in node_exporter), process groups (namedprocess_namegroup_*,
+ * process-exporter's names; see process.c) and self (process_* of the
+ * collecting process). Every difference from node_exporter's series is
+ * listed in tests/data/collect/node_exporter_diff.txt.
  */
 #ifndef VIGIL_COLLECT_H
 #define VIGIL_COLLECT_H
@@ -30,6 +35,7 @@
 
 #include "core/batch.h"
 #include "core/buf.h"
+#include "core/labels.h"
 #include "core/loop.h"
 
 #define COLLECT_FILE_MAX    (4u << 20)	/* largest /proc or /sys file read */
@@ -41,6 +47,8 @@ enum collect_type {
 	COLLECT_GAUGE,		/* a value that goes up and down */
 	COLLECT_COUNTER,	/* a monotonic total */
 	COLLECT_UNTYPED,	/* node_exporter's untyped families (netstat, vmstat) */
+	COLLECT_HISTOGRAM,	/* samples carry their own __name__ (_bucket, _sum, _count) */
+	COLLECT_SUMMARY,	/* samples carry their own __name__ (quantiles, _sum, _count) */
 };
 
 /* One process group to watch (process monitoring). */
@@ -56,12 +64,14 @@ struct collect_config {
 	const char *etc;		/* for os-release, normally "/etc" */
 	const char *usr_lib;		/* fallback os-release dir, normally "/usr/lib" */
 	const char *rootfs;		/* prefix for statfs of mount points, normally "" */
-	const char *only;		/* comma-separated collector names to run, NULL: all */
+	const char *only;		/* comma-separated collector names to run, NULL: the default set */
+	const char *enable;		/* comma-separated collectors to add to the set (e.g. "processes") */
+	const char *textfile_dir;	/* directory of *.prom files to serve, or NULL */
 	const struct collect_procgroup *groups;	/* process groups, may be NULL */
 	size_t ngroups;			/* entries in groups */
 };
 
-#define COLLECT_CONFIG_DEFAULT { "/proc", "/sys", "/etc", "/usr/lib", "", NULL, NULL, 0 }
+#define COLLECT_CONFIG_DEFAULT { "/proc", "/sys", "/etc", "/usr/lib", "", NULL, NULL, NULL, NULL, 0 }
 
 struct collect_ctx;
 
@@ -107,6 +117,10 @@ void collect_family(struct collect_ctx *c, const char *name, const char *help, e
  * an empty value are kept (node_exporter emits them); at most
  * COLLECT_LABELS_MAX. Return 0 or -E2BIG. */
 int collect_add(struct collect_ctx *c, double v, ...) __attribute__((sentinel));
+/* The same with an array of labels (at most COLLECT_LABELS_MAX). A first
+ * label named __name__ gives the sample a name other than the family's
+ * (members of histograms and summaries). */
+int collect_addv(struct collect_ctx *c, double v, const struct label *labels, size_t n);
 /* Family + one unlabelled sample. */
 int collect_one(struct collect_ctx *c, const char *name, const char *help, enum collect_type type, double v);
 /* Read root/rel into the context's file buffer; return its data (NUL-terminated)
@@ -158,6 +172,12 @@ int collect_selinux(struct collect_ctx *c);
 int collect_systemd(struct collect_ctx *c);
 int collect_process(struct collect_ctx *c);
 int collect_self(struct collect_ctx *c);
+int collect_textfile(struct collect_ctx *c);
+int collect_processes(struct collect_ctx *c);
+int collect_cpufreq(struct collect_ctx *c);
+int collect_schedstat(struct collect_ctx *c);
+int collect_edac(struct collect_ctx *c);
+int collect_bonding(struct collect_ctx *c);
 
 /* Process-group state (process.c), created by collect_new. */
 struct collect_proc;

@@ -1,13 +1,134 @@
 /* filesystem.c — node_filesystem_* from statfs(2) of the real mounts in /proc/1/mounts. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/statvfs.h>
+#include <time.h>
 
 #include "collect/collect.h"
 
 #define FS_MAX 512		/* mounts reported */
 #define FS_STR_MAX 512		/* bytes of a device or mount point */
+#define FS_REMOTE_TIMEOUT_MS 2000	/* longest wait for statfs of a network filesystem */
+#define FS_STUCK_MAX 64		/* network mounts whose statfs is still hanging */
+
+/*
+ * statfs of a hung NFS (or CIFS, FUSE, ...) server blocks for minutes, and
+ * would stall every collection. Network filesystems are stat'ed in a
+ * helper thread with a deadline; a mount whose stat is still hanging is
+ * reported as a device error, without a new thread, until it returns
+ * (node_exporter's "unresponsive mount" handling).
+ */
+struct remote_stat {
+	char path[FS_STR_MAX + 4096];	/* what to stat */
+	struct statvfs st;		/* result */
+	int rc;				/* statvfs return */
+	int done;			/* the thread finished */
+	int abandoned;			/* the collector gave up waiting: the thread frees this */
+};
+
+static pthread_mutex_t remote_mu = PTHREAD_MUTEX_INITIALIZER;	/* guards the two below and remote_stat */
+static pthread_cond_t remote_cv = PTHREAD_COND_INITIALIZER;	/* signalled when a thread finishes */
+static char *stuck[FS_STUCK_MAX];	/* paths with a hanging stat */
+
+static int is_remote(const char *t)
+{
+	static const char *const r[] = { "nfs", "nfs4", "cifs", "smb3", "smbfs", "ceph", "glusterfs", "9p", "afs",
+		"lustre", "gpfs", "davfs", "sshfs", NULL };
+	if (!strncmp(t, "fuse.", 5))
+		return 1;
+	for (size_t i = 0; r[i]; i++)
+		if (!strcmp(t, r[i]))
+			return 1;
+	return 0;
+}
+
+static void stuck_set(const char *path, int on)
+{
+	for (size_t i = 0; i < FS_STUCK_MAX; i++) {
+		if (on && !stuck[i]) {
+			stuck[i] = strdup(path);
+			return;
+		}
+		if (!on && stuck[i] && !strcmp(stuck[i], path)) {
+			free(stuck[i]);
+			stuck[i] = NULL;
+			return;
+		}
+	}
+}
+
+static int stuck_has(const char *path)
+{
+	for (size_t i = 0; i < FS_STUCK_MAX; i++)
+		if (stuck[i] && !strcmp(stuck[i], path))
+			return 1;
+	return 0;
+}
+
+static void *remote_thread(void *arg)
+{
+	struct remote_stat *r = arg;
+	int rc = statvfs(r->path, &r->st);
+	pthread_mutex_lock(&remote_mu);
+	r->rc = rc;
+	r->done = 1;
+	if (r->abandoned) {
+		stuck_set(r->path, 0);
+		free(r);
+	} else {
+		pthread_cond_broadcast(&remote_cv);
+	}
+	pthread_mutex_unlock(&remote_mu);
+	return NULL;
+}
+
+/* statvfs with a deadline; -1 on error, timeout or a still-hanging earlier stat. */
+static int statvfs_deadline(const char *path, struct statvfs *st)
+{
+	pthread_mutex_lock(&remote_mu);
+	int busy = stuck_has(path);
+	pthread_mutex_unlock(&remote_mu);
+	if (busy)
+		return -1;
+	struct remote_stat *r = calloc(1, sizeof(*r));
+	if (!r)
+		return -1;
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	pthread_t th;
+	pthread_attr_t at;
+	pthread_attr_init(&at);
+	pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&th, &at, remote_thread, r) != 0) {
+		pthread_attr_destroy(&at);
+		free(r);
+		return -1;
+	}
+	pthread_attr_destroy(&at);
+	struct timespec dl;
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += FS_REMOTE_TIMEOUT_MS / 1000;
+	dl.tv_nsec += (long)(FS_REMOTE_TIMEOUT_MS % 1000) * 1000000L;
+	if (dl.tv_nsec >= 1000000000L)
+		dl.tv_sec++, dl.tv_nsec -= 1000000000L;
+	int rc = -1;
+	pthread_mutex_lock(&remote_mu);
+	while (!r->done)
+		if (pthread_cond_timedwait(&remote_cv, &remote_mu, &dl) == ETIMEDOUT)
+			break;
+	if (r->done) {
+		rc = r->rc;
+		*st = r->st;
+		free(r);
+	} else {
+		r->abandoned = 1;	/* the thread frees it when statfs returns */
+		stuck_set(path, 1);
+	}
+	pthread_mutex_unlock(&remote_mu);
+	return rc;
+}
 
 struct fsent {
 	char dev[FS_STR_MAX];	/* device label */
@@ -95,7 +216,7 @@ int collect_filesystem(struct collect_ctx *c)
 		char path[FS_STR_MAX + 4096];
 		struct statvfs st;
 		snprintf(path, sizeof(path), "%s%s", cfg->rootfs, f->mnt);
-		f->err = statvfs(path, &st) != 0;
+		f->err = (is_remote(f->type) ? statvfs_deadline(path, &st) : statvfs(path, &st)) != 0;
 		if (f->err)
 			continue;
 		double bs = (double)st.f_frsize;

@@ -21,7 +21,7 @@
 #include "scrape/textparse.h"
 
 #define SCRAPE_ARENA (256u << 10)	/* bytes of relabel results for one sample */
-#define SCRAPE_SAMPLE_LABELS (TP_MAX_LABELS + 2)	/* sample labels + job + instance */
+#define SCRAPE_SAMPLE_LABELS (TP_MAX_LABELS + SCRAPE_TARGET_LABELS_MAX + 2)	/* sample + target labels */
 #define SCRAPE_URL_MAX 4096		/* bytes of a target URL */
 #define SCRAPE_ACCEPT "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;" \
 	"version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
@@ -44,7 +44,11 @@ struct sjob {
 	int64_t interval_ms;		/* period */
 	int64_t timeout_ms;		/* per-scrape timeout */
 	int honor;			/* honor_labels */
+	int ignore_ts;			/* honor_timestamps: false */
 	char *user, *pass, *bearer;	/* credentials (values) */
+	struct label *tl;		/* static target labels (owned strings), job and instance aside */
+	char **tl_exported;		/* "exported_<name>" for each of tl */
+	size_t ntl;			/* entries in tl */
 	struct srule *rules;		/* metric_relabel_configs */
 	size_t nrules;			/* entries in rules */
 	size_t body_limit;		/* bytes */
@@ -79,7 +83,9 @@ struct scrape_manager {
 	size_t njobs;			/* entries in jobs */
 	struct starget *targets;	/* every target */
 	size_t ntargets;		/* entries in targets */
-	struct batch batch;		/* samples of the scrape being parsed */
+	struct batch *batches;		/* samples of the scrape being parsed, in order */
+	size_t nbatches;		/* batches allocated (kept between scrapes) */
+	size_t cur;			/* batch being filled */
 	struct buf enc;			/* the batch encoded for delivery */
 	pcre2_match_data *md;		/* shared match data */
 	char *arena;			/* relabel results of one sample */
@@ -127,6 +133,13 @@ static void job_free(struct sjob *j)
 		free(r->target);
 		free(r->repl);
 	}
+	for (size_t i = 0; i < j->ntl; i++) {
+		free((char *)(uintptr_t)j->tl[i].name);
+		free((char *)(uintptr_t)j->tl[i].value);
+		free(j->tl_exported[i]);
+	}
+	free(j->tl);
+	free(j->tl_exported);
 	free(j->rules);
 	free(j->name);
 	free(j->scheme);
@@ -170,11 +183,28 @@ static int job_init(struct sjob *j, const struct scrape_config *c, char *err, si
 	if (j->timeout_ms > j->interval_ms)
 		j->timeout_ms = j->interval_ms;
 	j->honor = c->honor_labels;
+	j->ignore_ts = c->ignore_timestamps;
 	j->user = c->basic_user ? xstrdup(c->basic_user) : NULL;
 	j->pass = c->basic_password ? xstrdup(c->basic_password) : NULL;
 	j->bearer = c->bearer_token ? xstrdup(c->bearer_token) : NULL;
 	j->body_limit = c->body_limit ? c->body_limit : SCRAPE_DEFAULT_BODY_LIMIT;
 	j->sample_limit = c->sample_limit ? c->sample_limit : SCRAPE_DEFAULT_SAMPLE_LIMIT;
+	if (c->nlabels > SCRAPE_TARGET_LABELS_MAX) {
+		snprintf(err, errsz, "job %s: more than %d target labels", j->name, SCRAPE_TARGET_LABELS_MAX);
+		return -EINVAL;
+	}
+	j->tl = xcalloc(c->nlabels ? c->nlabels : 1, sizeof(*j->tl));
+	j->tl_exported = xcalloc(c->nlabels ? c->nlabels : 1, sizeof(char *));
+	for (size_t i = 0; i < c->nlabels; i++) {
+		const char *ln = c->labels[i].name;
+		if (!ln || !label_name_valid(ln) || !strcmp(ln, "job") || !strcmp(ln, "instance") || !strncmp(ln, "__", 2)) {
+			snprintf(err, errsz, "job %s: invalid target label name \"%s\"", j->name, ln ? ln : "");
+			return -EINVAL;
+		}
+		j->tl[i] = (struct label){ xstrdup(ln), xstrdup(c->labels[i].value ? c->labels[i].value : "") };
+		j->tl_exported[i] = xasprintf("exported_%s", ln);
+		j->ntl++;
+	}
 	j->rules = xcalloc(c->nrelabel ? c->nrelabel : 1, sizeof(*j->rules));
 	for (size_t i = 0; i < c->nrelabel; i++) {
 		const struct scrape_relabel *in = &c->metric_relabel[i];
@@ -311,11 +341,15 @@ static int sink_add(struct scrape_manager *m, struct label *v, size_t n, int64_t
 	return m->sink.add(m->sink.ctx, &u.ls, ts, val);
 }
 
-/* Report one of the synthetic per-scrape series. */
+/* Report one of the synthetic per-scrape series, with the target's labels. */
 static void report(struct starget *t, const char *name, double v)
 {
-	struct label l[3] = { { "__name__", name }, { "instance", t->instance }, { "job", t->job->name } };
-	sink_add(t->m, l, 3, t->start_wall_ms, v);
+	struct label l[SCRAPE_TARGET_LABELS_MAX + 3] = { { "__name__", name }, { "instance", t->instance }, { "job", t->job->name } };
+	size_t n = 3;
+	for (size_t i = 0; i < t->job->ntl; i++)
+		if (t->job->tl[i].value[0])
+			l[n++] = t->job->tl[i];
+	sink_add(t->m, l, n, t->start_wall_ms, v);
 }
 
 static const char *lab_get(const struct label *v, size_t n, const char *name)
@@ -406,25 +440,33 @@ static int on_sample(void *ctx, const struct tp_sample *s)
 	struct scrape_manager *m = t->m;
 	struct label v[SCRAPE_SAMPLE_LABELS];
 	size_t n = 0;
-	static const char *const exported[2] = { "exported_job", "exported_instance" };
-	if (++ps->scraped > t->job->sample_limit) {
+	const struct sjob *j = t->job;
+	if (++ps->scraped > j->sample_limit) {
 		ps->over_limit = 1;
 		return 1;
 	}
+	/* A sample label that a target label also sets: with honor_labels the
+	 * sample's wins, otherwise it is kept as exported_<name>. */
 	for (size_t i = 0; i < s->nlabels; i++) {
 		const struct label *l = &s->labels[i];
 		if (!l->value[0])
 			continue;
-		int which = !strcmp(l->name, "job") ? 0 : !strcmp(l->name, "instance") ? 1 : -1;
-		if (which >= 0 && !t->job->honor)
-			v[n++] = (struct label){ exported[which], l->value };
+		const char *exp = !strcmp(l->name, "job") ? "exported_job" : !strcmp(l->name, "instance") ? "exported_instance" : NULL;
+		for (size_t k = 0; !exp && k < j->ntl; k++)
+			if (!strcmp(l->name, j->tl[k].name))
+				exp = j->tl_exported[k];
+		if (exp && !j->honor)
+			v[n++] = (struct label){ exp, l->value };
 		else
 			v[n++] = *l;
 	}
-	if (!t->job->honor || !lab_get(v, n, "job"))
-		lab_set(v, &n, "job", t->job->name);
-	if (!t->job->honor || !lab_get(v, n, "instance"))
+	if (!j->honor || !lab_get(v, n, "job"))
+		lab_set(v, &n, "job", j->name);
+	if (!j->honor || !lab_get(v, n, "instance"))
 		lab_set(v, &n, "instance", t->instance);
+	for (size_t k = 0; k < j->ntl; k++)
+		if (!j->honor || !lab_get(v, n, j->tl[k].name))
+			lab_set(v, &n, j->tl[k].name, j->tl[k].value);
 	int rc = relabel(m, t->job, v, &n);
 	if (rc < 0)
 		return rc;
@@ -432,10 +474,24 @@ static int on_sample(void *ctx, const struct tp_sample *s)
 		return 0;
 	union stack_labels u;
 	sort_labels(v, n);
+	size_t w = 0;	/* a stored set has unique names: keep the first of a repeat */
+	for (size_t i = 0; i < n; i++)
+		if (!w || strcmp(v[w - 1].name, v[i].name) != 0)
+			v[w++] = v[i];
+	n = w;
 	memcpy(u.ls.v, v, n * sizeof(*v));
 	u.ls.n = n;
-	if (batch_add(&m->batch, &u.ls, s->has_ts ? s->ts_ms : t->start_wall_ms, s->value) < 0)
-		return -E2BIG;
+	int64_t ts = s->has_ts && !j->ignore_ts ? s->ts_ms : t->start_wall_ms;
+	if (batch_add(&m->batches[m->cur], &u.ls, ts, s->value) < 0) {
+		/* full: continue in the next batch (sample_limit bounds the count) */
+		if (++m->cur == m->nbatches) {
+			m->batches = xreallocarray(m->batches, m->nbatches + 1, sizeof(*m->batches));
+			batch_init(&m->batches[m->nbatches++]);
+		}
+		batch_reset(&m->batches[m->cur]);
+		if (batch_add(&m->batches[m->cur], &u.ls, ts, s->value) < 0)
+			return -E2BIG;
+	}
 	/* remember the series for staleness */
 	buf_reset(&m->key);
 	for (size_t i = 0; i < n; i++) {
@@ -501,7 +557,8 @@ static void finish(struct starget *t, CURLcode cc)
 	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(t->easy, CURLINFO_CONTENT_TYPE, &ct);
 	t->gen = (t->gen + 1) & (UINTPTR_MAX >> 1) ? t->gen + 1 : 1;
-	batch_reset(&m->batch);
+	m->cur = 0;
+	batch_reset(&m->batches[0]);
 	if (t->refused) {
 		snprintf(err, sizeof(err), "egress policy refused the connection");
 	} else if (t->too_big) {
@@ -517,13 +574,15 @@ static void finish(struct starget *t, CURLcode cc)
 		if (ps.over_limit)
 			snprintf(err, sizeof(err), "sample limit of %zu exceeded", t->job->sample_limit);
 		else if (rc > 0 || rc == -E2BIG)
-			snprintf(err, sizeof(err), "too many samples for one batch");
+			snprintf(err, sizeof(err), "a sample is larger than a batch");
 		ok = rc == 0 && !ps.over_limit;
 	}
 	if (ok) {
-		buf_reset(&m->enc);
-		if (batch_encode(&m->batch, &m->enc) == 0)
-			batch_decode(m->enc.data, m->enc.len, deliver, m);
+		for (size_t i = 0; i <= m->cur; i++) {
+			buf_reset(&m->enc);
+			if (batch_encode(&m->batches[i], &m->enc) == 0)
+				batch_decode(m->enc.data, m->enc.len, deliver, m);
+		}
 		mark_stale(t, t->gen);
 	} else {
 		log_warn("scrape failed", "job=%s instance=%s err=\"%s\"", t->job->name, t->instance, err);
@@ -650,7 +709,9 @@ struct scrape_manager *scrape_manager_new(struct loop *l, const struct scrape_co
 	size_t ntargets = 0;
 	m->l = l;
 	m->sink = sink;
-	batch_init(&m->batch);
+	m->batches = xcalloc(1, sizeof(*m->batches));
+	m->nbatches = 1;
+	batch_init(&m->batches[0]);
 	buf_init(&m->enc, BATCH_MAX_BYTES + 16);
 	buf_init(&m->key, (size_t)SCRAPE_SAMPLE_LABELS * 2 * (LABEL_VALUE_MAX + 1));
 	m->arena = xmalloc(SCRAPE_ARENA);
@@ -711,7 +772,9 @@ void scrape_manager_free(struct scrape_manager *m)
 	curl_multi_cleanup(m->multi);
 	pcre2_match_data_free(m->md);
 	free(m->arena);
-	batch_free(&m->batch);
+	for (size_t i = 0; i < m->nbatches; i++)
+		batch_free(&m->batches[i]);
+	free(m->batches);
 	buf_free(&m->enc);
 	buf_free(&m->key);
 	free(m->targets);

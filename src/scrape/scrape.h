@@ -23,12 +23,14 @@
 #include <stdint.h>
 
 #include "core/batch.h"
+#include "core/labels.h"
 #include "core/loop.h"
 
 #define SCRAPE_DEFAULT_BODY_LIMIT   (16u << 20)	/* bytes of one body, when the config says 0 */
 #define SCRAPE_DEFAULT_SAMPLE_LIMIT 1000000	/* samples of one scrape, when the config says 0 */
 #define SCRAPE_TARGETS_MAX          10000	/* targets of one manager */
 #define SCRAPE_RELABEL_SOURCES_MAX  16	/* source_labels of one rule */
+#define SCRAPE_TARGET_LABELS_MAX    30	/* static labels of one config, job and instance aside */
 
 enum scrape_relabel_action {
 	SCRAPE_RELABEL_REPLACE,		/* set target_label to the expanded replacement on match */
@@ -60,6 +62,8 @@ struct scrape_config {
 	const char *job_name;			/* job label */
 	const char *const *targets;		/* "host:port" static targets */
 	size_t ntargets;			/* entries in targets */
+	const struct label *labels;		/* static_configs labels added to every series */
+	size_t nlabels;				/* entries in labels (at most SCRAPE_TARGET_LABELS_MAX) */
 	const char *scheme;			/* "http" (NULL) or "https" */
 	const char *metrics_path;		/* NULL: "/metrics" */
 	const struct scrape_param *params;	/* query parameters */
@@ -67,6 +71,7 @@ struct scrape_config {
 	int64_t interval_ms;			/* scrape period; 0: 60 s */
 	int64_t timeout_ms;			/* per scrape; 0: 10 s (capped at the interval) */
 	int honor_labels;			/* 1: the target's own job/instance win */
+	int ignore_timestamps;			/* 1: honor_timestamps: false (use the scrape time) */
 	const char *basic_user;			/* basic auth user, or NULL */
 	const char *basic_password;		/* basic auth password (a secret value) */
 	const char *bearer_token;		/* bearer token value, or NULL */

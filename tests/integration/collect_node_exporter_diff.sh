@@ -14,9 +14,24 @@ trap cleanup EXIT
 command -v prometheus-node-exporter >/dev/null || { echo "FAIL $name: prometheus-node-exporter not installed"; exit 1; }
 find_agent "$tmp" >"$tmp/build.log" 2>&1 || { echo "FAIL $name: cannot build the agent: $(tail -3 "$tmp/build.log")"; exit 1; }
 
+# Both serve the same textfile directory: a gauge, a counter and a histogram.
+mkdir -p "$tmp/textfile"
+cat >"$tmp/textfile/backup.prom" <<'PROM'
+# HELP backup_last_success_seconds Last good backup.
+# TYPE backup_last_success_seconds gauge
+backup_last_success_seconds{set="nightly"} 1.7e9
+# TYPE backup_runs_total counter
+backup_runs_total 12
+# TYPE backup_duration_seconds histogram
+backup_duration_seconds_bucket{le="60"} 3
+backup_duration_seconds_bucket{le="+Inf"} 12
+backup_duration_seconds_sum 4000
+backup_duration_seconds_count 12
+PROM
 np=$(free_port); vp=$(free_port)
-prometheus-node-exporter --web.listen-address=127.0.0.1:$np >"$tmp/ne.log" 2>&1 & pids+=($!)
-$AGENT --listen 127.0.0.1:$vp >"$tmp/agent.log" 2>&1 & pids+=($!)
+prometheus-node-exporter --web.listen-address=127.0.0.1:$np --collector.textfile.directory="$tmp/textfile" \
+	--collector.processes >"$tmp/ne.log" 2>&1 & pids+=($!)
+$AGENT --listen 127.0.0.1:$vp --textfile-dir "$tmp/textfile" --enable processes >"$tmp/agent.log" 2>&1 & pids+=($!)
 wait_http "http://127.0.0.1:$np/metrics" || { echo "FAIL $name: node_exporter did not start"; exit 1; }
 wait_http "http://127.0.0.1:$vp/metrics" || { echo "FAIL $name: vigil agent did not start: $(tail -2 "$tmp/agent.log")"; exit 1; }
 curl -fsS "http://127.0.0.1:$np/metrics" >"$tmp/ne.txt"
@@ -56,6 +71,16 @@ if not bad:
 sys.exit(1 if bad else 0)
 PY
 rc=$?
+# The textfile families keep their TYPE and HELP as node_exporter serves them.
+for want in '# TYPE backup_duration_seconds histogram' '# HELP backup_last_success_seconds Last good backup.' \
+	'# TYPE backup_runs_total counter' "node_textfile_mtime_seconds{file=\"$tmp/textfile/backup.prom\"}"; do
+	if ! grep -qF "$want" "$tmp/ne.txt"; then
+		echo "FAIL collect_textfile_like_node_exporter: node_exporter itself lacks '$want'"; rc=1
+	elif ! grep -qF "$want" "$tmp/vigil.txt"; then
+		echo "FAIL collect_textfile_like_node_exporter: vigil lacks '$want'"; rc=1
+	fi
+done
+[ $rc = 0 ] && echo "PASS collect_textfile_like_node_exporter"
 # The same body also has to be valid OpenMetrics when asked for it.
 ct=$(curl -fsS -o "$tmp/vigil.om" -w '%{content_type}' -H 'Accept: application/openmetrics-text; version=1.0.0' "http://127.0.0.1:$vp/metrics")
 if [[ "$ct" == application/openmetrics-text* ]] && tail -1 "$tmp/vigil.om" | grep -qx '# EOF'; then

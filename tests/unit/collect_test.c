@@ -157,6 +157,34 @@ T_TEST(sensors_pressure_and_files)
 	collect_free(c);
 }
 
+T_TEST(cpufreq_schedstat_edac_bonding)
+{
+	struct collect_ctx *c = fixture_ctx("cpufreq,schedstat");
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "node_cpu_scaling_frequency_hertz{cpu=\"0\"}"), 2.4e9, 0);
+	T_EQ_DBL(find(&M, "node_cpu_frequency_max_hertz{cpu=\"0\"}"), 3.5e9, 0);
+	T_CHECK(isnan(find(&M, "node_cpu_frequency_hertz{cpu=\"0\"}")));	/* cpuinfo_cur_freq absent */
+	T_EQ_DBL(find(&M, "node_cpu_scaling_governor{cpu=\"0\",governor=\"powersave\"}"), 1, 0);
+	T_EQ_DBL(find(&M, "node_cpu_scaling_governor{cpu=\"0\",governor=\"performance\"}"), 0, 0);
+	T_EQ_DBL(find(&M, "node_schedstat_running_seconds_total{cpu=\"0\"}"), 2.5, 1e-12);
+	T_EQ_DBL(find(&M, "node_schedstat_waiting_seconds_total{cpu=\"0\"}"), 1.2, 1e-12);
+	T_EQ_DBL(find(&M, "node_schedstat_timeslices_total{cpu=\"1\"}"), 3, 0);
+	collect_free(c);
+	c = fixture_ctx("edac");
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "node_edac_correctable_errors_total{controller=\"0\"}"), 3, 0);
+	T_EQ_DBL(find(&M, "node_edac_uncorrectable_errors_total{controller=\"0\"}"), 0, 0);
+	T_EQ_DBL(find(&M, "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"0\"}"), 2, 0);
+	T_EQ_DBL(find(&M, "node_edac_csrow_correctable_errors_total{controller=\"0\",csrow=\"unknown\"}"), 1, 0);
+	T_EQ_DBL(find(&M, "node_scrape_collector_success{collector=\"edac\"}"), 1, 0);
+	collect_free(c);
+	c = fixture_ctx("bonding");
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "node_bonding_slaves{master=\"bond0\"}"), 2, 0);
+	T_EQ_DBL(find(&M, "node_bonding_active{master=\"bond0\"}"), 1, 0);
+	collect_free(c);
+}
+
 T_TEST(missing_source_marks_collector_failed)
 {
 	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
@@ -257,6 +285,106 @@ T_TEST(kept_open_files_are_reread)
 	rmdir(dir);
 }
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	fputs(text, f);
+	fclose(f);
+}
+
+T_TEST(textfile_served_with_types)
+{
+	char dir[] = "/tmp/vigil-textfile-XXXXXX";
+	T_CHECK(mkdtemp(dir) != NULL);
+	write_file(dir, "a.prom", "# HELP job_ok Did it work.\n# TYPE job_ok gauge\njob_ok{task=\"x\"} 1\n"
+	    "# TYPE lat histogram\nlat_bucket{le=\"1\"} 2\nlat_bucket{le=\"+Inf\"} 3\nlat_sum 4\nlat_count 3\n");
+	write_file(dir, "ignored.txt", "not_read 1\n");
+	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
+	cfg.only = "textfile";
+	cfg.textfile_dir = dir;
+	struct collect_ctx *c = collect_new(&cfg, NULL, 0);
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "job_ok{task=\"x\"}"), 1, 0);
+	T_EQ_DBL(find(&M, "lat_bucket{le=\"+Inf\"}"), 3, 0);
+	T_EQ_DBL(find(&M, "lat_count{}"), 3, 0);
+	T_CHECK(isnan(find(&M, "not_read{}")));
+	T_EQ_DBL(find(&M, "node_textfile_scrape_error{}"), 0, 0);
+	struct buf out;
+	buf_init(&out, COLLECT_RENDER_MAX);
+	collect_render(c, &out, 0);
+	T_CHECK(strstr(out.data, "# TYPE lat histogram\nlat_bucket{le=\"1\"} 2\n") != NULL);
+	T_CHECK(strstr(out.data, "# HELP job_ok Did it work.\n# TYPE job_ok gauge\n") != NULL);
+	buf_free(&out);
+	/* a timestamped sample spoils its file, not the others */
+	write_file(dir, "b.prom", "late 1 1700000000000\n");
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "node_textfile_scrape_error{}"), 1, 0);
+	T_CHECK(isnan(find(&M, "late{}")));
+	T_EQ_DBL(find(&M, "job_ok{task=\"x\"}"), 1, 0);
+	collect_free(c);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/a.prom", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/b.prom", dir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/ignored.txt", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+T_TEST(filesystem_mounts_and_network_fs)
+{
+	char dir[] = "/tmp/vigil-mounts-XXXXXX";
+	T_CHECK(mkdtemp(dir) != NULL);
+	/* a network filesystem goes through the deadline thread; pseudo and excluded ones are skipped */
+	write_file(dir, "mounts", "/dev/vda / ext4 ro,relatime 0 0\n"
+	    "server:/export\\040x /tmp nfs4 rw 0 0\n"
+	    "proc /proc proc rw 0 0\n"
+	    "tmpfs /run tmpfs rw 0 0\n"
+	    "cgroup2 /sys/fs/cgroup cgroup2 rw 0 0\n"
+	    "/dev/vda / ext4 ro,relatime 0 0\n");
+	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
+	cfg.proc = dir;
+	cfg.only = "filesystem";
+	struct collect_ctx *c = collect_new(&cfg, NULL, 0);
+	run_into_mem(c);
+	T_CHECK(find(&M, "node_filesystem_size_bytes{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"}") > 0);
+	T_EQ_DBL(find(&M, "node_filesystem_readonly{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"}"), 1, 0);
+	T_CHECK(find(&M, "node_filesystem_size_bytes{device=\"server:/export x\",fstype=\"nfs4\",mountpoint=\"/tmp\"}") > 0);
+	T_EQ_DBL(find(&M, "node_filesystem_device_error{device=\"server:/export x\",fstype=\"nfs4\",mountpoint=\"/tmp\"}"), 0, 0);
+	T_CHECK(isnan(find(&M, "node_filesystem_size_bytes{device=\"proc\",fstype=\"proc\",mountpoint=\"/proc\"}")));
+	size_t n = 0;
+	for (size_t i = 0; i < M.n; i++)
+		n += !strncmp(M.key[i], "node_filesystem_device_error{", 29);
+	T_EQ_INT(n, 2);	/* the repeated / mount is reported once */
+	collect_free(c);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/mounts", dir);
+	unlink(path);
+	rmdir(dir);
+}
+
+T_TEST(processes_collector_is_opt_in)
+{
+	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
+	cfg.only = "loadavg";
+	struct collect_ctx *c = collect_new(&cfg, NULL, 0);
+	run_into_mem(c);
+	T_CHECK(isnan(find(&M, "node_processes_pids{}")));
+	collect_free(c);
+	cfg.enable = "processes";
+	c = collect_new(&cfg, NULL, 0);
+	run_into_mem(c);
+	double pids = find(&M, "node_processes_pids{}");
+	T_CHECK(pids >= 2);
+	T_CHECK(find(&M, "node_processes_threads{}") >= pids);
+	T_CHECK(find(&M, "node_processes_state{state=\"R\"}") >= 1);	/* this test is running */
+	T_CHECK(find(&M, "node_processes_max_processes{}") > 0);
+	collect_free(c);
+}
+
 T_TEST(self_metrics_of_this_process)
 {
 	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
@@ -316,10 +444,14 @@ int main(void)
 	T_RUN(diskstats_scaled_and_filtered);
 	T_RUN(network_sources);
 	T_RUN(sensors_pressure_and_files);
+	T_RUN(cpufreq_schedstat_edac_bonding);
 	T_RUN(missing_source_marks_collector_failed);
 	T_RUN(render_parses_back_in_both_formats);
 	T_RUN(process_groups_find_this_test);
 	T_RUN(kept_open_files_are_reread);
+	T_RUN(textfile_served_with_types);
+	T_RUN(filesystem_mounts_and_network_fs);
+	T_RUN(processes_collector_is_opt_in);
 	T_RUN(self_metrics_of_this_process);
 	T_RUN(schedule_runs_on_the_loop);
 	T_RUN(agent_options);
