@@ -96,6 +96,7 @@ static const struct field relabel_fields[] = {
 static const struct field static_fields[] = {
 	{ .key = "targets", .type = F_STRLIST, .off = TOFF(targets), .off2 = TOFF(ntargets), .required = 1,
 	  .def = "", .doc = "\"host:port\" of each exporter to scrape." },
+	FLD("labels", F_STRMAP, TOFF(labels), 0, 0, NULL, "{}", "Labels added to every series scraped from these targets."),
 	FIELD_END,
 };
 
@@ -113,6 +114,7 @@ static void scrape_init(void *p)
 	struct cfg_scrape *s = p;
 	s->interval_ms = 60000;
 	s->timeout_ms = 10000;
+	s->honor_timestamps = 1;
 }
 
 static int scrape_check(void *p, char *err, size_t errsz)
@@ -156,6 +158,7 @@ static const struct field scrape_fields[] = {
 	FLD("metrics_path", F_STRING, SOFF(metrics_path), 0, 0, NULL, "/metrics", "HTTP path of the metrics."),
 	{ .key = "scheme", .type = F_ENUM, .off = SOFF(scheme), .names = schemes, .def = "http", .doc = "http or https." },
 	FLD("honor_labels", F_BOOL, SOFF(honor_labels), 0, 0, NULL, "false", "Keep the target's own job and instance labels on conflict."),
+	FLD("honor_timestamps", F_BOOL, SOFF(honor_timestamps), 0, 0, NULL, "true", "Keep timestamps the target sends; false stamps samples with the scrape time."),
 	FLD("params", F_STRMAP, SOFF(params), 0, 0, NULL, "{}", "URL query parameters (name: value)."),
 	FLD("basic_auth", F_SECTION, SOFF(basic_auth), 0, 0, basic_auth_fields, NULL, "HTTP basic auth."),
 	{ .key = "bearer_token_secret", .type = F_SECRET, .min = ROLE_POLLER, .off = SOFF(bearer_token_secret),

@@ -68,6 +68,7 @@ enum cfg_relabel_action { RELABEL_REPLACE, RELABEL_KEEP, RELABEL_DROP, RELABEL_L
 struct cfg_static {
 	char **targets;		/* "host:port" */
 	size_t ntargets;	/* entries in targets */
+	struct config_strmap labels;	/* labels added to every series of these targets */
 };
 
 /* One scrape_configs entry (Prometheus's format, the subset vigil reads). */
@@ -78,6 +79,7 @@ struct cfg_scrape {
 	char *metrics_path;		/* NULL: /metrics */
 	int scheme;			/* 0 http, 1 https */
 	int honor_labels;		/* the target's job/instance win */
+	int honor_timestamps;		/* keep timestamps the target sends (default true) */
 	struct config_strmap params;	/* URL query parameters */
 	struct {
 		char *username;		/* basic auth user */

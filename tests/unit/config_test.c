@@ -48,8 +48,14 @@ static void run_case(const struct kcase *k, int idx)
 	printf("%s", "");
 	if (strncmp(k->expect, "error", 5) == 0) {
 		const char *msg = strchr(k->expect, ':') + 2;
-		if (secrets)
+		/* "error:" messages follow "FILE:"; "error-nofile:" ones follow "FILE: ";
+		 * "error-secrets:" ones are whole, with CONFIGFILE standing for FILE. */
+		if (secrets && strncmp(msg, "CONFIGFILE", 10) == 0)
+			snprintf(want, sizeof(want), "%s%s", path, msg + 10);
+		else if (secrets)
 			snprintf(want, sizeof(want), "%s", msg);
+		else if (strncmp(k->expect, "error-nofile:", 13) == 0)
+			snprintf(want, sizeof(want), "%s: %s", path, msg);
 		else
 			snprintf(want, sizeof(want), "%s:%s", path, msg);
 		if (rc == 0)
