@@ -172,11 +172,71 @@ static const struct field scrape_fields[] = {
 	FIELD_END,
 };
 
+static const char *const snmp_versions[] = { "1", "2c", "3", NULL };
+
+static void snmp_device_init(void *p)
+{
+	struct cfg_snmp_device *d = p;
+	d->version = 1;	/* 2c */
+	d->retries = -1;
+}
+
+static int snmp_device_check(void *p, char *err, size_t errsz)
+{
+	struct cfg_snmp_device *d = p;
+	char host[256];
+	uint16_t port;
+	unsigned char a[16];
+	const char *h = d->address;
+	if (config_split_hostport(d->address, host, sizeof(host), &port) == 0)
+		h = host;
+	if (inet_pton(AF_INET, h, a) != 1 && inet_pton(AF_INET6, h, a) != 1) {
+		snprintf(err, errsz, "address \"%.200s\" is not a numeric IPv4 or IPv6 address (with an optional :port)", d->address);
+		return -1;
+	}
+	if (!d->name)
+		d->name = xstrdup(d->address);
+	return 0;
+}
+
+#define DOFF(m) offsetof(struct cfg_snmp_device, m)
+static const struct field snmp_device_fields[] = {
+	FLD("name", F_STRING, DOFF(name), 0, 0, NULL, "(address)", "instance label and name in logs."),
+	{ .key = "address", .type = F_STRING, .off = DOFF(address), .required = 1, .def = "",
+	  .doc = "Numeric IPv4 or IPv6 address, with an optional :port (161)." },
+	{ .key = "version", .type = F_ENUM, .off = DOFF(version), .names = snmp_versions, .def = "2c",
+	  .doc = "SNMP version: 1, 2c or 3." },
+	{ .key = "credential", .type = F_SECRET, .min = ROLE_POLLER, .off = DOFF(credential), .required = 1,
+	  .def = "", .doc = "Secret name: the community for v1/2c; for v3 a map with user, auth_protocol (MD5, SHA, SHA-224..SHA-512), auth_password, priv_protocol (DES, AES, AES-192, AES-256), priv_password." },
+	FLD("interval", F_DURATION, DOFF(interval_ms), 1000, DAY, NULL, "(snmp.interval)", "Poll interval of this device."),
+	FLD("timeout", F_DURATION, DOFF(timeout_ms), 10, 60000, NULL, "(snmp.timeout)", "Per-request timeout."),
+	FLD("retries", F_INT, DOFF(retries), 0, 10, NULL, "(snmp.retries)", "Re-sends of a request that timed out."),
+	FLD("max_inflight", F_INT, DOFF(max_inflight), 1, 64, NULL, "4", "Requests in flight to this device at once."),
+	{ .key = "profiles", .type = F_STRLIST, .off = DOFF(profiles), .off2 = DOFF(nprofiles), .def = "[]",
+	  .doc = "Profile names used whatever the device's sysObjectID says." },
+	{ .key = "exclude_profiles", .type = F_STRLIST, .off = DOFF(exclude), .off2 = DOFF(nexclude), .def = "[]",
+	  .doc = "Profile names never used for this device." },
+	FIELD_END,
+};
+
+static const struct field snmp_fields[] = {
+	FLD("profiles_dir", F_STRING, OFF(snmp_profiles_dir), 0, 0, NULL, "./profiles",
+	    "Directory of device profiles (YAML), relative to where vigil starts."),
+	FLD("interval", F_DURATION, OFF(snmp_interval_ms), 1000, DAY, NULL, "1m", "Default poll interval."),
+	FLD("timeout", F_DURATION, OFF(snmp_timeout_ms), 10, 60000, NULL, "1s", "Default per-request timeout."),
+	FLD("retries", F_INT, OFF(snmp_retries), 0, 10, NULL, "2", "Default re-sends of a request that timed out."),
+	{ .key = "devices", .type = F_LIST, .off = OFF(snmp_devices), .off2 = OFF(nsnmp_devices),
+	  .elem_size = sizeof(struct cfg_snmp_device), .sub = snmp_device_fields, .init = snmp_device_init,
+	  .check = snmp_device_check, .doc = "Devices to poll." },
+	FIELD_END,
+};
+
 static const struct field root_fields[] = {
 	FLD("global", F_SECTION, 0, 0, 0, global_fields, NULL, "Process-wide settings."),
 	FLD("web", F_SECTION, 0, 0, 0, web_fields, NULL, "The web worker."),
 	FLD("storage", F_SECTION, 0, 0, 0, storage_fields, NULL, "The store worker's time-series store."),
 	FLD("host", F_SECTION, 0, 0, 0, host_fields, NULL, "Host metrics collected by the poller worker."),
+	FLD("snmp", F_SECTION, 0, 0, 0, snmp_fields, NULL, "SNMP devices polled by the poller worker."),
 	{ .key = "scrape_configs", .type = F_LIST, .off = OFF(scrapes), .off2 = OFF(nscrapes),
 	  .elem_size = sizeof(struct cfg_scrape), .sub = scrape_fields, .init = scrape_init, .check = scrape_check,
 	  .doc = "Prometheus/OpenMetrics endpoints to scrape, in Prometheus's scrape_configs format." },
@@ -592,6 +652,10 @@ static void set_defaults(struct config *c)
 	c->out_of_order_window_ms = 600000;
 	c->host_enabled = 1;
 	c->host_interval_ms = 10000;
+	c->snmp_profiles_dir = xstrdup("./profiles");
+	c->snmp_interval_ms = 60000;
+	c->snmp_timeout_ms = 1000;
+	c->snmp_retries = 2;
 }
 
 int config_parse(const char *name, const char *text, size_t len, struct config **out,
@@ -800,8 +864,15 @@ static int parse_secrets(struct config *c, const char *path, const char *text, s
 			secret_free(&s);
 			goto out;
 		}
-		c->secrets = xreallocarray(c->secrets, c->nsecrets + 1, sizeof(*c->secrets));
+		c->secrets = xreallocarray(c->secrets, c->nsecrets + 1 + s.nkv, sizeof(*c->secrets));
 		c->secrets[c->nsecrets++] = s;
+		/* A structured secret's fields are also "name/field", so each one can
+		 * be found, and passed to a worker, like a plain secret. */
+		for (size_t i = 0; i < s.nkv; i++) {
+			struct config_secret f = { .name = xasprintf("%s/%s", s.name, s.keys[i]),
+				.value = xstrdup(s.vals[i]) };
+			c->secrets[c->nsecrets++] = f;
+		}
 	}
 	rc = 0;
 out:

@@ -94,6 +94,22 @@ struct cfg_scrape {
 	size_t nrelabel;		/* entries in relabel */
 };
 
+/* One SNMP device (snmp.devices). */
+struct cfg_snmp_device {
+	char *name;		/* instance label; default: the address */
+	char *address;		/* numeric IPv4/IPv6, optional :port ([v6]:port) */
+	int version;		/* 0 "1", 1 "2c", 2 "3" */
+	char *credential;	/* secret: the community (v1/v2c) or a v3 user map */
+	int64_t interval_ms;	/* 0: snmp.interval */
+	int64_t timeout_ms;	/* 0: snmp.timeout */
+	int64_t retries;	/* -1: snmp.retries */
+	int64_t max_inflight;	/* concurrent requests to the device (0: 4) */
+	char **profiles;	/* profiles forced on */
+	size_t nprofiles;	/* entries in profiles */
+	char **exclude;		/* profiles never used */
+	size_t nexclude;	/* entries in exclude */
+};
+
 struct config {
 	char *file;			/* path it was read from, or "(default)" */
 	char *text;			/* the YAML text itself (sent to workers) */
@@ -122,6 +138,14 @@ struct config {
 	/* scrape_configs: */
 	struct cfg_scrape *scrapes;	/* Prometheus/OpenMetrics endpoints to scrape */
 	size_t nscrapes;		/* entries in scrapes */
+
+	/* snmp: */
+	char *snmp_profiles_dir;		/* device profiles (YAML); relative to where vigil starts */
+	int64_t snmp_interval_ms;		/* default poll interval */
+	int64_t snmp_timeout_ms;		/* default per-request timeout */
+	int64_t snmp_retries;			/* default re-sends per request */
+	struct cfg_snmp_device *snmp_devices;	/* devices to poll */
+	size_t nsnmp_devices;			/* entries in snmp_devices */
 
 	/* Secrets named by the config, and the secrets file's contents. */
 	struct config_secret_ref *refs;	/* references, in file order */

@@ -236,11 +236,18 @@ static void send_config(struct parent *p, struct child *k)
 	/* Only the secrets this worker's part of the config refers to. */
 	for (size_t i = 0; i < p->cfg->nrefs; i++) {
 		const struct config_secret_ref *r = &p->cfg->refs[i];
-		const struct config_secret *s = config_secret_find(p->cfg, r->name);
-		if (r->role != k->role || !s || !s->value)
+		if (r->role != k->role)
 			continue;
-		buf_add(&sec, s->name, strlen(s->name) + 1);
-		buf_add(&sec, s->value, strlen(s->value) + 1);
+		size_t nl = strlen(r->name);
+		for (size_t j = 0; j < p->cfg->nsecrets; j++) {
+			const struct config_secret *s = &p->cfg->secrets[j];
+			/* the secret itself, or a field "name/..." of a structured one */
+			if (!s->value || strncmp(s->name, r->name, nl) != 0 ||
+			    (s->name[nl] != '\0' && s->name[nl] != '/'))
+				continue;
+			buf_add(&sec, s->name, strlen(s->name) + 1);
+			buf_add(&sec, s->value, strlen(s->value) + 1);
+		}
 	}
 	buf_add(&cfg, p->cfg->file, strlen(p->cfg->file) + 1);
 	buf_add(&cfg, p->cfg->text, strlen(p->cfg->text));
