@@ -12,19 +12,30 @@
 
 #define USM_PW_EXPAND (1024u * 1024u)	/* RFC 3414 A.2: bytes of password hashed */
 
+/* Held for the life of the process; unloaded at exit. */
+static OSSL_PROVIDER *prov_default, *prov_legacy;
+
+static void crypto_unload(void)
+{
+	if (prov_legacy)
+		OSSL_PROVIDER_unload(prov_legacy);
+	if (prov_default)
+		OSSL_PROVIDER_unload(prov_default);
+	prov_legacy = prov_default = NULL;
+}
+
 int usm_crypto_init(void)
 {
-	/* Held for the life of the process (kept reachable on purpose). */
-	static OSSL_PROVIDER *def, *legacy;
 	static int done, rc;
 	if (done)
 		return rc;
 	done = 1;
 	/* Loading legacy turns off the implicit default provider: load both. */
-	def = OSSL_PROVIDER_load(NULL, "default");
-	legacy = OSSL_PROVIDER_load(NULL, "legacy");
-	if (!def || !legacy)
+	prov_default = OSSL_PROVIDER_load(NULL, "default");
+	prov_legacy = OSSL_PROVIDER_load(NULL, "legacy");
+	if (!prov_default || !prov_legacy)
 		rc = -ENOTSUP;
+	atexit(crypto_unload);
 	return rc;
 }
 
