@@ -242,9 +242,39 @@ const char *snmp_err_name(int status)
 	return "unknownError";
 }
 
+int snmp_opaque_float(const struct snmp_value *v, double *d, int *is_double)
+{
+	/* Opaque wrapping an application-specific float (0x9f 0x78) or double
+	 * (0x9f 0x79), as UCD-SNMP's laLoadFloat uses. */
+	if (v->type != BER_OPAQUE || v->len < 3 || v->s[0] != 0x9f)
+		return -EINVAL;
+	uint64_t bits = 0;
+	if (v->s[1] == 0x78 && v->s[2] == 4 && v->len == 7) {
+		for (int i = 0; i < 4; i++)
+			bits = bits << 8 | v->s[3 + i];
+		uint32_t b32 = (uint32_t)bits;
+		float f;
+		memcpy(&f, &b32, sizeof(f));
+		*d = f;
+		*is_double = 0;
+		return 0;
+	}
+	if (v->s[1] == 0x79 && v->s[2] == 8 && v->len == 11) {
+		for (int i = 0; i < 8; i++)
+			bits = bits << 8 | v->s[3 + i];
+		memcpy(d, &bits, sizeof(*d));
+		*is_double = 1;
+		return 0;
+	}
+	return -EINVAL;
+}
+
 int snmp_value_number(const struct snmp_value *v, double *d)
 {
+	int dbl;
 	switch (v->type) {
+	case BER_OPAQUE:
+		return snmp_opaque_float(v, d, &dbl);
 	case BER_INTEGER:
 		*d = (double)v->i;
 		return 0;

@@ -104,6 +104,9 @@ int snmp_value_oid(const struct snmp_value *v, struct snmp_oid *oid /* out */);
 const char *snmp_type_name(uint8_t type);
 /* Name of an error-status ("tooBig", ...). */
 const char *snmp_err_name(int status);
+/* Decode an Opaque-wrapped float or double (net-snmp's encoding). 0 or -EINVAL. */
+int snmp_opaque_float(const struct snmp_value *v, double *d /* out */,
+    int *is_double /* out */);
 /* Numeric value of v as a double for metrics; 0 if v has one, -EINVAL if not
  * numeric (strings, OIDs, exceptions). */
 int snmp_value_number(const struct snmp_value *v, double *d /* out */);
