@@ -64,6 +64,7 @@ struct snmp_target {
 	struct req *fl;			/* requests in flight */
 	size_t ninflight;		/* requests in flight */
 	char err[SNMP_ERROR_MAX];	/* last error text */
+	uint64_t bad_replies;		/* replies from it that failed auth/decryption/parsing */
 	struct snmp_target *next, *prev; /* client's target list */
 };
 
@@ -522,7 +523,17 @@ static void on_timer(struct loop *l, uint64_t id, void *ctx)
 		fail_queue(t, -ETIMEDOUT);
 		return;
 	}
-	set_err(t, "%s: request timed out", t->name);
+	if (t->bad_replies && t->version == SNMP_V3)
+		set_err(t, "%s: no valid reply: replies failed authentication or decryption "
+		    "(wrong privacy password?)", t->name);
+	else if (t->bad_replies)
+		set_err(t, "%s: no valid reply: replies were malformed or had a wrong community",
+		    t->name);
+	else if (t->version == SNMP_V3 && t->priv != USM_PRIV_NONE)
+		set_err(t, "%s: request timed out although engine discovery answered "
+		    "(wrong privacy password, or no access for this user?)", t->name);
+	else
+		set_err(t, "%s: request timed out", t->name);
 	finish(r, -ETIMEDOUT, NULL);
 	pump(t);
 }
@@ -566,6 +577,7 @@ static void handle_community(struct snmp_client *c, const uint8_t *p, size_t n,
 	    m.community_len != strlen(t->community) ||
 	    memcmp(m.community, t->community, m.community_len) != 0) {
 		c->st.dropped_bad++;
+		t->bad_replies++;
 		goto out;
 	}
 	c->st.responses++;
@@ -642,6 +654,7 @@ static void handle_v3(struct snmp_client *c, const uint8_t *p, size_t n,
 		    memcmp(m.engine_id, t->engine_id, m.engine_id_len) != 0 ||
 		    usm_msg_verify(&m, p, n, t->auth, t->kul_auth) != 0) {
 			c->st.dropped_bad++;
+			t->bad_replies++;
 			return;
 		}
 		authed = 1;
@@ -649,6 +662,7 @@ static void handle_v3(struct snmp_client *c, const uint8_t *p, size_t n,
 	}
 	if (usm_msg_open(&m, t->priv, t->priv_key, c->plain, &pdu) < 0) {
 		c->st.dropped_bad++;
+		t->bad_replies++;
 		return;
 	}
 	if (pdu.type == SNMP_PDU_RESPONSE) {

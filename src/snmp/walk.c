@@ -46,7 +46,7 @@ static void on_reply(void *ctx, int status, const struct snmp_pdu *resp)
 {
 	struct walk *w = ctx;
 	char msg[SNMP_ERROR_MAX + 64];
-	if (status == -ETIMEDOUT && !w->shrunk_on_timeout && w->reps > 4 &&
+	if (status == -ETIMEDOUT && !w->shrunk_on_timeout && w->reps > 4 && w->count > 0 &&
 	    snmp_target_version(w->t) != SNMP_V1) {
 		/* Some agents never answer a big GETBULK; try once with a small one. */
 		w->shrunk_on_timeout = 1;
