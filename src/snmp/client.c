@@ -762,7 +762,7 @@ int snmp_parse_addr(const char *s, struct sockaddr_storage *addr, socklen_t *len
 	if (port) {
 		char *end;
 		pn = strtol(port, &end, 10);
-		if (!*port || *end || pn < 1 || pn > 65535)
+		if (!*port || *end || pn < 0 || pn > 65535)
 			return -EINVAL;
 	}
 	struct sockaddr_in *s4 = (struct sockaddr_in *)addr;

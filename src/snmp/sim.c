@@ -649,9 +649,25 @@ int snmpsim_main(int argc, char **argv)
 		}
 		fds[nfds++] = fd;
 		loop_add_fd(l, fd, LOOP_READ, on_request, s);
-		if (!quiet)
-			fprintf(stderr, "snmpsim: serving %zu devices (%zu records) on %s\n",
-			    s->ndevs, nrec, listen[i]);
+		if (!quiet) {
+			/* Print the port the kernel chose for ":0", so tests need no port guessing. */
+			char host[INET6_ADDRSTRLEN];
+			struct sockaddr_storage b;
+			socklen_t bl = sizeof(b);
+			getsockname(fd, (struct sockaddr *)&b, &bl);
+			if (b.ss_family == AF_INET6) {
+				const struct sockaddr_in6 *b6 = (const void *)&b;
+				inet_ntop(AF_INET6, &b6->sin6_addr, host, sizeof(host));
+				fprintf(stderr, "snmpsim: serving %zu devices (%zu records) on [%s]:%u\n",
+				    s->ndevs, nrec, host, ntohs(b6->sin6_port));
+			} else {
+				const struct sockaddr_in *b4 = (const void *)&b;
+				inet_ntop(AF_INET, &b4->sin_addr, host, sizeof(host));
+				fprintf(stderr, "snmpsim: serving %zu devices (%zu records) on %s:%u\n",
+				    s->ndevs, nrec, host, ntohs(b4->sin_port));
+			}
+			fflush(stderr);
+		}
 	}
 	ber_enc_init(&s->enc, SNMP_MSG_MAX);
 	s->start_ms = clock_mono_ms();
