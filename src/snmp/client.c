@@ -16,6 +16,7 @@
 #define RECV_BURST     256		/* datagrams read per readiness callback */
 #define SOCK_RCVBUF    (4 << 20)	/* receive buffer asked for, bytes */
 #define BACKOFF_MAX    8		/* retransmission timeout grows to at most 8x */
+#define NO_SLOT        ((size_t)-1)	/* req not in the timer heap */
 
 enum v3_state { V3_UNKNOWN, V3_DISCOVERING, V3_READY };
 
@@ -31,7 +32,8 @@ struct req {
 	int tries;			/* datagrams sent so far */
 	int fail;			/* deferred failure status for the next timer, or 0 */
 	int resent_window;		/* already re-sent after notInTimeWindow */
-	uint64_t timer;			/* pending loop timer, 0 if none */
+	int64_t deadline;		/* loop time (ms) its timer fires */
+	size_t hidx;			/* index in the client's timer heap, NO_SLOT if none */
 	struct req *next, *prev;	/* the target's queue or in-flight list */
 };
 
@@ -77,13 +79,20 @@ struct snmp_client {
 	struct snmp_client_stats st;	/* counters */
 	struct snmp_target *targets;	/* every target */
 	struct ber_enc enc;		/* reused encoder for outgoing messages */
+	/* Request timers live in our own indexed min-heap with one loop timer at
+	 * its earliest deadline: a reply cancels its timer in O(log n). */
+	struct req **theap;		/* requests by deadline */
+	size_t ntheap, captheap;	/* entries, slots */
+	uint64_t loop_timer;		/* the armed loop timer, 0 if none */
+	int64_t loop_timer_at;		/* its deadline */
 	uint8_t rbuf[SNMP_MSG_MAX + 1];	/* receive buffer */
 	uint8_t plain[SNMP_MSG_MAX];	/* decryption scratch */
 };
 
 static void pump(struct snmp_target *t);
 static void send_req(struct req *r);
-static void on_timer(struct loop *l, uint64_t id, void *ctx);
+static void on_loop_timer(struct loop *l, uint64_t id, void *ctx);
+static void theap_del(struct snmp_client *c, struct req *r);
 
 struct snmp_client *snmp_client_new(struct loop *l)
 {
@@ -111,6 +120,9 @@ void snmp_client_free(struct snmp_client *c)
 		loop_del_fd(c->loop, c->fd6);
 		close(c->fd6);
 	}
+	if (c->loop_timer)
+		loop_del_timer(c->loop, c->loop_timer);
+	free(c->theap);
 	hmap_free(&c->pending, NULL);
 	ber_enc_free(&c->enc);
 	free(c);
@@ -155,11 +167,13 @@ int snmp_target_new(struct snmp_client *c, const struct snmp_target_cfg *cfg,
 			snprintf(err, errsz, "%s: v3 privacy needs an auth protocol", name);
 			return -EINVAL;
 		}
-		if (cfg->auth != USM_AUTH_NONE && (!cfg->auth_pass || strlen(cfg->auth_pass) < 8)) {
+		if (cfg->auth != USM_AUTH_NONE && !cfg->auth_ku &&
+		    (!cfg->auth_pass || strlen(cfg->auth_pass) < 8)) {
 			snprintf(err, errsz, "%s: v3 auth password must be at least 8 characters", name);
 			return -EINVAL;
 		}
-		if (cfg->priv != USM_PRIV_NONE && (!cfg->priv_pass || strlen(cfg->priv_pass) < 8)) {
+		if (cfg->priv != USM_PRIV_NONE && !cfg->priv_ku &&
+		    (!cfg->priv_pass || strlen(cfg->priv_pass) < 8)) {
 			snprintf(err, errsz, "%s: v3 privacy password must be at least 8 characters", name);
 			return -EINVAL;
 		}
@@ -177,9 +191,14 @@ int snmp_target_new(struct snmp_client *c, const struct snmp_target_cfg *cfg,
 	t->timeout_ms = cfg->timeout_ms > 0 ? cfg->timeout_ms : 1000;
 	t->retries = cfg->retries < 0 ? 0 : cfg->retries == 0 ? 2 : cfg->retries;
 	t->max_inflight = cfg->max_inflight > 0 ? cfg->max_inflight : 4;
-	if (t->auth != USM_AUTH_NONE)
+	size_t dl = usm_auth_digest_len(t->auth);
+	if (t->auth != USM_AUTH_NONE && cfg->auth_ku)
+		memcpy(t->ku_auth, cfg->auth_ku, dl);
+	else if (t->auth != USM_AUTH_NONE)
 		usm_password_to_key(t->auth, cfg->auth_pass, strlen(cfg->auth_pass), t->ku_auth);
-	if (t->priv != USM_PRIV_NONE)
+	if (t->priv != USM_PRIV_NONE && cfg->priv_ku)
+		memcpy(t->ku_priv, cfg->priv_ku, dl);
+	else if (t->priv != USM_PRIV_NONE)
 		usm_password_to_key(t->auth, cfg->priv_pass, strlen(cfg->priv_pass), t->ku_priv);
 	if (getrandom(&t->salt, sizeof(t->salt), 0) != sizeof(t->salt))
 		t->salt = (uint64_t)(uintptr_t)t;
@@ -216,8 +235,7 @@ static void finish(struct req *r, int status, const struct snmp_pdu *resp)
 	struct snmp_target *t = r->t;
 	struct snmp_client *c = t->c;
 	hmap_del(&c->pending, &r->id, sizeof(r->id));
-	if (r->timer)
-		loop_del_timer(c->loop, r->timer);
+	theap_del(c, r);
 	unlink_req(r);
 	c->npending--;
 	if (r->cb) {
@@ -300,6 +318,7 @@ static struct req *new_req(struct snmp_target *t, uint8_t type, const struct snm
     size_t n)
 {
 	struct req *r = xcalloc(1, sizeof(*r));
+	r->hidx = NO_SLOT;
 	r->t = t;
 	r->type = type;
 	r->n = n;
@@ -453,12 +472,101 @@ static int encode_req(struct snmp_client *c, struct req *r)
 	return rc;
 }
 
+static int earlier(const struct req *a, const struct req *b)
+{
+	return a->deadline < b->deadline;
+}
+
+static void theap_swap(struct snmp_client *c, size_t i, size_t j)
+{
+	struct req *x = c->theap[i];
+	c->theap[i] = c->theap[j];
+	c->theap[j] = x;
+	c->theap[i]->hidx = i;
+	c->theap[j]->hidx = j;
+}
+
+static void theap_up(struct snmp_client *c, size_t i)
+{
+	while (i > 0 && earlier(c->theap[i], c->theap[(i - 1) / 2])) {
+		theap_swap(c, i, (i - 1) / 2);
+		i = (i - 1) / 2;
+	}
+}
+
+static void theap_down(struct snmp_client *c, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < c->ntheap && earlier(c->theap[l], c->theap[m]))
+			m = l;
+		if (l + 1 < c->ntheap && earlier(c->theap[l + 1], c->theap[m]))
+			m = l + 1;
+		if (m == i)
+			return;
+		theap_swap(c, i, m);
+		i = m;
+	}
+}
+
+static void theap_del(struct snmp_client *c, struct req *r)
+{
+	size_t i = r->hidx;
+	if (i == NO_SLOT)
+		return;
+	r->hidx = NO_SLOT;
+	if (i != --c->ntheap) {
+		c->theap[i] = c->theap[c->ntheap];
+		c->theap[i]->hidx = i;
+		theap_down(c, i);
+		theap_up(c, i);
+	}
+}
+
+/* Keep one loop timer armed at the heap's earliest deadline. */
+static void rearm_loop(struct snmp_client *c)
+{
+	if (c->ntheap == 0)
+		return;
+	int64_t at = c->theap[0]->deadline;
+	if (c->loop_timer && c->loop_timer_at <= at)
+		return;
+	if (c->loop_timer)
+		loop_del_timer(c->loop, c->loop_timer);	/* rare: only for an earlier deadline */
+	int64_t now = loop_now(c->loop);
+	c->loop_timer = loop_add_timer(c->loop, at > now ? at - now : 0, on_loop_timer, c);
+	c->loop_timer_at = at;
+}
+
 static void arm(struct req *r, int64_t ms)
 {
 	struct snmp_client *c = r->t->c;
-	if (r->timer)
-		loop_del_timer(c->loop, r->timer);
-	r->timer = loop_add_timer(c->loop, ms, on_timer, r);
+	theap_del(c, r);
+	r->deadline = loop_now(c->loop) + ms;
+	if (c->ntheap == c->captheap) {
+		c->captheap = c->captheap ? c->captheap * 2 : 256;
+		c->theap = xreallocarray(c->theap, c->captheap, sizeof(*c->theap));
+	}
+	r->hidx = c->ntheap;
+	c->theap[c->ntheap++] = r;
+	theap_up(c, r->hidx);
+	rearm_loop(c);
+}
+
+static void on_req_timeout(struct req *r);
+
+static void on_loop_timer(struct loop *l, uint64_t id, void *ctx)
+{
+	(void)id;
+	struct snmp_client *c = ctx;
+	c->loop_timer = 0;
+	int64_t now = loop_now(l);
+	while (c->ntheap && c->theap[0]->deadline <= now) {
+		struct req *r = c->theap[0];
+		theap_del(c, r);
+		on_req_timeout(r);
+	}
+	rearm_loop(c);
 }
 
 static void send_req(struct req *r)
@@ -496,14 +604,10 @@ static void send_req(struct req *r)
 	arm(r, to);
 }
 
-static void on_timer(struct loop *l, uint64_t id, void *ctx)
+static void on_req_timeout(struct req *r)
 {
-	(void)l;
-	(void)id;
-	struct req *r = ctx;
 	struct snmp_target *t = r->t;
 	struct snmp_client *c = t->c;
-	r->timer = 0;
 	if (r->fail) {
 		finish(r, r->fail, NULL);
 		pump(t);
@@ -704,6 +808,34 @@ out:
 	snmp_pdu_free(&pdu);
 }
 
+static void dispatch(struct snmp_client *c, const uint8_t *p, size_t n,
+    const struct sockaddr_storage *from)
+{
+	int v = snmp_msg_version(p, n);
+	if (v == SNMP_V3)
+		handle_v3(c, p, n, from);
+	else if (v >= 0)
+		handle_community(c, p, n, from);
+	else
+		c->st.dropped_bad++;
+}
+
+#ifdef VIGIL_TESTING
+void snmp_client_testing_set_next_id(struct snmp_client *c, uint32_t id)
+{
+	c->next_id = id;
+}
+
+void snmp_client_testing_inject(struct snmp_client *c, const void *p, size_t n,
+    const struct sockaddr_storage *from)
+{
+	if (n > SNMP_MSG_MAX)
+		return;
+	memcpy(c->rbuf, p, n);
+	dispatch(c, c->rbuf, n, from);
+}
+#endif
+
 static void on_readable(struct loop *l, int fd, unsigned events, void *ctx)
 {
 	(void)l;
@@ -720,13 +852,7 @@ static void on_readable(struct loop *l, int fd, unsigned events, void *ctx)
 			c->st.dropped_bad++;
 			continue;
 		}
-		int v = snmp_msg_version(c->rbuf, (size_t)n);
-		if (v == SNMP_V3)
-			handle_v3(c, c->rbuf, (size_t)n, &from);
-		else if (v >= 0)
-			handle_community(c, c->rbuf, (size_t)n, &from);
-		else
-			c->st.dropped_bad++;
+		dispatch(c, c->rbuf, (size_t)n, &from);
 	}
 }
 

@@ -51,6 +51,8 @@ struct snmp_target_cfg {
 	const char *auth_pass;		/* v3 auth password */
 	enum usm_priv priv;		/* v3 privacy protocol (NONE: authNoPriv) */
 	const char *priv_pass;		/* v3 privacy password */
+	const uint8_t *auth_ku;		/* optional precomputed Ku of auth_pass (usm_password_to_key) */
+	const uint8_t *priv_ku;		/* optional precomputed Ku of priv_pass */
 	int timeout_ms;			/* first retransmission timeout (0: 1000) */
 	int retries;			/* re-sends after the first (-1: 0; 0 means default 2) */
 	int max_inflight;		/* requests outstanding at once (0: 4) */
@@ -115,5 +117,13 @@ const struct snmp_client_stats *snmp_client_stats(const struct snmp_client *c);
  * addr. Numeric addresses only (no DNS). 0 or -EINVAL. */
 int snmp_parse_addr(const char *s, struct sockaddr_storage *addr /* out */,
     socklen_t *len /* out */);
+
+#ifdef VIGIL_TESTING
+/* Fuzzing and tests only: fix the next request-id, and feed a datagram in as
+ * if it had arrived from `from`. */
+void snmp_client_testing_set_next_id(struct snmp_client *c, uint32_t id);
+void snmp_client_testing_inject(struct snmp_client *c, const void *p, size_t n,
+    const struct sockaddr_storage *from);
+#endif
 
 #endif
