@@ -164,6 +164,15 @@ static void on_get(void *ctx, int status, const struct snmp_pdu *resp)
 	loop_stop(c->loop);
 }
 
+static void on_fallback_get(void *ctx, int status, const struct snmp_pdu *resp)
+{
+	struct cli *c = ctx;
+	if (status == 0 && resp->error_status == 0)
+		for (size_t i = 0; i < resp->nvb; i++)
+			print_vb(c, &resp->vb[i]);
+	next_walk(c);
+}
+
 static void on_done(void *ctx, int status, const char *err)
 {
 	struct cli *c = ctx;
@@ -173,6 +182,10 @@ static void on_done(void *ctx, int status, const char *err)
 		loop_stop(c->loop);
 		return;
 	}
+	/* Like net-snmp: a walk that found nothing under the OID GETs the OID itself. */
+	if (c->count == 0 && snmp_request(c->t, SNMP_PDU_GET, &c->oids[c->at - 1], 1, 0, 0,
+	    on_fallback_get, c) == 0)
+		return;
 	next_walk(c);
 }
 
