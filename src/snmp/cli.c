@@ -10,7 +10,11 @@
 #include "snmp/cli.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
+#include "core/batch.h"
+#include "core/clock.h"
+#include "core/labels.h"
 #include "snmp/client.h"
+#include "snmp/poll.h"
 #include "snmp/walk.h"
 #include "sandbox/egress.h"
 
@@ -323,4 +327,122 @@ usage:
 	    "  [-a MD5|SHA|SHA-224|SHA-256|SHA-384|SHA-512] [-A PASS] [-x DES|AES|AES-192|AES-256]\n"
 	    "  [-X PASS] [-t SECONDS] [-r RETRIES] [-Cr REPS] [--get] ADDR[:PORT] [OID...]\n");
 	return 2;
+}
+
+/* ---- vigil snmppoll ---- */
+
+#define POLL_CLI_MAX 256	/* devices on one command line */
+
+static int print_sample(void *ctx, const struct labels *ls, int64_t ts, double v)
+{
+	struct buf *b = ctx;
+	(void)ts;
+	buf_reset(b);
+	labels_format(ls, b);
+	printf("%s %.17g\n", b->data, v);
+	return 0;
+}
+
+/* "name=sw1,addr=127.0.0.1:161,v=2c,c=public" or with u=,l=,a=,A=,x=,X= for v3 */
+static int parse_dev(char *spec, struct snmp_device_cfg *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->version = SNMP_V2C;
+	d->community = "public";
+	d->auth = USM_AUTH_NONE;
+	d->priv = USM_PRIV_NONE;
+	d->retries = 1;
+	for (char *kv = spec, *next; kv && *kv; kv = next) {
+		next = strchr(kv, ',');
+		if (next)
+			*next++ = '\0';
+		char *eq = strchr(kv, '=');
+		if (!eq)
+			return -EINVAL;
+		*eq = '\0';
+		const char *k = kv, *v = eq + 1;
+		if (strcmp(k, "name") == 0)
+			d->name = v;
+		else if (strcmp(k, "addr") == 0)
+			d->address = v;
+		else if (strcmp(k, "v") == 0)
+			d->version = strcmp(v, "1") == 0 ? SNMP_V1 : strcmp(v, "3") == 0 ? SNMP_V3 : SNMP_V2C;
+		else if (strcmp(k, "c") == 0)
+			d->community = v;
+		else if (strcmp(k, "u") == 0)
+			d->user = v;
+		else if (strcmp(k, "a") == 0) {
+			if (usm_auth_parse(v, &d->auth) < 0)
+				return -EINVAL;
+		} else if (strcmp(k, "A") == 0)
+			d->auth_pass = v;
+		else if (strcmp(k, "x") == 0) {
+			if (usm_priv_parse(v, &d->priv) < 0)
+				return -EINVAL;
+		} else if (strcmp(k, "X") == 0)
+			d->priv_pass = v;
+		else if (strcmp(k, "t") == 0)
+			d->timeout_ms = (int)(atof(v) * 1000);
+		else
+			return -EINVAL;
+	}
+	if (!d->name)
+		d->name = d->address;
+	return d->address ? 0 : -EINVAL;
+}
+
+int snmppoll_main(int argc, char **argv)
+{
+	struct snmp_device_cfg devs[POLL_CLI_MAX];
+	const char *profiles = NULL;
+	size_t n = 0;
+	char err[512];
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--profiles") == 0 && i + 1 < argc) {
+			profiles = argv[++i];
+			continue;
+		}
+		if (n >= POLL_CLI_MAX || parse_dev(argv[i], &devs[n]) < 0) {
+			fprintf(stderr, "usage: vigil snmppoll [--profiles DIR] "
+			    "name=N,addr=IP[:PORT][,v=1|2c|3][,c=COMMUNITY][,u=USER,a=SHA,A=PASS,"
+			    "x=AES,X=PASS][,t=SECONDS]...\n");
+			return 2;
+		}
+		n++;
+	}
+	if (profiles && snmp_poller_load_profiles(profiles, err, sizeof(err)) < 0) {
+		fprintf(stderr, "snmppoll: %s\n", err);
+		return 2;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct sockaddr_storage a;
+		socklen_t al;
+		if (snmp_parse_addr(devs[i].address, &a, &al) == 0)
+			egress_allow_addr((const struct sockaddr *)&a, al, IPPROTO_UDP, 0, "snmppoll");
+		devs[i].interval_ms = 3600000;
+	}
+	struct loop *l = loop_new();
+	struct buf b;
+	buf_init(&b, 1u << 20);
+	struct sample_sink sink = { print_sample, &b };
+	struct snmp_poller *p = snmp_poller_new(l, devs, n, sink);
+	snmp_poller_poll_now(p);
+	int64_t end = clock_mono_ms() + 60000;
+	while (snmp_poller_cycles(p) < n && clock_mono_ms() < end)
+		loop_once(l, 100);
+	int rc = 0;
+	fprintf(stderr, "%-20s %-4s %s\n", "device", "up", "error");
+	for (size_t i = 0; i < n; i++) {
+		int up = 0;
+		const char *e = "not polled";
+		snmp_poller_status(p, i, &up, &e);
+		fprintf(stderr, "%-20s %-4s %s\n", devs[i].name, up ? "yes" : "no", e);
+		if (!up)
+			rc = 1;
+	}
+	fflush(stdout);
+	snmp_poller_free(p);
+	loop_free(l);
+	buf_free(&b);
+	return rc;
 }

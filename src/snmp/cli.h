@@ -16,4 +16,10 @@ void snmp_format_value(const struct snmp_value *v, struct buf *out);
  * 0 ok, 1 the device failed (reason on stderr), 2 usage. */
 int snmpwalk_main(int argc, char **argv);
 
+/* `vigil snmppoll [--profiles DIR] name=..,addr=..,v=2c,c=..  ...`: poll each
+ * device once through the poll engine, print its samples (Prometheus text)
+ * on stdout and a per-device status table on stderr. 0 if every device was
+ * up, 1 if one was not, 2 usage. */
+int snmppoll_main(int argc, char **argv);
+
 #endif

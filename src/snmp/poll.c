@@ -676,8 +676,11 @@ static void take_system(struct pdev *d, const struct snmp_pdu *resp, struct snmp
 
 static void set_down(struct pdev *d, const char *why)
 {
-	if (d->up || !d->err[0] || strcmp(d->err, why) != 0)
-		log_warn("snmp device down", "device=%s reason=\"%s\"", d->name, why);
+	if (d->up || !d->err[0] || strcmp(d->err, why) != 0) {
+		char q[sizeof(d->err) * 2];
+		log_warn("snmp device down", "device=%s reason=%s", d->name,
+		    log_quote(q, sizeof(q), why));
+	}
 	snprintf(d->err, sizeof(d->err), "%s", why);
 	d->up = 0;
 }

@@ -20,6 +20,8 @@ int main(int argc, char **argv)
 		return snmpsim_main(argc - 1, argv + 1);
 	if (argc > 1 && strcmp(argv[1], "snmpwalk") == 0)
 		return snmpwalk_main(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "snmppoll") == 0)
+		return snmppoll_main(argc - 1, argv + 1);
 	fprintf(stderr, "usage: snmpsim|snmpwalk ...\n");
 	return 2;
 }
