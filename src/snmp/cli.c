@@ -333,10 +333,20 @@ usage:
 
 #define POLL_CLI_MAX 256	/* devices on one command line */
 
+static int quiet_samples;	/* snmppoll --quiet: count samples, do not print */
+static uint64_t nsamples;	/* samples seen */
+static uint64_t nvarbinds;	/* varbinds the devices returned (snmp_scrape_pdus_returned) */
+
 static int print_sample(void *ctx, const struct labels *ls, int64_t ts, double v)
 {
 	struct buf *b = ctx;
 	(void)ts;
+	nsamples++;
+	const char *name = labels_get(ls, "__name__");
+	if (name && strcmp(name, "snmp_scrape_pdus_returned") == 0)
+		nvarbinds += (uint64_t)v;
+	if (quiet_samples)
+		return 0;
 	buf_reset(b);
 	labels_format(ls, b);
 	printf("%s %.17g\n", b->data, v);
@@ -396,14 +406,23 @@ int snmppoll_main(int argc, char **argv)
 	struct snmp_device_cfg devs[POLL_CLI_MAX];
 	const char *profiles = NULL;
 	size_t n = 0;
+	unsigned long cycles = 1;
 	char err[512];
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--profiles") == 0 && i + 1 < argc) {
 			profiles = argv[++i];
 			continue;
 		}
+		if (strcmp(argv[i], "--cycles") == 0 && i + 1 < argc) {
+			cycles = strtoul(argv[++i], NULL, 10);
+			continue;
+		}
+		if (strcmp(argv[i], "--quiet") == 0) {
+			quiet_samples = 1;
+			continue;
+		}
 		if (n >= POLL_CLI_MAX || parse_dev(argv[i], &devs[n]) < 0) {
-			fprintf(stderr, "usage: vigil snmppoll [--profiles DIR] "
+			fprintf(stderr, "usage: vigil snmppoll [--profiles DIR] [--cycles N] [--quiet] "
 			    "name=N,addr=IP[:PORT][,v=1|2c|3][,c=COMMUNITY][,u=USER,a=SHA,A=PASS,"
 			    "x=AES,X=PASS][,t=SECONDS]...\n");
 			return 2;
@@ -426,11 +445,21 @@ int snmppoll_main(int argc, char **argv)
 	buf_init(&b, 1u << 20);
 	struct sample_sink sink = { print_sample, &b };
 	struct snmp_poller *p = snmp_poller_new(l, devs, n, sink);
-	snmp_poller_poll_now(p);
-	int64_t end = clock_mono_ms() + 60000;
-	while (snmp_poller_cycles(p) < n && clock_mono_ms() < end)
-		loop_once(l, 100);
+	int64_t end = clock_mono_ms() + 600000;
+	for (unsigned long k = 1; k <= cycles && clock_mono_ms() < end; k++) {
+		snmp_poller_poll_now(p);
+		while (snmp_poller_cycles(p) < n * k && clock_mono_ms() < end)
+			loop_once(l, 100);
+	}
 	int rc = 0;
+	if (quiet_samples) {
+		struct buf m;
+		buf_init(&m, 1 << 20);
+		snmp_poller_metrics_text(&m);
+		fprintf(stderr, "samples %llu\nvarbinds %llu\n%s", (unsigned long long)nsamples,
+		    (unsigned long long)nvarbinds, m.data ? m.data : "");
+		buf_free(&m);
+	}
 	fprintf(stderr, "%-20s %-4s %s\n", "device", "up", "error");
 	for (size_t i = 0; i < n; i++) {
 		int up = 0;

@@ -797,7 +797,35 @@ static char **copy_strv(const char *const *v, size_t n)
 	return out;
 }
 
-static int init_dev(struct snmp_poller *p, struct pdev *d, const struct snmp_device_cfg *cfg)
+/* Password-to-key costs 1 MiB of hashing; fleets share a few credentials,
+ * so each (protocol, password) is hashed once per poller. */
+static const uint8_t *cached_ku(struct hmap *cache, enum usm_auth a, const char *pw)
+{
+	if (a == USM_AUTH_NONE || !pw || strlen(pw) < 8 || strlen(pw) > 1024)
+		return NULL;
+	char key[1100];
+	int kl = snprintf(key, sizeof(key), "%d:%s", (int)a, pw);
+	uint8_t *ku = hmap_get(cache, key, (size_t)kl);
+	if (!ku) {
+		ku = xcalloc(1, USM_KEY_MAX);
+		if (usm_password_to_key(a, pw, strlen(pw), ku) < 0) {
+			free(ku);
+			return NULL;
+		}
+		hmap_put(cache, key, (size_t)kl, ku);
+	}
+	explicit_bzero(key, sizeof(key));
+	return ku;
+}
+
+static void free_ku(void *p)
+{
+	explicit_bzero(p, USM_KEY_MAX);
+	free(p);
+}
+
+static int init_dev(struct snmp_poller *p, struct pdev *d, const struct snmp_device_cfg *cfg,
+    struct hmap *kucache)
 {
 	struct snmp_target_cfg tc;
 	char err[256];
@@ -832,6 +860,11 @@ static int init_dev(struct snmp_poller *p, struct pdev *d, const struct snmp_dev
 	tc.auth_pass = cfg->auth_pass;
 	tc.priv = cfg->priv;
 	tc.priv_pass = cfg->priv_pass;
+	if (cfg->version == SNMP_V3) {
+		tc.auth_ku = cached_ku(kucache, cfg->auth, cfg->auth_pass);
+		if (cfg->priv != USM_PRIV_NONE)
+			tc.priv_ku = cached_ku(kucache, cfg->auth, cfg->priv_pass);
+	}
 	tc.timeout_ms = cfg->timeout_ms;
 	tc.retries = cfg->retries;
 	tc.max_inflight = cfg->max_inflight;
@@ -863,9 +896,11 @@ struct snmp_poller *snmp_poller_new(struct loop *l, const struct snmp_device_cfg
 	}
 	p->devs = xcalloc(n ? n : 1, sizeof(*p->devs));
 	p->ndevs = n;
+	struct hmap kucache;
+	hmap_init(&kucache);
 	for (size_t i = 0; i < n; i++) {
 		struct pdev *d = &p->devs[i];
-		if (init_dev(p, d, &devs[i]) < 0) {
+		if (init_dev(p, d, &devs[i], &kucache) < 0) {
 			log_error("snmp device skipped", "reason=\"%s\"", d->err);
 			continue;
 		}
@@ -875,6 +910,7 @@ struct snmp_poller *snmp_poller_new(struct loop *l, const struct snmp_device_cfg
 		d->due = loop_now(l) + off;
 		d->timer = loop_add_timer(l, off, on_tick, d);
 	}
+	hmap_free(&kucache, free_ku);
 	p->next = g_pollers;
 	g_pollers = p;
 	return p;
