@@ -547,6 +547,9 @@ static int on_col_vb(void *ctx, const struct snmp_varbind *vb)
 		free(r->info[cc->col]);
 		r->info[cc->col] = value_text(&vb->val);
 	} else if (value_number(&vb->val, &r->v[cc->col]) == 0) {
+		if (pm->unsigned32 && vb->val.type == BER_INTEGER && vb->val.i < 0 &&
+		    vb->val.i >= INT32_MIN)
+			r->v[cc->col] += 4294967296.0;
 		r->have[cc->col] = 1;
 	}
 	return 0;
@@ -749,6 +752,9 @@ static void on_get(void *ctx, int status, const struct snmp_pdu *resp)
 			s->have = s->s != NULL;
 		} else {
 			s->have = value_number(v, &s->v) == 0;
+			if (s->have && s->m->unsigned32 && v->type == BER_INTEGER && v->i < 0 &&
+			    v->i >= INT32_MIN)
+				s->v += 4294967296.0;
 		}
 	}
 out:

@@ -83,7 +83,7 @@ static int parse_oid(struct pctx *c, const yaml_node_t *n, struct snmp_oid *o)
 
 static int parse_metric(struct pctx *c, const yaml_node_t *n, struct prof_metric *m)
 {
-	static const char *const keys[] = { "name", "oid", "type", NULL };
+	static const char *const keys[] = { "name", "oid", "type", "unsigned", NULL };
 	if (check_keys(c, n, keys) < 0)
 		return -EINVAL;
 	const char *name = scalar(get(c, n, "name"));
@@ -103,6 +103,13 @@ static int parse_metric(struct pctx *c, const yaml_node_t *n, struct prof_metric
 		m->type = PROF_INFO;
 	else
 		return fail_at(c, tn, "type must be gauge, counter or info");
+	yaml_node_t *un = get(c, n, "unsigned");
+	if (un) {
+		const char *u = scalar(un);
+		if (!u || (strcmp(u, "true") != 0 && strcmp(u, "false") != 0))
+			return fail_at(c, un, "unsigned must be true or false");
+		m->unsigned32 = strcmp(u, "true") == 0;
+	}
 	m->name = xstrdup(name);
 	return 0;
 }

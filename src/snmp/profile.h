@@ -17,7 +17,9 @@
  *         - {name: ifHCInOctets, oid: 1.3.6.1.2.1.31.1.1.1.6, type: counter}
  *
  * Metric types: gauge, counter (stored raw, as Prometheus does), info (the
- * string value becomes a label named after the metric, value 1).
+ * string value becomes a label named after the metric, value 1). A metric
+ * with `unsigned: true` reads a negative INTEGER as its unsigned 32-bit
+ * value (agents whose Integer32 counts wrapped past 2^31).
  * If an index has a different number of sub-identifiers than `index` names,
  * the whole dotted suffix goes to the first index label.
  */
@@ -39,6 +41,8 @@ struct prof_metric {
 	char *name;		/* sample name (valid metric name) */
 	struct snmp_oid oid;	/* column OID (tables) or instance OID (scalars) */
 	enum prof_type type;	/* how the value is turned into a sample */
+	int unsigned32;		/* a negative INTEGER is read as 2^32 + value (agents that
+				 * overflow Integer32 columns such as hrStorageUsed) */
 };
 
 struct prof_label {

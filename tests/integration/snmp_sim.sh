@@ -75,6 +75,80 @@ done
 compare snmp_sim_missing_subtree arista_eos 1.3.6.1.2.1.2.2.1
 cat "$tmp/table"
 
+# The poll engine over the recordings: vendor profiles are chosen by
+# sysObjectID, and what they read equals LibreNMS's expected results
+# (../shared/testdata/snmp/librenms/*.json, read in place).
+devs=()
+for d in junos_ex aix_net-snmp ios_c3560 routeros arista_eos linux-full-walk nxos_lag-mib; do
+	devs+=("name=$d,addr=$addr,v=2c,c=$d")
+done
+"$V" snmppoll --profiles profiles "${devs[@]}" >"$tmp/poll.out" 2>"$tmp/poll.err"
+rc=$?
+sed -n '/^device /,$p' "$tmp/poll.err"
+python3 - "$tmp/poll.out" "$TD/snmp/librenms" <<'PEOF'
+import json, re, sys
+samples = {}
+for line in open(sys.argv[1]):
+    m = re.match(r'^(\w+)\{(.*)\} (\S+)$', line.strip())
+    if not m:
+        continue
+    labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', m.group(2)))
+    samples.setdefault(m.group(1), []).append((labels, float(m.group(3))))
+def find(name, **want):
+    for labels, v in samples.get(name, []):
+        if all(labels.get(k) == w for k, w in want.items()):
+            return v
+    return None
+ok = True
+def check(test, got, want):
+    global ok
+    if got is None or abs(got - want) > 1e-6 * max(1, abs(want)):
+        print(f"FAIL {test}: vigil {got}, LibreNMS expects {want}")
+        ok = False
+    else:
+        print(f"PASS {test}: {want:g}")
+lib = sys.argv[2]
+j = json.load(open(f"{lib}/junos_ex.json"))
+for p in j["processors"]["discovery"]["processors"]:
+    i = p["processor_index"].split(".")
+    got = find("jnxOperatingCPU", instance="junos_ex", jnxOperatingContentsIndex=i[0],
+               jnxOperatingL1Index=i[1], jnxOperatingL2Index=i[2], jnxOperatingL3Index=i[3])
+    check(f"snmp_sim_librenms_junos_ex_cpu_{p['processor_index']}", got, p["processor_usage"])
+a = json.load(open(f"{lib}/aix_net-snmp.json"))
+for p in a["processors"]["discovery"]["processors"]:
+    got = find("hrProcessorLoad", instance="aix_net-snmp", hrDeviceIndex=p["processor_index"])
+    check(f"snmp_sim_librenms_aix_cpu_{p['processor_index']}", got, p["processor_usage"])
+def storage(idx):
+    u = find("hrStorageAllocationUnits", instance="aix_net-snmp", hrStorageIndex=idx)
+    s = find("hrStorageSize", instance="aix_net-snmp", hrStorageIndex=idx)
+    d = find("hrStorageUsed", instance="aix_net-snmp", hrStorageIndex=idx)
+    return (None, None) if None in (u, s, d) else (s * u, d * u)
+for m in a["mempools"]["discovery"]["mempools"]:
+    if m["mempool_type"] != "hrstorage":
+        continue
+    total, used = storage(m["mempool_index"])
+    check(f"snmp_sim_librenms_aix_mem_{m['mempool_index']}_used", used, m["mempool_used"])
+    check(f"snmp_sim_librenms_aix_mem_{m['mempool_index']}_total", total, m["mempool_total"])
+for s in a["storage"]["discovery"]["storage"]:
+    total, used = storage(s["storage_index"])
+    check(f"snmp_sim_librenms_aix_storage_{s['storage_descr']}", used, s["storage_used"])
+# vendor profiles picked by sysObjectID read the recorded values
+check("snmp_sim_profile_cisco_cpu", find("cpmCPUTotal5minRev", instance="ios_c3560", cpmCPUTotalIndex="1"), 7)
+check("snmp_sim_profile_mikrotik_temp", find("mtxrHlTemperature", instance="routeros"), 330)
+check("snmp_sim_profile_mikrotik_cpu", find("hrProcessorLoad", instance="routeros", hrDeviceIndex="1"), 21)
+check("snmp_sim_profile_arista_sensor", find("entPhySensorValue", instance="arista_eos",
+      entPhysicalIndex="100006001"), 533)
+check("snmp_sim_profile_ucd_load", find("laLoad", instance="linux-full-walk", laNames="Load-1"), 0.46)
+check("snmp_sim_profile_if_hc", find("ifHCInOctets", instance="nxos_lag-mib", ifName="Ethernet1/36"),
+      857405639773526)
+for bad in ("cpmCPUTotal5minRev", "jnxOperatingCPU"):
+    if any(l.get("instance") in ("aix_net-snmp", "linux-full-walk") for l, _ in samples.get(bad, [])):
+        print(f"FAIL snmp_sim_profile_not_matched_{bad}: vendor profile applied to a server"); ok = False
+sys.exit(0 if ok else 1)
+PEOF
+[ $? -eq 0 ] || fail=1
+if [ $rc -ne 0 ]; then failed snmp_sim_poll_all_up "snmppoll exited $rc"; else pass snmp_sim_poll_all_up; fi
+
 # v1 (GETNEXT) walk equals net-snmp's v1 walk.
 "$V" snmpwalk -v 1 -c junos "$addr" 1.3.6.1.2.1.2.2.1 >"$tmp/v1.out" 2>&1
 snmpwalk -v1 -c junos -On -Ob "$addr" 1.3.6.1.2.1.2.2.1 >"$tmp/n1.out" 2>&1
@@ -111,6 +185,27 @@ sleep 0.2
 if "$V" snmpwalk -v 2c -c junos --get "$addr" 1.3.6.1.2.1.1.5.0 2>&1 | grep -q 'STRING'; then
 	pass "snmp_sim_survives_garbage"
 else failed snmp_sim_survives_garbage "no answer after 2000 garbage datagrams"; fi
+
+# IPv6 loopback: the same client and simulator over [::1].
+if python3 -c 'import socket;s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM);s.bind(("::1",0))' 2>/dev/null; then
+	"$V" snmpsim "$tmp/recs" --listen '[::1]:0' 2>"$tmp/sim6.log" &
+	pid6=$!
+	a6=
+	for _ in $(seq 50); do
+		a6=$(sed -n 's/.* on \(\[::1\]:[0-9]*\)$/\1/p' "$tmp/sim6.log")
+		[ -n "$a6" ] && break
+		sleep 0.1
+	done
+	"$V" snmpwalk -v 2c -c ios_c3560 "$a6" 1.3.6.1.2.1.2.2.1 >"$tmp/v6.out" 2>&1
+	snmpbulkwalk -v2c -c ios_c3560 -On -Ob "udp6:$a6" 1.3.6.1.2.1.2.2.1 2>&1 |
+		grep -v 'No more variables' >"$tmp/n6.out"
+	kill "$pid6"; wait "$pid6" 2>/dev/null
+	if [ -n "$a6" ] && [ -s "$tmp/v6.out" ] && diff -q "$tmp/v6.out" "$tmp/n6.out" >/dev/null; then
+		pass "snmp_sim_ipv6: $(wc -l <"$tmp/v6.out") lines identical over $a6"
+	else failed snmp_sim_ipv6 "addr='$a6' $(diff "$tmp/v6.out" "$tmp/n6.out" | head -3 | tr '\n' '|')"; fi
+else
+	echo "SKIP snmp_sim_ipv6: this machine has no IPv6 loopback"
+fi
 
 # --advance: a Counter64 moves between two reads 1.1 s apart.
 if start_sim --advance; then
