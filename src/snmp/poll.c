@@ -95,12 +95,12 @@ struct snmp_poller {
 
 static struct snmp_poller *g_pollers;	/* live pollers */
 
-struct col_ctx {
+struct tab_ctx {
 	struct pdev *d;			/* device */
 	struct ptable *t;		/* table */
-	size_t col;			/* metric or label column */
-	int is_label;			/* col indexes labels, not metrics */
-	const struct snmp_oid *root;	/* the column OID */
+	size_t ncols;			/* columns walked */
+	size_t *col;			/* per walked column: metric index, or nmetrics + label index */
+	struct snmp_oid *roots;		/* the walked column OIDs, owned */
 };
 
 static const char *const sys_oid_str[SYS_OIDS] = {
@@ -513,21 +513,24 @@ static struct row *get_row(struct ptable *t, const char *ix, size_t il)
 	return r;
 }
 
-static int on_col_vb(void *ctx, const struct snmp_varbind *vb)
+static int on_tab_vb(void *ctx, size_t col, const struct snmp_varbind *vb)
 {
-	struct col_ctx *cc = ctx;
-	struct pdev *d = cc->d;
-	struct ptable *t = cc->t;
+	struct tab_ctx *tc = ctx;
+	struct pdev *d = tc->d;
+	struct ptable *t = tc->t;
+	const struct snmp_oid *root = &tc->roots[col];
+	size_t which = tc->col[col];
 	char ix[SNMP_OID_STR_MAX];
 	struct snmp_oid suffix;
 	if (d->p->closing)
 		return 1;
 	d->pdus++;
-	suffix.n = vb->name.n - cc->root->n;
-	memcpy(suffix.v, vb->name.v + cc->root->n, suffix.n * sizeof(uint32_t));
+	suffix.n = vb->name.n - root->n;
+	memcpy(suffix.v, vb->name.v + root->n, suffix.n * sizeof(uint32_t));
 	snmp_oid_str(&suffix, ix, sizeof(ix));
 	size_t il = strlen(ix);
-	if (cc->is_label) {
+	if (which >= t->pt->nmetrics) {
+		size_t li = which - t->pt->nmetrics;
 		char **lv = hmap_get(&t->next, ix, il);
 		if (!lv) {
 			if (t->next.len >= SNMP_POLL_ROWS_MAX)
@@ -535,31 +538,38 @@ static int on_col_vb(void *ctx, const struct snmp_varbind *vb)
 			lv = xcalloc(t->pt->nlabels, sizeof(char *));
 			hmap_put(&t->next, ix, il, lv);
 		}
-		free(lv[cc->col]);
-		lv[cc->col] = value_text(&vb->val);
+		free(lv[li]);
+		lv[li] = value_text(&vb->val);
 		return 0;
 	}
 	struct row *r = get_row(t, ix, il);
 	if (!r)
 		return 0;
-	const struct prof_metric *pm = &t->pt->metrics[cc->col];
+	const struct prof_metric *pm = &t->pt->metrics[which];
 	if (pm->type == PROF_INFO) {
-		free(r->info[cc->col]);
-		r->info[cc->col] = value_text(&vb->val);
-	} else if (value_number(&vb->val, &r->v[cc->col]) == 0) {
+		free(r->info[which]);
+		r->info[which] = value_text(&vb->val);
+	} else if (value_number(&vb->val, &r->v[which]) == 0) {
 		if (pm->unsigned32 && vb->val.type == BER_INTEGER && vb->val.i < 0 &&
 		    vb->val.i >= INT32_MIN)
-			r->v[cc->col] += 4294967296.0;
-		r->have[cc->col] = 1;
+			r->v[which] += 4294967296.0;
+		r->have[which] = 1;
 	}
 	return 0;
 }
 
-static void on_col_done(void *ctx, int status, const char *err)
+static void free_tab_ctx(struct tab_ctx *tc)
 {
-	struct col_ctx *cc = ctx;
-	struct pdev *d = cc->d;
-	free(cc);
+	free(tc->col);
+	free(tc->roots);
+	free(tc);
+}
+
+static void on_tab_done(void *ctx, int status, const char *err)
+{
+	struct tab_ctx *tc = ctx;
+	struct pdev *d = tc->d;
+	free_tab_ctx(tc);
 	if (d->p->closing)
 		return;
 	if (status < 0 && err && *err)
@@ -567,17 +577,32 @@ static void on_col_done(void *ctx, int status, const char *err)
 	op_done(d);
 }
 
-static void start_walk(struct pdev *d, struct ptable *t, size_t col, int is_label)
+/* One walk for every column of a table this cycle needs. */
+static void start_table_walk(struct pdev *d, struct ptable *t)
 {
-	struct col_ctx *cc = xcalloc(1, sizeof(*cc));
-	cc->d = d;
-	cc->t = t;
-	cc->col = col;
-	cc->is_label = is_label;
-	cc->root = is_label ? &t->pt->labels[col].oid : &t->pt->metrics[col].oid;
+	const struct prof_table *pt = t->pt;
+	size_t max = pt->nmetrics + pt->nlabels;
+	struct tab_ctx *tc = xcalloc(1, sizeof(*tc));
+	tc->d = d;
+	tc->t = t;
+	tc->col = xcalloc(max, sizeof(size_t));
+	tc->roots = xcalloc(max, sizeof(struct snmp_oid));
+	for (size_t m = 0; m < pt->nmetrics; m++)
+		if (t->from_label[m] < 0) {
+			tc->col[tc->ncols] = m;
+			tc->roots[tc->ncols++] = pt->metrics[m].oid;
+		}
+	for (size_t k = 0; t->relabel && k < pt->nlabels; k++) {
+		tc->col[tc->ncols] = pt->nmetrics + k;
+		tc->roots[tc->ncols++] = pt->labels[k].oid;
+	}
+	if (tc->ncols == 0) {
+		free_tab_ctx(tc);
+		return;
+	}
 	d->outstanding++;
-	if (snmp_walk(d->t, cc->root, 0, on_col_vb, on_col_done, cc) < 0) {
-		free(cc);
+	if (snmp_walk_columns(d->t, tc->roots, tc->ncols, on_tab_vb, on_tab_done, tc) < 0) {
+		free_tab_ctx(tc);
 		d->outstanding--;
 		snprintf(d->err, sizeof(d->err), "%s: too many requests queued", d->name);
 	}
@@ -589,11 +614,7 @@ static void start_walks(struct pdev *d)
 		struct ptable *t = &d->tables[i];
 		t->relabel = t->pt->nlabels > 0 && (t->stale || t->cache.len == 0 ||
 		    d->cycle % (uint64_t)d->label_refresh == 0);
-		for (size_t m = 0; m < t->pt->nmetrics; m++)
-			if (t->from_label[m] < 0)
-				start_walk(d, t, m, 0);
-		for (size_t k = 0; t->relabel && k < t->pt->nlabels; k++)
-			start_walk(d, t, k, 1);
+		start_table_walk(d, t);
 	}
 }
 

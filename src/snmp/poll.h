@@ -9,8 +9,8 @@
  *   snmp_poller_free(p);
  *
  * Each cycle of a device: one GET of the system group (sysDescr, sysObjectID,
- * sysUpTime, sysName) plus the selected profiles' scalars, then one walk per
- * table column. Label columns (ifName, ifDescr, ifAlias, ...) are re-walked
+ * sysUpTime, sysName) plus the selected profiles' scalars, then one
+ * multi-column GETBULK walk per table (snmp_walk_columns). Label columns (ifName, ifDescr, ifAlias, ...) are re-walked
  * only every label_refresh cycles, or when a new row shows up. Samples per
  * device and cycle:
  *   <profile metrics>{instance, <index labels>, <label columns>}

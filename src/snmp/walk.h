@@ -32,4 +32,17 @@ typedef void (*snmp_walk_done_cb)(void *ctx, int status, const char *err);
 int snmp_walk(struct snmp_target *t, const struct snmp_oid *root, int max_reps,
     snmp_walk_vb_cb vb_cb, snmp_walk_done_cb done_cb, void *ctx);
 
+/*
+ * Walk n table columns at once (one GETBULK carries every column still
+ * running, max-repetitions rows each; v1: GETNEXT of every column), so a
+ * 30-column, 48-row table takes a handful of requests instead of one walk
+ * per column. vb_cb gets the column's position in roots with each varbind,
+ * column by column in row order. done_cb as for snmp_walk.
+ */
+#define SNMP_MWALK_COLUMNS_MAX  256	/* columns in one table walk */
+#define SNMP_MWALK_VARBINDS_MAX 512	/* varbinds one request may ask for */
+typedef int (*snmp_mwalk_vb_cb)(void *ctx, size_t col, const struct snmp_varbind *vb);
+int snmp_walk_columns(struct snmp_target *t, const struct snmp_oid *roots, size_t n,
+    snmp_mwalk_vb_cb vb_cb, snmp_walk_done_cb done_cb, void *ctx);
+
 #endif

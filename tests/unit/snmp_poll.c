@@ -331,6 +331,61 @@ T_TEST(walk_v1_v2c_same_rows)
 	T_EQ_INT(w.status, -ETIMEDOUT);
 }
 
+struct mres {
+	int done, status;	/* finished, how */
+	size_t per_col[4];	/* varbinds per column */
+};
+
+static int mcount(void *ctx, size_t col, const struct snmp_varbind *vb)
+{
+	(void)vb;
+	((struct mres *)ctx)->per_col[col]++;
+	return 0;
+}
+
+static void mdone(void *ctx, int status, const char *err)
+{
+	(void)err;
+	struct mres *m = ctx;
+	m->done = 1;
+	m->status = status;
+}
+
+T_TEST(walk_columns_v1_v2c)
+{
+	for (int version = SNMP_V1; version <= SNMP_V2C; version++) {
+		struct loop *l = loop_new();
+		struct snmp_client *c = snmp_client_new(l);
+		struct snmp_target_cfg cfg;
+		struct snmp_target *t;
+		char err[128];
+		memset(&cfg, 0, sizeof(cfg));
+		snmp_parse_addr(sim_addr, &cfg.addr, &cfg.addrlen);
+		cfg.version = version;
+		cfg.community = "sw1";
+		cfg.name = "sim";
+		snmp_target_new(c, &cfg, &t, err, sizeof(err));
+		struct snmp_oid cols[4];
+		snmp_oid_parse("1.3.6.1.2.1.2.2.1.2", &cols[0]);	/* 2 rows */
+		snmp_oid_parse("1.3.6.1.2.1.31.1.1.1.6", &cols[1]);	/* 2 rows */
+		snmp_oid_parse("1.3.6.1.2.1.2.2.1.99", &cols[2]);	/* none */
+		snmp_oid_parse("1.3.6.1.4.1.9.9.48.1.1.1.5", &cols[3]);	/* 1 row, last in MIB */
+		struct mres m;
+		memset(&m, 0, sizeof(m));
+		T_EQ_INT(snmp_walk_columns(t, cols, 4, mcount, mdone, &m), 0);
+		int64_t end = clock_mono_ms() + 5000;
+		while (!m.done && clock_mono_ms() < end)
+			loop_once(l, 50);
+		T_EQ_INT(m.status, 0);
+		T_EQ_INT(m.per_col[0], 2);
+		T_EQ_INT(m.per_col[1], 2);
+		T_EQ_INT(m.per_col[2], 0);
+		T_EQ_INT(m.per_col[3], 1);
+		snmp_client_free(c);
+		loop_free(l);
+	}
+}
+
 T_TEST(profile_errors_say_where)
 {
 	struct snmp_profile p;
@@ -412,6 +467,7 @@ int main(void)
 	T_RUN(poll_switch_and_server_samples);
 	T_RUN(poll_dead_device_does_not_delay_others);
 	T_RUN(walk_v1_v2c_same_rows);
+	T_RUN(walk_columns_v1_v2c);
 	T_RUN(profile_errors_say_where);
 	T_RUN(sim_answers_bulk_and_exceptions);
 	stop_sim();
