@@ -72,22 +72,20 @@ static void write_file(const char *name, const char *text)
 	fclose(f);
 }
 
-/* Fork `snmpsim DIR --listen 127.0.0.1:0` and read the port it printed. */
-static int start_sim(void)
+/* Fork `snmpsim DIR --listen LISTEN [--advance]`; put the address it printed in addr. */
+static pid_t spawn_sim(const char *listen, int advance, char *addr, size_t addrsz)
 {
 	int pfd[2];
-	snprintf(dir, sizeof(dir), "/tmp/vigil-snmp-poll-%d", (int)getpid());
-	mkdir(dir, 0700);
-	write_file("sw1.snmprec", sw_rec);
-	write_file("srv1.snmprec", linux_rec);
 	if (pipe(pfd) < 0)
 		return -1;
-	sim_pid = fork();
-	if (sim_pid == 0) {
+	pid_t pid = fork();
+	if (pid == 0) {
 		dup2(pfd[1], 2);
 		close(pfd[0]);
-		char *argv[] = { "snmpsim", dir, "--listen", "127.0.0.1:0", NULL };
-		_exit(snmpsim_main(4, argv));
+		char lbuf[64];
+		snprintf(lbuf, sizeof(lbuf), "%s", listen);
+		char *argv[] = { "snmpsim", dir, "--listen", lbuf, advance ? "--advance" : NULL, NULL };
+		_exit(snmpsim_main(advance ? 5 : 4, argv));
 	}
 	close(pfd[1]);
 	FILE *f = fdopen(pfd[0], "r");
@@ -96,14 +94,24 @@ static int start_sim(void)
 	while (fgets(line, sizeof(line), f)) {
 		char *on = strstr(line, " on ");
 		if (on) {
-			snprintf(sim_addr, sizeof(sim_addr), "%s", on + 4);
-			sim_addr[strcspn(sim_addr, "\n")] = '\0';
+			snprintf(addr, addrsz, "%s", on + 4);
+			addr[strcspn(addr, "\n")] = '\0';
 			ok = 0;
 			break;
 		}
 	}
 	fclose(f);
-	return ok;
+	return ok == 0 ? pid : -1;
+}
+
+static int start_sim(void)
+{
+	snprintf(dir, sizeof(dir), "/tmp/vigil-snmp-poll-%d", (int)getpid());
+	mkdir(dir, 0700);
+	write_file("sw1.snmprec", sw_rec);
+	write_file("srv1.snmprec", linux_rec);
+	sim_pid = spawn_sim("127.0.0.1:0", 0, sim_addr, sizeof(sim_addr));
+	return sim_pid > 0 ? 0 : -1;
 }
 
 static void stop_sim(void)
@@ -260,6 +268,49 @@ T_TEST(poll_dead_device_does_not_delay_others)
 	snmp_poller_status(p, 0, &up, &err);
 	T_EQ_INT(up, 0);
 	T_CHECK(strstr(err, "timed out") != NULL);
+	snmp_poller_free(p);
+	buf_free(&m.text);
+	loop_free(l);
+}
+
+T_TEST(poll_counts_device_restarts)
+{
+	char addr[64];
+	pid_t a = spawn_sim("127.0.0.1:0", 1, addr, sizeof(addr));
+	T_CHECK(a > 0);
+	struct loop *l = loop_new();
+	struct mem_sink m = { .n = 0 };
+	buf_init(&m.text, 1u << 24);
+	struct sample_sink sink = { mem_add, &m };
+	struct snmp_device_cfg d;
+	memset(&d, 0, sizeof(d));
+	d.name = "r";
+	d.address = addr;
+	d.version = SNMP_V2C;
+	d.community = "sw1";
+	d.interval_ms = 3600000;
+	struct snmp_poller *p = snmp_poller_new(l, &d, 1, sink);
+	int64_t t0 = clock_mono_ms();
+	while (clock_mono_ms() - t0 < 1200)
+		loop_once(l, 50);	/* let sysUpTime advance */
+	snmp_poller_poll_now(p);
+	run_until(l, p, 1, 5000);
+	T_CHECK(has(&m, "snmp_device_restarts_total{instance=\"r\"} 0"));
+	/* the agent restarts (same address, sysUpTime back at the recorded value) */
+	kill(a, SIGTERM);
+	waitpid(a, NULL, 0);
+	char addr2[64];
+	pid_t b = spawn_sim(addr, 0, addr2, sizeof(addr2));
+	T_CHECK(b > 0);
+	buf_reset(&m.text);
+	snmp_poller_poll_now(p);
+	run_until(l, p, 2, 5000);
+	T_CHECK(has(&m, "snmp_device_restarts_total{instance=\"r\"} 1"));
+	T_CHECK(has(&m, "sysUpTime{instance=\"r\"} 123456"));
+	if (b > 0) {
+		kill(b, SIGTERM);
+		waitpid(b, NULL, 0);
+	}
 	snmp_poller_free(p);
 	buf_free(&m.text);
 	loop_free(l);
@@ -466,6 +517,7 @@ int main(void)
 		printf("FAIL profiles: %s\n", err);
 	T_RUN(poll_switch_and_server_samples);
 	T_RUN(poll_dead_device_does_not_delay_others);
+	T_RUN(poll_counts_device_restarts);
 	T_RUN(walk_v1_v2c_same_rows);
 	T_RUN(walk_columns_v1_v2c);
 	T_RUN(profile_errors_say_where);
