@@ -64,8 +64,7 @@ struct pdev {
 	size_t ntables;			/* entries in tables */
 	struct scalar *sc;		/* scalars of the selected profiles */
 	size_t nsc;			/* entries in sc */
-	uint64_t timer;			/* next cycle's timer */
-	int64_t due;			/* monotonic ms the next cycle is due */
+	int64_t due;			/* loop time (ms) the next cycle is due */
 	int busy;			/* a cycle is running */
 	uint64_t cycle;			/* cycles started */
 	int64_t start_mono, start_wall;	/* this cycle's start */
@@ -91,6 +90,11 @@ struct snmp_poller {
 	uint64_t samples;		/* samples delivered */
 	uint64_t sink_errors;		/* samples the sink refused */
 	struct snmp_poller *next;	/* every live poller, for metrics */
+	/* Devices by due time in our own min-heap with one loop timer at its top,
+	 * so 100k devices cost one loop timer, not 100k. */
+	struct pdev **due;		/* heap of schedulable devices */
+	size_t ndue;			/* entries in due */
+	uint64_t loop_timer;		/* the armed loop timer, 0 if none */
 };
 
 static struct snmp_poller *g_pollers;	/* live pollers */
@@ -804,16 +808,58 @@ static void start_cycle(struct pdev *d)
 	op_done(d);
 }
 
-static void on_tick(struct loop *l, uint64_t id, void *ctx)
+static void due_up(struct snmp_poller *p, size_t i)
+{
+	while (i > 0 && p->due[i]->due < p->due[(i - 1) / 2]->due) {
+		struct pdev *x = p->due[i];
+		p->due[i] = p->due[(i - 1) / 2];
+		p->due[(i - 1) / 2] = x;
+		i = (i - 1) / 2;
+	}
+}
+
+static void due_down(struct snmp_poller *p, size_t i)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < p->ndue && p->due[l]->due < p->due[m]->due)
+			m = l;
+		if (l + 1 < p->ndue && p->due[l + 1]->due < p->due[m]->due)
+			m = l + 1;
+		if (m == i)
+			return;
+		struct pdev *x = p->due[i];
+		p->due[i] = p->due[m];
+		p->due[m] = x;
+		i = m;
+	}
+}
+
+static void on_due(struct loop *l, uint64_t id, void *ctx);
+
+static void arm_due(struct snmp_poller *p)
+{
+	if (p->ndue == 0)
+		return;
+	int64_t now = loop_now(p->loop), at = p->due[0]->due;
+	p->loop_timer = loop_add_timer(p->loop, at > now ? at - now : 0, on_due, p);
+}
+
+static void on_due(struct loop *l, uint64_t id, void *ctx)
 {
 	(void)id;
-	struct pdev *d = ctx;
+	struct snmp_poller *p = ctx;
 	int64_t now = loop_now(l);
-	d->due += d->interval;
-	if (d->due <= now)
-		d->due = now + d->interval;	/* fell far behind: do not burst */
-	d->timer = loop_add_timer(l, d->due - now, on_tick, d);
-	start_cycle(d);
+	p->loop_timer = 0;
+	while (p->ndue && p->due[0]->due <= now) {
+		struct pdev *d = p->due[0];
+		d->due += d->interval;
+		if (d->due <= now)
+			d->due = now + d->interval;	/* fell far behind: do not burst */
+		due_down(p, 0);
+		start_cycle(d);
+	}
+	arm_due(p);
 }
 
 static char **copy_strv(const char *const *v, size_t n)
@@ -922,6 +968,7 @@ struct snmp_poller *snmp_poller_new(struct loop *l, const struct snmp_device_cfg
 		n = SNMP_POLL_DEVICES_MAX;
 	}
 	p->devs = xcalloc(n ? n : 1, sizeof(*p->devs));
+	p->due = xcalloc(n ? n : 1, sizeof(*p->due));
 	p->ndevs = n;
 	struct hmap kucache;
 	hmap_init(&kucache);
@@ -932,12 +979,13 @@ struct snmp_poller *snmp_poller_new(struct loop *l, const struct snmp_device_cfg
 			continue;
 		}
 		/* Spread first polls over the interval so devices do not all fire at once. */
-		int64_t off = (int64_t)(hmap_hash(d->name, strlen(d->name)) %
-		    (uint64_t)(d->interval > 1000 ? d->interval : 1000));
+		int64_t off = (int64_t)(hmap_hash(d->name, strlen(d->name)) % (uint64_t)d->interval);
 		d->due = loop_now(l) + off;
-		d->timer = loop_add_timer(l, off, on_tick, d);
+		p->due[p->ndue++] = d;
+		due_up(p, p->ndue - 1);
 	}
 	hmap_free(&kucache, free_ku);
+	arm_due(p);
 	p->next = g_pollers;
 	g_pollers = p;
 	return p;
@@ -953,9 +1001,8 @@ void snmp_poller_free(struct snmp_poller *p)
 			*pp = p->next;
 			break;
 		}
-	for (size_t i = 0; i < p->ndevs; i++)
-		if (p->devs[i].timer)
-			loop_del_timer(p->loop, p->devs[i].timer);
+	if (p->loop_timer)
+		loop_del_timer(p->loop, p->loop_timer);
 	snmp_client_free(p->c);	/* cancels every walk and request (callbacks see closing) */
 	for (size_t i = 0; i < p->ndevs; i++) {
 		struct pdev *d = &p->devs[i];
@@ -969,6 +1016,7 @@ void snmp_poller_free(struct snmp_poller *p)
 		free(d->ls);
 	}
 	free(p->devs);
+	free(p->due);
 	free(p);
 }
 

@@ -273,6 +273,33 @@ T_TEST(poll_dead_device_does_not_delay_others)
 	loop_free(l);
 }
 
+T_TEST(poll_runs_on_interval)
+{
+	struct loop *l = loop_new();
+	struct mem_sink m = { .n = 0 };
+	buf_init(&m.text, 1u << 24);
+	struct sample_sink sink = { mem_add, &m };
+	struct snmp_device_cfg d[2];
+	memset(d, 0, sizeof(d));
+	d[0].name = "fast1";
+	d[0].address = sim_addr;
+	d[0].version = SNMP_V2C;
+	d[0].community = "sw1";
+	d[0].interval_ms = 300;
+	d[1] = d[0];
+	d[1].name = "fast2";
+	d[1].community = "srv1";
+	struct snmp_poller *p = snmp_poller_new(l, d, 2, sink);
+	int64_t t0 = clock_mono_ms();
+	while (clock_mono_ms() - t0 < 1500)
+		loop_once(l, 50);
+	uint64_t n = snmp_poller_cycles(p);
+	T_CHECK(n >= 6 && n <= 12);	/* ~5 cycles each in 1.5 s at 300 ms */
+	snmp_poller_free(p);	/* with timers armed and maybe requests in flight */
+	buf_free(&m.text);
+	loop_free(l);
+}
+
 T_TEST(poll_counts_device_restarts)
 {
 	char addr[64];
@@ -517,6 +544,7 @@ int main(void)
 		printf("FAIL profiles: %s\n", err);
 	T_RUN(poll_switch_and_server_samples);
 	T_RUN(poll_dead_device_does_not_delay_others);
+	T_RUN(poll_runs_on_interval);
 	T_RUN(poll_counts_device_restarts);
 	T_RUN(walk_v1_v2c_same_rows);
 	T_RUN(walk_columns_v1_v2c);
