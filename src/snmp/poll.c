@@ -497,7 +497,7 @@ static int select_profiles(struct pdev *d, const struct snmp_oid *objid)
 	for (size_t i = 0; i < n && at < sizeof(names); i++)
 		at += (size_t)snprintf(names + at, sizeof(names) - at, "%s%s", i ? "," : "",
 		    sel[i]->name);
-	log_info("snmp profiles selected", "device=%s profiles=%s", d->name, names);
+	log_debug("snmp profiles selected", "device=%s profiles=%s", d->name, names);
 	return 1;
 }
 
@@ -754,8 +754,8 @@ static void on_get(void *ctx, int status, const struct snmp_pdu *resp)
 	if (g->with_sys) {
 		struct snmp_oid objid;
 		take_system(d, resp, &objid);
-		if (!d->up)
-			log_info("snmp device up", "device=%s", d->name);
+		if (!d->up && d->err[0])
+			log_info("snmp device up again", "device=%s", d->name);
 		d->up = 1;
 		d->err[0] = '\0';
 		at = SYS_OIDS;

@@ -9,7 +9,14 @@
 
 #include "snmp/ber.h"
 #include "snmp/pdu.h"
+#include "snmp/sim.h"
 #include "snmp/usm.h"
+
+/* A tiny agent for requests that decode: the simulator answers them. */
+static struct sim_rec recs[3];
+static struct sim_dev dev = { .name = (char *)0, .recs = recs, .n = 3 };
+static uint32_t oid_a[] = { 1, 3, 6, 1, 2, 1, 1, 1, 0 }, oid_b[] = { 1, 3, 6, 1, 2, 1, 1, 3, 0 },
+	oid_c[] = { 1, 3, 6, 1, 2, 1, 2, 2, 1, 10, 1 };
 
 static void same_pdu(const struct snmp_pdu *a, const struct snmp_pdu *b)
 {
@@ -40,6 +47,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			snmp_pdu_free(&m2.pdu);
 		}
 		ber_enc_free(&e);
+		if (!recs[0].sub) {
+			recs[0] = (struct sim_rec){ .sub = oid_a, .n = 9, .type = BER_OCTET_STRING,
+				.s = (uint8_t *)"x", .len = 1 };
+			recs[1] = (struct sim_rec){ .sub = oid_b, .n = 9, .type = BER_TIMETICKS, .u = 5,
+				.rate = 100 };
+			recs[2] = (struct sim_rec){ .sub = oid_c, .n = 11, .type = BER_COUNTER32,
+				.u = 4294967290u, .rate = 1000 };
+		}
+		struct snmp_pdu resp;
+		sim_answer(&dev, m.version, &m.pdu, 12.5, 1, &resp);
+		snmp_pdu_free(&resp);
 		snmp_pdu_free(&m.pdu);
 	}
 	struct usm_msg u;
