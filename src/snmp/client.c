@@ -762,6 +762,14 @@ static void handle_v3(struct snmp_client *c, const uint8_t *p, size_t n,
 			return;
 		}
 		authed = 1;
+		/* RFC 3414 3.2.7b: an authentic message from an older boot, or more
+		 * than 150 s behind our notion of the engine's clock, is a replay. */
+		if (m.boots < t->boots || m.boots == INT32_MAX ||
+		    (m.boots == t->boots && (int64_t)m.time + 150 < (int64_t)engine_time_now(t))) {
+			c->st.dropped_bad++;
+			t->bad_replies++;
+			return;
+		}
 		note_time(t, &m);
 	}
 	if (usm_msg_open(&m, t->priv, t->priv_key, c->plain, &pdu) < 0) {
