@@ -407,6 +407,7 @@ int snmppoll_main(int argc, char **argv)
 	const char *profiles = NULL;
 	size_t n = 0;
 	unsigned long cycles = 1;
+	long gap_ms = 0;	/* idle time between cycles */
 	char err[512];
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--profiles") == 0 && i + 1 < argc) {
@@ -417,12 +418,16 @@ int snmppoll_main(int argc, char **argv)
 			cycles = strtoul(argv[++i], NULL, 10);
 			continue;
 		}
+		if (strcmp(argv[i], "--gap") == 0 && i + 1 < argc) {
+			gap_ms = strtol(argv[++i], NULL, 10);
+			continue;
+		}
 		if (strcmp(argv[i], "--quiet") == 0) {
 			quiet_samples = 1;
 			continue;
 		}
 		if (n >= POLL_CLI_MAX || parse_dev(argv[i], &devs[n]) < 0) {
-			fprintf(stderr, "usage: vigil snmppoll [--profiles DIR] [--cycles N] [--quiet] "
+			fprintf(stderr, "usage: vigil snmppoll [--profiles DIR] [--cycles N] [--gap MS] [--quiet] "
 			    "name=N,addr=IP[:PORT][,v=1|2c|3][,c=COMMUNITY][,u=USER,a=SHA,A=PASS,"
 			    "x=AES,X=PASS][,t=SECONDS]...\n");
 			return 2;
@@ -450,6 +455,9 @@ int snmppoll_main(int argc, char **argv)
 		snmp_poller_poll_now(p);
 		while (snmp_poller_cycles(p) < n * k && clock_mono_ms() < end)
 			loop_once(l, 100);
+		int64_t idle = k < cycles ? clock_mono_ms() + gap_ms : 0;
+		while (clock_mono_ms() < idle)
+			loop_once(l, 50);
 	}
 	int rc = 0;
 	if (quiet_samples) {

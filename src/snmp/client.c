@@ -691,6 +691,22 @@ out:
 	snmp_pdu_free(&m.pdu);
 }
 
+/* Take an in-flight request back to the head of its target's queue. */
+static void requeue_front(struct req *r)
+{
+	struct snmp_target *t = r->t;
+	struct snmp_client *c = t->c;
+	hmap_del(&c->pending, &r->id, sizeof(r->id));
+	theap_del(c, r);
+	unlink_req(r);
+	r->tries = 0;
+	r->next = t->q_head;
+	t->q_head = r;
+	if (!t->q_tail)
+		t->q_tail = r;
+	t->nqueued++;
+}
+
 static void localize(struct snmp_target *t)
 {
 	uint8_t kul[USM_KEY_MAX];
@@ -802,11 +818,20 @@ static void handle_v3(struct snmp_client *c, const uint8_t *p, size_t n,
 	if (kind == USM_REPORT_NOT_IN_TIME_WINDOW && authed && !r->resent_window) {
 		/* Our clock for the engine was stale; note_time() has fixed it. */
 		r->resent_window = 1;
+		c->st.v3_resyncs++;
 		send_req(r);
 		goto out;
 	}
-	if (kind == USM_REPORT_UNKNOWN_ENGINE_ID)
-		t->v3 = V3_UNKNOWN;	/* the agent changed engine id: rediscover next time */
+	if (kind == USM_REPORT_UNKNOWN_ENGINE_ID && !r->resent_window && t->v3 == V3_READY) {
+		/* The agent has a new engine id (reinstalled, or a new box at the
+		 * address): rediscover, then send this request again, once. */
+		r->resent_window = 1;
+		c->st.v3_resyncs++;
+		requeue_front(r);
+		t->v3 = V3_UNKNOWN;
+		pump(t);
+		goto out;
+	}
 	snprintf(t->err, sizeof(t->err), "%s: SNMPv3 user \"%s\" refused: %s", t->name, t->user,
 	    usm_report_text(kind));
 	c->st.auth_failures++;

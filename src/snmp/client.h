@@ -76,6 +76,7 @@ struct snmp_client_stats {
 	uint64_t dropped_bad;		/* replies that did not parse or failed authentication */
 	uint64_t auth_failures;		/* v3 requests failed by a usmStats report */
 	uint64_t send_errors;		/* sendto failures (egress refused included) */
+	uint64_t v3_resyncs;		/* v3 requests re-sent after notInTimeWindow or a new engine id */
 };
 
 struct snmp_client;

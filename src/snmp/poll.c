@@ -1057,6 +1057,7 @@ int snmp_poller_metrics_text(struct buf *out)
 		s.dropped_bad += cs->dropped_bad;
 		s.auth_failures += cs->auth_failures;
 		s.send_errors += cs->send_errors;
+		s.v3_resyncs += cs->v3_resyncs;
 		devices += p->ndevs;
 		for (size_t i = 0; i < p->ndevs; i++)
 			up += p->devs[i].up;
@@ -1084,6 +1085,8 @@ int snmp_poller_metrics_text(struct buf *out)
 	C("vigil_snmp_auth_failures_total", "SNMPv3 requests refused by a usmStats report.",
 	    s.auth_failures);
 	C("vigil_snmp_send_errors_total", "SNMP datagrams that could not be sent.", s.send_errors);
+	C("vigil_snmp_v3_resyncs_total", "SNMPv3 requests re-sent after the agent's clock or "
+	    "engine id changed.", s.v3_resyncs);
 	C("vigil_snmp_poll_cycles_total", "Device poll cycles completed.", cycles);
 	C("vigil_snmp_poll_overruns_total", "Poll ticks skipped because the last cycle still ran.",
 	    overruns);

@@ -37,16 +37,18 @@ rouser vStrong priv
 rouser vLegacy priv
 CONF
 mkdir "$tmp/persist"
-# Keep net-snmp's persistent state (engine boots, user keys) in the temp dir.
-SNMP_PERSISTENT_DIR=$tmp/persist MIBS= snmpd -f -Lf "$tmp/snmpd.log" -C -c "$tmp/snmpd.conf" \
-	-p "$tmp/snmpd.pid" >/dev/null 2>&1 &
-snmpd_pid=$!
-ok=
-for _ in $(seq 50); do
-	if snmpget -v2c -c vigiltest -t 0.2 -r 0 -On "$A" 1.3.6.1.2.1.1.5.0 >/dev/null 2>&1; then ok=1; break; fi
-	sleep 0.1
-done
-[ -n "$ok" ] || { echo "FAIL snmp_snmpd_start: snmpd did not answer on $A: $(tail -5 "$tmp/snmpd.log")"; exit 1; }
+# net-snmp keeps engine boots in the persistent dir; -C skips it, so name it with -c.
+start_snmpd() {
+	SNMP_PERSISTENT_DIR=$tmp/persist MIBS= snmpd -f -Lf "$tmp/snmpd.log" -C -c "$tmp/snmpd.conf,$tmp/persist/snmpd.conf" \
+		-p "$tmp/snmpd.pid" >/dev/null 2>&1 &
+	snmpd_pid=$!
+	for _ in $(seq 50); do
+		snmpget -v2c -c vigiltest -t 0.2 -r 0 -On "$A" 1.3.6.1.2.1.1.5.0 >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+start_snmpd || { echo "FAIL snmp_snmpd_start: snmpd did not answer on $A: $(tail -5 "$tmp/snmpd.log")"; exit 1; }
 pass "snmp_snmpd_start: snmpd on $A"
 
 # Columns that do not move while we read them (counters on lo do).
@@ -137,5 +139,28 @@ if [ $rc -eq 1 ] && grep -q '^snmp_up{instance="badpass"} 0$' "$tmp/poll.out" &&
 	pass "snmp_snmpd_poll_badpass: down with a clear reason"
 else
 	failed snmp_snmpd_poll_badpass "rc=$rc $(grep badpass "$tmp/poll.err" | tail -2 | tr '\n' '|')"
+fi
+# The agent restarts between two poll cycles: its engine boots moves on and
+# its clock starts again, so the second cycle's v3 request gets a
+# notInTimeWindow report; the client must re-sync and still read the device.
+boots() { snmpget -v3 -u vAuthPriv -l authPriv -a SHA -A authpass123 -x AES -X privpass123 \
+	-On -Oqv -t 1 "$A" 1.3.6.1.6.3.10.2.1.2.0 2>/dev/null; }
+b1=$(boots)
+"$V" snmppoll --profiles profiles --quiet --cycles 2 --gap 3000 \
+	"name=v3,addr=$A,v=3,u=vAuthPriv,a=SHA,A=authpass123,x=AES,X=privpass123,t=1" \
+	>"$tmp/poll2.out" 2>"$tmp/poll2.err" &
+pp=$!
+sleep 1.2
+kill "$snmpd_pid"; wait "$snmpd_pid" 2>/dev/null
+start_snmpd || failed snmp_snmpd_restart "snmpd did not come back"
+b2=$(boots)
+wait "$pp"
+rc=$?
+ups=$(sed -n 's/^vigil_snmp_poll_cycles_total //p' "$tmp/poll2.err")
+resync=$(sed -n 's/^vigil_snmp_v3_resyncs_total //p' "$tmp/poll2.err")
+if [ $rc -eq 0 ] && [ "$ups" = 2 ] && [ "${resync:-0}" -ge 1 ] && [ -n "$b1" ] && [ "$b1" != "$b2" ]; then
+	pass "snmp_snmpd_v3_agent_restart: engine boots $b1 -> $b2, re-synced $resync time(s), device up after"
+else
+	failed snmp_snmpd_v3_agent_restart "rc=$rc cycles=$ups resyncs=$resync boots $b1 -> $b2: $(grep -v '^ts=' "$tmp/poll2.err" | tail -2 | tr '\n' '|')"
 fi
 exit $fail
