@@ -331,7 +331,7 @@ usage:
 
 /* ---- vigil snmppoll ---- */
 
-#define POLL_CLI_MAX 256	/* devices on one command line */
+#define POLL_CLI_MAX 100000	/* devices on one command line */
 
 static int quiet_samples;	/* snmppoll --quiet: count samples, do not print */
 static uint64_t nsamples;	/* samples seen */
@@ -403,7 +403,7 @@ static int parse_dev(char *spec, struct snmp_device_cfg *d)
 
 int snmppoll_main(int argc, char **argv)
 {
-	struct snmp_device_cfg devs[POLL_CLI_MAX];
+	struct snmp_device_cfg *devs = xcalloc((size_t)argc, sizeof(*devs));
 	const char *profiles = NULL;
 	size_t n = 0;
 	unsigned long cycles = 1;
@@ -430,12 +430,14 @@ int snmppoll_main(int argc, char **argv)
 			fprintf(stderr, "usage: vigil snmppoll [--profiles DIR] [--cycles N] [--gap MS] [--quiet] "
 			    "name=N,addr=IP[:PORT][,v=1|2c|3][,c=COMMUNITY][,u=USER,a=SHA,A=PASS,"
 			    "x=AES,X=PASS][,t=SECONDS]...\n");
+			free(devs);
 			return 2;
 		}
 		n++;
 	}
 	if (profiles && snmp_poller_load_profiles(profiles, err, sizeof(err)) < 0) {
 		fprintf(stderr, "snmppoll: %s\n", err);
+		free(devs);
 		return 2;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -481,5 +483,6 @@ int snmppoll_main(int argc, char **argv)
 	snmp_poller_free(p);
 	loop_free(l);
 	buf_free(&b);
+	free(devs);
 	return rc;
 }

@@ -25,8 +25,9 @@ struct req {
 	struct snmp_target *t;		/* owner */
 	uint8_t type;			/* PDU type */
 	int nonrep, maxrep;		/* GETBULK parameters */
-	struct snmp_oid *oids;		/* requested OIDs, owned */
-	size_t n;			/* OIDs at oids */
+	uint8_t *vbl;			/* requested OIDs as an encoded varbind list, owned */
+	size_t vbl_len;			/* bytes at vbl */
+	size_t n;			/* OIDs in vbl */
 	snmp_resp_cb cb;		/* completion; NULL for the internal discovery probe */
 	void *ctx;			/* cb's argument */
 	int tries;			/* datagrams sent so far */
@@ -225,7 +226,7 @@ static void unlink_req(struct req *r)
 
 static void free_req(struct req *r)
 {
-	free(r->oids);
+	free(r->vbl);
 	free(r);
 }
 
@@ -323,8 +324,21 @@ static struct req *new_req(struct snmp_target *t, uint8_t type, const struct snm
 	r->type = type;
 	r->n = n;
 	if (n) {
-		r->oids = xcalloc(n, sizeof(*oids));
-		memcpy(r->oids, oids, n * sizeof(*oids));
+		/* Keep the request as encoded varbinds (NULL values): ~15 bytes an OID
+		 * instead of a 516-byte struct snmp_oid. */
+		struct ber_enc e;
+		ber_enc_init(&e, SNMP_MSG_MAX);
+		for (size_t i = 0; i < n; i++) {
+			ber_push(&e, BER_SEQUENCE);
+			ber_put_oid(&e, &oids[i]);
+			ber_put_null(&e, BER_NULL);
+			ber_pop(&e);
+		}
+		r->vbl_len = e.b.len;
+		r->vbl = xmalloc(e.b.len ? e.b.len : 1);
+		if (e.b.len)
+			memcpy(r->vbl, e.b.data, e.b.len);
+		ber_enc_free(&e);
 	}
 	return r;
 }
@@ -437,12 +451,10 @@ static uint32_t engine_time_now(const struct snmp_target *t)
 static int encode_req(struct snmp_client *c, struct req *r)
 {
 	struct snmp_target *t = r->t;
-	struct snmp_varbind *vb = r->n ? xcalloc(r->n, sizeof(*vb)) : NULL;
-	for (size_t i = 0; i < r->n; i++) {
-		vb[i].name = r->oids[i];
-		vb[i].val.type = BER_NULL;
-	}
-	struct snmp_pdu q = { .type = r->type, .request_id = r->id, .vb = vb, .nvb = r->n };
+	struct snmp_pdu q = { .type = r->type, .request_id = r->id, .nvb = r->n,
+		.vbl_raw = r->vbl, .vbl_raw_len = r->vbl_len };
+	if (!r->vbl)
+		q.vbl_raw = (const uint8_t *)"";	/* no varbinds (v3 discovery) */
 	if (r->type == SNMP_PDU_GETBULK) {
 		q.non_repeaters = r->nonrep;
 		q.max_repetitions = r->maxrep;
@@ -468,7 +480,6 @@ static int encode_req(struct snmp_client *c, struct req *r)
 			o.flags |= USM_FLAG_PRIV;
 		rc = usm_msg_encode(&c->enc, &o, &q);
 	}
-	free(vb);
 	return rc;
 }
 

@@ -141,7 +141,9 @@ void snmp_pdu_encode(struct ber_enc *e, const struct snmp_pdu *pdu)
 	ber_put_int(e, BER_INTEGER, pdu->error_status);
 	ber_put_int(e, BER_INTEGER, pdu->error_index);
 	ber_push(e, BER_SEQUENCE);
-	for (size_t i = 0; i < pdu->nvb; i++) {
+	if (pdu->vbl_raw)
+		ber_put_raw(e, pdu->vbl_raw, pdu->vbl_raw_len);
+	for (size_t i = 0; !pdu->vbl_raw && i < pdu->nvb; i++) {
 		ber_push(e, BER_SEQUENCE);
 		ber_put_oid(e, &pdu->vb[i].name);
 		snmp_value_encode(e, &pdu->vb[i].val);

@@ -68,6 +68,9 @@ struct snmp_pdu {
 	int32_t error_index;		/* 1-based varbind in error; max-repetitions in GETBULK */
 	struct snmp_varbind *vb;	/* varbinds; owned after decode */
 	size_t nvb;			/* varbinds at vb */
+	const uint8_t *vbl_raw;		/* encoding only: pre-encoded varbind list contents
+					 * used instead of vb when set (nvb still counts them) */
+	size_t vbl_raw_len;		/* bytes at vbl_raw */
 };
 #define non_repeaters error_status
 #define max_repetitions error_index

@@ -104,7 +104,7 @@ struct tab_ctx {
 	struct ptable *t;		/* table */
 	size_t ncols;			/* columns walked */
 	size_t *col;			/* per walked column: metric index, or nmetrics + label index */
-	struct snmp_oid *roots;		/* the walked column OIDs, owned */
+	const struct snmp_oid **roots;	/* the walked column OIDs (the profile's) */
 };
 
 static const char *const sys_oid_str[SYS_OIDS] = {
@@ -522,7 +522,7 @@ static int on_tab_vb(void *ctx, size_t col, const struct snmp_varbind *vb)
 	struct tab_ctx *tc = ctx;
 	struct pdev *d = tc->d;
 	struct ptable *t = tc->t;
-	const struct snmp_oid *root = &tc->roots[col];
+	const struct snmp_oid *root = tc->roots[col];
 	size_t which = tc->col[col];
 	char ix[SNMP_OID_STR_MAX];
 	struct snmp_oid suffix;
@@ -590,22 +590,28 @@ static void start_table_walk(struct pdev *d, struct ptable *t)
 	tc->d = d;
 	tc->t = t;
 	tc->col = xcalloc(max, sizeof(size_t));
-	tc->roots = xcalloc(max, sizeof(struct snmp_oid));
+	tc->roots = xcalloc(max, sizeof(*tc->roots));
 	for (size_t m = 0; m < pt->nmetrics; m++)
 		if (t->from_label[m] < 0) {
 			tc->col[tc->ncols] = m;
-			tc->roots[tc->ncols++] = pt->metrics[m].oid;
+			tc->roots[tc->ncols++] = &pt->metrics[m].oid;
 		}
 	for (size_t k = 0; t->relabel && k < pt->nlabels; k++) {
 		tc->col[tc->ncols] = pt->nmetrics + k;
-		tc->roots[tc->ncols++] = pt->labels[k].oid;
+		tc->roots[tc->ncols++] = &pt->labels[k].oid;
 	}
 	if (tc->ncols == 0) {
 		free_tab_ctx(tc);
 		return;
 	}
+	/* snmp_walk_columns copies the OIDs it needs; this array is only for the call */
+	struct snmp_oid *tmp = xcalloc(tc->ncols, sizeof(*tmp));
+	for (size_t i = 0; i < tc->ncols; i++)
+		tmp[i] = *tc->roots[i];
 	d->outstanding++;
-	if (snmp_walk_columns(d->t, tc->roots, tc->ncols, on_tab_vb, on_tab_done, tc) < 0) {
+	int rc = snmp_walk_columns(d->t, tmp, tc->ncols, on_tab_vb, on_tab_done, tc);
+	free(tmp);
+	if (rc < 0) {
 		free_tab_ctx(tc);
 		d->outstanding--;
 		snprintf(d->err, sizeof(d->err), "%s: too many requests queued", d->name);
