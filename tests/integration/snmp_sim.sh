@@ -149,6 +149,16 @@ PEOF
 [ $? -eq 0 ] || fail=1
 if [ $rc -ne 0 ]; then failed snmp_sim_poll_all_up "snmppoll exited $rc"; else pass snmp_sim_poll_all_up; fi
 
+# The same device polled over v1 (GETNEXT, noSuchName for missing scalars)
+# and v2c gives the same samples.
+"$V" snmppoll --profiles profiles "name=X,addr=$addr,v=1,c=linux-full-walk" 2>/dev/null |
+	grep -v '^snmp_scrape_' | sort >"$tmp/p1.out"
+"$V" snmppoll --profiles profiles "name=X,addr=$addr,v=2c,c=linux-full-walk" 2>/dev/null |
+	grep -v '^snmp_scrape_' | sort >"$tmp/p2.out"
+if [ "$(wc -l <"$tmp/p1.out")" -gt 50 ] && diff -q "$tmp/p1.out" "$tmp/p2.out" >/dev/null; then
+	pass "snmp_sim_poll_v1_equals_v2c: $(wc -l <"$tmp/p1.out") samples"
+else failed snmp_sim_poll_v1_equals_v2c "$(diff "$tmp/p1.out" "$tmp/p2.out" | head -3 | tr '\n' '|')"; fi
+
 # v1 (GETNEXT) walk equals net-snmp's v1 walk.
 "$V" snmpwalk -v 1 -c junos "$addr" 1.3.6.1.2.1.2.2.1 >"$tmp/v1.out" 2>&1
 snmpwalk -v1 -c junos -On -Ob "$addr" 1.3.6.1.2.1.2.2.1 >"$tmp/n1.out" 2>&1
