@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # vigil's SNMP engine against Debian's real snmpd on a loopback port:
 # v2c and SNMPv3 (authPriv SHA/AES-128, authNoPriv SHA-256, authPriv
-# SHA-512/AES-256, authPriv MD5/DES) must read the same values snmpbulkwalk
+# SHA-512/AES-256, SHA-224/AES-192, SHA-384/AES-256, authPriv MD5/DES) must read the same values snmpbulkwalk
 # reads, the poll engine must produce samples for each, and wrong v3
 # credentials must give a clear per-device error quickly, not a hang.
 set -u
@@ -31,10 +31,14 @@ createUser vAuthPriv SHA authpass123 AES privpass123
 createUser vAuthOnly SHA-256 authpass456
 createUser vStrong SHA-512 authpass789 AES-256 privpass789
 createUser vLegacy MD5 authpass000 DES privpass000
+createUser vMid SHA-224 authpass224 AES-192 privpass224
+createUser vBig SHA-384 authpass384 AES-256 privpass384
 rouser vAuthPriv priv
 rouser vAuthOnly auth
 rouser vStrong priv
 rouser vLegacy priv
+rouser vMid priv
+rouser vBig priv
 CONF
 mkdir "$tmp/persist"
 # net-snmp keeps engine boots in the persistent dir; -C skips it, so name it with -c.
@@ -87,6 +91,10 @@ compare snmp_snmpd_v3_sha512_aes256 "-v3 -u vStrong -l authPriv -a SHA-512 -A au
 	"-v 3 -u vStrong -l authPriv -a SHA-512 -A authpass789 -x AES-256 -X privpass789" "vStrong authPriv SHA-512/AES-256"
 compare snmp_snmpd_v3_md5_des "-v3 -u vLegacy -l authPriv -a MD5 -A authpass000 -x DES -X privpass000" \
 	"-v 3 -u vLegacy -l authPriv -a MD5 -A authpass000 -x DES -X privpass000" "vLegacy authPriv MD5/DES"
+compare snmp_snmpd_v3_sha224_aes192 "-v3 -u vMid -l authPriv -a SHA-224 -A authpass224 -x AES-192 -X privpass224" \
+	"-v 3 -u vMid -l authPriv -a SHA-224 -A authpass224 -x AES-192 -X privpass224" "vMid authPriv SHA-224/AES-192"
+compare snmp_snmpd_v3_sha384_aes256 "-v3 -u vBig -l authPriv -a SHA-384 -A authpass384 -x AES-256 -X privpass384" \
+	"-v 3 -u vBig -l authPriv -a SHA-384 -A authpass384 -x AES-256 -X privpass384" "vBig authPriv SHA-384/AES-256"
 cat "$tmp/table"
 
 # Wrong credentials: a clear one-line reason, well before any long timeout.
