@@ -6,6 +6,7 @@
 #include "core/loop.h"
 #include "core/xmalloc.h"
 #include "snmp/client.h"
+#include "snmp/usm.h"
 
 #include <arpa/inet.h>
 #include <dirent.h>
@@ -471,12 +472,166 @@ struct sim_server {
 	uint64_t served, dropped;	/* requests answered / ignored */
 	struct ber_enc enc;		/* response encoder */
 	uint8_t rbuf[SNMP_MSG_MAX + 1];	/* request buffer */
+	/* --v3: every recording is also a v3 user of its own name, sharing these keys */
+	int v3;				/* SNMPv3 is served */
+	enum usm_auth auth;		/* users' auth protocol (NONE: noAuthNoPriv) */
+	enum usm_priv priv;		/* users' privacy protocol */
+	uint8_t kul[USM_KEY_MAX];	/* auth key localized to the simulator's engine */
+	uint8_t pkey[USM_KEY_MAX];	/* privacy key localized (and extended) */
+	uint64_t salt;			/* privacy salt for responses */
+	uint32_t reports[7];		/* usmStats counters by report kind */
+	uint8_t plain[SNMP_MSG_MAX];	/* decryption scratch */
 };
+
+/* The simulator's snmpEngineID: enterprise 8072 (net-snmp) text format "vigilsim". */
+static const uint8_t sim_engine[] = { 0x80, 0x00, 0x1f, 0x88, 0x04,
+	'v', 'i', 'g', 'i', 'l', 's', 'i', 'm' };
+
+/* "SHA:authpass[:AES:privpass]" */
+static int parse_v3(struct sim_server *s, const char *spec)
+{
+	char buf[512];
+	char *f[4] = { NULL };
+	int nf = 0;
+	if (strlen(spec) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, spec, strlen(spec) + 1);
+	for (char *p = buf; p && nf < 4; nf++) {
+		f[nf] = p;
+		p = strchr(p, ':');
+		if (p)
+			*p++ = '\0';
+	}
+	if ((nf != 2 && nf != 4) || usm_auth_parse(f[0], &s->auth) < 0 || s->auth == USM_AUTH_NONE ||
+	    strlen(f[1]) < 8)
+		return -EINVAL;
+	uint8_t ku[USM_KEY_MAX], pku[USM_KEY_MAX], pkul[USM_KEY_MAX];
+	size_t kl;
+	usm_password_to_key(s->auth, f[1], strlen(f[1]), ku);
+	usm_localize_key(s->auth, ku, sim_engine, sizeof(sim_engine), s->kul);
+	s->priv = USM_PRIV_NONE;
+	if (nf == 4) {
+		if (usm_priv_parse(f[2], &s->priv) < 0 || s->priv == USM_PRIV_NONE || strlen(f[3]) < 8)
+			return -EINVAL;
+		usm_password_to_key(s->auth, f[3], strlen(f[3]), pku);
+		usm_localize_key(s->auth, pku, sim_engine, sizeof(sim_engine), pkul);
+		usm_priv_key(s->auth, s->priv, pkul, s->pkey, &kl);
+	}
+	s->v3 = 1;
+	return 0;
+}
+
+static uint32_t sim_boots = 1;	/* snmpEngineBoots the simulator reports */
+
+static uint32_t engine_time(const struct sim_server *s)
+{
+	return (uint32_t)((clock_mono_ms() - s->start_ms) / 1000);
+}
+
+static void send_enc(struct sim_server *s, int fd, const struct sockaddr_storage *from,
+    socklen_t fl)
+{
+	if (sendto(fd, s->enc.b.data, s->enc.b.len, 0, (const struct sockaddr *)from, fl) >= 0)
+		s->served++;
+}
+
+/* Answer a v3 request with a usmStats report (unauthenticated, as agents do). */
+static void v3_report(struct sim_server *s, int fd, const struct usm_msg *m, int32_t reqid,
+    enum usm_report kind, const struct sockaddr_storage *from, socklen_t fl)
+{
+	struct snmp_varbind vb;
+	memset(&vb, 0, sizeof(vb));
+	snmp_oid_parse("1.3.6.1.6.3.15.1.1.0.0", &vb.name);
+	vb.name.v[9] = (uint32_t)kind;
+	vb.val.type = BER_COUNTER32;
+	vb.val.u = ++s->reports[kind];
+	struct snmp_pdu r = { .type = SNMP_PDU_REPORT, .request_id = reqid, .vb = &vb, .nvb = 1 };
+	struct usm_out o = { .msg_id = m->msg_id, .engine_id = sim_engine,
+		.engine_id_len = sizeof(sim_engine), .boots = sim_boots, .time = engine_time(s),
+		.context_engine_id = sim_engine, .context_engine_id_len = sizeof(sim_engine) };
+	if (usm_msg_encode(&s->enc, &o, &r) == 0)
+		send_enc(s, fd, from, fl);
+}
+
+static void serve_v3(struct sim_server *s, int fd, const uint8_t *p, size_t n,
+    const struct sockaddr_storage *from, socklen_t fl)
+{
+	struct usm_msg m;
+	struct snmp_pdu req;
+	if (!s->v3 || usm_msg_decode(p, n, &m) < 0) {
+		s->dropped++;
+		return;
+	}
+	if (m.engine_id_len != sizeof(sim_engine) ||
+	    memcmp(m.engine_id, sim_engine, sizeof(sim_engine)) != 0) {
+		/* discovery: the request is plaintext, so its request-id can be echoed */
+		int32_t id = 0;
+		if (!(m.flags & USM_FLAG_PRIV) && usm_msg_open(&m, USM_PRIV_NONE, NULL, s->plain, &req) == 0) {
+			id = req.request_id;
+			snmp_pdu_free(&req);
+		}
+		v3_report(s, fd, &m, id, USM_REPORT_UNKNOWN_ENGINE_ID, from, fl);
+		return;
+	}
+	const struct sim_dev *d = hmap_get(&s->byname, m.user, m.user_len);
+	if (!d) {
+		v3_report(s, fd, &m, 0, USM_REPORT_UNKNOWN_USER, from, fl);
+		return;
+	}
+	int want_auth = s->auth != USM_AUTH_NONE, want_priv = s->priv != USM_PRIV_NONE;
+	if (((m.flags & USM_FLAG_AUTH) != 0) != want_auth || ((m.flags & USM_FLAG_PRIV) != 0) != want_priv) {
+		v3_report(s, fd, &m, 0, USM_REPORT_UNSUPPORTED_SECLEVEL, from, fl);
+		return;
+	}
+	if (want_auth && usm_msg_verify(&m, p, n, s->auth, s->kul) != 0) {
+		v3_report(s, fd, &m, 0, USM_REPORT_WRONG_DIGEST, from, fl);
+		return;
+	}
+	if (usm_msg_open(&m, s->priv, s->pkey, s->plain, &req) < 0) {
+		v3_report(s, fd, &m, 0, USM_REPORT_DECRYPTION_ERROR, from, fl);
+		return;
+	}
+	if (req.type != SNMP_PDU_GET && req.type != SNMP_PDU_GETNEXT && req.type != SNMP_PDU_GETBULK) {
+		snmp_pdu_free(&req);
+		s->dropped++;
+		return;
+	}
+	double el = (double)(clock_mono_ms() - s->start_ms) / 1000.0;
+	struct snmp_pdu resp;
+	sim_answer(d, SNMP_V3, &req, el, s->advance, &resp);
+	char user[USM_USER_MAX + 1];
+	memcpy(user, m.user, m.user_len);
+	user[m.user_len] = '\0';
+	struct usm_out o = { .msg_id = m.msg_id, .flags = m.flags & (USM_FLAG_AUTH | USM_FLAG_PRIV),
+		.engine_id = sim_engine, .engine_id_len = sizeof(sim_engine), .boots = sim_boots,
+		.time = engine_time(s), .user = user, .auth = s->auth, .auth_key = s->kul,
+		.priv = s->priv, .priv_key = s->pkey, .salt = ++s->salt,
+		.context_engine_id = sim_engine, .context_engine_id_len = sizeof(sim_engine) };
+	for (;;) {
+		int rc = usm_msg_encode(&s->enc, &o, &resp);
+		if (rc == 0 && s->enc.b.len <= SIM_RESPONSE_MAX)
+			break;
+		if (req.type == SNMP_PDU_GETBULK && resp.nvb > 1) {
+			resp.nvb /= 2;
+			continue;
+		}
+		resp.error_status = SNMP_ERR_TOOBIG;
+		resp.error_index = 0;
+		resp.nvb = 0;
+	}
+	send_enc(s, fd, from, fl);
+	snmp_pdu_free(&resp);
+	snmp_pdu_free(&req);
+}
 
 static void serve_one(struct sim_server *s, int fd, const uint8_t *p, size_t n,
     const struct sockaddr_storage *from, socklen_t fl)
 {
 	struct snmp_msg m;
+	if (snmp_msg_version(p, n) == SNMP_V3) {
+		serve_v3(s, fd, p, n, from, fl);
+		return;
+	}
 	if (snmp_msg_decode(p, n, &m) < 0) {
 		s->dropped++;
 		return;
@@ -584,7 +739,9 @@ static int load_dir(struct sim_server *s, const char *dir)
 static void usage(void)
 {
 	fprintf(stderr, "usage: vigil snmpsim DIR... [--listen ADDR:PORT]... [--advance] [--quiet]\n"
-	    "  serves DIR/NAME.snmprec with v1/v2c community NAME (loopback only;\n"
+	    "       [--v3 AUTH:PASSWORD[:PRIV:PASSWORD]]\n"
+	    "  serves DIR/NAME.snmprec with v1/v2c community NAME, and with --v3 as SNMPv3\n"
+	    "  user NAME with those protocols and passwords (loopback only;\n"
 	    "  default --listen 127.0.0.1:1161)\n");
 }
 
@@ -600,6 +757,13 @@ int snmpsim_main(int argc, char **argv)
 			listen[nlisten++] = argv[++i];
 		else if (strcmp(argv[i], "--advance") == 0)
 			s->advance = 1;
+		else if (strcmp(argv[i], "--v3") == 0 && i + 1 < argc) {
+			if (parse_v3(s, argv[++i]) < 0) {
+				fprintf(stderr, "snmpsim: --v3 wants AUTH:PASSWORD[:PRIV:PASSWORD] "
+				    "(e.g. SHA:authpass1:AES:privpass1, passwords of 8+ characters)\n");
+				goto out;
+			}
+		}
 		else if (strcmp(argv[i], "--quiet") == 0)
 			quiet = 1;
 		else if (argv[i][0] != '-' && ndirs < 64)

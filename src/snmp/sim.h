@@ -2,10 +2,12 @@
  * sim.h — `vigil snmpsim`: an SNMP agent simulator for tests and benchmarks.
  *
  *   vigil snmpsim DIR [--listen ADDR:PORT]... [--advance] [--quiet]
+ *                 [--v3 AUTH:PASSWORD[:PRIV:PASSWORD]]
  *
  * Serves every DIR/NAME.snmprec (snmpsim's `OID|TAG|VALUE` format) from one
- * UDP port: the v1/v2c community selects the device (NAME). GET, GETNEXT and
- * GETBULK. Listens on loopback addresses only. With --advance, counters and
+ * UDP port: the v1/v2c community selects the device (NAME); with --v3 the
+ * SNMPv3 user NAME does, all users sharing the given protocols and
+ * passwords. GET, GETNEXT and GETBULK. Listens on loopback addresses only. With --advance, counters and
  * sysUpTime-like TimeTicks grow with time, so rates are non-zero.
  *
  * The record store is usable on its own (the unit tests and the benchmark
