@@ -5,6 +5,7 @@
 # Reports OIDs (varbinds) read per CPU second of the poller process, and the
 # ratio. Not part of `make test`.
 #   bench/snmp/run.sh [DEVICES=50] [ROUNDS=5]
+#   SNMP_BENCH_V3=1 bench/snmp/run.sh ...   (both over SNMPv3 authPriv SHA/AES)
 set -eu
 cd "$(dirname "$0")/../.."
 . tests/integration/snmp_lib.sh
@@ -21,15 +22,24 @@ make -s vigil >/dev/null
 V=$(snmp_bin "$tmp")
 mkdir "$tmp/recs"
 python3 bench/snmp/gen_switch.py "$tmp/recs/public.snmprec"
-"$V" snmpsim "$tmp/recs" --listen 127.0.0.1:0 2>"$tmp/sim.log" &
+V3=${SNMP_BENCH_V3:-0}
+simargs=()
+[ "$V3" = 1 ] && simargs=(--v3 SHA:authpass1:AES:privpass1)
+"$V" snmpsim "$tmp/recs" --listen 127.0.0.1:0 "${simargs[@]}" 2>"$tmp/sim.log" &
 pids+=($!)
 for _ in $(seq 50); do grep -q ' on ' "$tmp/sim.log" && break; sleep 0.1; done
 addr=$(sed -n 's/.* on \(127\.0\.0\.1:[0-9]*\)$/\1/p' "$tmp/sim.log")
-echo "simulator: $addr, $N devices x $R rounds, 48 ports each"
+echo "simulator: $addr, $N devices x $R rounds, 48 ports each, $([ "$V3" = 1 ] && echo 'SNMPv3 authPriv SHA/AES' || echo v2c)"
 
 # vigil: N devices (same simulated switch), R back-to-back poll cycles.
 args=()
-for i in $(seq "$N"); do args+=("name=sw$i,addr=$addr,v=2c,c=public,t=5"); done
+for i in $(seq "$N"); do
+	if [ "$V3" = 1 ]; then
+		args+=("name=sw$i,addr=$addr,v=3,u=public,a=SHA,A=authpass1,x=AES,X=privpass1,t=5")
+	else
+		args+=("name=sw$i,addr=$addr,v=2c,c=public,t=5")
+	fi
+done
 python3 - "$V" "$R" "${args[@]}" >"$tmp/vigil.res" <<'PEOF'
 import resource, subprocess, sys, time
 v, rounds, devs = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -45,6 +55,23 @@ PEOF
 read -r v_oids v_cpu v_wall v_up <"$tmp/vigil.res"
 
 # snmp_exporter: N concurrent scrapes per round, R rounds.
+if [ "$V3" = 1 ]; then
+	# the same module, authenticating as SNMPv3 user "public"
+	python3 - "$PEER" >"$tmp/peer.yml" <<'PEOF'
+import sys
+out = []
+for line in open(sys.argv[1]):
+    if line.startswith("  version: 2"):
+        out.append("  version: 3\n")
+    elif line.startswith("    community:"):
+        out.append("    username: public\n    security_level: authPriv\n    password: authpass1\n"
+                   "    auth_protocol: SHA\n    priv_protocol: AES\n    priv_password: privpass1\n")
+    else:
+        out.append(line)
+sys.stdout.write("".join(out))
+PEOF
+	PEER=$tmp/peer.yml
+fi
 port=$(python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])')
 prometheus-snmp-exporter --config.file="$PEER" --web.listen-address=127.0.0.1:"$port" \
 	>"$tmp/exp.log" 2>&1 &
