@@ -19,7 +19,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 
 make -s vigil >/dev/null
-V=$(snmp_bin "$tmp")
+V=$(snmp_bin "$tmp" rel)
 mkdir "$tmp/recs"
 python3 bench/snmp/gen_switch.py "$tmp/recs/public.snmprec"
 V3=${SNMP_BENCH_V3:-0}
