@@ -806,7 +806,7 @@ static void handle_v3(struct snmp_client *c, const uint8_t *p, size_t n,
 	}
 	if (pdu.type == SNMP_PDU_RESPONSE) {
 		/* A response must carry the security level we asked for. */
-		if (!r->cb || (t->auth != USM_AUTH_NONE && !authed) ||
+		if (!r->cb || pdu.request_id != r->id || (t->auth != USM_AUTH_NONE && !authed) ||
 		    (t->priv != USM_PRIV_NONE && !(m.flags & USM_FLAG_PRIV))) {
 			c->st.dropped_bad++;
 			goto out;
