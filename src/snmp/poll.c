@@ -60,6 +60,7 @@ struct pdev {
 	const struct snmp_profile **sel; /* selected profiles */
 	size_t nsel;			/* entries in sel */
 	int selected;			/* sel is valid */
+	uint64_t sel_gen;		/* bumped whenever sel (and sc) change */
 	struct ptable *tables;		/* one per table of the selected profiles */
 	size_t ntables;			/* entries in tables */
 	struct scalar *sc;		/* scalars of the selected profiles */
@@ -465,6 +466,7 @@ static int select_profiles(struct pdev *d, const struct snmp_oid *objid)
 	d->sel = sel;
 	d->nsel = n;
 	d->selected = 1;
+	d->sel_gen++;
 	size_t nt = 0, ns = 0;
 	for (size_t i = 0; i < n; i++) {
 		nt += sel[i]->ntables;
@@ -634,6 +636,7 @@ struct get_ctx {
 	struct pdev *d;			/* device */
 	int with_sys;			/* the first SYS_OIDS varbinds are the system group */
 	size_t from;			/* first scalar index this GET covered */
+	uint64_t sel_gen;		/* d->sel_gen when sent: sc_idx is stale if it moved */
 	size_t sc_idx[GET_CHUNK];	/* which scalar each further varbind is */
 	size_t nsc;			/* scalars in this request */
 };
@@ -650,6 +653,7 @@ static size_t send_get(struct pdev *d, int with_sys, size_t from)
 	g->d = d;
 	g->with_sys = with_sys;
 	g->from = from;
+	g->sel_gen = d->sel_gen;
 	if (with_sys)
 		for (int k = 0; k < SYS_OIDS; k++)
 			snmp_oid_parse(sys_oid_str[k], &oids[n++]);
@@ -698,7 +702,10 @@ static void take_system(struct pdev *d, const struct snmp_pdu *resp, struct snmp
 	snmp_value_oid(&resp->vb[1].val, objid);
 	if (resp->vb[2].val.type == BER_TIMETICKS) {
 		uint64_t up = resp->vb[2].val.u;
-		if (d->have_uptime && up < d->uptime) {
+		/* sysUpTime wraps after 497 days: a drop from its last day to its
+		 * first is a wrap, not a restart */
+		int wrapped = d->uptime > 0xffffffffull - 8640000 && up < 8640000;
+		if (d->have_uptime && up < d->uptime && !wrapped) {
 			d->restarts++;
 			log_info("snmp device restarted", "device=%s sysUpTime=%llu", d->name,
 			    (unsigned long long)up);
@@ -740,7 +747,7 @@ static void on_get(void *ctx, int status, const struct snmp_pdu *resp)
 			goto out;
 		}
 		bad -= g->with_sys ? SYS_OIDS : 0;
-		if (bad < g->nsc) {
+		if (bad < g->nsc && g->sel_gen == d->sel_gen) {
 			d->sc[g->sc_idx[bad]].skip = 1;
 			send_get(d, g->with_sys, g->from);
 		}
@@ -756,6 +763,8 @@ static void on_get(void *ctx, int status, const struct snmp_pdu *resp)
 		goto out;
 	}
 	d->pdus += resp->nvb;
+	if (g->sel_gen != d->sel_gen)
+		g->nsc = 0;	/* the selection changed under this GET: its scalar slots are gone */
 	size_t at = 0;
 	if (g->with_sys) {
 		struct snmp_oid objid;
