@@ -62,6 +62,7 @@ struct ber_rd {
 	int depth;		/* nesting level of this reader (0 = message) */
 };
 
+/* Read the n bytes at p (borrowed; they must outlive r). */
 void ber_rd_init(struct ber_rd *r, const void *p, size_t n);
 /* Bytes left in r. */
 size_t ber_left(const struct ber_rd *r);
@@ -89,8 +90,10 @@ int ber_get_null(struct ber_rd *r, uint8_t tag);
 /* Read an OBJECT IDENTIFIER. */
 int ber_get_oid(struct ber_rd *r, struct snmp_oid *oid /* out */);
 
-/* Decode integer contents (no header) of n bytes; signed or unsigned forms. */
+/* Decode signed integer contents (no header) of 1..8 bytes. 0 or -EBADMSG. */
 int ber_decode_int(const uint8_t *p, size_t n, int64_t *v /* out */);
+/* Decode unsigned integer contents of 1..9 bytes (a leading 0 allowed for the
+ * ninth); -EBADMSG if negative or above max. */
 int ber_decode_uint(const uint8_t *p, size_t n, uint64_t max, uint64_t *v /* out */);
 /* Decode OID contents (no header). 0 or -EBADMSG. */
 int ber_decode_oid(const uint8_t *p, size_t n, struct snmp_oid *oid /* out */);
@@ -105,6 +108,7 @@ struct ber_enc {
 
 /* Start an encoding that may grow to cap bytes. */
 void ber_enc_init(struct ber_enc *e, size_t cap);
+/* Free the encoding; e may be NULL. */
 void ber_enc_free(struct ber_enc *e);
 /* Forget the contents, keep the memory and cap. */
 void ber_enc_reset(struct ber_enc *e);
@@ -112,10 +116,17 @@ void ber_enc_reset(struct ber_enc *e);
 void ber_push(struct ber_enc *e, uint8_t tag);
 /* Close the innermost open constructed value. */
 void ber_pop(struct ber_enc *e);
+/* Append a signed integer with tag, in its minimal two's-complement form. */
 void ber_put_int(struct ber_enc *e, uint8_t tag, int64_t v);
+/* Append an unsigned value (Counter32/Gauge32/TimeTicks/Counter64) minimally,
+ * with a leading 0 byte where the top bit is set. */
 void ber_put_uint(struct ber_enc *e, uint8_t tag, uint64_t v);
+/* Append n bytes at p as a primitive value with tag (OCTET STRING, ...). */
 void ber_put_str(struct ber_enc *e, uint8_t tag, const void *p, size_t n);
+/* Append an empty value with tag (NULL, noSuchObject, ...). */
 void ber_put_null(struct ber_enc *e, uint8_t tag);
+/* Append an OID; e->err = -EINVAL if it has < 2 sub-identifiers or an
+ * impossible first pair. */
 void ber_put_oid(struct ber_enc *e, const struct snmp_oid *oid);
 /* Append already-encoded bytes. */
 void ber_put_raw(struct ber_enc *e, const void *p, size_t n);
@@ -127,7 +138,7 @@ int snmp_oid_parse(const char *s, struct snmp_oid *oid /* out */);
 char *snmp_oid_str(const struct snmp_oid *oid, char *buf, size_t bufsz);
 /* Lexicographic order: <0, 0, >0. */
 int snmp_oid_cmp(const struct snmp_oid *a, const struct snmp_oid *b);
-/* 1 if oid lies strictly under (or equals, if allow_equal) prefix. */
+/* 1 if oid starts with every sub-identifier of prefix (equal counts). */
 int snmp_oid_has_prefix(const struct snmp_oid *oid, const struct snmp_oid *prefix);
 /* Append one sub-identifier; -E2BIG at SNMP_OID_MAX. */
 int snmp_oid_append(struct snmp_oid *oid, uint32_t sub);

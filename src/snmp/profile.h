@@ -82,10 +82,12 @@ struct snmp_profiles {
  * with "fname:line:col: reason" in err (p is then empty). */
 int snmp_profile_parse(const char *text, size_t len, const char *fname,
     struct snmp_profile *p /* out */, char *err, size_t errsz);
+/* Free a parsed profile's contents (p itself is the caller's); NULL is fine. */
 void snmp_profile_free(struct snmp_profile *p);
 /* Load every *.yml / *.yaml in dir. 0, or -errno with the first error in err. */
 int snmp_profiles_load_dir(const char *dir, struct snmp_profiles *out /* out */,
     char *err, size_t errsz);
+/* Free every loaded profile; NULL is fine. */
 void snmp_profiles_free(struct snmp_profiles *ps);
 /* The profile called name, or NULL. */
 const struct snmp_profile *snmp_profiles_find(const struct snmp_profiles *ps, const char *name);

@@ -47,6 +47,7 @@ struct sim_dev {
 /* Load one .snmprec file. Return 0, or -errno with a "file:line: reason" in err. */
 int sim_dev_load(const char *path, const char *name, struct sim_dev *d /* out */,
     char *err, size_t errsz);
+/* Free a loaded device's records and name; NULL is fine. */
 void sim_dev_free(struct sim_dev *d);
 /* The value of record r at elapsed_s seconds since start (advance: grow). */
 void sim_rec_value(const struct sim_rec *r, double elapsed_s, int advance,

@@ -42,6 +42,8 @@ int snmp_walk(struct snmp_target *t, const struct snmp_oid *root, int max_reps,
 #define SNMP_MWALK_COLUMNS_MAX  256	/* columns in one table walk */
 #define SNMP_MWALK_VARBINDS_MAX 512	/* varbinds one request may ask for */
 typedef int (*snmp_mwalk_vb_cb)(void *ctx, size_t col, const struct snmp_varbind *vb);
+/* Start the walk of the n column OIDs at roots (copied). Return 0 (done_cb
+ * will be called later) or -EINVAL / a snmp_request error. */
 int snmp_walk_columns(struct snmp_target *t, const struct snmp_oid *roots, size_t n,
     snmp_mwalk_vb_cb vb_cb, snmp_walk_done_cb done_cb, void *ctx);
 
