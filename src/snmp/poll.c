@@ -69,6 +69,7 @@ struct pdev {
 	int busy;			/* a cycle is running */
 	uint64_t cycle;			/* cycles started */
 	int64_t start_mono, start_wall;	/* this cycle's start */
+	int cut_short;			/* this cycle ran past its deadline; walks stopped */
 	int outstanding;		/* requests/walks of this cycle not finished */
 	size_t pdus;			/* varbinds received this cycle */
 	int up;				/* last cycle's system GET worked */
@@ -530,6 +531,15 @@ static int on_tab_vb(void *ctx, size_t col, const struct snmp_varbind *vb)
 	struct snmp_oid suffix;
 	if (d->p->closing)
 		return 1;
+	if (loop_now(d->p->loop) - d->start_mono > d->interval * 9 / 10) {
+		/* A device that trickles out a huge table must not run into its next
+		 * cycle: stop, keep what was read, say so. */
+		if (!d->cut_short)
+			snprintf(d->err, sizeof(d->err), "%s: poll cycle ran past 90%% of the "
+			    "%lld ms interval; walks cut short", d->name, (long long)d->interval);
+		d->cut_short = 1;
+		return 1;
+	}
 	d->pdus++;
 	suffix.n = vb->name.n - root->n;
 	memcpy(suffix.v, vb->name.v + root->n, suffix.n * sizeof(uint32_t));
@@ -811,6 +821,7 @@ static void start_cycle(struct pdev *d)
 		return;
 	}
 	d->busy = 1;
+	d->cut_short = 0;
 	d->start_mono = clock_mono_ms();
 	d->start_wall = clock_wall_ms();
 	d->pdus = 0;
