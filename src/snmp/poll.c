@@ -78,6 +78,12 @@ struct pdev {
 	int have_uptime;		/* uptime is set */
 	uint64_t restarts;		/* times sysUpTime went backwards */
 	struct labels *ls;		/* scratch label set for samples */
+	/* Staleness, as Prometheus does for a scrape: a series sent last cycle
+	 * but not this one (row gone, label changed, device down) gets a
+	 * staleness marker. Keyed by labels_hash; steady state allocates nothing. */
+	struct hmap prev;		/* hash -> struct labels *, series of the last cycle */
+	struct hmap cur;		/* the same for this cycle */
+	uint64_t stale_sent;		/* staleness markers sent */
 };
 
 struct snmp_poller {
@@ -212,8 +218,48 @@ static int label_cmp(const void *a, const void *b)
 	return strcmp(((const struct label *)a)->name, ((const struct label *)b)->name);
 }
 
-/* Send one sample with the n labels in v (name first); empty values dropped. */
-static void emit(struct pdev *d, struct label *v, size_t n, double val)
+/* Remember that this cycle sent ls (so it is not marked stale). */
+static void track(struct pdev *d, const struct labels *ls)
+{
+	uint64_t h = labels_hash(ls);
+	if (hmap_get(&d->cur, &h, sizeof(h)))
+		return;
+	struct labels *old = hmap_get(&d->prev, &h, sizeof(h));
+	if (old && labels_cmp(old, ls) == 0)
+		hmap_del(&d->prev, &h, sizeof(h));	/* still there: move it over */
+	else
+		old = labels_dup(ls);
+	hmap_put(&d->cur, &h, sizeof(h), old);
+}
+
+static void free_labels_val(void *v)
+{
+	labels_free(v);
+}
+
+/* End of a cycle: mark every series of the last cycle not sent now as stale. */
+static void send_stale(struct pdev *d)
+{
+	struct snmp_poller *p = d->p;
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *v;
+	while (hmap_next(&d->prev, &it, &k, &kl, &v)) {
+		if (p->sink.add(p->sink.ctx, v, d->start_wall, stale_nan()) < 0)
+			p->sink_errors++;
+		else
+			d->stale_sent++;
+	}
+	hmap_free(&d->prev, free_labels_val);
+	d->prev = d->cur;
+	hmap_init(&d->cur);
+}
+
+/* Send one sample with the n labels in v (name first); empty values dropped.
+ * Health series (snmp_up, snmp_scrape_*) go through emit_health instead: they
+ * are sent every cycle and never go stale. */
+static void emit_labels(struct pdev *d, struct label *v, size_t n, double val, int tracked)
 {
 	struct labels *ls = d->ls;
 	size_t k = 0;
@@ -230,16 +276,29 @@ static void emit(struct pdev *d, struct label *v, size_t n, double val)
 	ls->n = k;
 	qsort(ls->v, k, sizeof(ls->v[0]), label_cmp);
 	struct snmp_poller *p = d->p;
+	if (tracked)
+		track(d, ls);
 	if (p->sink.add(p->sink.ctx, ls, d->start_wall, val) < 0)
 		p->sink_errors++;
 	else
 		p->samples++;
 }
 
+static void emit(struct pdev *d, struct label *v, size_t n, double val)
+{
+	emit_labels(d, v, n, val, 1);
+}
+
 static void emit_simple(struct pdev *d, const char *name, double v)
 {
 	struct label l[2] = { { "__name__", name }, { "instance", d->name } };
 	emit(d, l, 2, v);
+}
+
+static void emit_health(struct pdev *d, const char *name, double v)
+{
+	struct label l[2] = { { "__name__", name }, { "instance", d->name } };
+	emit_labels(d, l, 2, v, 0);
 }
 
 /* Split an index into the table's index labels. */
@@ -399,10 +458,11 @@ static void finish_cycle(struct pdev *d)
 		emit(d, l, 5, 1);
 		emit_simple(d, "snmp_device_restarts_total", (double)d->restarts);
 	}
-	emit_simple(d, "snmp_up", d->up);
-	emit_simple(d, "snmp_scrape_duration_seconds",
+	emit_health(d, "snmp_up", d->up);
+	emit_health(d, "snmp_scrape_duration_seconds",
 	    (double)(clock_mono_ms() - d->start_mono) / 1000.0);
-	emit_simple(d, "snmp_scrape_pdus_returned", (double)d->pdus);
+	emit_health(d, "snmp_scrape_pdus_returned", (double)d->pdus);
+	send_stale(d);
 }
 
 static void op_done(struct pdev *d)
@@ -938,6 +998,8 @@ static int init_dev(struct snmp_poller *p, struct pdev *d, const struct snmp_dev
 	d->exclude = copy_strv(cfg->exclude, cfg->nexclude);
 	d->nexclude = cfg->nexclude;
 	d->ls = xmalloc(sizeof(struct labels) + SAMPLE_LABELS * sizeof(struct label));
+	hmap_init(&d->prev);
+	hmap_init(&d->cur);
 	if (!cfg->address || snmp_parse_addr(cfg->address, &tc.addr, &tc.addrlen) < 0) {
 		snprintf(d->err, sizeof(d->err), "%s: bad address \"%s\" (numeric IP[:port])",
 		    d->name, cfg->address ? cfg->address : "");
@@ -1040,6 +1102,8 @@ void snmp_poller_free(struct snmp_poller *p)
 		free(d->sysname);
 		free(d->sysobjid);
 		free(d->ls);
+		hmap_free(&d->prev, free_labels_val);
+		hmap_free(&d->cur, free_labels_val);
 	}
 	free(p->devs);
 	free(p->due);
@@ -1070,7 +1134,7 @@ uint64_t snmp_poller_cycles(const struct snmp_poller *p)
 int snmp_poller_metrics_text(struct buf *out)
 {
 	struct snmp_client_stats s;
-	uint64_t devices = 0, up = 0, cycles = 0, overruns = 0, samples = 0, sinkerr = 0;
+	uint64_t devices = 0, up = 0, cycles = 0, overruns = 0, samples = 0, sinkerr = 0, stale = 0;
 	memset(&s, 0, sizeof(s));
 	for (struct snmp_poller *p = g_pollers; p; p = p->next) {
 		const struct snmp_client_stats *cs = snmp_client_stats(p->c);
@@ -1085,8 +1149,10 @@ int snmp_poller_metrics_text(struct buf *out)
 		s.send_errors += cs->send_errors;
 		s.v3_resyncs += cs->v3_resyncs;
 		devices += p->ndevs;
-		for (size_t i = 0; i < p->ndevs; i++)
+		for (size_t i = 0; i < p->ndevs; i++) {
 			up += p->devs[i].up;
+			stale += p->devs[i].stale_sent;
+		}
 		cycles += p->cycles;
 		overruns += p->overruns;
 		samples += p->samples;
@@ -1118,6 +1184,8 @@ int snmp_poller_metrics_text(struct buf *out)
 	    overruns);
 	C("vigil_snmp_samples_total", "Samples handed to the store.", samples);
 	C("vigil_snmp_sink_errors_total", "Samples the sink refused.", sinkerr);
+	C("vigil_snmp_stale_markers_total", "Staleness markers sent for series that went away.",
+	    stale);
 	G("vigil_snmp_devices", "SNMP devices configured.", devices);
 	G("vigil_snmp_devices_up", "SNMP devices whose last poll worked.", up);
 #undef C

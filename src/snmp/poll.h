@@ -17,7 +17,10 @@
  *   snmp_up, snmp_scrape_duration_seconds, snmp_scrape_pdus_returned,
  *   snmp_device_info{sysDescr, sysObjectID, sysName} 1,
  *   snmp_device_restarts_total (sysUpTime went backwards)
- * all with instance=<device name>, timestamped at the cycle's start.
+ * all with instance=<device name>, timestamped at the cycle's start. As in a
+ * Prometheus scrape, a series sent last cycle but not this one (row gone,
+ * label changed, device down) gets a staleness marker (stale_nan());
+ * snmp_up and snmp_scrape_* are sent every cycle.
  *
  * Every datagram goes through egress_sendto(): the caller's egress policy
  * must allow UDP to each device's address and port.

@@ -73,7 +73,8 @@ static void write_file(const char *name, const char *text)
 }
 
 /* Fork `snmpsim DIR --listen LISTEN [--advance]`; put the address it printed in addr. */
-static pid_t spawn_sim(const char *listen, int advance, char *addr, size_t addrsz)
+static pid_t spawn_sim_in(const char *d, const char *listen, int advance, char *addr,
+    size_t addrsz)
 {
 	int pfd[2];
 	if (pipe(pfd) < 0)
@@ -84,7 +85,9 @@ static pid_t spawn_sim(const char *listen, int advance, char *addr, size_t addrs
 		close(pfd[0]);
 		char lbuf[64];
 		snprintf(lbuf, sizeof(lbuf), "%s", listen);
-		char *argv[] = { "snmpsim", dir, "--listen", lbuf, advance ? "--advance" : NULL, NULL };
+		char dbuf[64];
+		snprintf(dbuf, sizeof(dbuf), "%s", d);
+		char *argv[] = { "snmpsim", dbuf, "--listen", lbuf, advance ? "--advance" : NULL, NULL };
 		_exit(snmpsim_main(advance ? 5 : 4, argv));
 	}
 	close(pfd[1]);
@@ -102,6 +105,11 @@ static pid_t spawn_sim(const char *listen, int advance, char *addr, size_t addrs
 	}
 	fclose(f);
 	return ok == 0 ? pid : -1;
+}
+
+static pid_t spawn_sim(const char *listen, int advance, char *addr, size_t addrsz)
+{
+	return spawn_sim_in(dir, listen, advance, addr, addrsz);
 }
 
 static int start_sim(void)
@@ -140,7 +148,10 @@ static int mem_add(void *ctx, const struct labels *ls, int64_t ts, double v)
 	struct mem_sink *m = ctx;
 	(void)ts;
 	labels_format(ls, &m->text);
-	buf_printf(&m->text, " %.17g\n", v);
+	if (is_stale_nan(v))
+		buf_printf(&m->text, " STALE\n");
+	else
+		buf_printf(&m->text, " %.17g\n", v);
 	m->n++;
 	return 0;
 }
@@ -341,6 +352,77 @@ T_TEST(poll_counts_device_restarts)
 	snmp_poller_free(p);
 	buf_free(&m.text);
 	loop_free(l);
+}
+
+T_TEST(poll_marks_vanished_series_stale)
+{
+	char d2[80], path[128], addr[64], addr2[64];
+	snprintf(d2, sizeof(d2), "%s/stale", dir);
+	mkdir(d2, 0700);
+	snprintf(path, sizeof(path), "%s/sw1.snmprec", d2);
+	FILE *f = fopen(path, "w");
+	fputs(sw_rec, f);
+	fclose(f);
+	pid_t a = spawn_sim_in(d2, "127.0.0.1:0", 0, addr, sizeof(addr));
+	T_CHECK(a > 0);
+	struct loop *l = loop_new();
+	struct mem_sink m = { .n = 0 };
+	buf_init(&m.text, 1u << 24);
+	struct sample_sink sink = { mem_add, &m };
+	struct snmp_device_cfg d;
+	memset(&d, 0, sizeof(d));
+	d.name = "st";
+	d.address = addr;
+	d.version = SNMP_V2C;
+	d.community = "sw1";
+	d.interval_ms = 3600000;
+	d.timeout_ms = 200;
+	d.retries = -1;
+	struct snmp_poller *p = snmp_poller_new(l, &d, 1, sink);
+	snmp_poller_poll_now(p);
+	run_until(l, p, 1, 5000);
+	T_CHECK(!has(&m, "STALE"));
+	/* interface 2 disappears from the agent */
+	kill(a, SIGTERM);
+	waitpid(a, NULL, 0);
+	f = fopen(path, "w");
+	for (const char *line = sw_rec; *line;) {
+		const char *nl = strchr(line, '\n');
+		size_t len = nl ? (size_t)(nl - line) + 1 : strlen(line);
+		int if2 = (strncmp(line, "1.3.6.1.2.1.2.2.1.", 18) == 0 ||
+		    strncmp(line, "1.3.6.1.2.1.31.1.1.1.", 21) == 0) &&
+		    memmem(line, len, ".2|", 3) != NULL;
+		if (!if2)
+			fwrite(line, 1, len, f);
+		line += len;
+	}
+	fclose(f);
+	pid_t b = spawn_sim_in(d2, addr, 0, addr2, sizeof(addr2));
+	T_CHECK(b > 0);
+	buf_reset(&m.text);
+	snmp_poller_poll_now(p);
+	run_until(l, p, 2, 5000);
+	T_CHECK(has(&m, "ifInOctets{ifAlias=\"0x00ff41\", ifDescr=\"GigabitEthernet0/2\", ifIndex=\"2\", "
+	    "ifName=\"Gi0/2\", instance=\"st\"} STALE"));
+	T_CHECK(has(&m, "ifHCInOctets{ifAlias=\"uplink to core\", ifDescr=\"GigabitEthernet0/1\", "
+	    "ifIndex=\"1\", ifName=\"Gi0/1\", instance=\"st\"} 1.8446744073709552e+19"));
+	T_CHECK(!has(&m, "ifIndex=\"1\", ifName=\"Gi0/1\", instance=\"st\"} STALE"));
+	/* the device goes away: everything but the health series goes stale */
+	kill(b, SIGTERM);
+	waitpid(b, NULL, 0);
+	buf_reset(&m.text);
+	snmp_poller_poll_now(p);
+	run_until(l, p, 3, 5000);
+	T_CHECK(has(&m, "snmp_up{instance=\"st\"} 0"));
+	T_CHECK(has(&m, "sysUpTime{instance=\"st\"} STALE"));
+	T_CHECK(has(&m, "ifHCInOctets{ifAlias=\"uplink to core\", ifDescr=\"GigabitEthernet0/1\", "
+	    "ifIndex=\"1\", ifName=\"Gi0/1\", instance=\"st\"} STALE"));
+	T_CHECK(!has(&m, "snmp_up{instance=\"st\"} STALE"));
+	snmp_poller_free(p);
+	buf_free(&m.text);
+	loop_free(l);
+	unlink(path);
+	rmdir(d2);
 }
 
 /* ---- walker against the simulator ---- */
@@ -546,6 +628,7 @@ int main(void)
 	T_RUN(poll_dead_device_does_not_delay_others);
 	T_RUN(poll_runs_on_interval);
 	T_RUN(poll_counts_device_restarts);
+	T_RUN(poll_marks_vanished_series_stale);
 	T_RUN(walk_v1_v2c_same_rows);
 	T_RUN(walk_columns_v1_v2c);
 	T_RUN(profile_errors_say_where);
