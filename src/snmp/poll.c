@@ -81,8 +81,12 @@ struct pdev {
 	/* Staleness, as Prometheus does for a scrape: a series sent last cycle
 	 * but not this one (row gone, label changed, device down) gets a
 	 * staleness marker. Keyed by labels_hash; steady state allocates nothing. */
-	struct hmap prev;		/* hash -> struct labels *, series of the last cycle */
-	struct hmap cur;		/* the same for this cycle */
+	struct hmap series;		/* labels_hash -> struct seen, every live series */
+	struct ord *order;		/* last cycle's series in the order they were sent */
+	size_t norder, caporder;	/* entries in order, slots */
+	struct ord *next;		/* this cycle's, being built */
+	size_t nnext, capnext;		/* entries in next, slots */
+	size_t oi;			/* position in order this cycle has matched up to */
 	uint64_t stale_sent;		/* staleness markers sent */
 };
 
@@ -218,26 +222,82 @@ static int label_cmp(const void *a, const void *b)
 	return strcmp(((const struct label *)a)->name, ((const struct label *)b)->name);
 }
 
-/* Remember that this cycle sent ls (so it is not marked stale). */
-static void track(struct pdev *d, const struct labels *ls)
+/* A series the device sent, and the last cycle that sent it. */
+struct seen {
+	struct labels *ls;	/* its labels, owned */
+	uint64_t cycle;		/* d->cycle when last sent */
+};
+
+/* One entry of a cycle's send order. */
+struct ord {
+	uint64_t h;		/* labels_hash of the series */
+	struct seen *s;		/* its record in d->series */
+};
+
+/* Mix a NUL-terminated string into h, eight bytes at a time (the byte-wise
+ * hmap_hash was the poller's top cost once every sample was tracked). */
+static uint64_t mix_str(uint64_t h, const char *s)
 {
-	uint64_t h = labels_hash(ls);
-	if (hmap_get(&d->cur, &h, sizeof(h)))
-		return;
-	struct labels *old = hmap_get(&d->prev, &h, sizeof(h));
-	if (old && labels_cmp(old, ls) == 0)
-		hmap_del(&d->prev, &h, sizeof(h));	/* still there: move it over */
-	else
-		old = labels_dup(ls);
-	hmap_put(&d->cur, &h, sizeof(h), old);
+	size_t n = strlen(s);
+	uint64_t w;
+	for (; n >= 8; n -= 8, s += 8) {
+		memcpy(&w, s, 8);
+		h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+		h ^= h >> 29;
+	}
+	w = 0;
+	memcpy(&w, s, n);
+	h = (h ^ w ^ ((uint64_t)n << 56)) * 0xbf58476d1ce4e5b9ull;
+	return h ^ (h >> 31);
 }
 
-static void free_labels_val(void *v)
+/* Identity of a label set for staleness tracking. */
+static uint64_t series_hash(const struct labels *ls)
 {
-	labels_free(v);
+	uint64_t h = 0x84222325cbf29ce4ull ^ ls->n;
+	for (size_t i = 0; i < ls->n; i++) {
+		h = mix_str(h, ls->v[i].name);
+		h = mix_str(h, ls->v[i].value);
+	}
+	return h;
 }
 
-/* End of a cycle: mark every series of the last cycle not sent now as stale. */
+/* Remember that this cycle sent ls. One lookup per sample; the 64-bit label
+ * hash stands for the set (a collision would only cost a staleness marker). */
+static void track(struct pdev *d, const struct labels *ls, uint64_t h)
+{
+	struct seen *s;
+	/* Devices send the same series in the same order cycle after cycle:
+	 * check the next one of last cycle's order before the hash map. */
+	if (d->oi < d->norder && d->order[d->oi].h == h) {
+		s = d->order[d->oi++].s;
+	} else {
+		s = hmap_get(&d->series, &h, sizeof(h));
+		if (!s) {
+			s = xmalloc(sizeof(*s));
+			s->ls = labels_dup(ls);
+			hmap_put(&d->series, &h, sizeof(h), s);
+		}
+	}
+	if (s->cycle == d->cycle)
+		return;		/* sent twice in one cycle: counted once */
+	s->cycle = d->cycle;
+	if (d->nnext == d->capnext) {
+		d->capnext = d->capnext ? d->capnext * 2 : 64;
+		d->next = xreallocarray(d->next, d->capnext, sizeof(*d->next));
+	}
+	d->next[d->nnext].h = h;
+	d->next[d->nnext++].s = s;
+}
+
+static void free_seen(void *v)
+{
+	struct seen *s = v;
+	labels_free(s->ls);
+	free(s);
+}
+
+/* End of a cycle: a series not sent this cycle gets a staleness marker once. */
 static void send_stale(struct pdev *d)
 {
 	struct snmp_poller *p = d->p;
@@ -245,21 +305,41 @@ static void send_stale(struct pdev *d)
 	const char *k;
 	size_t kl;
 	void *v;
-	while (hmap_next(&d->prev, &it, &k, &kl, &v)) {
-		if (p->sink.add(p->sink.ctx, v, d->start_wall, stale_nan()) < 0)
-			p->sink_errors++;
-		else
-			d->stale_sent++;
-	}
-	hmap_free(&d->prev, free_labels_val);
-	d->prev = d->cur;
-	hmap_init(&d->cur);
+	uint64_t gone[64];	/* delete after iterating, in batches */
+	size_t ngone;
+	do {
+		ngone = 0;
+		it = 0;
+		while (ngone < 64 && hmap_next(&d->series, &it, &k, &kl, &v)) {
+			struct seen *s = v;
+			if (s->cycle == d->cycle)
+				continue;
+			if (p->sink.add(p->sink.ctx, s->ls, d->start_wall, stale_nan()) < 0)
+				p->sink_errors++;
+			else
+				d->stale_sent++;
+			memcpy(&gone[ngone++], k, sizeof(uint64_t));
+		}
+		for (size_t i = 0; i < ngone; i++)
+			free_seen(hmap_del(&d->series, &gone[i], sizeof(uint64_t)));
+	} while (ngone == 64);
+	/* this cycle's order is the next cycle's guide */
+	struct ord *o = d->order;
+	size_t ocap = d->caporder;
+	d->order = d->next;
+	d->norder = d->nnext;
+	d->caporder = d->capnext;
+	d->next = o;
+	d->capnext = ocap;
+	d->nnext = 0;
+	d->oi = 0;
 }
 
 /* Send one sample with the n labels in v (name first); empty values dropped.
  * Health series (snmp_up, snmp_scrape_*) go through emit_health instead: they
  * are sent every cycle and never go stale. */
-static void emit_labels(struct pdev *d, struct label *v, size_t n, double val, int tracked)
+static void emit_labels(struct pdev *d, struct label *v, size_t n, double val, int tracked,
+    uint64_t h)
 {
 	struct labels *ls = d->ls;
 	size_t k = 0;
@@ -277,7 +357,7 @@ static void emit_labels(struct pdev *d, struct label *v, size_t n, double val, i
 	qsort(ls->v, k, sizeof(ls->v[0]), label_cmp);
 	struct snmp_poller *p = d->p;
 	if (tracked)
-		track(d, ls);
+		track(d, ls, h ? h : series_hash(ls));
 	if (p->sink.add(p->sink.ctx, ls, d->start_wall, val) < 0)
 		p->sink_errors++;
 	else
@@ -286,7 +366,7 @@ static void emit_labels(struct pdev *d, struct label *v, size_t n, double val, i
 
 static void emit(struct pdev *d, struct label *v, size_t n, double val)
 {
-	emit_labels(d, v, n, val, 1);
+	emit_labels(d, v, n, val, 1, 0);
 }
 
 static void emit_simple(struct pdev *d, const char *name, double v)
@@ -298,7 +378,7 @@ static void emit_simple(struct pdev *d, const char *name, double v)
 static void emit_health(struct pdev *d, const char *name, double v)
 {
 	struct label l[2] = { { "__name__", name }, { "instance", d->name } };
-	emit_labels(d, l, 2, v, 0);
+	emit_labels(d, l, 2, v, 0, 0);
 }
 
 /* Split an index into the table's index labels. */
@@ -393,6 +473,12 @@ static void emit_table(struct pdev *d, struct ptable *t)
 			l[n].name = pt->labels[i].name;
 			l[n++].value = lv[i];
 		}
+		/* The row's labels are hashed once; each metric adds its name (and
+		 * info value) to make its series identity for staleness tracking. */
+		uint64_t rowh = 0x6a09e667f3bcc908ull;
+		for (size_t i = 1; i < n; i++)
+			if (l[i].value)
+				rowh = mix_str(mix_str(rowh, l[i].name), l[i].value);
 		for (size_t m = 0; m < pt->nmetrics; m++) {
 			const struct prof_metric *pm = &pt->metrics[m];
 			const char *info = NULL;
@@ -413,7 +499,10 @@ static void emit_table(struct pdev *d, struct ptable *t)
 				l[2].value = info;
 				nn++;
 			}
-			emit(d, l, nn, info ? 1 : r->v[m]);
+			uint64_t h = mix_str(rowh, pm->name);
+			if (info)
+				h = mix_str(h, info);
+			emit_labels(d, l, nn, info ? 1 : r->v[m], 1, h | 1);
 			if (info)
 				memmove(l + 2, l + 3, (n - 2) * sizeof(l[0]));
 		}
@@ -998,8 +1087,7 @@ static int init_dev(struct snmp_poller *p, struct pdev *d, const struct snmp_dev
 	d->exclude = copy_strv(cfg->exclude, cfg->nexclude);
 	d->nexclude = cfg->nexclude;
 	d->ls = xmalloc(sizeof(struct labels) + SAMPLE_LABELS * sizeof(struct label));
-	hmap_init(&d->prev);
-	hmap_init(&d->cur);
+	hmap_init(&d->series);
 	if (!cfg->address || snmp_parse_addr(cfg->address, &tc.addr, &tc.addrlen) < 0) {
 		snprintf(d->err, sizeof(d->err), "%s: bad address \"%s\" (numeric IP[:port])",
 		    d->name, cfg->address ? cfg->address : "");
@@ -1102,8 +1190,9 @@ void snmp_poller_free(struct snmp_poller *p)
 		free(d->sysname);
 		free(d->sysobjid);
 		free(d->ls);
-		hmap_free(&d->prev, free_labels_val);
-		hmap_free(&d->cur, free_labels_val);
+		hmap_free(&d->series, free_seen);
+		free(d->order);
+		free(d->next);
 	}
 	free(p->devs);
 	free(p->due);
