@@ -48,6 +48,8 @@ int dns_build_query(uint16_t id, const char *name, uint16_t qtype, int rd, uint8
 	uint8_t wire[DNS_NAME_MAX + 1];
 	size_t w = 0, lab = 0, lablen = 0;
 	*len = 0;
+	if (*name == '\0')
+		return -EINVAL;
 	if (strcmp(name, ".") != 0) {
 		for (const char *s = name; *s; s++) {
 			int c = (unsigned char)*s;

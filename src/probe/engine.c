@@ -280,7 +280,7 @@ int probe_split_hostport(const char *s, char *host, size_t hostsz, uint16_t *por
 			return -EINVAL;
 		*port = (uint16_t)v;
 	}
-	return *port || default_port == 0 ? 0 : -EINVAL;
+	return 0;
 }
 
 int probe_resolve(const char *host, uint16_t port, int family, struct sockaddr_storage *sa,
@@ -337,6 +337,8 @@ static int target_setup(struct probe_target *t)
 		break;
 	case PROBE_TCP:
 		rc = probe_split_hostport(c->target, t->host, sizeof(t->host), &port, 0);
+		if (rc == 0 && port == 0)
+			rc = -EINVAL;	/* TCP needs a port */
 		break;
 	case PROBE_DNS:
 		rc = probe_split_hostport(c->target, t->host, sizeof(t->host), &port, 53);

@@ -239,6 +239,7 @@ static void http_done(struct http_run *hr, CURLcode rc)
 	curl_easy_getinfo(hr->h, CURLINFO_PRIMARY_IP, &ip);
 	if (ip && *ip)
 		pout_add(o, "probe_ip_protocol", strchr(ip, ':') ? 6 : 4, NULL);
+	pout_add(o, "probe_dns_lookup_time_seconds", us(tn), NULL);
 	pout_add(o, "probe_http_status_code", (double)code, NULL);
 	pout_add(o, "probe_http_ssl", ssl, NULL);
 	pout_add(o, "probe_http_redirects", (double)redirects, NULL);

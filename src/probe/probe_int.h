@@ -113,8 +113,8 @@ extern struct probe_counters probe_ctr;
  * -EINVAL bad pattern (regex.c). */
 int probe_regex_match(const char *pattern, const char *s, size_t n);
 
-/* Split "host:port" / "[v6]:port" / "host" into host and port (default_port
- * when absent). 0 or -EINVAL. */
+/* Split "host:port" / "[v6]:port" / "host" / bare IPv6 into host and port
+ * (default_port when absent, which may be 0). 0 or -EINVAL. */
 int probe_split_hostport(const char *s, char *host, size_t hostsz, uint16_t *port /* out */,
     uint16_t default_port);
 /* Resolve host (numeric or name; family 0/4/6) into sa with port. Returns 0

@@ -151,8 +151,11 @@ static int tls_setup(struct tcp_run *t)
 	const char *name = o->server_name ? o->server_name : tg->host;
 	struct in6_addr tmp;
 	int is_ip = inet_pton(AF_INET, name, &tmp) == 1 || inet_pton(AF_INET6, name, &tmp) == 1;
-	if (!is_ip)
-		SSL_set_tlsext_host_name(t->ssl, name);
+	if (!is_ip) {
+		char sni[256];	/* the macro wants a non-const pointer */
+		snprintf(sni, sizeof(sni), "%s", name);
+		SSL_set_tlsext_host_name(t->ssl, sni);
+	}
 	if (!o->tls_insecure) {
 		X509_VERIFY_PARAM *vp = SSL_get0_param(t->ssl);
 		if (is_ip)
