@@ -97,6 +97,29 @@ void pout_free(struct probe_out *o)
 	memset(o, 0, sizeof(*o));
 }
 
+/* FNV-1a (32-bit) over the address bytes: blackbox_exporter's
+ * probe_ip_addr_hash, so a change of the resolved address shows. */
+static double ip_hash(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint32_t h = 0x811c9dc5u;
+	for (size_t i = 0; i < n; i++) {
+		h ^= b[i];
+		h *= 0x01000193u;
+	}
+	return h;
+}
+
+void pout_ip_hash(struct probe_out *o, const struct sockaddr_storage *sa)
+{
+	if (sa->ss_family == AF_INET)
+		pout_add(o, "probe_ip_addr_hash",
+		    ip_hash(&((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4), NULL);
+	else if (sa->ss_family == AF_INET6)
+		pout_add(o, "probe_ip_addr_hash",
+		    ip_hash(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16), NULL);
+}
+
 static const char *target_module(const struct probe_cfg *c)
 {
 	return c->module && *c->module ? c->module : probe_kind_name(c->kind);
@@ -214,8 +237,10 @@ void probe_run_finish(struct probe_run *r, int success)
 	struct probe_out head = { 0 };
 	pout_add(&head, "probe_success", success ? 1 : 0, NULL);
 	pout_add(&head, "probe_duration_seconds", (double)(now_ns - r->start_ns) / 1e9, NULL);
-	if (t->addrlen)
+	if (t->addrlen) {
 		pout_add(&head, "probe_dns_lookup_time_seconds", t->resolve_s, NULL);
+		pout_ip_hash(&head, &t->addr);
+	}
 	if (!success)
 		pout_add(&head, "probe_failure_info", 1, "reason", r->reason ? r->reason : "error", NULL);
 	for (size_t i = 0; i < head.n; i++)

@@ -11,6 +11,7 @@
 #include "core/xmalloc.h"
 #include "sandbox/egress.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -197,7 +198,10 @@ static const char *curl_reason(struct http_run *hr, CURLcode rc)
 		curl_easy_getinfo(hr->h, CURLINFO_SSL_VERIFYRESULT, &vr);
 		if (vr == 10 || vr == 9)	/* X509_V_ERR_CERT_HAS_EXPIRED / NOT_YET_VALID */
 			return "tls_expired";
-		if (vr == 0 || vr == 62 || vr == 64)	/* curl's own check / HOSTNAME / IP mismatch */
+		/* curl checks the name itself after OpenSSL accepted the chain, and
+		 * says so only in its error text. */
+		if (vr == 62 || vr == 64 || strstr(hr->err, "subject name") ||
+		    strstr(hr->err, "does not match"))
 			return "tls_hostname";
 		return "tls_verify";
 	case CURLE_SSL_CONNECT_ERROR:
@@ -237,8 +241,16 @@ static void http_done(struct http_run *hr, CURLcode rc)
 	int ssl = eff && strncmp(eff, "https:", 6) == 0;
 	char *ip = NULL;
 	curl_easy_getinfo(hr->h, CURLINFO_PRIMARY_IP, &ip);
-	if (ip && *ip)
+	if (ip && *ip) {
+		struct sockaddr_storage sa;
+		memset(&sa, 0, sizeof(sa));
 		pout_add(o, "probe_ip_protocol", strchr(ip, ':') ? 6 : 4, NULL);
+		if (inet_pton(AF_INET, ip, &((struct sockaddr_in *)(void *)&sa)->sin_addr) == 1)
+			sa.ss_family = AF_INET;
+		else if (inet_pton(AF_INET6, ip, &((struct sockaddr_in6 *)(void *)&sa)->sin6_addr) == 1)
+			sa.ss_family = AF_INET6;
+		pout_ip_hash(o, &sa);
+	}
 	pout_add(o, "probe_dns_lookup_time_seconds", us(tn), NULL);
 	pout_add(o, "probe_http_status_code", (double)code, NULL);
 	pout_add(o, "probe_http_ssl", ssl, NULL);
@@ -274,16 +286,17 @@ static void http_done(struct http_run *hr, CURLcode rc)
 			probe_run_fail(r, "status");
 		}
 	}
+	int bad = 0;
 	if (ok && (op->body_regex || op->body_not_regex)) {
 		const char *b = hr->body.data ? hr->body.data : "";
-		int bad = (op->body_regex && probe_regex_match(op->body_regex, b, hr->body.len) != 1) ||
+		bad = (op->body_regex && probe_regex_match(op->body_regex, b, hr->body.len) != 1) ||
 		    (op->body_not_regex && probe_regex_match(op->body_not_regex, b, hr->body.len) == 1);
-		pout_add(o, "probe_failed_due_to_regex", bad, NULL);
 		if (bad) {
 			ok = 0;
 			probe_run_fail(r, "regex");
 		}
 	}
+	pout_add(o, "probe_failed_due_to_regex", bad, NULL);
 	http_release(hr);
 	probe_run_finish(r, ok);
 }

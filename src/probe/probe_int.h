@@ -37,6 +37,8 @@ struct probe_out {
  * ended by NULL. Past POUT_MAX_SAMPLES the sample is dropped. */
 void pout_add(struct probe_out *o, const char *name, double v, ...);
 void pout_free(struct probe_out *o);
+/* Add probe_ip_addr_hash for the address (blackbox_exporter's FNV-1a). */
+void pout_ip_hash(struct probe_out *o, const struct sockaddr_storage *sa);
 
 /* A target as the engine keeps it. */
 struct probe_target {

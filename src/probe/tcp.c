@@ -128,6 +128,7 @@ static void tcp_next(struct tcp_run *t)
 		tcp_want(t, LOOP_READ);
 		return;
 	}
+	pout_add(&t->r->out, "probe_failed_due_to_regex", 0, NULL);
 	tcp_end(t, 1, NULL);
 }
 
