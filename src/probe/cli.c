@@ -51,7 +51,7 @@ static int cli_print(void *ctx, const struct labels *ls, int64_t ts, double v)
 	labels_format(ls, &b);
 	if (strcmp(labels_get(ls, "__name__"), "probe_success") == 0)
 		st->success = v;
-	printf("%s %.9g\n", b.data, v);
+	printf("%s %.15g\n", b.data, v);
 	fflush(stdout);
 	buf_free(&b);
 	return 0;
