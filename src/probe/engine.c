@@ -347,51 +347,75 @@ int probe_resolve(const char *host, uint16_t port, int family, struct sockaddr_s
 	return rc;
 }
 
-/* Resolve where the probe goes; -EINVAL with a logged reason. */
-static int target_setup(struct probe_target *t)
+/* Resolve where the probe goes. Return 0, or -EINVAL with *why saying what
+ * is wrong with the config (a static string). */
+static int target_setup(struct probe_target *t, const char **why)
 {
 	const struct probe_cfg *c = t->cfg;
 	uint16_t port = 0;
-	int rc = 0, fam = 0;
+	int fam = 0;
+	*why = "target: not host, host:port or [v6]:port";
 	switch (c->kind) {
 	case PROBE_ICMP:
-		rc = probe_split_hostport(c->target, t->host, sizeof(t->host), &port, 0);
-		if (rc == 0 && port != 0)
-			rc = -EINVAL;	/* a port on an ICMP target is a mistake */
+		if (probe_split_hostport(c->target, t->host, sizeof(t->host), &port, 0) < 0)
+			return -EINVAL;
+		*why = "target: an ICMP target has no port";
+		if (port != 0)
+			return -EINVAL;
 		fam = c->icmp.ip_version;
 		break;
 	case PROBE_TCP:
-		rc = probe_split_hostport(c->target, t->host, sizeof(t->host), &port, 0);
-		if (rc == 0 && port == 0)
-			rc = -EINVAL;	/* TCP needs a port */
+		if (probe_split_hostport(c->target, t->host, sizeof(t->host), &port, 0) < 0)
+			return -EINVAL;
+		*why = "target: a TCP target needs host:port";
+		if (port == 0)
+			return -EINVAL;
 		break;
 	case PROBE_DNS:
-		rc = probe_split_hostport(c->target, t->host, sizeof(t->host), &port, 53);
-		if (rc == 0 && (!c->dns.query_name || !*c->dns.query_name))
-			rc = -EINVAL;
+		if (probe_split_hostport(c->target, t->host, sizeof(t->host), &port, 53) < 0)
+			return -EINVAL;
+		*why = "dns.query_name: missing";
+		if (!c->dns.query_name || !*c->dns.query_name)
+			return -EINVAL;
 		break;
 	case PROBE_HTTP:
+		*why = "target: not an http:// or https:// URL";
 		if (strncmp(c->target, "http://", 7) != 0 && strncmp(c->target, "https://", 8) != 0)
-			rc = -EINVAL;
-		return rc;
+			return -EINVAL;
+		return 0;
 	case PROBE_NAGIOS:
+		*why = "nagios.argv: missing, or argv[0] is not an absolute path";
 		if (!c->nagios.argv || !c->nagios.argv[0] || c->nagios.argv[0][0] != '/')
-			rc = -EINVAL;
-		return rc;
+			return -EINVAL;
+		return 0;
 	}
-	if (rc < 0)
-		return rc;
+	*why = "target: cannot resolve the host";
 	return probe_resolve(t->host, port, fam, &t->addr, &t->addrlen, &t->resolve_s);
 }
 
-static int check_regexes(const struct probe_cfg *c)
+/* 0, or -EINVAL with *why naming the bad field. */
+static int check_cfg(struct probe_target *t, const char **why)
 {
+	const struct probe_cfg *c = t->cfg;
+	*why = "target: missing";
+	if (!c->target || !*c->target)
+		return -EINVAL;
+	*why = "kind: unknown";
+	if ((unsigned)c->kind >= 5)
+		return -EINVAL;
+	*why = "interval/timeout: negative";
+	if (c->interval_ms < 0 || c->timeout_ms < 0 || c->retry_interval_ms < 0)
+		return -EINVAL;
 	const char *res[4] = { c->tcp.expect, c->http.body_regex, c->http.body_not_regex,
 		c->dns.answer_regex };
-	for (int i = 0; i < 4; i++)
+	const char *names[4] = { "tcp.expect: bad PCRE2 pattern", "http.body_regex: bad PCRE2 pattern",
+		"http.body_not_regex: bad PCRE2 pattern", "dns.answer_regex: bad PCRE2 pattern" };
+	for (int i = 0; i < 4; i++) {
+		*why = names[i];
 		if (res[i] && probe_regex_match(res[i], "", 0) < 0)
 			return -EINVAL;
-	return 0;
+	}
+	return target_setup(t, why);
 }
 
 struct icmp_pinger *probe_engine_pinger(struct probe_engine *e, int family)
@@ -440,11 +464,12 @@ int probe_engine_new(struct loop *loop, const struct probe_cfg *cfg, size_t n,
 		t->cfg = c;
 		t->eng = e;
 		t->index = i;
-		if (!c->target || !*c->target || (unsigned)c->kind >= 5 || target_setup(t) < 0 ||
-		    check_regexes(c) < 0 || c->interval_ms < 0 || c->timeout_ms < 0) {
-			log_error("bad probe config", "probe=%zu module=%s target=%s kind=%s", i,
+		const char *why = NULL;
+		if (check_cfg(t, &why) < 0) {
+			char q[300];
+			log_error("bad probe config", "probe=%zu module=%s target=%s kind=%s why=%s", i,
 			    c->module ? c->module : "-", c->target ? c->target : "-",
-			    probe_kind_name(c->kind));
+			    probe_kind_name(c->kind), log_quote(q, sizeof(q), why));
 			probe_engine_free(e);
 			return -EINVAL;
 		}
@@ -554,6 +579,7 @@ int probe_egress_allow(const struct probe_cfg *cfg, size_t n)
 		memset(&t, 0, sizeof(t));
 		t.cfg = c;
 		int proto = 0, rc = 0;
+		const char *why = "target: cannot parse or resolve";
 		switch (c->kind) {
 		case PROBE_NAGIOS:
 			continue;	/* plugins run as their own processes */
@@ -567,14 +593,15 @@ int probe_egress_allow(const struct probe_cfg *cfg, size_t n)
 			break;
 		}
 		default:
-			rc = c->target ? target_setup(&t) : -EINVAL;
+			rc = check_cfg(&t, &why);
 			proto = c->kind == PROBE_ICMP ? IPPROTO_ICMP :
 			    c->kind == PROBE_DNS ? IPPROTO_UDP : IPPROTO_TCP;
 			break;
 		}
 		if (rc < 0) {
-			log_error("bad probe target or options", "probe=%zu target=%s", i,
-			    c->target ? c->target : "-");
+			char q[300];
+			log_error("bad probe config", "probe=%zu target=%s why=%s", i,
+			    c->target ? c->target : "-", log_quote(q, sizeof(q), why));
 			return -EINVAL;
 		}
 		uint16_t port = ntohs(t.addr.ss_family == AF_INET ?
