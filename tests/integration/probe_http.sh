@@ -28,7 +28,7 @@ reason() { grep '^probe_failure_info{' "$1" | sed 's/.*reason="\([a-z_]*\)".*/\1
 	openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3 \
 		-subj /CN=vigil-test-ca 2>/dev/null
 	for c in good:DNS:localhost,IP:127.0.0.1 expired:DNS:localhost,IP:127.0.0.1 \
-		wronghost:DNS:wrong.example; do
+		wronghost:DNS:wrong.example client:DNS:client.example; do
 		n=${c%%:*} san=${c#*:}
 		openssl req -newkey rsa:2048 -nodes -keyout "$n.key" -out "$n.csr" -subj "/CN=$n" \
 			-addext "subjectAltName=$san" 2>/dev/null
@@ -39,6 +39,8 @@ reason() { grep '^probe_failure_info{' "$1" | sed 's/.*reason="\([a-z_]*\)".*/\1
 		-days 20 -notext 2>/dev/null
 	openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in wronghost.csr \
 		-out wronghost.pem -days 20 -notext 2>/dev/null
+	openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in client.csr -out client.pem \
+		-days 20 -notext 2>/dev/null
 	openssl ca -batch -config ca.cnf -cert ca.pem -keyfile ca.key -in expired.csr -out expired.pem \
 		-startdate 20200101000000Z -enddate 20200201000000Z -notext 2>/dev/null
 ) && [ -s "$tmp/good.pem" ] && [ -s "$tmp/expired.pem" ] && [ -s "$tmp/wronghost.pem" ] ||
@@ -67,10 +69,14 @@ class H(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 ports = []
-for cert in [None, 'good', 'expired', 'wronghost']:
+for cert in [None, 'good', 'expired', 'wronghost', 'mtls']:
     s = http.server.ThreadingHTTPServer(('127.0.0.1', 0), H)
     if cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        if cert == 'mtls':
+            ctx.verify_mode = ssl.CERT_REQUIRED
+            ctx.load_verify_locations('%s/ca.pem' % d)
+            cert = 'good'
         ctx.load_cert_chain('%s/%s.pem' % (d, cert), '%s/%s.key' % (d, cert))
         s.socket = ctx.wrap_socket(s.socket, server_side=True)
     ports.append(s.server_port)
@@ -82,7 +88,7 @@ EOF
 python3 "$tmp/srv.py" "$tmp" &
 pids+=($!)
 for _ in $(seq 1 50); do [ -s "$tmp/ports" ] && break; sleep 0.1; done
-read -r P PG PE PW <"$tmp/ports" || { echo "FAIL probe_http: server did not start"; exit 1; }
+read -r P PG PE PW PM <"$tmp/ports" || { echo "FAIL probe_http: server did not start"; exit 1; }
 
 run() { # name, args...
 	local n=$1; shift
@@ -166,6 +172,13 @@ run tw http "https://localhost:$PW/" --ca "$tmp/ca.pem"
 if [ "$(val "$tmp/tw" probe_success)" = 0 ] && [ "$(reason "$tmp/tw")" = tls_hostname ]; then
 	pass https_wrong_host_cert
 else bad https_wrong_host_cert "$(reason "$tmp/tw")"; fi
+
+# 9b. client certificate required by the server
+run mt http "https://localhost:$PM/" --ca "$tmp/ca.pem" --cert "$tmp/client.pem" --key "$tmp/client.key"
+run mtn http "https://localhost:$PM/" --ca "$tmp/ca.pem"
+if [ "$(val "$tmp/mt" probe_success)" = 1 ] && [ "$(val "$tmp/mtn" probe_success)" = 0 ]; then
+	pass https_client_certificate
+else bad https_client_certificate "with=$(val "$tmp/mt" probe_success) without=$(val "$tmp/mtn" probe_success) $(head -3 "$tmp/mt.err")"; fi
 
 # 10. the TCP prober's own TLS handshake says the same things
 run kg tcp "127.0.0.1:$PG" --tls --ca "$tmp/ca.pem" --sni localhost

@@ -194,4 +194,28 @@ if grep -q '^vigil_node_status{node="edge1"} 3' "$tmp/o7" &&
 	pass node_status_series
 else bad node_status_series "$(grep vigil_node "$tmp/o7" | head -3)"; fi
 
+# 8. blackbox_exporter's names for the same ICMP probe (on the host's loopback)
+if command -v prometheus-blackbox-exporter >/dev/null; then
+	printf 'modules:\n  icmp:\n    prober: icmp\n    timeout: 2s\n    icmp:\n      preferred_ip_protocol: ip4\n' >"$tmp/bb.yml"
+	bport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	prometheus-blackbox-exporter --config.file="$tmp/bb.yml" --web.listen-address="127.0.0.1:$bport" \
+		>"$tmp/bb.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 1 50); do
+		curl -sf "http://127.0.0.1:$bport/probe?module=icmp&target=127.0.0.1" >"$tmp/bb.out" 2>/dev/null && break
+		sleep 0.1
+	done
+	"$BIN" probe icmp 127.0.0.1 -c 1 >"$tmp/o8" 2>/dev/null
+	grep -v '^#' "$tmp/bb.out" | sed 's/[{ ].*//' | sort -u >"$tmp/bb.names"
+	sed 's/[{ ].*//' "$tmp/o8" | sort -u >"$tmp/ours.names"
+	missing=$(comm -23 "$tmp/bb.names" "$tmp/ours.names" | tr '\n' ' ')
+	bbhash=$(grep '^probe_ip_addr_hash ' "$tmp/bb.out" | awk '{printf "%.0f", $2}')
+	ourhash=$(val "$tmp/o8" probe_ip_addr_hash | awk '{printf "%.0f", $1}')
+	if [ -s "$tmp/bb.names" ] && [ -z "$missing" ] && [ "$bbhash" = "$ourhash" ]; then
+		pass "icmp_names_match_blackbox_exporter ($(wc -l <"$tmp/bb.names") names, same ip hash)"
+	else bad icmp_names_match_blackbox_exporter "missing: $missing hash $bbhash vs $ourhash"; fi
+else
+	bad icmp_names_match_blackbox_exporter "prometheus-blackbox-exporter not installed"
+fi
+
 exit $fail

@@ -223,6 +223,29 @@ T_TEST(dns_pointer_chain_is_capped)
 	T_EQ_INT(dns_parse_reply(m, chain_reply(m, DNS_MAX_POINTERS), &r), -EBADMSG);
 }
 
+T_TEST(dns_soa_serial_and_unknown_class)
+{
+	static const uint8_t r[] = { 0, 9, 0x84, 0x00, 0, 1, 0, 1, 0, 0, 0, 0,
+		7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 0, 0, 6, 0, 1,
+		0xc0, 12, 0, 6, 0, 1, 0, 0, 0x0e, 0x10, 0, 33,
+		2, 'n', 's', 0xc0, 12, 5, 'a', 'd', 'm', 'i', 'n', 0xc0, 12,
+		0x78, 0xc3, 0x5e, 0x1f, 0, 0, 0x0e, 0x10, 0, 0, 2, 0x58, 0, 1, 0x51, 0x80, 0, 0, 0, 60 };
+	struct dns_reply rep;
+	T_EQ_INT(dns_parse_reply(r, sizeof(r), &rep), 0);
+	T_EQ_INT(rep.has_serial, 1);
+	T_EQ_INT(rep.serial, 2026069535u);
+	T_EQ_INT(rep.nan, 1);
+	if (rep.nan == 1)
+		T_EQ_STR(rep.an[0].text,
+	    "example.\t3600\tIN\tSOA\tns.example. admin.example. 2026069535 3600 600 86400 60");
+	dns_reply_free(&rep);
+	/* The same SOA with its rdlength one short is malformed. */
+	uint8_t bad[sizeof(r)];
+	memcpy(bad, r, sizeof(r));
+	bad[36] = 32;
+	T_EQ_INT(dns_parse_reply(bad, sizeof(r) - 1, &rep), -EBADMSG);
+}
+
 T_TEST(dns_types_parse)
 {
 	uint16_t t;
@@ -415,6 +438,7 @@ int main(void)
 	T_RUN(dns_reply_parses_with_compression);
 	T_RUN(dns_reply_rejects_loops_and_lies);
 	T_RUN(dns_pointer_chain_is_capped);
+	T_RUN(dns_soa_serial_and_unknown_class);
 	T_RUN(dns_types_parse);
 	T_RUN(nagios_perfdata_parses);
 	T_RUN(nagios_perfdata_long_output_and_junk);
