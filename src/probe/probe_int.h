@@ -16,7 +16,7 @@
 
 #include "probe/probe.h"
 
-#define POUT_MAX_LABELS 3	/* extra labels on one result sample */
+#define POUT_MAX_LABELS 4	/* extra labels on one result sample */
 #define POUT_MAX_SAMPLES 512	/* samples one run may produce */
 
 struct pout_sample {

@@ -73,6 +73,48 @@ static double asn1_epoch(const ASN1_TIME *at)
 	return (double)timegm(&tm);
 }
 
+/* A distinguished name in RFC 2253 form ("CN=host,O=org") into b. */
+static void name_text(const X509_NAME *n, char *b, size_t bsz)
+{
+	BIO *bio = BIO_new(BIO_s_mem());
+	b[0] = '\0';
+	if (!bio)
+		return;
+	X509_NAME_print_ex(bio, n, 0, XN_FLAG_RFC2253);
+	int len = BIO_read(bio, b, (int)bsz - 1);
+	b[len > 0 ? len : 0] = '\0';
+	BIO_free(bio);
+}
+
+/* probe_ssl_last_chain_info for the leaf: SHA-256 fingerprint, subject,
+ * issuer and DNS subject alternative names, as blackbox_exporter has them. */
+static void leaf_info(X509 *leaf, struct probe_out *out)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned mdlen = 0;
+	char fp[2 * EVP_MAX_MD_SIZE + 1] = "", subj[512], iss[512], san[1024] = "";
+	if (X509_digest(leaf, EVP_sha256(), md, &mdlen) == 1)
+		for (unsigned i = 0; i < mdlen; i++)
+			snprintf(fp + 2 * i, sizeof(fp) - 2 * i, "%02x", md[i]);
+	name_text(X509_get_subject_name(leaf), subj, sizeof(subj));
+	name_text(X509_get_issuer_name(leaf), iss, sizeof(iss));
+	GENERAL_NAMES *gens = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+	size_t o = 0;
+	for (int i = 0; gens && i < sk_GENERAL_NAME_num(gens); i++) {
+		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
+		if (g->type != GEN_DNS)
+			continue;
+		const char *d = (const char *)ASN1_STRING_get0_data(g->d.dNSName);
+		int w = snprintf(san + o, sizeof(san) - o, "%s%s", o ? "," : "", d);
+		if (w < 0 || (size_t)w >= sizeof(san) - o)
+			break;
+		o += (size_t)w;
+	}
+	GENERAL_NAMES_free(gens);
+	pout_add(out, "probe_ssl_last_chain_info", 1, "fingerprint_sha256", fp, "issuer", iss,
+	    "subject", subj, "subjectalternative", san, NULL);
+}
+
 /* Report TLS facts about the session into out; shared with the HTTP probe's
  * reason mapping. Return the failure reason for a bad peer, or NULL. */
 static const char *tls_report(SSL *ssl, struct probe_out *out, int verify)
@@ -93,6 +135,18 @@ static const char *tls_report(SSL *ssl, struct probe_out *out, int verify)
 	else
 		snprintf(ver, sizeof(ver), "%s", v);
 	pout_add(out, "probe_tls_version_info", 1, "version", ver, NULL);
+	X509 *leaf = SSL_get0_peer_certificate(ssl);
+	if (leaf)
+		leaf_info(leaf, out);
+	STACK_OF(X509) *vchain = SSL_get0_verified_chain(ssl);
+	double last = -1;
+	for (int i = 0; vchain && SSL_get_verify_result(ssl) == X509_V_OK && i < sk_X509_num(vchain); i++) {
+		double na = asn1_epoch(X509_get0_notAfter(sk_X509_value(vchain, i)));
+		if (na >= 0 && (last < 0 || na < last))
+			last = na;
+	}
+	if (last >= 0)
+		pout_add(out, "probe_ssl_last_chain_expiry_timestamp_seconds", last, NULL);
 	if (!verify)
 		return NULL;
 	if (!SSL_get0_peer_certificate(ssl))

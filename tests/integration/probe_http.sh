@@ -85,7 +85,7 @@ open(d + '/ports.tmp', 'w').write(' '.join(map(str, ports)) + '\n')
 import os; os.rename(d + '/ports.tmp', d + '/ports')
 time.sleep(100)
 EOF
-python3 "$tmp/srv.py" "$tmp" &
+python3 "$tmp/srv.py" "$tmp" 2>"$tmp/srv.log" &
 pids+=($!)
 for _ in $(seq 1 50); do [ -s "$tmp/ports" ] && break; sleep 0.1; done
 read -r P PG PE PW PM <"$tmp/ports" || { echo "FAIL probe_http: server did not start"; exit 1; }
@@ -199,7 +199,7 @@ else bad tcp_send_expect "$(head -3 "$tmp/kx" "$tmp/kxn")"; fi
 
 # 12. blackbox_exporter's names for the same HTTP probe are all there
 if command -v prometheus-blackbox-exporter >/dev/null; then
-	printf 'modules:\n  http_2xx:\n    prober: http\n    timeout: 3s\n' >"$tmp/bb.yml"
+	printf 'modules:\n  http_2xx:\n    prober: http\n    timeout: 3s\n  tls:\n    prober: tcp\n    tcp:\n      tls: true\n      tls_config:\n        ca_file: %s\n        server_name: localhost\n' "$tmp/ca.pem" >"$tmp/bb.yml"
 	bport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	prometheus-blackbox-exporter --config.file="$tmp/bb.yml" --web.listen-address="127.0.0.1:$bport" \
 		>"$tmp/bb.log" 2>&1 &
@@ -215,6 +215,15 @@ if command -v prometheus-blackbox-exporter >/dev/null; then
 	if [ -s "$tmp/bb.names" ] && [ -z "$missing" ]; then
 		pass "http_names_match_blackbox_exporter ($(wc -l <"$tmp/bb.names") names)"
 	else bad http_names_match_blackbox_exporter "missing: $missing"; fi
+	curl -sf "http://127.0.0.1:$bport/probe?module=tls&target=127.0.0.1:$PG" >"$tmp/bbt.out" 2>/dev/null
+	grep -v '^#' "$tmp/bbt.out" | sed 's/[{ ].*//' | sort -u >"$tmp/bbt.names"
+	sed 's/[{ ].*//' "$tmp/kg" | sort -u >"$tmp/ourt.names"
+	missing=$(comm -23 "$tmp/bbt.names" "$tmp/ourt.names" | tr '\n' ' ')
+	bfp=$(grep -o 'fingerprint_sha256="[0-9a-f]*"' "$tmp/bbt.out")
+	ofp=$(grep -o 'fingerprint_sha256="[0-9a-f]*"' "$tmp/kg")
+	if grep -q '^probe_success 1' "$tmp/bbt.out" && [ -z "$missing" ] && [ -n "$bfp" ] && [ "$bfp" = "$ofp" ]; then
+		pass "tls_names_match_blackbox_exporter ($(wc -l <"$tmp/bbt.names") names, same fingerprint)"
+	else bad tls_names_match_blackbox_exporter "missing: $missing fp: $bfp vs $ofp"; fi
 else
 	bad http_names_match_blackbox_exporter "prometheus-blackbox-exporter not installed"
 fi
