@@ -35,6 +35,12 @@ const char *nagios_state_name(enum nagios_state s)
 	return (unsigned)s <= 3 ? n[s] : "UNKNOWN";
 }
 
+/* 1 if c is one of set's characters (a NUL byte never is). */
+static int in_set(char c, const char *set)
+{
+	return c != '\0' && strchr(set, c) != NULL;
+}
+
 /* Parse a plain decimal number spanning exactly [s, e); 0 or -1. */
 static int plain_number(const char *s, const char *e, double *v)
 {
@@ -45,7 +51,7 @@ static int plain_number(const char *s, const char *e, double *v)
 	memcpy(tmp, s, n);
 	tmp[n] = '\0';
 	for (size_t i = 0; i < n; i++)
-		if (!strchr("0123456789.-+eE", tmp[i]))
+		if (!in_set(tmp[i], "0123456789.-+eE"))
 			return -1;
 	char *end;
 	errno = 0;
@@ -71,13 +77,13 @@ static int perf_item(const char *s, const char *e, struct nagios_perf *p)
 					break;
 				}
 			}
-			if (ll + 1 >= sizeof(p->label))
+			if (ll + 1 >= sizeof(p->label) || *s == '\0')
 				return -1;
 			p->label[ll++] = *s++;
 		}
 	} else {
 		while (s < e && *s != '=') {
-			if (ll + 1 >= sizeof(p->label))
+			if (ll + 1 >= sizeof(p->label) || *s == '\0')
 				return -1;
 			p->label[ll++] = *s++;
 		}
@@ -91,7 +97,7 @@ static int perf_item(const char *s, const char *e, struct nagios_perf *p)
 	if (!f)
 		f = e;
 	const char *u = s;
-	while (u < f && strchr("0123456789.-+eE", *u))
+	while (u < f && in_set(*u, "0123456789.-+eE"))
 		u++;
 	/* a trailing 'e'/'E' belongs to a unit only if no digit follows */
 	while (u > s && (u[-1] == 'e' || u[-1] == 'E'))
@@ -102,7 +108,7 @@ static int perf_item(const char *s, const char *e, struct nagios_perf *p)
 	if (ul >= sizeof(p->uom))
 		return -1;
 	for (size_t i = 0; i < ul; i++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ%", u[i]))
+		if (!in_set(u[i], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ%"))
 			return -1;
 	memcpy(p->uom, u, ul);
 	p->uom[ul] = '\0';

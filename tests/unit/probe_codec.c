@@ -312,6 +312,53 @@ T_TEST(nagios_perfdata_long_output_and_junk)
 	T_EQ_INT(l.n, 0);
 }
 
+static void perf_check(void *ctx, const struct nagios_perf *p)
+{
+	int *n = ctx;
+	(*n)++;
+	/* whatever came in, what comes out is bounded and terminated */
+	if (strlen(p->label) >= NAGIOS_LABEL_MAX || strlen(p->uom) >= NAGIOS_UOM_MAX || p->label[0] == '\0')
+		*n = -1000000;
+}
+
+/* Mutations of real plugin output (no libFuzzer harness is owned here for
+ * perfdata, so a deterministic mutation loop runs under ASan instead). */
+T_TEST(nagios_perfdata_survives_mutations)
+{
+	static const char *const seeds[] = {
+		"TCP OK - 0.000 second response time on 127.0.0.1 port 22|time=0.000123s;;;0.000000;10.000000\n",
+		"DISK OK|/=2643MB;5948;5958;0;5968 'my label'=12.5%;80;90 'it''s'=3c\nmore|x=1\n",
+		"HTTP OK: 200|time=0.01s;;;0 size=46B;;;0\n",
+	};
+	uint32_t rnd = 12345;
+	char buf[512];
+	int total = 0;
+	for (int iter = 0; iter < 30000; iter++) {
+		const char *s = seeds[iter % 3];
+		size_t n = strlen(s);
+		memcpy(buf, s, n);
+		for (int k = 0; k < 1 + iter % 8; k++) {
+			rnd = rnd * 1103515245u + 12345u;
+			size_t at = (rnd >> 8) % n;
+			rnd = rnd * 1103515245u + 12345u;
+			static const char alphabet[] = "'=;|: \n.-e%0123456789abcXYZ\\";
+			buf[at] = (rnd >> 16) % 7 == 0 ? (char)(rnd >> 8) : alphabet[(rnd >> 16) % (sizeof(alphabet) - 1)];
+		}
+		rnd = rnd * 1103515245u + 12345u;
+		size_t len = (rnd >> 8) % (n + 1);	/* also cut it short, not NUL-terminated */
+		int got = 0;
+		char *exact = malloc(len ? len : 1);	/* ASan sees any read past len */
+		memcpy(exact, buf, len);
+		nagios_parse_output(exact, len, perf_check, &got);
+		free(exact);
+		T_CHECK(got >= 0 && got <= NAGIOS_PERF_MAX);
+		if (got < 0)
+			break;
+		total += got;
+	}
+	T_CHECK(total > 1000);	/* most mutations leave some items intact */
+}
+
 T_TEST(nagios_exit_codes_map)
 {
 	T_EQ_INT(nagios_state_from_wait(0 << 8), NAGIOS_OK);
@@ -442,6 +489,7 @@ int main(void)
 	T_RUN(dns_types_parse);
 	T_RUN(nagios_perfdata_parses);
 	T_RUN(nagios_perfdata_long_output_and_junk);
+	T_RUN(nagios_perfdata_survives_mutations);
 	T_RUN(nagios_exit_codes_map);
 	T_RUN(status_up_warning_down_up);
 	T_RUN(status_emits_series);
