@@ -37,6 +37,7 @@ struct probe_engine {
 	struct status_tracker st;	/* node status */
 	size_t oneshot_left;		/* runs still to finish in oneshot mode */
 	struct probe_cfg *own;		/* private copy of the config with defaults */
+	int icmp_logged[2];		/* socket failure logged (v4, v6): log once */
 	int closing;			/* being freed: results are dropped */
 };
 
@@ -424,12 +425,17 @@ struct icmp_pinger *probe_engine_pinger(struct probe_engine *e, int family)
 	int *raw = family == AF_INET ? &e->env.icmp4_raw_fd : &e->env.icmp6_raw_fd;
 	if (!*pp) {
 		int rc = icmp_pinger_new(e->l, family, *raw, e->env.icmp_force_raw, pp);
-		if (rc < 0) {
+		int *logged = &e->icmp_logged[family == AF_INET ? 0 : 1];
+		if (rc < 0 && !*logged) {
+			char q1[64], q2[128];
+			*logged = 1;
 			log_error("cannot open ICMP socket", "family=%d err=%s hint=%s",
-			    family == AF_INET ? 4 : 6, strerror(-rc),
-			    "set net.ipv4.ping_group_range or pass a raw socket from the parent");
-			return NULL;
+			    family == AF_INET ? 4 : 6, log_quote(q1, sizeof(q1), strerror(-rc)),
+			    log_quote(q2, sizeof(q2),
+			    "set net.ipv4.ping_group_range or pass a raw socket from the parent"));
 		}
+		if (rc < 0)
+			return NULL;
 		*raw = -1;	/* the pinger uses or has closed it now */
 	}
 	return *pp;
@@ -466,9 +472,10 @@ int probe_engine_new(struct loop *loop, const struct probe_cfg *cfg, size_t n,
 		t->index = i;
 		const char *why = NULL;
 		if (check_cfg(t, &why) < 0) {
-			char q[300];
+			char q[300], qm[300], qt[600];
 			log_error("bad probe config", "probe=%zu module=%s target=%s kind=%s why=%s", i,
-			    c->module ? c->module : "-", c->target ? c->target : "-",
+			    log_quote(qm, sizeof(qm), c->module ? c->module : "-"),
+			    log_quote(qt, sizeof(qt), c->target ? c->target : "-"),
 			    probe_kind_name(c->kind), log_quote(q, sizeof(q), why));
 			probe_engine_free(e);
 			return -EINVAL;
@@ -599,9 +606,9 @@ int probe_egress_allow(const struct probe_cfg *cfg, size_t n)
 			break;
 		}
 		if (rc < 0) {
-			char q[300];
+			char q[300], qt[600];
 			log_error("bad probe config", "probe=%zu target=%s why=%s", i,
-			    c->target ? c->target : "-", log_quote(q, sizeof(q), why));
+			    log_quote(qt, sizeof(qt), c->target ? c->target : "-"), log_quote(q, sizeof(q), why));
 			return -EINVAL;
 		}
 		uint16_t port = ntohs(t.addr.ss_family == AF_INET ?
@@ -631,7 +638,9 @@ int probe_regex_match(const char *pattern, const char *s, size_t n)
 		if (!re) {
 			PCRE2_UCHAR msg[128];
 			pcre2_get_error_message(err, msg, sizeof(msg));
-			log_error("bad regex", "at=%zu err=\"%s\"", (size_t)off, (const char *)msg);
+			char q[300];
+			log_error("bad regex", "at=%zu err=%s", (size_t)off,
+			    log_quote(q, sizeof(q), (const char *)msg));
 			return -EINVAL;
 		}
 		if (regex_cached < REGEX_CACHE_MAX) {

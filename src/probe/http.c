@@ -272,8 +272,10 @@ static void http_done(struct http_run *hr, CURLcode rc)
 	int ok = rc == CURLE_OK;
 	if (!ok) {
 		probe_run_fail(r, curl_reason(hr, rc));
-		log_debug("http probe failed", "target=%s curl=%d err=\"%s\"", r->tgt->cfg->target,
-		    (int)rc, hr->err);
+		char qt[600], qe[600];
+		log_debug("http probe failed", "target=%s curl=%d err=%s",
+		    log_quote(qt, sizeof(qt), r->tgt->cfg->target), (int)rc,
+		    log_quote(qe, sizeof(qe), hr->err));
 	}
 	if (ok) {
 		int valid = 0;

@@ -238,8 +238,9 @@ static void nag_exited(struct loop *l, int fd, unsigned ev, void *ctx)
 	pout_add(&r->out, "vigil_nagios_status", st, NULL);
 	if (nr->out.len)
 		nagios_parse_output(nr->out.data, nr->out.len, perf_cb, &r->out);
-	log_debug("nagios plugin finished", "plugin=%s state=%s", r->tgt->cfg->nagios.argv[0],
-	    nagios_state_name(st));
+	char q[600];
+	log_debug("nagios plugin finished", "plugin=%s state=%s",
+	    log_quote(q, sizeof(q), r->tgt->cfg->nagios.argv[0]), nagios_state_name(st));
 	if (st != NAGIOS_OK)
 		probe_run_fail(r, "status");
 	nag_close(nr);

@@ -72,8 +72,9 @@ int status_report(struct status_tracker *st, const char *node, unsigned down_aft
 		n->status = next;
 		n->changed_ms = ts_ms;
 		probe_ctr.status_changes++;
-		log_info("node status changed", "node=%s old=%s new=%s fails=%u", node,
-		    status_name(old), status_name(next), n->fails);
+		char q[300];
+		log_info("node status changed", "node=%s old=%s new=%s fails=%u",
+		    log_quote(q, sizeof(q), node), status_name(old), status_name(next), n->fails);
 		if (st->on_change)
 			st->on_change(st->ctx, node, old, next, ts_ms);
 	}
