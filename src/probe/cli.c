@@ -35,7 +35,8 @@ static const char cli_usage[] =
 	"                   [--regex RE] [--no-rd]\n"
 	"  nagios LABEL     [--uid N --gid N] -- /path/to/plugin [args...]\n"
 	"common: [-t TIMEOUT] [--module NAME] [--node NAME --down-after K --retry DUR]\n"
-	"        [--interval DUR --duration DUR] [--metrics]\n";
+	"        [--interval DUR --duration DUR] [--metrics] [--set KEY=VALUE]...\n"
+	"        (--set takes any config key, see probe_cfg_set in src/probe/probe.h)\n";
 
 struct cli_state {
 	double success;		/* last probe_success seen (-1 none) */
@@ -107,6 +108,20 @@ static int cli_parse(int argc, char **argv, struct probe_cfg *c, const char **na
 			NEEDV(); c->node = v;
 		} else if (!strcmp(a, "--down-after")) {
 			NEEDV(); c->down_after = (unsigned)atoi(v);
+		} else if (!strcmp(a, "--set")) {
+			NEEDV();
+			char key[64], err[256];
+			const char *eq = strchr(v, '=');
+			if (!eq || (size_t)(eq - v) >= sizeof(key)) {
+				fprintf(stderr, "vigil probe: --set wants key=value, got \"%s\"\n", v);
+				return -1;
+			}
+			memcpy(key, v, (size_t)(eq - v));
+			key[eq - v] = '\0';
+			if (probe_cfg_set(c, key, eq + 1, err, sizeof(err)) < 0) {
+				fprintf(stderr, "vigil probe: --set %s\n", err);
+				return -1;
+			}
 		} else if (!strcmp(a, "--metrics")) {
 			*metrics = 1;
 		} else if (!strcmp(a, "-c")) {
@@ -187,7 +202,7 @@ int probe_cli_main(int argc, char **argv)
 	static const char *nargv[CLI_MAX_ARGV];
 	struct probe_cfg c;
 	int64_t duration = 0;
-	int metrics = 0, raw = 0;
+	int metrics = 0, raw = 0, rc = 2;
 	memset(&c, 0, sizeof(c));
 	if (argc < 3 || probe_kind_parse(argv[1], &c.kind) < 0) {
 		fputs(cli_usage, stderr);
@@ -196,13 +211,13 @@ int probe_cli_main(int argc, char **argv)
 	c.target = argv[2];
 	c.timeout_ms = 5000;
 	if (cli_parse(argc, argv, &c, nargv, &duration, &metrics, &raw) < 0)
-		return 2;
+		goto out;
 	if (c.interval_ms == 0)
 		c.interval_ms = c.timeout_ms;
 	egress_reset();
 	if (probe_egress_allow(&c, 1) < 0) {
 		fprintf(stderr, "vigil probe: bad target or options for \"%s\" (see log)\n", c.target);
-		return 2;
+		goto out;
 	}
 	struct probe_env env = { .icmp4_raw_fd = -1, .icmp6_raw_fd = -1, .on_change = cli_status,
 		.oneshot = duration == 0, .icmp_force_raw = raw };
@@ -215,11 +230,10 @@ int probe_cli_main(int argc, char **argv)
 	struct cli_state st = { -1, l };
 	struct sample_sink sink = { cli_print, &st };
 	struct probe_engine *e;
-	int rc = probe_engine_new(l, &c, 1, sink, &env, &e);
-	if (rc < 0) {
+	if (probe_engine_new(l, &c, 1, sink, &env, &e) < 0) {
 		fprintf(stderr, "vigil probe: bad probe (see log)\n");
 		loop_free(l);
-		return 2;
+		goto out;
 	}
 	if (duration > 0)
 		loop_add_timer(l, duration, cli_stop, NULL);
@@ -233,5 +247,8 @@ int probe_cli_main(int argc, char **argv)
 		fputs(b.data, stdout);
 		buf_free(&b);
 	}
-	return st.success == 1 ? 0 : 1;
+	rc = st.success == 1 ? 0 : 1;
+out:
+	probe_cfg_release(&c);
+	return rc;
 }

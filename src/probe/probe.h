@@ -150,7 +150,30 @@ struct probe_cfg {
 	struct probe_http_opts http;	/* PROBE_HTTP options */
 	struct probe_dns_opts dns;	/* PROBE_DNS options */
 	struct probe_nagios_opts nagios;	/* PROBE_NAGIOS options */
+	void *owned;		/* strings probe_cfg_set() copied (NULL: none) */
 };
+
+/*
+ * Set one field of c from text, the way the config file spells it:
+ *   kind (icmp|tcp|http|dns|nagios), module, target, node, interval,
+ *   timeout, retry_interval (durations: "10s", "500ms"), down_after,
+ *   icmp.count, icmp.spacing, icmp.payload, icmp.ip_version (4|6),
+ *   tcp.send, tcp.expect, tcp.tls, tcp.insecure_skip_verify, tcp.ca_file,
+ *   tcp.server_name, http.method, http.header ("Name: value", repeatable),
+ *   http.body, http.valid_status (repeatable), http.body_regex,
+ *   http.body_not_regex, http.follow_redirects, http.insecure_skip_verify,
+ *   http.ca_file, http.cert_file, http.key_file, dns.query_name,
+ *   dns.query_type, dns.rcode (NOERROR|NXDOMAIN|...|0-15), dns.answer_regex,
+ *   dns.recursion_desired, nagios.command (repeatable: path then each
+ *   argument), nagios.uid, nagios.gid.
+ * Strings are copied (freed by probe_cfg_release). Start from a zeroed cfg.
+ * Return 0, or -EINVAL with "key: reason" in err (errsz bytes) for the
+ * caller to prefix with file:line:col.
+ */
+int probe_cfg_set(struct probe_cfg *c, const char *key, const char *value, char *err,
+    size_t errsz);
+/* Free what probe_cfg_set copied into c (not c itself); c may be NULL. */
+void probe_cfg_release(struct probe_cfg *c);
 
 /* Called when a node's status changes (old and new are probe_node_status). */
 typedef void (*probe_status_cb)(void *ctx, const char *node, int old_status,

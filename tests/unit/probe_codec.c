@@ -476,6 +476,50 @@ T_TEST(hostport_split)
 	T_EQ_INT(probe_split_hostport("[::1", h, sizeof(h), &p, 0), -EINVAL);
 }
 
+/* ---- config setter ---- */
+
+T_TEST(cfg_set_fills_and_refuses)
+{
+	struct probe_cfg c;
+	char err[128];
+	memset(&c, 0, sizeof(c));
+	T_EQ_INT(probe_cfg_set(&c, "kind", "http", err, sizeof(err)), 0);
+	T_EQ_INT(c.kind, PROBE_HTTP);
+	T_EQ_INT(probe_cfg_set(&c, "target", "https://example.org/", err, sizeof(err)), 0);
+	T_EQ_INT(probe_cfg_set(&c, "interval", "1m30s", err, sizeof(err)), 0);
+	T_EQ_INT(c.interval_ms, 90000);
+	T_EQ_INT(probe_cfg_set(&c, "http.valid_status", "200", err, sizeof(err)), 0);
+	T_EQ_INT(probe_cfg_set(&c, "http.valid_status", "301", err, sizeof(err)), 0);
+	T_EQ_INT(c.http.valid_status[1], 301);
+	T_EQ_INT(probe_cfg_set(&c, "http.header", "Host: example.org", err, sizeof(err)), 0);
+	T_EQ_STR(c.http.headers[0], "Host: example.org");
+	T_EQ_INT(probe_cfg_set(&c, "http.follow_redirects", "false", err, sizeof(err)), 0);
+	T_EQ_INT(c.http.no_follow, 1);
+	T_EQ_INT(probe_cfg_set(&c, "dns.rcode", "NXDOMAIN", err, sizeof(err)), 0);
+	T_EQ_INT(c.dns.rcode, 3);
+	T_EQ_INT(probe_cfg_set(&c, "dns.query_type", "mx", err, sizeof(err)), 0);
+	T_EQ_INT(c.dns.qtype, DNS_T_MX);
+	T_EQ_INT(probe_cfg_set(&c, "nagios.command", "/usr/lib/nagios/plugins/check_disk", err, sizeof(err)), 0);
+	T_EQ_INT(probe_cfg_set(&c, "nagios.command", "-w", err, sizeof(err)), 0);
+	T_EQ_STR(c.nagios.argv[1], "-w");
+	T_CHECK(c.nagios.argv[2] == NULL);
+	/* refusals say which key and why */
+	T_EQ_INT(probe_cfg_set(&c, "timeout", "soon", err, sizeof(err)), -EINVAL);
+	T_EQ_STR(err, "timeout: not a duration (e.g. 10s, 500ms)");
+	T_EQ_INT(probe_cfg_set(&c, "http.valid_status", "99", err, sizeof(err)), -EINVAL);
+	T_EQ_INT(probe_cfg_set(&c, "icmp.count", "65", err, sizeof(err)), -EINVAL);
+	T_EQ_INT(probe_cfg_set(&c, "icmp.count", "-1", err, sizeof(err)), -EINVAL);
+	T_EQ_INT(probe_cfg_set(&c, "kind", "smtp", err, sizeof(err)), -EINVAL);
+	T_EQ_INT(probe_cfg_set(&c, "bogus", "1", err, sizeof(err)), -EINVAL);
+	T_EQ_STR(err, "bogus: unknown probe setting");
+	struct probe_cfg d;
+	memset(&d, 0, sizeof(d));
+	T_EQ_INT(probe_cfg_set(&d, "nagios.command", "check_disk", err, sizeof(err)), -EINVAL);
+	probe_cfg_release(&c);
+	probe_cfg_release(&d);
+	T_CHECK(c.owned == NULL);
+}
+
 int main(void)
 {
 	T_RUN(icmp_request_roundtrips_as_reply);
@@ -494,5 +538,6 @@ int main(void)
 	T_RUN(status_up_warning_down_up);
 	T_RUN(status_emits_series);
 	T_RUN(hostport_split);
+	T_RUN(cfg_set_fills_and_refuses);
 	return t_done();
 }
