@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ICMP_RECV_BURST 1024	/* datagrams read per wakeup before yielding */
@@ -149,7 +150,8 @@ struct icmp_run {
 	uint64_t send_timer;		/* pending timer for the next request, or 0 */
 	int ttl;			/* hop limit of the last reply, or -1 */
 	uint16_t seq[PROBE_ICMP_MAX_COUNT];	/* sequence number of request i */
-	int64_t sent_ns[PROBE_ICMP_MAX_COUNT];	/* when request i left */
+	int64_t sent_ns[PROBE_ICMP_MAX_COUNT];	/* when request i left (monotonic) */
+	int64_t sent_real_ns[PROBE_ICMP_MAX_COUNT];	/* the same on the realtime clock */
 	int64_t rtt_ns[PROBE_ICMP_MAX_COUNT];	/* its RTT, or -1 */
 };
 
@@ -193,6 +195,7 @@ int icmp_pinger_new(struct loop *l, int family, int raw_fd, int force_raw,
 	}
 	int one = 1, rcv = ICMP_RCVBUF;
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof(one));
 	if (family == AF_INET6) {
 		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one));
 		if (raw) {
@@ -257,6 +260,15 @@ static void slot_put(struct icmp_pinger *p, uint32_t s)
 {
 	p->slots[s] = NULL;
 	p->freelist[p->nfree++] = s;
+}
+
+/* The realtime clock in ns: kernel receive timestamps (SO_TIMESTAMPNS) are
+ * on it, so send times are taken on it too. */
+static int64_t real_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 static int icmp_proto(int family)
@@ -336,6 +348,7 @@ static void icmp_send_next(struct loop *l, uint64_t id, void *ctx)
 	ir->seq[i] = seq;
 	ir->rtt_ns[i] = -1;
 	ir->sent_ns[i] = clock_mono_ns();
+	ir->sent_real_ns[i] = real_ns();
 	ssize_t w = egress_sendto(p->fd, pkt, len, 0, (const struct sockaddr *)&t->addr,
 	    t->addrlen, icmp_proto(p->family));
 	if (w < 0) {
@@ -393,7 +406,7 @@ static int same_addr(const struct sockaddr_storage *a, const struct sockaddr_sto
 
 /* Match one parsed reply to its request; count whatever does not fit. */
 static void icmp_accept(struct icmp_pinger *p, const struct icmp_echo *e,
-    const struct sockaddr_storage *from, int ttl, int64_t now_ns)
+    const struct sockaddr_storage *from, int ttl, int64_t now_ns, int64_t rx_real_ns)
 {
 	if (p->raw && e->id != p->ident) {
 		probe_ctr.icmp_foreign++;
@@ -410,7 +423,12 @@ static void icmp_accept(struct icmp_pinger *p, const struct icmp_echo *e,
 		return;
 	}
 	probe_ctr.icmp_replies++;
-	ir->rtt_ns[e->idx] = now_ns - ir->sent_ns[e->idx];
+	/* Prefer the kernel's receive time: it leaves out the time the reply
+	 * waited in the socket queue while the loop was busy. */
+	int64_t rtt = rx_real_ns - ir->sent_real_ns[e->idx];
+	if (rx_real_ns <= 0 || rtt < 0 || rtt > 60 * 1000000000LL)
+		rtt = now_ns - ir->sent_ns[e->idx];
+	ir->rtt_ns[e->idx] = rtt;
 	ir->recv++;
 	if (ttl >= 0)
 		ir->ttl = ttl;
@@ -418,19 +436,29 @@ static void icmp_accept(struct icmp_pinger *p, const struct icmp_echo *e,
 		icmp_finish(ir);
 }
 
-static int cmsg_ttl(struct msghdr *mh)
+/* The hop limit and kernel receive time from the control messages. */
+static int cmsg_read(struct msghdr *mh, int64_t *rx_real_ns)
 {
+	int ttl = -1;
+	*rx_real_ns = 0;
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
 		int v;
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+			struct timespec ts;
+			memcpy(&ts, CMSG_DATA(c), sizeof(ts));
+			*rx_real_ns = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+			continue;
+		}
 		if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) ||
 		    (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) {
 			if (c->cmsg_len < CMSG_LEN(sizeof(int)))
 				continue;
 			memcpy(&v, CMSG_DATA(c), sizeof(v));
-			return v;
+			ttl = v;
 		}
 	}
-	return -1;
+	return ttl;
 }
 
 static void icmp_on_read(struct loop *l, int fd, unsigned ev, void *ctx)
@@ -465,7 +493,10 @@ static void icmp_on_read(struct loop *l, int fd, unsigned ev, void *ctx)
 			probe_ctr.icmp_foreign++;
 			continue;
 		}
-		int ttl = e.ttl >= 0 ? e.ttl : cmsg_ttl(&mh);
-		icmp_accept(p, &e, &from, ttl, now);
+		int64_t rx_real;
+		int ttl = cmsg_read(&mh, &rx_real);
+		if (e.ttl >= 0)
+			ttl = e.ttl;
+		icmp_accept(p, &e, &from, ttl, now, rx_real);
 	}
 }
