@@ -348,6 +348,71 @@ int probe_resolve(const char *host, uint16_t port, int family, struct sockaddr_s
 	return rc;
 }
 
+static int url_hostport(const char *url, char *host, size_t hostsz, uint16_t *port);
+
+int probe_resolve_all(const char *host, uint16_t port, int family,
+    struct sockaddr_storage *sa, socklen_t *salen, size_t max, size_t *n)
+{
+	double secs;
+	*n = 0;
+	if (max == 0)
+		return -EINVAL;
+	if (probe_resolve(host, port, family, &sa[0], &salen[0], &secs) < 0)
+		return -EINVAL;
+	*n = 1;
+	struct in6_addr tmp;
+	if (inet_pton(AF_INET, host, &tmp) == 1 || inet_pton(AF_INET6, host, &tmp) == 1)
+		return 0;
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM,
+		.ai_family = family == 4 ? AF_INET : family == 6 ? AF_INET6 : AF_UNSPEC };
+	struct addrinfo *ai = NULL;
+	if (getaddrinfo(host, NULL, &hints, &ai) != 0)
+		return 0;	/* keep the one we have */
+	*n = 0;
+	for (struct addrinfo *a = ai; a && *n < max; a = a->ai_next) {
+		if (a->ai_addrlen > sizeof(sa[0]) ||
+		    (a->ai_family != AF_INET && a->ai_family != AF_INET6))
+			continue;
+		memcpy(&sa[*n], a->ai_addr, a->ai_addrlen);
+		salen[*n] = a->ai_addrlen;
+		if (a->ai_family == AF_INET)
+			((struct sockaddr_in *)(void *)&sa[*n])->sin_port = htons(port);
+		else
+			((struct sockaddr_in6 *)(void *)&sa[*n])->sin6_port = htons(port);
+		(*n)++;
+	}
+	freeaddrinfo(ai);
+	return *n ? 0 : -EINVAL;
+}
+
+/* For an HTTP target with a host name, resolve it now and keep the
+ * addresses as a CURLOPT_RESOLVE entry ("host:port:a,b"), so curl does not
+ * look the name up again and connects only where the policy allows. */
+static int http_pin(struct probe_target *t)
+{
+	uint16_t port;
+	struct sockaddr_storage sa[PROBE_MAX_ADDRS];
+	socklen_t sl[PROBE_MAX_ADDRS];
+	size_t n;
+	struct in6_addr tmp;
+	if (url_hostport(t->cfg->target, t->host, sizeof(t->host), &port) < 0)
+		return -EINVAL;
+	if (inet_pton(AF_INET, t->host, &tmp) == 1 || inet_pton(AF_INET6, t->host, &tmp) == 1)
+		return 0;	/* numeric: nothing to resolve */
+	if (probe_resolve_all(t->host, port, 0, sa, sl, PROBE_MAX_ADDRS, &n) < 0)
+		return -EINVAL;
+	size_t o = (size_t)snprintf(t->pin, sizeof(t->pin), "%s:%u:", t->host, port);
+	for (size_t i = 0; i < n && o < sizeof(t->pin); i++) {
+		char a[INET6_ADDRSTRLEN];
+		int v6 = sa[i].ss_family == AF_INET6;
+		inet_ntop(sa[i].ss_family, v6 ? (void *)&((struct sockaddr_in6 *)(void *)&sa[i])->sin6_addr :
+		    (void *)&((struct sockaddr_in *)(void *)&sa[i])->sin_addr, a, sizeof(a));
+		o += (size_t)snprintf(t->pin + o, sizeof(t->pin) - o, "%s%s%s%s", i ? "," : "",
+		    v6 ? "[" : "", a, v6 ? "]" : "");
+	}
+	return o < sizeof(t->pin) ? 0 : -EINVAL;
+}
+
 /* Resolve where the probe goes. Return 0, or -EINVAL with *why saying what
  * is wrong with the config (a static string). */
 static int target_setup(struct probe_target *t, const char **why)
@@ -383,7 +448,8 @@ static int target_setup(struct probe_target *t, const char **why)
 		*why = "target: not an http:// or https:// URL";
 		if (strncmp(c->target, "http://", 7) != 0 && strncmp(c->target, "https://", 8) != 0)
 			return -EINVAL;
-		return 0;
+		*why = "target: cannot parse the URL or resolve its host";
+		return http_pin(t);
 	case PROBE_NAGIOS:
 		*why = "nagios.argv: missing, or argv[0] is not an absolute path";
 		if (!c->nagios.argv || !c->nagios.argv[0] || c->nagios.argv[0][0] != '/')
@@ -585,38 +651,35 @@ int probe_egress_allow(const struct probe_cfg *cfg, size_t n)
 		struct probe_target t;
 		memset(&t, 0, sizeof(t));
 		t.cfg = c;
-		int proto = 0, rc = 0;
 		const char *why = "target: cannot parse or resolve";
-		switch (c->kind) {
-		case PROBE_NAGIOS:
+		if (c->kind == PROBE_NAGIOS)
 			continue;	/* plugins run as their own processes */
-		case PROBE_HTTP: {
-			uint16_t port;
-			double secs;
-			rc = c->target ? url_hostport(c->target, t.host, sizeof(t.host), &port) : -EINVAL;
-			if (rc == 0)
-				rc = probe_resolve(t.host, port, 0, &t.addr, &t.addrlen, &secs);
-			proto = IPPROTO_TCP;
-			break;
-		}
-		default:
-			rc = check_cfg(&t, &why);
-			proto = c->kind == PROBE_ICMP ? IPPROTO_ICMP :
-			    c->kind == PROBE_DNS ? IPPROTO_UDP : IPPROTO_TCP;
-			break;
-		}
+		int rc = check_cfg(&t, &why);
+		uint16_t port = c->kind == PROBE_DNS ? 53 : 0;
+		int proto = c->kind == PROBE_ICMP ? IPPROTO_ICMP :
+		    c->kind == PROBE_DNS ? IPPROTO_UDP : IPPROTO_TCP;
+		if (rc == 0 && c->kind == PROBE_HTTP)
+			rc = url_hostport(c->target, t.host, sizeof(t.host), &port);
+		else if (rc == 0)
+			rc = probe_split_hostport(c->target, t.host, sizeof(t.host), &port, port);
+		/* Every address the name has: the engine may resolve it apart from
+		 * this (another process, another moment) and get another one. */
+		struct sockaddr_storage sa[PROBE_MAX_ADDRS];
+		socklen_t sl[PROBE_MAX_ADDRS];
+		size_t na = 0;
+		if (rc == 0)
+			rc = probe_resolve_all(t.host, port, c->kind == PROBE_ICMP ? c->icmp.ip_version : 0,
+			    sa, sl, PROBE_MAX_ADDRS, &na);
 		if (rc < 0) {
 			char q[300], qt[600];
 			log_error("bad probe config", "probe=%zu target=%s why=%s", i,
 			    log_quote(qt, sizeof(qt), c->target ? c->target : "-"), log_quote(q, sizeof(q), why));
 			return -EINVAL;
 		}
-		uint16_t port = ntohs(t.addr.ss_family == AF_INET ?
-		    ((struct sockaddr_in *)(void *)&t.addr)->sin_port :
-		    ((struct sockaddr_in6 *)(void *)&t.addr)->sin6_port);
-		if (egress_allow_addr((struct sockaddr *)&t.addr, t.addrlen, proto,
-		    proto == IPPROTO_ICMP ? 0 : port, c->target) < 0)
-			return -EINVAL;
+		for (size_t k = 0; k < na; k++)
+			if (egress_allow_addr((struct sockaddr *)&sa[k], sl[k], proto,
+			    proto == IPPROTO_ICMP ? 0 : port, c->target) < 0)
+				return -EINVAL;
 	}
 	return 0;
 }

@@ -32,6 +32,7 @@ struct http_run {
 	struct http_multi *hm;		/* owner */
 	CURL *h;			/* the easy handle */
 	struct curl_slist *hdrs;	/* request headers */
+	struct curl_slist *pin;		/* CURLOPT_RESOLVE entry for the target's host */
 	struct buf body;		/* body bytes kept (capped) */
 	size_t body_len;		/* body bytes received in all */
 	int refused;			/* the egress policy refused a connection */
@@ -145,6 +146,7 @@ static void http_release(struct http_run *hr)
 	curl_multi_remove_handle(hr->hm->m, hr->h);
 	curl_easy_cleanup(hr->h);
 	curl_slist_free_all(hr->hdrs);
+	curl_slist_free_all(hr->pin);
 	buf_free(&hr->body);
 	hr->r->kstate = NULL;
 	free(hr);
@@ -369,12 +371,17 @@ int probe_http_start(struct probe_run *r)
 		hr->hdrs = curl_slist_append(hr->hdrs, o->headers[i]);
 	if (hr->hdrs)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hr->hdrs);
+	if (r->tgt->pin[0]) {
+		hr->pin = curl_slist_append(NULL, r->tgt->pin);
+		curl_easy_setopt(h, CURLOPT_RESOLVE, hr->pin);
+	}
 	r->kstate = hr;
 	r->on_timeout = http_timeout;
 	if (curl_multi_add_handle(hm->m, h) != CURLM_OK) {
 		r->kstate = NULL;
 		curl_easy_cleanup(h);
 		curl_slist_free_all(hr->hdrs);
+		curl_slist_free_all(hr->pin);
 		buf_free(&hr->body);
 		free(hr);
 		return -ENOMEM;

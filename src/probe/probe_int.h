@@ -18,6 +18,7 @@
 
 #define POUT_MAX_LABELS 4	/* extra labels on one result sample */
 #define POUT_MAX_SAMPLES 512	/* samples one run may produce */
+#define PROBE_MAX_ADDRS 8	/* addresses kept for one target name */
 
 struct pout_sample {
 	char *name;			/* metric name, owned */
@@ -47,7 +48,8 @@ struct probe_target {
 	size_t index;			/* position in the engine */
 	struct sockaddr_storage addr;	/* resolved address (port set for tcp/dns) */
 	socklen_t addrlen;		/* 0 when not resolved (http, nagios) */
-	char host[256];			/* host part of target (tcp, dns) */
+	char host[256];			/* host part of target (tcp, dns, http) */
+	char pin[640];			/* http: CURLOPT_RESOLVE entry, "" for numeric hosts */
 	double resolve_s;		/* seconds the one resolution took */
 	struct probe_run *run;		/* the run in progress, or NULL */
 	uint64_t next_timer;		/* timer for the next run */
@@ -119,6 +121,11 @@ int probe_regex_match(const char *pattern, const char *s, size_t n);
  * (default_port when absent, which may be 0). 0 or -EINVAL. */
 int probe_split_hostport(const char *s, char *host, size_t hostsz, uint16_t *port /* out */,
     uint16_t default_port);
+/* Like probe_resolve, every address (at most max) into sa[] and salen[]:
+ * 0 or -EINVAL. */
+int probe_resolve_all(const char *host, uint16_t port, int family,
+    struct sockaddr_storage *sa /* out, max entries */, socklen_t *salen /* out */, size_t max,
+    size_t *n /* out */);
 /* Resolve host (numeric or name; family 0/4/6) into sa with port. Returns 0
  * or -EINVAL; *secs the time taken. */
 int probe_resolve(const char *host, uint16_t port, int family, struct sockaddr_storage *sa,
