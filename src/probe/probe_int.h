@@ -85,15 +85,24 @@ int probe_nagios_start(struct probe_run *r);
 
 /* ICMP sockets shared by an engine (icmp.c). */
 struct icmp_pinger;
+/* Open family's echo socket on l: a ping socket, else raw_fd (which it then
+ * owns; it closes raw_fd when the ping socket works), or raw_fd only when
+ * force_raw. 0 and *out, or -errno (raw_fd still the caller's). */
 int icmp_pinger_new(struct loop *l, int family, int raw_fd, int force_raw,
     struct icmp_pinger **out /* out */);
+/* Close the socket; runs using it must have finished. p may be NULL. */
 void icmp_pinger_free(struct icmp_pinger *p);
+/* The engine's pinger for family, opened on first use; NULL if none can be
+ * opened (logged once). */
 struct icmp_pinger *probe_engine_pinger(struct probe_engine *e, int family);
 
 /* HTTP multi handle shared by an engine (http.c). */
 struct http_multi;
+/* A libcurl multi handle driven by l; aborts if curl cannot make one. */
 struct http_multi *http_multi_new(struct loop *l);
+/* Free it; transfers must have been removed. m may be NULL. */
 void http_multi_free(struct http_multi *m);
+/* The engine's multi handle, made on first use. */
 struct http_multi *probe_engine_http(struct probe_engine *e);
 
 /* Self-metric counters (engine.c). */
@@ -114,7 +123,7 @@ struct probe_counters {
 extern struct probe_counters probe_ctr;
 
 /* Compile a PCRE2 pattern and match it against n bytes: 1 match, 0 none,
- * -EINVAL bad pattern (regex.c). */
+ * -EINVAL bad pattern (logged). Compiled patterns are cached (engine.c). */
 int probe_regex_match(const char *pattern, const char *s, size_t n);
 
 /* Split "host:port" / "[v6]:port" / "host" / bare IPv6 into host and port
