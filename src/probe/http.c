@@ -336,6 +336,10 @@ int probe_http_start(struct probe_run *r)
 	curl_easy_setopt(h, CURLOPT_PRIVATE, hr);
 	curl_easy_setopt(h, CURLOPT_ERRORBUFFER, hr->err);
 	curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+	/* Every probe measures a whole new connection (DNS pin, TCP, TLS), as
+	 * blackbox_exporter does; the multi handle would otherwise reuse one. */
+	curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 1L);
+	curl_easy_setopt(h, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "vigil-probe/" VIGIL_VERSION);

@@ -51,14 +51,16 @@ cat >"$tmp/srv.py" <<'EOF'
 import http.server, ssl, sys, threading, time
 d = sys.argv[1]
 class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = 'HTTP/1.1'   # keep-alive, so connection reuse would show
     def log_message(self, *a): pass
     def do_GET(self):
         if self.path == '/redirect':
-            self.send_response(302); self.send_header('Location', '/'); self.end_headers(); return
+            self.send_response(302); self.send_header('Location', '/')
+            self.send_header('Content-Length', '0'); self.end_headers(); return
         if self.path == '/away':
             self.send_response(302)
             self.send_header('Location', 'http://127.0.0.2:%d/' % self.server.server_port)
-            self.end_headers(); return
+            self.send_header('Content-Length', '0'); self.end_headers(); return
         if self.path == '/slow':
             time.sleep(3)
         if self.path == '/missing':
@@ -172,6 +174,13 @@ run tw http "https://localhost:$PW/" --ca "$tmp/ca.pem"
 if [ "$(val "$tmp/tw" probe_success)" = 0 ] && [ "$(reason "$tmp/tw")" = tls_hostname ]; then
 	pass https_wrong_host_cert
 else bad https_wrong_host_cert "$(reason "$tmp/tw")"; fi
+
+# 9a. repeated probes each make a new connection (TLS time every run)
+"$BIN" probe http "https://localhost:$PG/" --ca "$tmp/ca.pem" --interval 300ms --duration 1100ms >"$tmp/rep" 2>/dev/null
+runs=$(grep -c '^probe_success{.*} 1$' "$tmp/rep")
+tls=$(grep '^probe_http_duration_seconds{.*phase="tls"}' "$tmp/rep" | awk '$NF > 0' | wc -l)
+if [ "$runs" -ge 3 ] && [ "$tls" = "$runs" ]; then pass "https_fresh_connection_each_run ($runs runs)"
+else bad https_fresh_connection_each_run "runs=$runs with_tls_time=$tls"; fi
 
 # 9b. client certificate required by the server
 run mt http "https://localhost:$PM/" --ca "$tmp/ca.pem" --cert "$tmp/client.pem" --key "$tmp/client.key"
