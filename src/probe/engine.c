@@ -493,12 +493,19 @@ struct icmp_pinger *probe_engine_pinger(struct probe_engine *e, int family)
 		int rc = icmp_pinger_new(e->l, family, *raw, e->env.icmp_force_raw, pp);
 		int *logged = &e->icmp_logged[family == AF_INET ? 0 : 1];
 		if (rc < 0 && !*logged) {
-			char q1[64], q2[128];
+			char q1[64], q2[128], q3[64], range[48] = "?";
+			FILE *f = fopen("/proc/sys/net/ipv4/ping_group_range", "re");
+			if (f) {
+				if (!fgets(range, sizeof(range), f))
+					snprintf(range, sizeof(range), "?");
+				range[strcspn(range, "\n")] = '\0';
+				fclose(f);
+			}
 			*logged = 1;
-			log_error("cannot open ICMP socket", "family=%d err=%s hint=%s",
+			log_error("cannot open ICMP socket", "family=%d err=%s ping_group_range=%s hint=%s",
 			    family == AF_INET ? 4 : 6, log_quote(q1, sizeof(q1), strerror(-rc)),
-			    log_quote(q2, sizeof(q2),
-			    "set net.ipv4.ping_group_range or pass a raw socket from the parent"));
+			    log_quote(q3, sizeof(q3), range), log_quote(q2, sizeof(q2),
+			    "allow our gid in net.ipv4.ping_group_range or pass a raw socket from the parent"));
 		}
 		if (rc < 0)
 			return NULL;
