@@ -499,6 +499,8 @@ struct icmp_pinger *probe_engine_pinger(struct probe_engine *e, int family)
 				if (!fgets(range, sizeof(range), f))
 					snprintf(range, sizeof(range), "?");
 				range[strcspn(range, "\n")] = '\0';
+				for (char *c = range; *c; c++)
+					*c = *c == '\t' ? ' ' : *c;	/* the kernel separates with a tab */
 				fclose(f);
 			}
 			*logged = 1;
