@@ -74,11 +74,11 @@ if [ "$rc" = 1 ] && [ "$(val "$tmp/o4" probe_success)" = 0 ] &&
    grep -q 'probe_failure_info{.*reason="timeout"' "$tmp/o4"; then pass icmp_unreachable_fails
 else bad icmp_unreachable_fails "rc=$rc $(head -5 "$tmp/o4")"; fi
 
-# 5. 100 ms delay and 20% loss on the target's side. With sch_netem:
-#    `tc qdisc add dev X root netem delay 100ms loss 20%`. Kernels without it
+# 5. 100 ms +- 20 ms (uniform) delay and 20% loss on the target's side. With
+#    sch_netem: `tc qdisc add dev X root netem delay 100ms 20ms loss 20%`. Kernels without it
 #    (this machine's) get the same from a responder in the target namespace
 #    that answers echo requests itself, late and lossy.
-if ip netns exec "$B" tc qdisc add dev "$VB" root netem delay 100ms loss 20% 2>/dev/null; then
+if ip netns exec "$B" tc qdisc add dev "$VB" root netem delay 100ms 20ms loss 20% 2>/dev/null; then
 	emu=netem
 else
 	emu=responder
@@ -104,7 +104,7 @@ while time.time() < end:
         if len(icmp) >= 8 and icmp[0] == 8 and random.random() >= 0.2:
             rep = b'\0\0\0\0' + icmp[4:]
             rep = rep[:2] + struct.pack('>H', cks(rep)) + rep[4:]
-            heapq.heappush(due, (time.time() + 0.100, src, rep))
+            heapq.heappush(due, (time.time() + 0.100 + random.uniform(-0.02, 0.02), src, rep))
     now = time.time()
     while due and due[0][0] <= now:
         _, dst, rep = heapq.heappop(due)
@@ -118,13 +118,19 @@ fi
 inA "$BIN" probe icmp 192.0.2.2 -c 60 --spacing 20 -t 4s >"$tmp/o5" 2>/dev/null
 avg=$(val "$tmp/o5" probe_icmp_rtt_seconds 'stat="avg"')
 mn=$(val "$tmp/o5" probe_icmp_rtt_seconds 'stat="min"')
+mx=$(val "$tmp/o5" probe_icmp_rtt_seconds 'stat="max"')
+jit=$(val "$tmp/o5" probe_icmp_jitter_seconds)
 loss=$(val "$tmp/o5" probe_icmp_packet_loss_ratio)
-# Tolerances: RTT within [95, 150] ms (100 ms is added one way);
-# loss of 60 packets at p=0.2 stays within [0.03, 0.42] (about 3.5 sigma).
-if awk -v a="${avg:-0}" -v m="${mn:-0}" -v l="${loss:-9}" \
-	'BEGIN { exit !(a >= 0.095 && a <= 0.150 && m >= 0.095 && l >= 0.03 && l <= 0.42) }'; then
-	pass "icmp_delay_and_loss_$emu (avg=${avg}s loss=${loss})"
-else bad "icmp_delay_and_loss_$emu" "avg=$avg min=$mn loss=$loss"; fi
+# Tolerances: mean RTT within [90, 150] ms, every RTT within [78, 170] ms
+# (100 +- 20 ms added one way, plus scheduling); jitter, the mean absolute
+# difference of consecutive RTTs, is 2/3 of 20 ms = 13.3 ms in theory:
+# accept [6, 30] ms; loss of 60 packets at p=0.2 stays within [0.03, 0.42]
+# (about 3.5 sigma).
+if awk -v a="${avg:-0}" -v m="${mn:-0}" -v x="${mx:-9}" -v j="${jit:-0}" -v l="${loss:-9}" \
+	'BEGIN { exit !(a >= 0.090 && a <= 0.150 && m >= 0.078 && x <= 0.170 &&
+	    j >= 0.006 && j <= 0.030 && l >= 0.03 && l <= 0.42) }'; then
+	pass "icmp_delay_jitter_loss_$emu (avg=${avg}s jitter=${jit}s loss=${loss})"
+else bad "icmp_delay_jitter_loss_$emu" "avg=$avg min=$mn max=$mx jitter=$jit loss=$loss"; fi
 if [ "$emu" = netem ]; then
 	ip netns exec "$B" tc qdisc del dev "$VB" root
 else
