@@ -85,6 +85,30 @@ void pout_add(struct probe_out *o, const char *name, double v, ...)
 	va_end(ap);
 }
 
+void pout_append(struct probe_out *dst, struct probe_out *src)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		if (dst->n >= POUT_MAX_SAMPLES) {
+			struct probe_out rest = { src->v + i, src->n - i, 0 };
+			for (size_t j = 0; j < rest.n; j++) {	/* over the cap: drop */
+				free(rest.v[j].name);
+				for (int k = 0; k < POUT_MAX_LABELS; k++) {
+					free(rest.v[j].lname[k]);
+					free(rest.v[j].lval[k]);
+				}
+			}
+			break;
+		}
+		if (dst->n == dst->cap) {
+			dst->cap = dst->cap ? dst->cap * 2 : 16;
+			dst->v = xreallocarray(dst->v, dst->cap, sizeof(*dst->v));
+		}
+		dst->v[dst->n++] = src->v[i];
+	}
+	free(src->v);
+	memset(src, 0, sizeof(*src));
+}
+
 void pout_free(struct probe_out *o)
 {
 	for (size_t i = 0; i < o->n; i++) {

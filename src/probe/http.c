@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
+#include <openssl/ssl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,10 +37,35 @@ struct http_run {
 	struct buf body;		/* body bytes kept (capped) */
 	size_t body_len;		/* body bytes received in all */
 	int refused;			/* the egress policy refused a connection */
+	struct probe_out tls;		/* TLS facts of the last handshake */
 	char err[CURL_ERROR_SIZE];	/* curl's error text */
 };
 
 static int curl_ready;	/* curl_global_init done */
+static int tls_idx = -1;	/* SSL_CTX ex-data slot holding the http_run */
+
+/* OpenSSL info callback: after each handshake, keep its TLS facts (a
+ * redirect to another https host replaces the first host's). */
+static void http_tls_info(const SSL *ssl, int where, int ret)
+{
+	(void)ret;
+	if (!(where & SSL_CB_HANDSHAKE_DONE))
+		return;
+	struct http_run *hr = SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), tls_idx);
+	if (!hr)
+		return;
+	pout_free(&hr->tls);
+	probe_tls_facts(ssl, &hr->tls);
+}
+
+/* curl hands over each new connection's SSL_CTX before the handshake. */
+static CURLcode http_ssl_ctx(CURL *h, void *sslctx, void *ud)
+{
+	(void)h;
+	SSL_CTX_set_ex_data(sslctx, tls_idx, ud);
+	SSL_CTX_set_info_callback(sslctx, http_tls_info);
+	return CURLE_OK;
+}
 
 static void http_check_done(struct http_multi *hm);
 
@@ -93,6 +119,7 @@ struct http_multi *http_multi_new(struct loop *l)
 {
 	if (!curl_ready) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
+		tls_idx = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
 		curl_ready = 1;
 	}
 	struct http_multi *hm = xcalloc(1, sizeof(*hm));
@@ -148,6 +175,7 @@ static void http_release(struct http_run *hr)
 	curl_slist_free_all(hr->hdrs);
 	curl_slist_free_all(hr->pin);
 	buf_free(&hr->body);
+	pout_free(&hr->tls);
 	hr->r->kstate = NULL;
 	free(hr);
 }
@@ -269,8 +297,10 @@ static void http_done(struct http_run *hr, CURLcode rc)
 	pout_add(o, "probe_http_duration_seconds", ts > conn_end ? us(ts - conn_end) : 0,
 	    "phase", "processing", NULL);
 	pout_add(o, "probe_http_duration_seconds", tt > ts ? us(tt - ts) : 0, "phase", "transfer", NULL);
-	if (ssl || strncmp(r->tgt->cfg->target, "https:", 6) == 0)
-		http_report_certs(hr);
+	if (hr->tls.n)
+		pout_append(o, &hr->tls);
+	else if (ssl || strncmp(r->tgt->cfg->target, "https:", 6) == 0)
+		http_report_certs(hr);	/* curl without the OpenSSL callback: expiry only */
 	int ok = rc == CURLE_OK;
 	if (!ok) {
 		probe_run_fail(r, curl_reason(hr, rc));
@@ -351,6 +381,10 @@ int probe_http_start(struct probe_run *r)
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, o->no_follow ? 0L : 1L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
 	curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);
+	if (tls_idx >= 0) {
+		curl_easy_setopt(h, CURLOPT_SSL_CTX_FUNCTION, http_ssl_ctx);
+		curl_easy_setopt(h, CURLOPT_SSL_CTX_DATA, hr);
+	}
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, o->tls_insecure ? 0L : 1L);
 	curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, o->tls_insecure ? 0L : 2L);
 	if (o->ca_file)

@@ -38,6 +38,8 @@ struct probe_out {
  * ended by NULL. Past POUT_MAX_SAMPLES the sample is dropped. */
 void pout_add(struct probe_out *o, const char *name, double v, ...);
 void pout_free(struct probe_out *o);
+/* Move every sample of src to the end of dst; src is left empty. */
+void pout_append(struct probe_out *dst, struct probe_out *src);
 /* Add probe_ip_addr_hash for the address (blackbox_exporter's FNV-1a). */
 void pout_ip_hash(struct probe_out *o, const struct sockaddr_storage *sa);
 
@@ -121,6 +123,12 @@ struct probe_counters {
 	uint64_t status_changes;	/* node status transitions */
 };
 extern struct probe_counters probe_ctr;
+
+/* TLS facts of a finished handshake as samples (tcp.c): earliest expiry in
+ * the presented chain, TLS version, leaf certificate info, and the verified
+ * chain's earliest expiry when verification succeeded. */
+struct ssl_st;
+void probe_tls_facts(const struct ssl_st *ssl, struct probe_out *out);
 
 /* Compile a PCRE2 pattern and match it against n bytes: 1 match, 0 none,
  * -EINVAL bad pattern (logged). Compiled patterns are cached (engine.c). */

@@ -115,9 +115,7 @@ static void leaf_info(X509 *leaf, struct probe_out *out)
 	    "subject", subj, "subjectalternative", san, NULL);
 }
 
-/* Report TLS facts about the session into out; shared with the HTTP probe's
- * reason mapping. Return the failure reason for a bad peer, or NULL. */
-static const char *tls_report(SSL *ssl, struct probe_out *out, int verify)
+void probe_tls_facts(const SSL *ssl, struct probe_out *out)
 {
 	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(ssl);
 	double earliest = -1;
@@ -147,6 +145,13 @@ static const char *tls_report(SSL *ssl, struct probe_out *out, int verify)
 	}
 	if (last >= 0)
 		pout_add(out, "probe_ssl_last_chain_expiry_timestamp_seconds", last, NULL);
+}
+
+/* Report TLS facts into out, then judge the peer: the failure reason for a
+ * bad certificate (when verify is set), or NULL. */
+static const char *tls_report(SSL *ssl, struct probe_out *out, int verify)
+{
+	probe_tls_facts(ssl, out);
 	if (!verify)
 		return NULL;
 	if (!SSL_get0_peer_certificate(ssl))

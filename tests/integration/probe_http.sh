@@ -208,7 +208,7 @@ else bad tcp_send_expect "$(head -3 "$tmp/kx" "$tmp/kxn")"; fi
 
 # 12. blackbox_exporter's names for the same HTTP probe are all there
 if command -v prometheus-blackbox-exporter >/dev/null; then
-	printf 'modules:\n  http_2xx:\n    prober: http\n    timeout: 3s\n  tls:\n    prober: tcp\n    tcp:\n      tls: true\n      tls_config:\n        ca_file: %s\n        server_name: localhost\n' "$tmp/ca.pem" >"$tmp/bb.yml"
+	printf 'modules:\n  http_2xx:\n    prober: http\n    timeout: 3s\n  https:\n    prober: http\n    http:\n      tls_config:\n        ca_file: %s\n  tls:\n    prober: tcp\n    tcp:\n      tls: true\n      tls_config:\n        ca_file: %s\n        server_name: localhost\n' "$tmp/ca.pem" "$tmp/ca.pem" >"$tmp/bb.yml"
 	bport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	prometheus-blackbox-exporter --config.file="$tmp/bb.yml" --web.listen-address="127.0.0.1:$bport" \
 		>"$tmp/bb.log" 2>&1 &
@@ -224,6 +224,13 @@ if command -v prometheus-blackbox-exporter >/dev/null; then
 	if [ -s "$tmp/bb.names" ] && [ -z "$missing" ]; then
 		pass "http_names_match_blackbox_exporter ($(wc -l <"$tmp/bb.names") names)"
 	else bad http_names_match_blackbox_exporter "missing: $missing"; fi
+	curl -sf "http://127.0.0.1:$bport/probe?module=https&target=https://localhost:$PG/" >"$tmp/bbs.out" 2>/dev/null
+	grep -v '^#' "$tmp/bbs.out" | sed 's/[{ ].*//' | sort -u >"$tmp/bbs.names"
+	sed 's/[{ ].*//' "$tmp/tg" | sort -u >"$tmp/ours.names"
+	missing=$(comm -23 "$tmp/bbs.names" "$tmp/ours.names" | tr '\n' ' ')
+	if grep -q '^probe_success 1' "$tmp/bbs.out" && [ -z "$missing" ]; then
+		pass "https_names_match_blackbox_exporter ($(wc -l <"$tmp/bbs.names") names)"
+	else bad https_names_match_blackbox_exporter "missing: $missing"; fi
 	curl -sf "http://127.0.0.1:$bport/probe?module=tls&target=127.0.0.1:$PG" >"$tmp/bbt.out" 2>/dev/null
 	grep -v '^#' "$tmp/bbt.out" | sed 's/[{ ].*//' | sort -u >"$tmp/bbt.names"
 	sed 's/[{ ].*//' "$tmp/kg" | sort -u >"$tmp/ourt.names"
