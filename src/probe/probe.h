@@ -36,7 +36,7 @@
  *   probe_failed_due_to_regex, probe_ssl_earliest_cert_expiry,
  *   probe_tls_version_info{version}, probe_ssl_last_chain_expiry_timestamp_seconds,
  *   probe_ssl_last_chain_info{fingerprint_sha256,issuer,subject,subjectalternative}
- *   (TCP with TLS; the HTTP prober has the expiry only), probe_dns_answer_rrs,
+ *   (TCP with TLS and HTTPS, from a handshake that completed), probe_dns_answer_rrs,
  *   probe_dns_authority_rrs, probe_dns_additional_rrs,
  *   probe_dns_query_succeeded, probe_dns_serial,
  *   probe_dns_duration_seconds{phase="request"}.
