@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -197,6 +198,75 @@ T_TEST(engine_tcp_and_node_status)
 	close(ls);
 }
 
+/* A tiny HTTP/1.1 server in a child process: answers `conns` connections
+ * with 200 "ok" (or 503 for paths containing "bad"), then exits. */
+static pid_t http_child(int ls, int conns)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	for (int i = 0; i < conns; i++) {
+		int c = accept(ls, NULL, NULL);
+		if (c < 0)
+			_exit(1);
+		char req[2048];
+		size_t got = 0;
+		while (got < sizeof(req) - 1) {
+			ssize_t n = read(c, req + got, sizeof(req) - 1 - got);
+			if (n <= 0)
+				break;
+			got += (size_t)n;
+			req[got] = '\0';
+			if (strstr(req, "\r\n\r\n"))
+				break;
+		}
+		const char *resp = strstr(req, "bad") ?
+		    "HTTP/1.1 503 Unavailable\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno" :
+		    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+		(void)!write(c, resp, strlen(resp));
+		close(c);
+	}
+	_exit(0);
+}
+
+T_TEST(engine_many_http_probes_on_one_multi_handle)
+{
+	enum { N = 40 };
+	int ls = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t sl = sizeof(sa);
+	T_EQ_INT(bind(ls, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	T_EQ_INT(listen(ls, 64), 0);
+	getsockname(ls, (struct sockaddr *)&sa, &sl);
+	static char urls[N][64];
+	static struct probe_cfg c[N];
+	for (int i = 0; i < N; i++) {
+		snprintf(urls[i], sizeof(urls[i]), "http://127.0.0.1:%u/%s%d", ntohs(sa.sin_port),
+		    i % 4 == 0 ? "bad" : "good", i);
+		c[i] = (struct probe_cfg){ .target = urls[i], .kind = PROBE_HTTP, .timeout_ms = 3000,
+			.http = { .body_regex = "^ok$" } };
+	}
+	pid_t child = http_child(ls, N);
+	egress_reset();
+	T_EQ_INT(probe_egress_allow(c, N), 0);
+	struct loop *l = loop_new();
+	struct rec r = { 0 };
+	struct sample_sink sink = { rec_add, &r };
+	struct probe_env env = { .icmp4_raw_fd = -1, .icmp6_raw_fd = -1, .oneshot = 1 };
+	struct probe_engine *e;
+	T_EQ_INT(probe_engine_new(l, c, N, sink, &env, &e), 0);
+	loop_add_timer(l, 5000, stop_cb, NULL);
+	loop_run(l);
+	T_EQ_INT(r.success, N - N / 4);
+	T_EQ_INT(r.failure, N / 4);
+	T_EQ_STR(r.reason, "status");
+	probe_engine_free(e);
+	loop_free(l);
+	close(ls);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+}
+
 T_TEST(engine_free_with_work_in_flight)
 {
 	static const char *const argv[] = { "/bin/sleep", "30", NULL };
@@ -230,6 +300,7 @@ int main(void)
 	T_RUN(engine_many_icmp_targets_one_socket);
 	T_RUN(engine_egress_refusal_is_a_failure);
 	T_RUN(engine_tcp_and_node_status);
+	T_RUN(engine_many_http_probes_on_one_multi_handle);
 	T_RUN(engine_free_with_work_in_flight);
 	return t_done();
 }
