@@ -143,7 +143,8 @@ struct icmp_run {
 	uint32_t slot;			/* index in p->slots */
 	uint32_t cookie;		/* random per run */
 	unsigned count;			/* requests to send */
-	unsigned sent;			/* requests sent so far */
+	unsigned sent;			/* requests attempted so far */
+	unsigned sent_ok;		/* of those, accepted by the kernel */
 	unsigned recv;			/* replies matched */
 	size_t payload;			/* pad bytes per request */
 	int64_t spacing_ms;		/* gap between requests */
@@ -356,12 +357,13 @@ static void icmp_send_next(struct loop *l, uint64_t id, void *ctx)
 		probe_run_fail(ir->r, errno == EACCES ? "egress" : "send");
 	} else {
 		probe_ctr.icmp_sent++;
+		ir->sent_ok++;
 	}
 	ir->sent++;
 	if (ir->sent < ir->count)
 		ir->send_timer = loop_add_timer(l, ir->spacing_ms, icmp_send_next, ir);
-	else if (ir->recv == ir->sent && ir->recv == ir->count)
-		icmp_finish(ir);
+	else if (ir->sent_ok == 0)
+		icmp_finish(ir);	/* nothing went out (egress, no route): no reply can come */
 }
 
 int probe_icmp_start(struct probe_run *r)
