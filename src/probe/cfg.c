@@ -182,6 +182,12 @@ int probe_cfg_set(struct probe_cfg *c, const char *key, const char *v, char *err
 			return bad(err, errsz, key, "not an rcode (NOERROR, NXDOMAIN, ... or 0-15)");
 		return 0;
 	}
+	if (!strcmp(key, "dns.transport")) {
+		if (strcmp(v, "udp") && strcmp(v, "tcp"))
+			return bad(err, errsz, key, "not udp or tcp");
+		c->dns.tcp = v[0] == 't';
+		return 0;
+	}
 	if (!strcmp(key, "dns.recursion_desired")) {
 		if (parse_bool(v, &b) < 0)
 			return bad(err, errsz, key, "not true or false");

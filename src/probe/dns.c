@@ -384,19 +384,43 @@ int dns_name_equal(const char *a, const char *b)
 
 struct dns_run {
 	struct probe_run *r;	/* engine's run */
-	int fd;			/* connected UDP socket */
+	int fd;			/* connected UDP or TCP socket */
+	int tcp;		/* 1: fd is TCP (configured, or after a truncated UDP reply) */
+	int connected;		/* TCP: connect finished */
 	uint16_t id;		/* query id */
 	int64_t sent_ns;	/* when the query left */
 	char qname[DNS_NAME_TEXT];	/* what we asked, as text */
 	uint16_t qtype;		/* and its type */
+	uint8_t q[2 + 512];	/* TCP length prefix + the query */
+	size_t qlen;		/* query bytes (without the prefix) */
+	size_t qsent;		/* TCP: bytes of prefix + query written */
+	uint8_t in[2 + 65535];	/* TCP: length prefix + reply being read */
+	size_t inlen;		/* TCP: bytes of in filled */
 };
+
+static void dns_close_fd(struct dns_run *d)
+{
+	if (d->fd >= 0) {
+		loop_del_fd(d->r->loop, d->fd);
+		close(d->fd);
+		d->fd = -1;
+	}
+}
 
 static void dns_close(struct dns_run *d)
 {
-	loop_del_fd(d->r->loop, d->fd);
-	close(d->fd);
+	dns_close_fd(d);
 	d->r->kstate = NULL;
 	free(d);
+}
+
+static void dns_end(struct dns_run *d, int ok, const char *reason)
+{
+	struct probe_run *r = d->r;
+	if (!ok)
+		probe_run_fail(r, reason);
+	dns_close(d);
+	probe_run_finish(r, ok);
 }
 
 static void dns_timeout(struct probe_run *r)
@@ -405,7 +429,10 @@ static void dns_timeout(struct probe_run *r)
 	probe_run_finish(r, 0);
 }
 
-/* Check one reply against our query; 1 when it is ours and was handled. */
+static int dns_start_tcp(struct dns_run *d);
+
+/* Check one reply against our query. Return 1 when it was ours and the run
+ * has ended (or moved to TCP), 0 when it was dropped. */
 static int dns_handle(struct dns_run *d, const uint8_t *p, size_t n)
 {
 	struct probe_run *r = d->r;
@@ -421,6 +448,13 @@ static int dns_handle(struct dns_run *d, const uint8_t *p, size_t n)
 		dns_reply_free(&rep);
 		return 0;
 	}
+	if (rep.tc && !d->tcp) {
+		/* Truncated: ask again over TCP, as resolvers do. */
+		dns_reply_free(&rep);
+		if (dns_start_tcp(d) < 0)
+			dns_end(d, 0, "connect");
+		return 1;
+	}
 	struct probe_out *out = &r->out;
 	double took = (double)(clock_mono_ns() - d->sent_ns) / 1e9;
 	int fam = r->tgt->addr.ss_family;
@@ -431,11 +465,11 @@ static int dns_handle(struct dns_run *d, const uint8_t *p, size_t n)
 	pout_add(out, "probe_dns_answer_rrs", rep.ancount, NULL);
 	pout_add(out, "probe_dns_authority_rrs", rep.nscount, NULL);
 	pout_add(out, "probe_dns_additional_rrs", rep.arcount, NULL);
+	pout_add(out, "probe_dns_tcp", d->tcp, NULL);
 	if (rep.has_serial)
 		pout_add(out, "probe_dns_serial", rep.serial, NULL);
 	int ok = rep.rcode == o->rcode;
-	if (!ok)
-		probe_run_fail(r, "rcode");
+	const char *why = ok ? NULL : "rcode";
 	if (ok && o->answer_regex) {
 		int hit = 0;
 		for (size_t i = 0; i < rep.nan && !hit; i++)
@@ -443,32 +477,24 @@ static int dns_handle(struct dns_run *d, const uint8_t *p, size_t n)
 			    strlen(rep.an[i].text)) == 1;
 		if (!hit) {
 			ok = 0;
-			probe_run_fail(r, "regex");
+			why = "regex";
 		}
 		pout_add(out, "probe_failed_due_to_regex", hit ? 0 : 1, NULL);
 	}
 	dns_reply_free(&rep);
-	dns_close(d);
-	probe_run_finish(r, ok);
+	dns_end(d, ok, why);
 	return 1;
 }
 
-static void dns_on_read(struct loop *l, int fd, unsigned ev, void *ctx)
+static void dns_udp_read(struct dns_run *d)
 {
-	struct dns_run *d = ctx;
-	(void)l;
-	(void)ev;
 	for (int i = 0; i < 64; i++) {
 		uint8_t buf[DNS_MSG_MAX];
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
+		ssize_t n = recv(d->fd, buf, sizeof(buf), MSG_DONTWAIT | MSG_TRUNC);
 		if (n < 0) {
 			if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
 				return;
-			/* ICMP port unreachable from the server: a clear failure. */
-			struct probe_run *r = d->r;
-			probe_run_fail(r, "recv");
-			dns_close(d);
-			probe_run_finish(r, 0);
+			dns_end(d, 0, "recv");	/* ICMP port unreachable: a clear failure */
 			return;
 		}
 		if ((size_t)n > sizeof(buf)) {
@@ -480,44 +506,132 @@ static void dns_on_read(struct loop *l, int fd, unsigned ev, void *ctx)
 	}
 }
 
+/* TCP: write the rest of the query, or read the reply. A bad reply ends the
+ * run (a stream cannot be resynchronised). */
+static void dns_tcp_io(struct dns_run *d)
+{
+	if (!d->connected) {
+		int err = 0;
+		socklen_t el = sizeof(err);
+		if (getsockopt(d->fd, SOL_SOCKET, SO_ERROR, &err, &el) < 0 || err) {
+			dns_end(d, 0, "connect");
+			return;
+		}
+		d->connected = 1;
+	}
+	if (d->qsent < d->qlen + 2) {
+		ssize_t w = send(d->fd, d->q + d->qsent, d->qlen + 2 - d->qsent, MSG_NOSIGNAL);
+		if (w < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				dns_end(d, 0, "send");
+			return;
+		}
+		d->qsent += (size_t)w;
+		if (d->qsent == d->qlen + 2)
+			loop_mod_fd(d->r->loop, d->fd, LOOP_READ);
+		return;
+	}
+	size_t want = d->inlen < 2 ? 2 : 2 + (size_t)(d->in[0] << 8 | d->in[1]);
+	ssize_t n = recv(d->fd, d->in + d->inlen, want - d->inlen, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		dns_end(d, 0, "recv");
+		return;
+	}
+	d->inlen += (size_t)n;
+	if (d->inlen == 2 && (d->in[0] << 8 | d->in[1]) < 12) {
+		probe_ctr.dns_malformed++;
+		dns_end(d, 0, "malformed");
+		return;
+	}
+	want = 2 + (size_t)(d->in[0] << 8 | d->in[1]);
+	if (d->inlen < 2 || d->inlen < want)
+		return;
+	if (!dns_handle(d, d->in + 2, d->inlen - 2))
+		dns_end(d, 0, "malformed");
+}
+
+static void dns_on_io(struct loop *l, int fd, unsigned ev, void *ctx)
+{
+	struct dns_run *d = ctx;
+	(void)l;
+	(void)fd;
+	(void)ev;
+	if (d->tcp)
+		dns_tcp_io(d);
+	else
+		dns_udp_read(d);
+}
+
+static int dns_start_tcp(struct dns_run *d)
+{
+	struct probe_target *t = d->r->tgt;
+	dns_close_fd(d);
+	d->tcp = 1;
+	d->fd = socket(t->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (d->fd < 0)
+		return -errno;
+	if (egress_connect(d->fd, (const struct sockaddr *)&t->addr, t->addrlen, IPPROTO_TCP) < 0 &&
+	    errno != EINPROGRESS) {
+		int err = errno;
+		if (err == EACCES)
+			probe_run_fail(d->r, "egress");
+		return -err;
+	}
+	d->q[0] = (uint8_t)(d->qlen >> 8);
+	d->q[1] = (uint8_t)d->qlen;
+	d->qsent = 0;
+	d->inlen = 0;
+	loop_add_fd(d->r->loop, d->fd, LOOP_WRITE, dns_on_io, d);
+	return 0;
+}
+
 int probe_dns_start(struct probe_run *r)
 {
 	struct probe_target *t = r->tgt;
 	const struct probe_dns_opts *o = &t->cfg->dns;
-	uint8_t q[DNS_MSG_MAX];
-	size_t qlen;
 	struct dns_run *d = xcalloc(1, sizeof(*d));
 	d->r = r;
+	d->fd = -1;
 	d->qtype = o->qtype ? o->qtype : DNS_T_A;
 	if (getrandom(&d->id, sizeof(d->id), 0) != (ssize_t)sizeof(d->id))
 		d->id = (uint16_t)clock_mono_ns();
 	snprintf(d->qname, sizeof(d->qname), "%s", o->query_name);
-	if (dns_build_query(d->id, o->query_name, d->qtype, !o->no_recursion, q, sizeof(q), &qlen) < 0) {
+	if (dns_build_query(d->id, o->query_name, d->qtype, !o->no_recursion, d->q + 2,
+	    sizeof(d->q) - 2, &d->qlen) < 0) {
 		free(d);
 		return -EINVAL;
 	}
-	d->fd = socket(t->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (d->fd < 0) {
-		free(d);
-		return -errno;
-	}
-	if (egress_connect(d->fd, (const struct sockaddr *)&t->addr, t->addrlen, IPPROTO_UDP) < 0) {
-		int err = errno;
-		probe_run_fail(r, err == EACCES ? "egress" : "connect");
-		close(d->fd);
-		free(d);
-		return -err;
-	}
-	d->sent_ns = clock_mono_ns();
-	if (send(d->fd, q, qlen, 0) != (ssize_t)qlen) {
-		int err = errno;
-		probe_run_fail(r, "send");
-		close(d->fd);
-		free(d);
-		return -err;
-	}
-	loop_add_fd(r->loop, d->fd, LOOP_READ, dns_on_read, d);
 	r->kstate = d;
 	r->on_timeout = dns_timeout;
+	d->sent_ns = clock_mono_ns();
+	if (o->tcp) {
+		int rc = dns_start_tcp(d);
+		if (rc < 0) {
+			probe_run_fail(r, "connect");
+			dns_close_fd(d);
+			r->kstate = NULL;
+			free(d);
+		}
+		return rc;
+	}
+	d->fd = socket(t->addr.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int err = d->fd < 0 ? errno : 0;
+	if (!err && egress_connect(d->fd, (const struct sockaddr *)&t->addr, t->addrlen, IPPROTO_UDP) < 0) {
+		err = errno;
+		probe_run_fail(r, err == EACCES ? "egress" : "connect");
+	}
+	if (!err && send(d->fd, d->q + 2, d->qlen, 0) != (ssize_t)d->qlen) {
+		err = errno ? errno : EIO;
+		probe_run_fail(r, "send");
+	}
+	if (err) {
+		dns_close_fd(d);
+		r->kstate = NULL;
+		free(d);
+		return -err;
+	}
+	loop_add_fd(r->loop, d->fd, LOOP_READ, dns_on_io, d);
 	return 0;
 }

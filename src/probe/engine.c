@@ -709,10 +709,15 @@ int probe_egress_allow(const struct probe_cfg *cfg, size_t n)
 			    log_quote(qt, sizeof(qt), c->target ? c->target : "-"), log_quote(q, sizeof(q), why));
 			return -EINVAL;
 		}
-		for (size_t k = 0; k < na; k++)
+		for (size_t k = 0; k < na; k++) {
 			if (egress_allow_addr((struct sockaddr *)&sa[k], sl[k], proto,
 			    proto == IPPROTO_ICMP ? 0 : port, c->target) < 0)
 				return -EINVAL;
+			/* DNS goes over TCP when asked to, or when a reply is truncated. */
+			if (c->kind == PROBE_DNS && egress_allow_addr((struct sockaddr *)&sa[k], sl[k],
+			    IPPROTO_TCP, port, c->target) < 0)
+				return -EINVAL;
+		}
 	}
 	return 0;
 }

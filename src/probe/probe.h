@@ -44,7 +44,7 @@
  *   probe_icmp_packets_sent, probe_icmp_packets_received,
  *   probe_icmp_packet_loss_ratio (0..1), probe_icmp_rtt_seconds{stat=
  *   "min|avg|max"}, probe_icmp_jitter_seconds (mean absolute difference of
- *   consecutive RTTs), probe_dns_rcode,
+ *   consecutive RTTs), probe_dns_rcode, probe_dns_tcp (1 if the answer came over TCP),
  *   probe_failure_info{reason} 1 when probe_success is 0; reason is one of
  *   timeout, resolve, egress, connect, send, recv, tls, tls_verify,
  *   tls_expired, tls_hostname, status, regex, rcode, malformed, exec.
@@ -127,6 +127,7 @@ struct probe_dns_opts {
 	int rcode;		/* expected rcode (0 NOERROR, 3 NXDOMAIN, ...) */
 	const char *answer_regex;	/* PCRE2 some answer RR (text form) must match */
 	int no_recursion;	/* 1: clear the RD bit */
+	int tcp;		/* 1: query over TCP (UDP replies with TC set switch to TCP anyway) */
 };
 
 struct probe_nagios_opts {
@@ -164,7 +165,7 @@ struct probe_cfg {
  *   http.body_not_regex, http.follow_redirects, http.insecure_skip_verify,
  *   http.ca_file, http.cert_file, http.key_file, dns.query_name,
  *   dns.query_type, dns.rcode (NOERROR|NXDOMAIN|...|0-15), dns.answer_regex,
- *   dns.recursion_desired, nagios.command (repeatable: path then each
+ *   dns.recursion_desired, dns.transport (udp|tcp), nagios.command (repeatable: path then each
  *   argument), nagios.uid, nagios.gid.
  * Strings are copied (freed by probe_cfg_release). Start from a zeroed cfg.
  * Return 0, or -EINVAL with "key: reason" in err (errsz bytes) for the

@@ -110,6 +110,49 @@ if [ "$(val "$tmp/ev2" probe_success)" = 0 ] && [ "$(reason "$tmp/ev2")" = timeo
 	pass "dns_only_garbage_times_out (${took}ms)"
 else bad dns_only_garbage_times_out "took=$took $(reason "$tmp/ev2")"; fi
 
+# TCP: asked for, and as the fallback when a UDP answer is truncated.
+run tcp "127.0.0.1:$D" --name test.example --set dns.transport=tcp --regex '127\.0\.0\.5'
+if [ "$(val "$tmp/tcp" probe_success)" = 1 ] && [ "$(val "$tmp/tcp" probe_dns_tcp)" = 1 ]; then
+	pass dns_over_tcp
+else bad dns_over_tcp "$(head -12 "$tmp/tcp" | tr '\n' ' ')"; fi
+cat >"$tmp/tc.py" <<'EOF'
+import socket, struct, sys, threading, time
+pf = sys.argv[1]
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.bind(('127.0.0.1', 0))
+port = u.getsockname()[1]
+t = socket.socket(); t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+t.bind(('127.0.0.1', port)); t.listen(4)
+def answer(q, tc):
+    hdr = q[:2] + (b'\x83\x80' if tc else b'\x81\x80') + struct.pack('>HHHH', 1, 0 if tc else 1, 0, 0)
+    body = q[12:]
+    if not tc:
+        body += b'\xc0\x0c\x00\x01\x00\x01\0\0\0\x3c\0\x04\x7f\0\0\x08'
+    return hdr + body
+def udp():
+    while True:
+        q, peer = u.recvfrom(4096)
+        u.sendto(answer(q, True), peer)
+def tcp():
+    while True:
+        c, _ = t.accept()
+        n = struct.unpack('>H', c.recv(2))[0]
+        q = b''
+        while len(q) < n: q += c.recv(n - len(q))
+        a = answer(q, False)
+        c.sendall(struct.pack('>H', len(a)) + a); c.close()
+threading.Thread(target=udp, daemon=True).start()
+threading.Thread(target=tcp, daemon=True).start()
+open(pf, 'w').write(str(port))
+time.sleep(30)
+EOF
+python3 "$tmp/tc.py" "$tmp/tc.port" &
+pids+=($!)
+for _ in $(seq 1 50); do [ -s "$tmp/tc.port" ] && break; sleep 0.1; done
+run tc "127.0.0.1:$(cat "$tmp/tc.port")" --name big.example --regex '127\.0\.0\.8'
+if [ "$(val "$tmp/tc" probe_success)" = 1 ] && [ "$(val "$tmp/tc" probe_dns_tcp)" = 1 ]; then
+	pass dns_truncated_udp_falls_back_to_tcp
+else bad dns_truncated_udp_falls_back_to_tcp "$(head -12 "$tmp/tc" "$tmp/tc.err" | tr '\n' ' ')"; fi
+
 # Nothing listening: the ICMP port-unreachable ends the probe early.
 NP=$(freeport)
 run closed "127.0.0.1:$NP" --name test.example -t 3s
