@@ -124,10 +124,10 @@ int probe_cfg_set(struct probe_cfg *c, const char *key, const char *v, char *err
 	if (!strcmp(key, "icmp.count")) UINT(c->icmp.count, PROBE_ICMP_MAX_COUNT);
 	if (!strcmp(key, "icmp.spacing")) DUR(c->icmp.spacing_ms);
 	if (!strcmp(key, "icmp.payload")) UINT(c->icmp.payload, PROBE_ICMP_MAX_PAYLOAD);
-	if (!strcmp(key, "icmp.ip_version")) {
+	if (!strcmp(key, "ip_version") || !strcmp(key, "preferred_ip_protocol")) {
 		if (strcmp(v, "4") && strcmp(v, "6") && strcmp(v, "ip4") && strcmp(v, "ip6"))
 			return bad(err, errsz, key, "not 4 or 6");
-		c->icmp.ip_version = v[strlen(v) - 1] - '0';
+		c->ip_version = v[strlen(v) - 1] - '0';
 		return 0;
 	}
 	if (!strcmp(key, "tcp.send")) STR(c->tcp.send);

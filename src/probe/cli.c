@@ -26,7 +26,7 @@
 
 static const char cli_usage[] =
 	"usage: vigil probe KIND TARGET [options]\n"
-	"  icmp ADDR        [-c COUNT] [--spacing MS] [--payload N] [-4|-6] [--raw]\n"
+	"  icmp ADDR        [-c COUNT] [--spacing MS] [--payload N] [--raw]\n"
 	"  tcp HOST:PORT    [--tls] [--insecure] [--ca FILE] [--sni NAME] [--send STR] [--expect RE]\n"
 	"  http URL         [--method M] [--header 'N: v']... [--status CODE]... [--regex RE]\n"
 	"                   [--not-regex RE] [--no-follow] [--insecure] [--ca F] [--cert F] [--key F]\n"
@@ -34,7 +34,7 @@ static const char cli_usage[] =
 	"  dns SERVER[:PORT] --name NAME [--type A|AAAA|MX|TXT|NS|CNAME|SOA|PTR] [--rcode N]\n"
 	"                   [--regex RE] [--no-rd]\n"
 	"  nagios LABEL     [--uid N --gid N] -- /path/to/plugin [args...]\n"
-	"common: [-t TIMEOUT] [--module NAME] [--node NAME --down-after K --retry DUR]\n"
+	"common: [-t TIMEOUT] [--module NAME] [-4|-6] [--node NAME --down-after K --retry DUR]\n"
 	"        [--interval DUR --duration DUR] [--metrics] [--set KEY=VALUE]...\n"
 	"        (--set takes any config key, see probe_cfg_set in src/probe/probe.h)\n";
 
@@ -131,7 +131,7 @@ static int cli_parse(int argc, char **argv, struct probe_cfg *c, const char **na
 		} else if (!strcmp(a, "--payload")) {
 			NEEDV(); c->icmp.payload = (unsigned)atoi(v);
 		} else if (!strcmp(a, "-4") || !strcmp(a, "-6")) {
-			c->icmp.ip_version = a[1] - '0';
+			c->ip_version = a[1] - '0';
 		} else if (!strcmp(a, "--raw")) {
 			*raw = 1;
 		} else if (!strcmp(a, "--tls")) {

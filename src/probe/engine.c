@@ -423,7 +423,7 @@ static int http_pin(struct probe_target *t)
 		return -EINVAL;
 	if (inet_pton(AF_INET, t->host, &tmp) == 1 || inet_pton(AF_INET6, t->host, &tmp) == 1)
 		return 0;	/* numeric: nothing to resolve */
-	if (probe_resolve_all(t->host, port, 0, sa, sl, PROBE_MAX_ADDRS, &n) < 0)
+	if (probe_resolve_all(t->host, port, t->cfg->ip_version, sa, sl, PROBE_MAX_ADDRS, &n) < 0)
 		return -EINVAL;
 	size_t o = (size_t)snprintf(t->pin, sizeof(t->pin), "%s:%u:", t->host, port);
 	for (size_t i = 0; i < n && o < sizeof(t->pin); i++) {
@@ -443,7 +443,7 @@ static int target_setup(struct probe_target *t, const char **why)
 {
 	const struct probe_cfg *c = t->cfg;
 	uint16_t port = 0;
-	int fam = 0;
+	int fam = c->ip_version;
 	*why = "target: not host, host:port or [v6]:port";
 	switch (c->kind) {
 	case PROBE_ICMP:
@@ -452,7 +452,6 @@ static int target_setup(struct probe_target *t, const char **why)
 		*why = "target: an ICMP target has no port";
 		if (port != 0)
 			return -EINVAL;
-		fam = c->icmp.ip_version;
 		break;
 	case PROBE_TCP:
 		if (probe_split_hostport(c->target, t->host, sizeof(t->host), &port, 0) < 0)
@@ -701,7 +700,7 @@ int probe_egress_allow(const struct probe_cfg *cfg, size_t n)
 		socklen_t sl[PROBE_MAX_ADDRS];
 		size_t na = 0;
 		if (rc == 0)
-			rc = probe_resolve_all(t.host, port, c->kind == PROBE_ICMP ? c->icmp.ip_version : 0,
+			rc = probe_resolve_all(t.host, port, c->ip_version,
 			    sa, sl, PROBE_MAX_ADDRS, &na);
 		if (rc < 0) {
 			char q[300], qt[600];

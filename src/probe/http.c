@@ -378,6 +378,9 @@ int probe_http_start(struct probe_run *r)
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, hr);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, http_opensocket);
 	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, hr);
+	if (c->ip_version == 4 || c->ip_version == 6)
+		curl_easy_setopt(h, CURLOPT_IPRESOLVE,
+		    c->ip_version == 4 ? (long)CURL_IPRESOLVE_V4 : (long)CURL_IPRESOLVE_V6);
 	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, o->no_follow ? 0L : 1L);
 	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 10L);
 	curl_easy_setopt(h, CURLOPT_CERTINFO, 1L);

@@ -95,7 +95,6 @@ struct probe_icmp_opts {
 	unsigned count;		/* echo requests per cycle (default 3, max PROBE_ICMP_MAX_COUNT) */
 	int64_t spacing_ms;	/* gap between requests to one target (default 100) */
 	unsigned payload;	/* payload bytes beyond vigil's 16-byte tag (default 40) */
-	int ip_version;		/* 4 or 6 to force a family when resolving a name; 0 any */
 };
 
 struct probe_tcp_opts {
@@ -143,6 +142,7 @@ struct probe_cfg {
 	enum probe_kind kind;	/* which prober */
 	int64_t interval_ms;	/* how often (default 10000) */
 	int64_t timeout_ms;	/* per run; clamped to interval (default 5000) */
+	int ip_version;		/* 4 or 6: only that family when resolving a name; 0 any */
 	const char *node;	/* node whose status this probe drives (NULL: none) */
 	unsigned down_after;	/* failed polls in a row that make a node down (default 3) */
 	int64_t retry_interval_ms;	/* poll interval while warning (default 2000) */
@@ -158,7 +158,7 @@ struct probe_cfg {
  * Set one field of c from text, the way the config file spells it:
  *   kind (icmp|tcp|http|dns|nagios), module, target, node, interval,
  *   timeout, retry_interval (durations: "10s", "500ms"), down_after,
- *   icmp.count, icmp.spacing, icmp.payload, icmp.ip_version (4|6),
+ *   ip_version (4|6), icmp.count, icmp.spacing, icmp.payload,
  *   tcp.send, tcp.expect, tcp.tls, tcp.insecure_skip_verify, tcp.ca_file,
  *   tcp.server_name, http.method, http.header ("Name: value", repeatable),
  *   http.body, http.valid_status (repeatable), http.body_regex,
