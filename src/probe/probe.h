@@ -14,7 +14,13 @@
  *   loop_run(loop); ... probe_engine_free(e);
  *
  * Everything runs on the caller's loop (core/loop.h); every packet and
- * connection goes through the egress policy (sandbox/egress.h).
+ * connection goes through the egress policy (sandbox/egress.h). Blocking
+ * work is limited to resolving target names in probe_engine_new() and
+ * probe_egress_allow(). Nagios plugins are fork+exec'd children (the
+ * worker's seccomp filter must allow fork, execve, setpgid, kill,
+ * pidfd_open, wait4, setgroups/setgid/setuid). An ICMP run sends `count`
+ * requests `spacing` apart, so timeout should exceed (count-1)*spacing plus
+ * the RTT; a run that times out reports what it got (loss from the rest).
  *
  * Series and labels. Every probe result carries two labels:
  *   instance  the target exactly as configured ("192.0.2.7", "host:443",
@@ -26,8 +32,10 @@
  * instance, and which names modules) keep working. Names follow
  * blackbox_exporter where it has one:
  *   probe_success, probe_duration_seconds, probe_ip_protocol,
+ *   probe_ip_addr_hash (FNV-1a of the address bytes, as blackbox_exporter),
  *   probe_dns_lookup_time_seconds (time spent resolving the target; vigil
- *     resolves once at engine start, so this is that one lookup),
+ *     resolves once at engine start, so this is that one lookup; for HTTP,
+ *     curl's name-lookup phase, near 0 as the name is pinned),
  *   probe_icmp_duration_seconds{phase="rtt"} (mean RTT of the cycle),
  *   probe_icmp_reply_hop_limit,
  *   probe_http_status_code, probe_http_ssl, probe_http_redirects,
