@@ -186,6 +186,20 @@ void probe_engine_emit_status(struct probe_engine *e)
 	status_emit(&e->st, e->sink, clock_wall_ms());
 }
 
+int probe_engine_node_status(const struct probe_engine *e, const char *node, int64_t *changed_ms)
+{
+	return status_get(&e->st, node, changed_ms);
+}
+
+void probe_engine_seed_status(struct probe_engine *e, const char *node, int status,
+    int64_t changed_ms)
+{
+	/* A down node stays down until a poll succeeds; a warning one needs the
+	 * rest of its down_after failures, counted as one so far. */
+	status_seed(&e->st, node, status, status == PROBE_NODE_DOWN ? UINT32_MAX / 2 :
+	    status == PROBE_NODE_WARNING ? 1 : 0, changed_ms);
+}
+
 /* ---- scheduling ---- */
 
 static void run_start(struct probe_target *t);

@@ -214,6 +214,15 @@ int probe_engine_new(struct loop *loop, const struct probe_cfg *cfg, size_t n,
 void probe_engine_free(struct probe_engine *e);
 /* Emit the current node status series to the engine's sink now. */
 void probe_engine_emit_status(struct probe_engine *e);
+/* A node's status (PROBE_NODE_*) and when it changed (wall ms; may be NULL),
+ * PROBE_NODE_UNKNOWN for a node no probe names. */
+int probe_engine_node_status(const struct probe_engine *e, const char *node,
+    int64_t *changed_ms /* out */);
+/* Carry a node's state into a new engine (after a config reload) so no
+ * change event fires for what did not change. Call before the loop runs it;
+ * status is PROBE_NODE_*, changed_ms wall ms. */
+void probe_engine_seed_status(struct probe_engine *e, const char *node, int status,
+    int64_t changed_ms);
 
 /*
  * Add egress rules for the probes' destinations (ICMP to the address, TCP

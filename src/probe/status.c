@@ -40,6 +40,16 @@ static struct status_node *node_get(struct status_tracker *st, const char *node,
 	return n;
 }
 
+void status_seed(struct status_tracker *st, const char *node, int status, unsigned fails,
+    int64_t changed_ms)
+{
+	struct status_node *n = node_get(st, node, changed_ms);
+	n->status = status >= PROBE_NODE_UNKNOWN && status <= PROBE_NODE_DOWN ? status :
+	    PROBE_NODE_UNKNOWN;
+	n->fails = fails;
+	n->changed_ms = changed_ms;
+}
+
 void status_declare(struct status_tracker *st, const char *node, int64_t ts_ms)
 {
 	node_get(st, node, ts_ms);

@@ -40,6 +40,10 @@ int status_report(struct status_tracker *st, const char *node, unsigned down_aft
 /* Return node's status (PROBE_NODE_UNKNOWN if never reported) and the time it
  * last changed (0 if never) in *changed_ms (may be NULL). */
 int status_get(const struct status_tracker *st, const char *node, int64_t *changed_ms /* out */);
+/* Set node's state without an event (e.g. carried over a config reload);
+ * fails is the count of failed polls in a row behind it. */
+void status_seed(struct status_tracker *st, const char *node, int status, unsigned fails,
+    int64_t changed_ms);
 /* Make node known (status unknown) so it is emitted before its first poll. */
 void status_declare(struct status_tracker *st, const char *node, int64_t ts_ms);
 /* Emit vigil_node_status and vigil_node_status_changed_timestamp_seconds for

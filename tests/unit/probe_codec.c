@@ -416,6 +416,16 @@ T_TEST(status_up_warning_down_up)
 		T_EQ_INT(cl.new_[i], want_new[i]);
 		T_EQ_INT(cl.ts[i], want_ts[i]);
 	}
+	/* a seeded state (config reload) changes nothing by itself */
+	status_seed(&st, "n3", PROBE_NODE_DOWN, 5, 42);
+	T_EQ_INT(cl.n, 6);
+	T_EQ_INT(status_report(&st, "n3", 3, 0, 9000), PROBE_NODE_DOWN);
+	T_EQ_INT(cl.n, 6);
+	T_EQ_INT(status_get(&st, "n3", &ch), PROBE_NODE_DOWN);
+	T_EQ_INT(ch, 42);
+	T_EQ_INT(status_report(&st, "n3", 3, 1, 9500), PROBE_NODE_UP);
+	T_EQ_INT(cl.n, 7);
+	cl.n = 6;
 	/* down_after 1: the first failure is down at once */
 	T_EQ_INT(status_report(&st, "n2", 1, 0, 100), PROBE_NODE_DOWN);
 	status_free(&st);

@@ -184,14 +184,21 @@ T_TEST(engine_tcp_and_node_status)
 		.on_change_ctx = &ch };
 	struct probe_engine *e;
 	T_EQ_INT(probe_engine_new(l, c, 2, sink, &env, &e), 0);
+	/* web1 was up before a (pretend) config reload: no event for it */
+	probe_engine_seed_status(e, "web1", PROBE_NODE_UP, 1000);
 	loop_add_timer(l, 600, stop_cb, NULL);
 	loop_run(l);
 	T_CHECK(r.success >= 3);	/* ~6 polls of web1 in 600 ms */
 	T_CHECK(r.failure >= 2);
 	T_CHECK(r.status_series >= 5);
-	/* web1 unknown->up, web2 unknown->warning->down: three changes, last down
-	 * or up depending on order; exactly three in all. */
-	T_EQ_INT(ch.n, 3);
+	/* web2 unknown->warning->down; web1 stays up: two changes in all. */
+	T_EQ_INT(ch.n, 2);
+	T_EQ_INT(ch.last, PROBE_NODE_DOWN);
+	int64_t changed;
+	T_EQ_INT(probe_engine_node_status(e, "web1", &changed), PROBE_NODE_UP);
+	T_EQ_INT(changed, 1000);
+	T_EQ_INT(probe_engine_node_status(e, "web2", NULL), PROBE_NODE_DOWN);
+	T_EQ_INT(probe_engine_node_status(e, "nobody", NULL), PROBE_NODE_UNKNOWN);
 	T_EQ_STR(r.reason, "connect");
 	probe_engine_free(e);
 	loop_free(l);
