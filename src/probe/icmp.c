@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/icmp.h>
 #include <netinet/icmp6.h>
 #include <netinet/ip.h>
 #include <stdlib.h>
@@ -207,6 +208,11 @@ int icmp_pinger_new(struct loop *l, int family, int raw_fd, int force_raw,
 		}
 	} else if (!raw) {
 		setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one));
+	} else {
+		/* A raw IPv4 socket sees every ICMP message the host gets: let the
+		 * kernel drop all but echo replies before they are copied to us. */
+		struct icmp_filter f = { .data = ~(1u << ICMP_ECHOREPLY) };
+		setsockopt(fd, SOL_RAW, ICMP_FILTER, &f, sizeof(f));
 	}
 	struct icmp_pinger *p = xcalloc(1, sizeof(*p));
 	p->l = l;
