@@ -82,10 +82,21 @@ static int dur(const char *s, int64_t *ms)
 	return -1;
 }
 
+/* Set a field through probe_cfg_set, so the CLI checks values as the config
+ * file does; 0 or -1 with the reason printed. */
+static int cli_set(struct probe_cfg *c, const char *key, const char *v)
+{
+	char err[256];
+	if (probe_cfg_set(c, key, v, err, sizeof(err)) == 0)
+		return 0;
+	fprintf(stderr, "vigil probe: %s\n", err);
+	return -1;
+}
+
 static int cli_parse(int argc, char **argv, struct probe_cfg *c, const char **nargv,
     int64_t *duration, int *metrics, int *raw)
 {
-	int ns = 0, nh = 0, na = 0;
+	int nh = 0, na = 0;
 	for (int i = 3; i < argc; i++) {
 		const char *a = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -107,7 +118,7 @@ static int cli_parse(int argc, char **argv, struct probe_cfg *c, const char **na
 		} else if (!strcmp(a, "--node")) {
 			NEEDV(); c->node = v;
 		} else if (!strcmp(a, "--down-after")) {
-			NEEDV(); c->down_after = (unsigned)atoi(v);
+			NEEDV(); if (cli_set(c, "down_after", v)) return -1;
 		} else if (!strcmp(a, "--set")) {
 			NEEDV();
 			char key[64], err[256];
@@ -125,11 +136,14 @@ static int cli_parse(int argc, char **argv, struct probe_cfg *c, const char **na
 		} else if (!strcmp(a, "--metrics")) {
 			*metrics = 1;
 		} else if (!strcmp(a, "-c")) {
-			NEEDV(); c->icmp.count = (unsigned)atoi(v);
+			NEEDV(); if (cli_set(c, "icmp.count", v)) return -1;
 		} else if (!strcmp(a, "--spacing")) {
-			NEEDV(); c->icmp.spacing_ms = atoll(v);
+			NEEDV();
+			char ms[32];
+			snprintf(ms, sizeof(ms), "%sms", v);	/* a plain number of ms */
+			if (cli_set(c, "icmp.spacing", ms)) return -1;
 		} else if (!strcmp(a, "--payload")) {
-			NEEDV(); c->icmp.payload = (unsigned)atoi(v);
+			NEEDV(); if (cli_set(c, "icmp.payload", v)) return -1;
 		} else if (!strcmp(a, "-4") || !strcmp(a, "-6")) {
 			c->ip_version = a[1] - '0';
 		} else if (!strcmp(a, "--raw")) {
@@ -151,7 +165,7 @@ static int cli_parse(int argc, char **argv, struct probe_cfg *c, const char **na
 		} else if (!strcmp(a, "--header")) {
 			NEEDV(); if (nh < PROBE_HEADERS_MAX - 1) c->http.headers[nh++] = v;
 		} else if (!strcmp(a, "--status")) {
-			NEEDV(); if (ns < PROBE_STATUS_CODES_MAX - 1) c->http.valid_status[ns++] = atoi(v);
+			NEEDV(); if (cli_set(c, "http.valid_status", v)) return -1;
 		} else if (!strcmp(a, "--regex")) {
 			NEEDV(); c->http.body_regex = c->dns.answer_regex = v;
 		} else if (!strcmp(a, "--not-regex")) {
@@ -173,13 +187,13 @@ static int cli_parse(int argc, char **argv, struct probe_cfg *c, const char **na
 				return -1;
 			}
 		} else if (!strcmp(a, "--rcode")) {
-			NEEDV(); c->dns.rcode = atoi(v);
+			NEEDV(); if (cli_set(c, "dns.rcode", v)) return -1;
 		} else if (!strcmp(a, "--no-rd")) {
 			c->dns.no_recursion = 1;
 		} else if (!strcmp(a, "--uid")) {
-			NEEDV(); c->nagios.uid = (uid_t)atoi(v); c->nagios.drop_privs = 1;
+			NEEDV(); if (cli_set(c, "nagios.uid", v)) return -1;
 		} else if (!strcmp(a, "--gid")) {
-			NEEDV(); c->nagios.gid = (gid_t)atoi(v); c->nagios.drop_privs = 1;
+			NEEDV(); if (cli_set(c, "nagios.gid", v)) return -1;
 		} else {
 			fprintf(stderr, "vigil probe: unknown option \"%s\" (argument %d)\n", a, i);
 			return -1;

@@ -20,6 +20,12 @@ T_TEST(cli_rejects_bad_usage)
 	T_EQ_INT(probe_cli_main(3, a4), 2);
 	char *a5[] = { "probe", "nagios", "x", NULL };	/* no plugin */
 	T_EQ_INT(probe_cli_main(3, a5), 2);
+	char *a6[] = { "probe", "icmp", "127.0.0.1", "-c", "lots", NULL };	/* checked like config */
+	T_EQ_INT(probe_cli_main(5, a6), 2);
+	char *a7[] = { "probe", "http", "http://127.0.0.1/", "--set", "http.follow_redirects=maybe", NULL };
+	T_EQ_INT(probe_cli_main(5, a7), 2);
+	char *a8[] = { "probe", "tcp", "127.0.0.1:1", "-t", "soon", NULL };
+	T_EQ_INT(probe_cli_main(5, a8), 2);
 }
 
 int main(int argc, char **argv)
