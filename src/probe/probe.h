@@ -204,8 +204,9 @@ struct probe_engine;
  * sink. cfg (and every string and array it points to) is borrowed and must
  * outlive the engine. Target names are resolved here, once, blocking.
  * ICMP uses unprivileged ping sockets when the kernel allows
- * (net.ipv4.ping_group_range), else the raw fds in env (which the engine
- * then owns and closes). Return 0 and *out, or -EINVAL with a one-line
+ * (net.ipv4.ping_group_range), else the raw fds in env. The engine owns the
+ * env fds from here on and closes them (pass dup()s when the worker keeps
+ * the originals for the engine it makes after a config reload). Return 0 and *out, or -EINVAL with a one-line
  * error logged naming the probe and field, or another -errno.
  */
 int probe_engine_new(struct loop *loop, const struct probe_cfg *cfg, size_t n,
