@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/batch.h"
 #include "core/buf.h"
 #include "core/labels.h"
 #include "core/loop.h"
@@ -24,13 +25,13 @@ struct rec {
 	int failure;		/* probe_success == 0 seen */
 	int status_series;	/* vigil_node_status samples */
 	char reason[64];	/* last probe_failure_info reason */
+	struct batch *b;	/* also append every sample here (NULL: no) */
 };
 
 static int rec_add(void *ctx, const struct labels *ls, int64_t ts, double v)
 {
 	struct rec *r = ctx;
 	const char *name = labels_get(ls, "__name__");
-	(void)ts;
 	r->n++;
 	if (strcmp(name, "probe_success") == 0) {
 		if (v == 1)
@@ -45,6 +46,24 @@ static int rec_add(void *ctx, const struct labels *ls, int64_t ts, double v)
 	/* every result carries instance and module */
 	if (strncmp(name, "probe_", 6) == 0 && (!labels_get(ls, "instance") || !labels_get(ls, "module")))
 		r->n = -100000;
+	/* and every name is one Prometheus accepts */
+	if (!metric_name_valid(name))
+		r->n = -100000;
+	for (size_t i = 0; i < ls->n; i++)
+		if (!label_name_valid(ls->v[i].name) || !*ls->v[i].value)
+			r->n = -100000;
+	if (r->b && batch_add(r->b, ls, ts, v) < 0)
+		r->n = -100000;
+	return 0;
+}
+
+static int count_cb(void *ctx, const struct labels *ls, int64_t ts, double v)
+{
+	size_t *n = ctx;
+	(void)ls;
+	(void)ts;
+	(void)v;
+	(*n)++;
 	return 0;
 }
 
@@ -257,7 +276,9 @@ T_TEST(engine_many_http_probes_on_one_multi_handle)
 	egress_reset();
 	T_EQ_INT(probe_egress_allow(c, N), 0);
 	struct loop *l = loop_new();
-	struct rec r = { 0 };
+	static struct batch batch;
+	batch_init(&batch);
+	struct rec r = { .b = &batch };
 	struct sample_sink sink = { rec_add, &r };
 	struct probe_env env = { .icmp4_raw_fd = -1, .icmp6_raw_fd = -1, .oneshot = 1 };
 	struct probe_engine *e;
@@ -267,6 +288,17 @@ T_TEST(engine_many_http_probes_on_one_multi_handle)
 	T_EQ_INT(r.success, N - N / 4);
 	T_EQ_INT(r.failure, N / 4);
 	T_EQ_STR(r.reason, "status");
+	T_CHECK(r.n > 0);
+	/* what went into the batch decodes back to as many samples */
+	struct buf enc;
+	buf_init(&enc, BATCH_MAX_BYTES);
+	T_EQ_INT(batch_encode(r.b, &enc), 0);
+	size_t decoded = 0;
+	T_EQ_INT(batch_decode(enc.data, enc.len, count_cb, &decoded), 0);
+	T_EQ_INT(decoded, r.b->n);
+	T_EQ_INT(decoded, r.n);
+	buf_free(&enc);
+	batch_free(r.b);
 	probe_engine_free(e);
 	loop_free(l);
 	close(ls);
