@@ -382,6 +382,8 @@ int dns_name_equal(const char *a, const char *b)
 
 /* ---- the probe ---- */
 
+#define DNS_TCP_IN (2 + 65535)	/* a TCP reply with its length prefix */
+
 struct dns_run {
 	struct probe_run *r;	/* engine's run */
 	int fd;			/* connected UDP or TCP socket */
@@ -394,7 +396,7 @@ struct dns_run {
 	uint8_t q[2 + 512];	/* TCP length prefix + the query */
 	size_t qlen;		/* query bytes (without the prefix) */
 	size_t qsent;		/* TCP: bytes of prefix + query written */
-	uint8_t in[2 + 65535];	/* TCP: length prefix + reply being read */
+	uint8_t *in;		/* TCP: length prefix + reply being read (DNS_TCP_IN bytes) */
 	size_t inlen;		/* TCP: bytes of in filled */
 };
 
@@ -410,6 +412,7 @@ static void dns_close_fd(struct dns_run *d)
 static void dns_close(struct dns_run *d)
 {
 	dns_close_fd(d);
+	free(d->in);
 	d->r->kstate = NULL;
 	free(d);
 }
@@ -579,6 +582,8 @@ static int dns_start_tcp(struct dns_run *d)
 			probe_run_fail(d->r, "egress");
 		return -err;
 	}
+	if (!d->in)
+		d->in = xmalloc(DNS_TCP_IN);	/* only TCP runs pay for a 64 KiB reply */
 	d->q[0] = (uint8_t)(d->qlen >> 8);
 	d->q[1] = (uint8_t)d->qlen;
 	d->qsent = 0;
@@ -610,9 +615,7 @@ int probe_dns_start(struct probe_run *r)
 		int rc = dns_start_tcp(d);
 		if (rc < 0) {
 			probe_run_fail(r, "connect");
-			dns_close_fd(d);
-			r->kstate = NULL;
-			free(d);
+			dns_close(d);
 		}
 		return rc;
 	}
@@ -627,9 +630,7 @@ int probe_dns_start(struct probe_run *r)
 		probe_run_fail(r, "send");
 	}
 	if (err) {
-		dns_close_fd(d);
-		r->kstate = NULL;
-		free(d);
+		dns_close(d);
 		return -err;
 	}
 	loop_add_fd(r->loop, d->fd, LOOP_READ, dns_on_io, d);
