@@ -439,16 +439,21 @@ static int http_pin(struct probe_target *t)
 		return 0;	/* numeric: nothing to resolve */
 	if (probe_resolve_all(t->host, port, t->cfg->ip_version, sa, sl, PROBE_MAX_ADDRS, &n) < 0)
 		return -EINVAL;
-	size_t o = (size_t)snprintf(t->pin, sizeof(t->pin), "%s:%u:", t->host, port);
-	for (size_t i = 0; i < n && o < sizeof(t->pin); i++) {
+	char pin[PROBE_PIN_MAX];
+	size_t o = (size_t)snprintf(pin, sizeof(pin), "%s:%u:", t->host, port);
+	for (size_t i = 0; i < n && o < sizeof(pin); i++) {
 		char a[INET6_ADDRSTRLEN];
 		int v6 = sa[i].ss_family == AF_INET6;
 		inet_ntop(sa[i].ss_family, v6 ? (void *)&((struct sockaddr_in6 *)(void *)&sa[i])->sin6_addr :
 		    (void *)&((struct sockaddr_in *)(void *)&sa[i])->sin_addr, a, sizeof(a));
-		o += (size_t)snprintf(t->pin + o, sizeof(t->pin) - o, "%s%s%s%s", i ? "," : "",
+		o += (size_t)snprintf(pin + o, sizeof(pin) - o, "%s%s%s%s", i ? "," : "",
 		    v6 ? "[" : "", a, v6 ? "]" : "");
 	}
-	return o < sizeof(t->pin) ? 0 : -EINVAL;
+	if (o >= sizeof(pin))
+		return -EINVAL;
+	free(t->pin);
+	t->pin = xstrdup(pin);
+	return 0;
 }
 
 /* Resolve where the probe goes. Return 0, or -EINVAL with *why saying what
@@ -654,6 +659,8 @@ void probe_engine_free(struct probe_engine *e)
 		close(e->env.icmp6_raw_fd);
 	http_multi_free(e->http);
 	status_free(&e->st);
+	for (size_t i = 0; i < e->n; i++)
+		free(e->t[i].pin);
 	free(e->own);
 	free(e->t);
 	free(e);
@@ -701,6 +708,7 @@ int probe_egress_allow(const struct probe_cfg *cfg, size_t n)
 		if (c->kind == PROBE_NAGIOS)
 			continue;	/* plugins run as their own processes */
 		int rc = check_cfg(&t, &why);
+		free(t.pin);	/* check_cfg pinned an HTTP name; not needed here */
 		uint16_t port = c->kind == PROBE_DNS ? 53 : 0;
 		int proto = c->kind == PROBE_ICMP ? IPPROTO_ICMP :
 		    c->kind == PROBE_DNS ? IPPROTO_UDP : IPPROTO_TCP;

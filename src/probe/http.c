@@ -412,7 +412,7 @@ int probe_http_start(struct probe_run *r)
 		hr->hdrs = curl_slist_append(hr->hdrs, o->headers[i]);
 	if (hr->hdrs)
 		curl_easy_setopt(h, CURLOPT_HTTPHEADER, hr->hdrs);
-	if (r->tgt->pin[0]) {
+	if (r->tgt->pin) {
 		hr->pin = curl_slist_append(NULL, r->tgt->pin);
 		curl_easy_setopt(h, CURLOPT_RESOLVE, hr->pin);
 	}

@@ -19,6 +19,7 @@
 #define POUT_MAX_LABELS 4	/* extra labels on one result sample */
 #define POUT_MAX_SAMPLES 512	/* samples one run may produce */
 #define PROBE_MAX_ADDRS 8	/* addresses kept for one target name */
+#define PROBE_PIN_MAX 640	/* a CURLOPT_RESOLVE entry: host, port, 8 addresses */
 
 struct pout_sample {
 	char *name;			/* metric name, owned */
@@ -51,7 +52,7 @@ struct probe_target {
 	struct sockaddr_storage addr;	/* resolved address (port set for tcp/dns) */
 	socklen_t addrlen;		/* 0 when not resolved (http, nagios) */
 	char host[256];			/* host part of target (tcp, dns, http) */
-	char pin[640];			/* http: CURLOPT_RESOLVE entry, "" for numeric hosts */
+	char *pin;			/* http: CURLOPT_RESOLVE entry (malloced), NULL if numeric */
 	double resolve_s;		/* seconds the one resolution took */
 	struct probe_run *run;		/* the run in progress, or NULL */
 	uint64_t next_timer;		/* timer for the next run */
