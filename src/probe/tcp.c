@@ -259,8 +259,11 @@ static void tcp_send(struct tcp_run *t)
 		int rc = SSL_write(t->ssl, s + t->sent, (int)(len - t->sent));
 		if (rc <= 0) {
 			int e = SSL_get_error(t->ssl, rc);
-			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+			/* wait for what TLS needs, not what the phase would (no spinning) */
+			if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+				tcp_want(t, e == SSL_ERROR_WANT_READ ? LOOP_READ : LOOP_WRITE);
 				return;
+			}
 			tcp_end(t, 0, "send");
 			return;
 		}
@@ -289,8 +292,10 @@ static void tcp_recv(struct tcp_run *t)
 			int rc = SSL_read(t->ssl, b, sizeof(b));
 			if (rc <= 0) {
 				int e = SSL_get_error(t->ssl, rc);
-				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
+				if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+					tcp_want(t, e == SSL_ERROR_WANT_READ ? LOOP_READ : LOOP_WRITE);
 					return;
+				}
 				n = 0;
 			} else {
 				n = rc;

@@ -202,9 +202,11 @@ else bad tcp_tls_handshake_checks "$(reason "$tmp/ke") $(reason "$tmp/kw") $(hea
 # 11. TCP send/expect
 run kx tcp "127.0.0.1:$P" --send $'GET / HTTP/1.0\r\n\r\n' --expect 'HTTP/1\.[01] 200'
 run kxn tcp "127.0.0.1:$P" --send $'GET / HTTP/1.0\r\n\r\n' --expect 'SSH-2\.0'
+run kxt tcp "127.0.0.1:$PG" --tls --ca "$tmp/ca.pem" --sni localhost \
+	--send $'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n' --expect 'all systems nominal'
 if [ "$(val "$tmp/kx" probe_success)" = 1 ] && [ "$(val "$tmp/kxn" probe_success)" = 0 ] &&
-   [ "$(reason "$tmp/kxn")" = regex ]; then pass tcp_send_expect
-else bad tcp_send_expect "$(head -3 "$tmp/kx" "$tmp/kxn")"; fi
+   [ "$(reason "$tmp/kxn")" = regex ] && [ "$(val "$tmp/kxt" probe_success)" = 1 ]; then pass tcp_send_expect_plain_and_tls
+else bad tcp_send_expect_plain_and_tls "$(head -3 "$tmp/kx" "$tmp/kxn" "$tmp/kxt")"; fi
 
 # 12. blackbox_exporter's names for the same HTTP probe are all there
 if command -v prometheus-blackbox-exporter >/dev/null; then
