@@ -286,7 +286,11 @@ static void nag_child(const struct probe_nagios_opts *o, int outw)
 	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(outw, 1) < 0 || dup2(devnull, 2) < 0)
 		_exit(3);
-	closefrom(3);
+	/* Only async-signal-safe calls here: the worker may have threads (curl's
+	 * resolver), so no closefrom() (it may scan /proc with malloc). */
+	if (syscall(SYS_close_range, 3u, ~0u, 0u) < 0)
+		for (int fd = 3; fd < 4096; fd++)
+			close(fd);
 	if (o->drop_privs && (setgroups(0, NULL) < 0 || setgid(o->gid) < 0 || setuid(o->uid) < 0)) {
 		static const char m[] = "UNKNOWN - vigil could not drop privileges\n";
 		(void)!write(1, m, sizeof(m) - 1);
