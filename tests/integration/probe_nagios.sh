@@ -84,6 +84,12 @@ if [ "$(val "$tmp/env" vigil_nagios_status)" = 0 ] && [ "$(val "$tmp/env" vigil_
 else bad nagios_environment_cleared "$(head -3 "$tmp/env")"; fi
 unset VIGIL_SECRET_TOKEN
 
+# Nothing but stdin, stdout and stderr is inherited (ls adds its own dir fd);
+# an fd the caller leaked without CLOEXEC (9 here) must not reach the plugin.
+run fds -- /bin/sh -c 'echo "OK|fds=$(ls /proc/self/fd | wc -l)"' 9</dev/null
+if [ "$(val "$tmp/fds" vigil_nagios_perfdata 'label="fds"')" = 4 ]; then pass nagios_no_inherited_fds
+else bad nagios_no_inherited_fds "$(head -3 "$tmp/fds")"; fi
+
 # Runs as the uid/gid given, with no supplementary groups.
 run drop --uid 65534 --gid 65534 -- /bin/sh -c 'if [ "$(id -u):$(id -g):$(id -G)" = "65534:65534:65534" ]; then echo "OK|uid=$(id -u)"; else echo "CRITICAL $(id)"; exit 2; fi'
 if [ "$(val "$tmp/drop" vigil_nagios_status)" = 0 ] && [ "$(val "$tmp/drop" vigil_nagios_perfdata 'label="uid"')" = 65534 ]; then
