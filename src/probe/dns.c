@@ -390,7 +390,7 @@ struct dns_run {
 	int tcp;		/* 1: fd is TCP (configured, or after a truncated UDP reply) */
 	int connected;		/* TCP: connect finished */
 	uint16_t id;		/* query id */
-	int64_t sent_ns;	/* when the query left */
+	int64_t sent_ns;	/* when the query left (TCP: when the connection was up) */
 	char qname[DNS_NAME_TEXT];	/* what we asked, as text */
 	uint16_t qtype;		/* and its type */
 	uint8_t q[2 + 512];	/* TCP length prefix + the query */
@@ -462,6 +462,9 @@ static int dns_handle(struct dns_run *d, const uint8_t *p, size_t n)
 	double took = (double)(clock_mono_ns() - d->sent_ns) / 1e9;
 	int fam = r->tgt->addr.ss_family;
 	pout_add(out, "probe_ip_protocol", fam == AF_INET ? 4 : 6, NULL);
+	pout_add(out, "probe_dns_duration_seconds", r->tgt->resolve_s, "phase", "resolve", NULL);
+	pout_add(out, "probe_dns_duration_seconds", (double)(d->sent_ns - r->start_ns) / 1e9,
+	    "phase", "connect", NULL);
 	pout_add(out, "probe_dns_duration_seconds", took, "phase", "request", NULL);
 	pout_add(out, "probe_dns_query_succeeded", 1, NULL);
 	pout_add(out, "probe_dns_rcode", rep.rcode, NULL);
@@ -521,6 +524,7 @@ static void dns_tcp_io(struct dns_run *d)
 			return;
 		}
 		d->connected = 1;
+		d->sent_ns = clock_mono_ns();
 	}
 	if (d->qsent < d->qlen + 2) {
 		ssize_t w = send(d->fd, d->q + d->qsent, d->qlen + 2 - d->qsent, MSG_NOSIGNAL);

@@ -311,6 +311,10 @@ static void icmp_finish(struct icmp_run *ir)
 		prev = t;
 	}
 	pout_add(o, "probe_ip_protocol", ir->p->family == AF_INET ? 4 : 6, NULL);
+	pout_add(o, "probe_icmp_duration_seconds", r->tgt->resolve_s, "phase", "resolve", NULL);
+	if (ir->sent)
+		pout_add(o, "probe_icmp_duration_seconds", (double)(ir->sent_ns[0] - r->start_ns) / 1e9,
+		    "phase", "setup", NULL);
 	pout_add(o, "probe_icmp_packets_sent", ir->sent, NULL);
 	pout_add(o, "probe_icmp_packets_received", ir->recv, NULL);
 	pout_add(o, "probe_icmp_packet_loss_ratio",

@@ -36,7 +36,8 @@
  *   probe_dns_lookup_time_seconds (time spent resolving the target; vigil
  *     resolves once at engine start, so this is that one lookup; for HTTP,
  *     curl's name-lookup phase, near 0 as the name is pinned),
- *   probe_icmp_duration_seconds{phase="rtt"} (mean RTT of the cycle),
+ *   probe_icmp_duration_seconds{phase="rtt"} (mean RTT of the cycle;
+ *     phase="resolve" the target lookup, phase="setup" start to first send),
  *   probe_icmp_reply_hop_limit,
  *   probe_http_status_code, probe_http_ssl, probe_http_redirects,
  *   probe_http_content_length, probe_http_version,
@@ -47,7 +48,7 @@
  *   (TCP with TLS and HTTPS, from a handshake that completed), probe_dns_answer_rrs,
  *   probe_dns_authority_rrs, probe_dns_additional_rrs,
  *   probe_dns_query_succeeded, probe_dns_serial,
- *   probe_dns_duration_seconds{phase="request"}.
+ *   probe_dns_duration_seconds{phase="resolve|connect|request"}.
  * vigil additions (same labels):
  *   probe_icmp_packets_sent, probe_icmp_packets_received,
  *   probe_icmp_packet_loss_ratio (0..1), probe_icmp_rtt_seconds{stat=
