@@ -19,6 +19,10 @@ trap cleanup EXIT
 fail=0
 pass() { echo "PASS $1"; }
 bad() { echo "FAIL $1: $2"; fail=1; }
+# Metric names, with the phase label where there is one ("name phase").
+keys() {
+	sed -nE '/^#/d; s/^([a-zA-Z_:]+)(\{[^}]*phase="([a-z]+)"[^}]*\})?.*/\1 \3/p' "$1" | sed 's/ $//' | sort -u
+}
 val() { grep "^$2{" "$1" | grep -F -- "${3:-}" | head -1 | awk '{print $NF}'; }
 reason() { grep '^probe_failure_info{' "$1" | sed 's/.*reason="\([a-z_]*\)".*/\1/'; }
 freeport() { python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
@@ -171,11 +175,11 @@ if command -v prometheus-blackbox-exporter >/dev/null; then
 		curl -sf "http://127.0.0.1:$bport/probe?module=dns_a&target=127.0.0.1:$D" >"$tmp/bb.out" 2>/dev/null && break
 		sleep 0.1
 	done
-	grep -v '^#' "$tmp/bb.out" | sed 's/[{ ].*//' | sort -u >"$tmp/bb.names"
-	sed 's/[{ ].*//' "$tmp/a" | sort -u >"$tmp/ours.names"
+	keys "$tmp/bb.out" >"$tmp/bb.names"
+	keys "$tmp/a" >"$tmp/ours.names"
 	missing=$(comm -23 "$tmp/bb.names" "$tmp/ours.names" | tr '\n' ' ')
 	if [ -s "$tmp/bb.names" ] && [ -z "$missing" ] && grep -q '^probe_success 1' "$tmp/bb.out"; then
-		pass "dns_names_match_blackbox_exporter ($(wc -l <"$tmp/bb.names") names)"
+		pass "dns_names_match_blackbox_exporter ($(wc -l <"$tmp/bb.names") names and phases)"
 	else bad dns_names_match_blackbox_exporter "missing: $missing"; fi
 else
 	bad dns_names_match_blackbox_exporter "prometheus-blackbox-exporter not installed"

@@ -19,6 +19,10 @@ trap cleanup EXIT
 fail=0
 pass() { echo "PASS $1"; }
 bad() { echo "FAIL $1: $2"; fail=1; }
+# Metric names, with the phase label where there is one ("name phase").
+keys() {
+	sed -nE '/^#/d; s/^([a-zA-Z_:]+)(\{[^}]*phase="([a-z]+)"[^}]*\})?.*/\1 \3/p' "$1" | sed 's/ $//' | sort -u
+}
 val() { grep "^$2{" "$1" | grep -F -- "${3:-}" | head -1 | awk '{print $NF}'; }
 reason() { grep '^probe_failure_info{' "$1" | sed 's/.*reason="\([a-z_]*\)".*/\1/'; }
 
@@ -220,22 +224,22 @@ if command -v prometheus-blackbox-exporter >/dev/null; then
 			>"$tmp/bb.out" 2>/dev/null && break
 		sleep 0.1
 	done
-	grep -v '^#' "$tmp/bb.out" | sed 's/[{ ].*//' | sort -u >"$tmp/bb.names"
-	sed 's/[{ ].*//' "$tmp/ok" | sort -u >"$tmp/ours.names"
+	keys "$tmp/bb.out" >"$tmp/bb.names"
+	keys "$tmp/ok" >"$tmp/ours.names"
 	missing=$(comm -23 "$tmp/bb.names" "$tmp/ours.names" | tr '\n' ' ')
 	if [ -s "$tmp/bb.names" ] && [ -z "$missing" ]; then
-		pass "http_names_match_blackbox_exporter ($(wc -l <"$tmp/bb.names") names)"
+		pass "http_names_match_blackbox_exporter ($(wc -l <"$tmp/bb.names") names and phases)"
 	else bad http_names_match_blackbox_exporter "missing: $missing"; fi
 	curl -sf "http://127.0.0.1:$bport/probe?module=https&target=https://localhost:$PG/" >"$tmp/bbs.out" 2>/dev/null
-	grep -v '^#' "$tmp/bbs.out" | sed 's/[{ ].*//' | sort -u >"$tmp/bbs.names"
-	sed 's/[{ ].*//' "$tmp/tg" | sort -u >"$tmp/ours.names"
+	keys "$tmp/bbs.out" >"$tmp/bbs.names"
+	keys "$tmp/tg" >"$tmp/ours.names"
 	missing=$(comm -23 "$tmp/bbs.names" "$tmp/ours.names" | tr '\n' ' ')
 	if grep -q '^probe_success 1' "$tmp/bbs.out" && [ -z "$missing" ]; then
-		pass "https_names_match_blackbox_exporter ($(wc -l <"$tmp/bbs.names") names)"
+		pass "https_names_match_blackbox_exporter ($(wc -l <"$tmp/bbs.names") names and phases)"
 	else bad https_names_match_blackbox_exporter "missing: $missing"; fi
 	curl -sf "http://127.0.0.1:$bport/probe?module=tls&target=127.0.0.1:$PG" >"$tmp/bbt.out" 2>/dev/null
-	grep -v '^#' "$tmp/bbt.out" | sed 's/[{ ].*//' | sort -u >"$tmp/bbt.names"
-	sed 's/[{ ].*//' "$tmp/kg" | sort -u >"$tmp/ourt.names"
+	keys "$tmp/bbt.out" >"$tmp/bbt.names"
+	keys "$tmp/kg" >"$tmp/ourt.names"
 	missing=$(comm -23 "$tmp/bbt.names" "$tmp/ourt.names" | tr '\n' ' ')
 	bfp=$(grep -o 'fingerprint_sha256="[0-9a-f]*"' "$tmp/bbt.out")
 	ofp=$(grep -o 'fingerprint_sha256="[0-9a-f]*"' "$tmp/kg")

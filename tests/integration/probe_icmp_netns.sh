@@ -42,6 +42,10 @@ for _ in $(seq 1 30); do
 done
 
 inA() { ip netns exec "$A" "$@"; }
+# Metric names, with the phase label where there is one ("name phase").
+keys() {
+	sed -nE '/^#/d; s/^([a-zA-Z_:]+)(\{[^}]*phase="([a-z]+)"[^}]*\})?.*/\1 \3/p' "$1" | sed 's/ $//' | sort -u
+}
 val() { # file metric [label-substring]
 	grep "^$2{" "$1" | grep -F -- "${3:-}" | head -1 | awk '{print $NF}'
 }
@@ -212,13 +216,13 @@ if command -v prometheus-blackbox-exporter >/dev/null; then
 		sleep 0.1
 	done
 	"$BIN" probe icmp 127.0.0.1 -c 1 >"$tmp/o8" 2>/dev/null
-	grep -v '^#' "$tmp/bb.out" | sed 's/[{ ].*//' | sort -u >"$tmp/bb.names"
-	sed 's/[{ ].*//' "$tmp/o8" | sort -u >"$tmp/ours.names"
+	keys "$tmp/bb.out" >"$tmp/bb.names"
+	keys "$tmp/o8" >"$tmp/ours.names"
 	missing=$(comm -23 "$tmp/bb.names" "$tmp/ours.names" | tr '\n' ' ')
 	bbhash=$(grep '^probe_ip_addr_hash ' "$tmp/bb.out" | awk '{printf "%.0f", $2}')
 	ourhash=$(val "$tmp/o8" probe_ip_addr_hash | awk '{printf "%.0f", $1}')
 	if [ -s "$tmp/bb.names" ] && [ -z "$missing" ] && [ "$bbhash" = "$ourhash" ]; then
-		pass "icmp_names_match_blackbox_exporter ($(wc -l <"$tmp/bb.names") names, same ip hash)"
+		pass "icmp_names_match_blackbox_exporter ($(wc -l <"$tmp/bb.names") names and phases, same ip hash)"
 	else bad icmp_names_match_blackbox_exporter "missing: $missing hash $bbhash vs $ourhash"; fi
 else
 	bad icmp_names_match_blackbox_exporter "prometheus-blackbox-exporter not installed"
