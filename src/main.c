@@ -8,6 +8,9 @@
 
 #include "api/admin_cli.h"
 #include "collect/agent.h"
+#include "probe/probe.h"
+#include "snmp/cli.h"
+#include "snmp/sim.h"
 #include "core/config.h"
 #include "core/parent.h"
 #include "core/worker.h"
@@ -40,6 +43,17 @@ static const struct command commands[] = {
 	  "Collect-only mode for remote hosts: no store. Serves this host's metrics\n"
 	  "(node_exporter names) on /metrics, Prometheus text or OpenMetrics when the\n"
 	  "Accept header asks for it. Default listen address 127.0.0.1:9921.\n" },
+	{ "snmpsim", snmpsim_main, "vigil snmpsim DIR           serve *.snmprec recordings as SNMP agents",
+	  "usage: vigil snmpsim DIR [--listen ADDR:PORT] [--advance]\n\n"
+	  "Serves every DIR/*.snmprec as its own agent on one UDP port (loopback only):\n"
+	  "the v2c community is the file name without .snmprec. --advance makes\n"
+	  "counters and gauges move over time. See vigil snmpsim --help for v3 users.\n" },
+	{ "snmpwalk", snmpwalk_main, "vigil snmpwalk ...          walk a device with vigil's SNMP engine",
+	  "usage: see vigil snmpwalk with no arguments\n" },
+	{ "snmppoll", snmppoll_main, "vigil snmppoll ...          poll a device once with its profiles, print samples",
+	  "usage: see vigil snmppoll with no arguments\n" },
+	{ "probe", probe_cli_main, "vigil probe KIND TARGET      run one probe, print its series",
+	  "usage: see vigil probe with no arguments\n" },
 	{ "check", cmd_check, "vigil check config FILE    validate a config file (and its secrets file)",
 	  "usage: vigil check config FILE\n\n"
 	  "Parses FILE and the secrets file it names. Prints \"FILE: ok\" and exits 0,\n"

@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/config_schema.h"
 #include "core/xmalloc.h"
+#include "probe/probe.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -231,12 +232,48 @@ static const struct field snmp_fields[] = {
 	FIELD_END,
 };
 
+/* Apply a probe's pairs to a scratch probe_cfg, exactly as the poller will. */
+static int probe_kv_check(const struct config_kv *kv, size_t *bad, char *err, size_t errsz)
+{
+	struct probe_cfg pc;
+	memset(&pc, 0, sizeof(pc));
+	int rc = 0, have_kind = 0, have_target = 0;
+	for (size_t i = 0; i < kv->n && rc == 0; i++) {
+		have_kind |= strcmp(kv->keys[i], "kind") == 0;
+		have_target |= strcmp(kv->keys[i], "target") == 0;
+		if (probe_cfg_set(&pc, kv->keys[i], kv->vals[i], err, errsz) < 0) {
+			*bad = i;
+			rc = -1;
+		}
+	}
+	if (rc == 0 && (!have_kind || !have_target)) {
+		*bad = 0;
+		snprintf(err, errsz, "a probe needs kind and target");
+		rc = -1;
+	}
+	probe_cfg_release(&pc);
+	return rc;
+}
+
+static const struct field probe_fields[] = {
+	{ .key = "(any)", .type = F_KVMAP, .off = offsetof(struct cfg_probe, kv), .kv_check = probe_kv_check,
+	  .doc = "kind (icmp, tcp, http, dns, nagios), target, module, node, interval, timeout, retry_interval, "
+	  "down_after, ip_version, and per kind: icmp.{count,spacing,payload}, tcp.{send,expect,tls,"
+	  "insecure_skip_verify,ca_file,server_name}, http.{method,header[],body,valid_status[],body_regex,"
+	  "body_not_regex,follow_redirects,insecure_skip_verify,ca_file,cert_file,key_file}, dns.{query_name,"
+	  "query_type,rcode,answer_regex,recursion_desired,transport}, nagios.{command[]}; see docs/PROBES.md." },
+	FIELD_END,
+};
+
 static const struct field root_fields[] = {
 	FLD("global", F_SECTION, 0, 0, 0, global_fields, NULL, "Process-wide settings."),
 	FLD("web", F_SECTION, 0, 0, 0, web_fields, NULL, "The web worker."),
 	FLD("storage", F_SECTION, 0, 0, 0, storage_fields, NULL, "The store worker's time-series store."),
 	FLD("host", F_SECTION, 0, 0, 0, host_fields, NULL, "Host metrics collected by the poller worker."),
 	FLD("snmp", F_SECTION, 0, 0, 0, snmp_fields, NULL, "SNMP devices polled by the poller worker."),
+	{ .key = "probes", .type = F_LIST, .off = OFF(probes), .off2 = OFF(nprobes),
+	  .elem_size = sizeof(struct cfg_probe), .sub = probe_fields,
+	  .doc = "Availability and service probes (ICMP node status, TCP, HTTP(S), DNS, TLS, Nagios plugins)." },
 	{ .key = "scrape_configs", .type = F_LIST, .off = OFF(scrapes), .off2 = OFF(nscrapes),
 	  .elem_size = sizeof(struct cfg_scrape), .sub = scrape_fields, .init = scrape_init, .check = scrape_check,
 	  .doc = "Prometheus/OpenMetrics endpoints to scrape, in Prometheus's scrape_configs format." },
@@ -342,6 +379,8 @@ static int set_string(char **dst, const char *v)
 
 static int parse_map(struct pctx *p, const struct field *fields, const yaml_node_t *n,
     const char *prefix, void *base);
+static int set_field(struct pctx *p, const struct field *f, const yaml_node_t *n,
+    const char *path, void *base);
 
 static int parse_list(struct pctx *p, const struct field *f, const yaml_node_t *n,
     const char *path, void *base)
@@ -378,7 +417,9 @@ static int parse_list(struct pctx *p, const struct field *f, const yaml_node_t *
 			f->init(elem);
 		if (!v || v->type != YAML_MAPPING_NODE)
 			return perr(p, v, "%s: expected a map of keys", ipath);
-		int rc = parse_map(p, f->sub, v, ipath, elem);
+		/* An element that is one free-form map (probes) rather than known keys. */
+		int rc = f->sub[0].type == F_KVMAP ? set_field(p, &f->sub[0], v, ipath, elem)
+		    : parse_map(p, f->sub, v, ipath, elem);
 		if (rc < 0)
 			return rc;
 		char why[256];
@@ -409,9 +450,71 @@ static int parse_strmap(struct pctx *p, const yaml_node_t *n, const char *path, 
 	return 0;
 }
 
+static int kv_flatten(struct pctx *p, const yaml_node_t *n, const char *prefix,
+    const char *path, struct config_kv *kv)
+{
+	if (kv->n >= 4096)
+		return perr(p, n, "%s: too many keys", path);
+	if (n->type == YAML_SCALAR_NODE) {
+		if (!*prefix)
+			return perr(p, n, "%s: expected a map of keys", path);
+		kv->keys = xreallocarray(kv->keys, kv->n + 1, sizeof(char *));
+		kv->vals = xreallocarray(kv->vals, kv->n + 1, sizeof(char *));
+		kv->lines = xreallocarray(kv->lines, kv->n + 1, sizeof(int));
+		kv->cols = xreallocarray(kv->cols, kv->n + 1, sizeof(int));
+		kv->keys[kv->n] = xstrdup(prefix);
+		kv->vals[kv->n] = xstrdup(scalar(n));
+		kv->lines[kv->n] = (int)n->start_mark.line + 1;
+		kv->cols[kv->n] = (int)n->start_mark.column + 1;
+		kv->n++;
+		return 0;
+	}
+	if (n->type == YAML_SEQUENCE_NODE) {
+		if (!*prefix)
+			return perr(p, n, "%s: expected a map of keys", path);
+		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+			yaml_node_t *v = yaml_document_get_node(p->doc, *it);
+			if (!v || v->type != YAML_SCALAR_NODE)
+				return perr(p, v, "%s.%s: list items must be plain values", path, prefix);
+			if (kv_flatten(p, v, prefix, path, kv) < 0)
+				return -1;
+		}
+		return 0;
+	}
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = yaml_document_get_node(p->doc, pr->key);
+		yaml_node_t *v = yaml_document_get_node(p->doc, pr->value);
+		if (!k || !v || k->type != YAML_SCALAR_NODE || !*scalar(k))
+			return perr(p, k, "%s: keys must be plain strings", path);
+		char sub[256];
+		snprintf(sub, sizeof(sub), "%s%s%s", prefix, *prefix ? "." : "", scalar(k));
+		for (size_t i = 0; i < kv->n; i++)
+			if (strcmp(kv->keys[i], sub) == 0 && v->type != YAML_SEQUENCE_NODE)
+				return perr(p, k, "%s: duplicate key \"%s\"", path, sub);
+		if (kv_flatten(p, v, sub, path, kv) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 static int set_field(struct pctx *p, const struct field *f, const yaml_node_t *n,
     const char *path, void *base)
 {
+	if (f->type == F_KVMAP) {
+		struct config_kv *kv = (struct config_kv *)(void *)fieldp(base, f->off);
+		if (n->type != YAML_MAPPING_NODE)
+			return perr(p, n, "%s: expected a map of keys", path);
+		if (kv_flatten(p, n, "", path, kv) < 0)
+			return -1;
+		size_t bad = 0;
+		char why[256];
+		if (f->kv_check && f->kv_check(kv, &bad, why, sizeof(why)) < 0) {
+			snprintf(p->err, p->errsz, "%s:%d:%d: %s: %s", p->name, bad < kv->n ? kv->lines[bad] : 1,
+			    bad < kv->n ? kv->cols[bad] : 1, path, why);
+			return -1;
+		}
+		return 0;
+	}
 	if (f->type == F_LIST || f->type == F_STRLIST)
 		return parse_list(p, f, n, path, base);
 	if (f->type == F_STRMAP)
@@ -623,6 +726,19 @@ static void free_fields(const struct field *fields, void *base)
 			free(m->keys);
 			free(m->vals);
 			memset(m, 0, sizeof(*m));
+			break;
+		}
+		case F_KVMAP: {
+			struct config_kv *kv = (struct config_kv *)(void *)dst;
+			for (size_t i = 0; i < kv->n; i++) {
+				free(kv->keys[i]);
+				free(kv->vals[i]);
+			}
+			free(kv->keys);
+			free(kv->vals);
+			free(kv->lines);
+			free(kv->cols);
+			memset(kv, 0, sizeof(*kv));
 			break;
 		}
 		case F_LIST: {

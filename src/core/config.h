@@ -51,6 +51,20 @@ struct config_strmap {
 	size_t n;	/* pairs */
 };
 
+/* A free-form map flattened to key/value pairs, with where each came from. */
+struct config_kv {
+	char **keys;	/* "a.b" paths (owned) */
+	char **vals;	/* scalar values (owned) */
+	int *lines;	/* 1-based position of each value */
+	int *cols;
+	size_t n;	/* pairs */
+};
+
+/* One probe (probes[]): its keys as written, applied with probe_cfg_set(). */
+struct cfg_probe {
+	struct config_kv kv;	/* kind, target, ..., icmp.count, http.header, ... */
+};
+
 /* One metric_relabel_configs rule (Prometheus semantics). */
 struct cfg_relabel {
 	char **source_labels;	/* label names joined with separator */
@@ -138,6 +152,10 @@ struct config {
 	/* scrape_configs: */
 	struct cfg_scrape *scrapes;	/* Prometheus/OpenMetrics endpoints to scrape */
 	size_t nscrapes;		/* entries in scrapes */
+
+	/* probes: */
+	struct cfg_probe *probes;	/* availability and service probes */
+	size_t nprobes;			/* entries in probes */
 
 	/* snmp: */
 	char *snmp_profiles_dir;		/* device profiles (YAML); relative to where vigil starts */

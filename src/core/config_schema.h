@@ -11,6 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/config.h"
+
 enum ftype {
 	F_SECTION,	/* nested map: sub fields, same base (or base + off for F_SUBSTRUCT) */
 	F_STRING,	/* non-empty string -> char * */
@@ -28,6 +30,8 @@ enum ftype {
 	F_LIST,		/* list of maps -> array of elem_size structs at off, count at off2 */
 	F_SECRET,	/* name of a secret (recorded for config_load_secrets) -> char *;
 			 * min holds the enum config_role that uses it */
+	F_KVMAP,	/* a map of any keys, flattened to "a.b" = "v" pairs (lists repeat
+			 * the key) -> struct config_kv at off; checked whole by kv_check */
 };
 
 struct field {
@@ -47,9 +51,12 @@ struct field {
 	 * read; return 0 or -1 with a reason in err (reported at its position) */
 	int (*check)(void *elem, char *err, size_t errsz);
 	int required;			/* the key must be present (in list elements) */
+	/* F_KVMAP: check the pairs; on error set *bad to the offending pair's
+	 * index and return -1 with "reason" in err */
+	int (*kv_check)(const struct config_kv *kv, size_t *bad, char *err, size_t errsz);
 };
 
-#define FIELD_END { NULL, 0, 0, 0, 0, NULL, NULL, NULL, 0, 0, NULL, NULL, NULL, 0 }
+#define FIELD_END { .key = NULL }
 
 
 

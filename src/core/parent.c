@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <netinet/ip_icmp.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -55,6 +56,7 @@ struct parent {
 	struct child kids[ROLE_COUNT];	/* indexed by role (ROLE_PARENT unused) */
 	int listen_fd;			/* web.listen socket */
 	int lock_fd;			/* flock on storage.path/LOCK, held while running */
+	int icmp4_fd, icmp6_fd;		/* raw ICMP sockets for the poller, or /dev/null */
 	int drop;			/* workers switch user (we run as root) */
 	uid_t uid;			/* their user */
 	gid_t gid;			/* their group */
@@ -376,6 +378,10 @@ static void spawn(struct parent *p, enum config_role role)
 	}
 	if (role == ROLE_WEB)
 		fds[nfd++] = p->listen_fd;
+	if (role == ROLE_POLLER) {
+		fds[nfd++] = p->icmp4_fd;
+		fds[nfd++] = p->icmp6_fd;
+	}
 
 	char suid[16], sgid[16], sppid[16];
 	snprintf(suid, sizeof(suid), "%u", (unsigned)p->uid);
@@ -403,7 +409,7 @@ static void spawn(struct parent *p, enum config_role role)
 		_exit(127);
 	}
 	for (int i = 0; i < nfd; i++)
-		if (fds[i] != p->listen_fd)
+		if (fds[i] != p->listen_fd && fds[i] != p->icmp4_fd && fds[i] != p->icmp6_fd)
 			close(fds[i]);
 	k->pid = pid;
 	k->ready = 0;
@@ -731,7 +737,8 @@ static void tick(struct loop *l, uint64_t id, void *ctx)
 
 int parent_run(const char *config_path)
 {
-	struct parent p = { .config_path = config_path, .listen_fd = -1, .lock_fd = -1, .last_reload_ok = 1 };
+	struct parent p = { .config_path = config_path, .listen_fd = -1, .lock_fd = -1, .icmp4_fd = -1,
+		.icmp6_fd = -1, .last_reload_ok = 1 };
 	char err[CONFIG_ERR_MAX];
 	int rc = config_path ? config_load_file(config_path, &p.cfg, err, sizeof(err))
 	    : config_load_default(&p.cfg, err, sizeof(err));
@@ -758,6 +765,18 @@ int parent_run(const char *config_path)
 		config_free(p.cfg);
 		return 1;
 	}
+	/* Raw ICMP sockets need privilege: open them now for the poller (where the
+	 * kernel allows unprivileged ping sockets it does not need them). */
+	p.icmp4_fd = socket(AF_INET, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMP);
+	p.icmp6_fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6);
+	if (p.icmp4_fd < 0)
+		p.icmp4_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (p.icmp6_fd < 0)
+		p.icmp6_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* Workers run from "/": give them the profiles directory as an absolute path. */
+	char prof[PATH_MAX];
+	if (realpath(p.cfg->snmp_profiles_dir, prof))
+		setenv("VIGIL_PROFILES_DIR", prof, 1);
 	sigset_t ss;
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGCHLD);
@@ -786,6 +805,8 @@ int parent_run(const char *config_path)
 	}
 	close(p.listen_fd);
 	close(p.lock_fd);
+	close(p.icmp4_fd);
+	close(p.icmp6_fd);
 	close(sfd);
 	loop_free(p.loop);
 	log_info("vigil stopped", "exit_code=%d", p.exit_code);

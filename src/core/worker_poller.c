@@ -5,6 +5,9 @@
  * traffic to the network, and only through the egress policy.
  */
 #include <errno.h>
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -13,7 +16,10 @@
 #include <unistd.h>
 
 #include "collect/collect.h"
+#include "probe/probe.h"
 #include "scrape/scrape.h"
+#include "snmp/poll.h"
+#include "snmp/usm.h"
 #include "core/batch.h"
 #include "core/log.h"
 #include "core/worker.h"
@@ -34,9 +40,27 @@ struct poller_state {
 	char host_instance[256];	/* instance label added to host series */
 	struct labels_builder host_lb;	/* scratch for adding them */
 	struct scrape_manager *scrapes;	/* scrape_configs */
+	struct snmp_poller *snmp;	/* snmp.devices */
+	struct probe_engine *probes;	/* probes */
+	struct probe_cfg *probe_cfgs;	/* their configs (the engine borrows them) */
+	size_t nprobe_cfgs;		/* entries in probe_cfgs */
+	int icmp4_fd, icmp6_fd;		/* raw ICMP sockets from the parent, or -1 */
 };
 
-static struct poller_state state;
+static struct poller_state state = { .icmp4_fd = -1, .icmp6_fd = -1 };
+
+#define POLLER_FD_ICMP4 (WORKER_FD_PEERS + 1)	/* raw ICMP socket, when the parent could open one */
+#define POLLER_FD_ICMP6 (WORKER_FD_PEERS + 2)	/* raw ICMPv6 socket, likewise */
+
+static int raw_fd(int fd)
+{
+	int type;
+	socklen_t l = sizeof(type);
+	if (fcntl(fd, F_GETFD) < 0 || getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0 || type != SOCK_RAW)
+		return -1;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return fd;
+}
 
 static void flush(struct poller_state *s)
 {
@@ -221,12 +245,114 @@ static int apply_scrapes(struct worker *w, const struct config *c, struct sample
 	return rc;
 }
 
+/* Probes: rebuild the engine from the config, keeping node states. */
+static int apply_probes(struct worker *w, const struct config *c, struct sample_sink sink,
+    char *err, size_t errsz)
+{
+	struct poller_state *s = &state;
+	probe_engine_free(s->probes);
+	s->probes = NULL;
+	for (size_t i = 0; i < s->nprobe_cfgs; i++)
+		probe_cfg_release(&s->probe_cfgs[i]);
+	free(s->probe_cfgs);
+	s->probe_cfgs = NULL;
+	s->nprobe_cfgs = 0;
+	if (c->nprobes == 0)
+		return 0;
+	s->probe_cfgs = calloc(c->nprobes, sizeof(*s->probe_cfgs));
+	s->nprobe_cfgs = c->nprobes;
+	for (size_t i = 0; i < c->nprobes; i++)
+		for (size_t j = 0; j < c->probes[i].kv.n; j++)
+			if (probe_cfg_set(&s->probe_cfgs[i], c->probes[i].kv.keys[j], c->probes[i].kv.vals[j],
+			    err, errsz) < 0)
+				return -1;	/* the parent checked this already */
+	if (probe_egress_allow(s->probe_cfgs, s->nprobe_cfgs) < 0) {
+		snprintf(err, errsz, "probes: a target could not be resolved");
+		return -1;
+	}
+	/* The engine owns the raw fds it is given: hand it copies. */
+	struct probe_env env = { .icmp4_raw_fd = s->icmp4_fd >= 0 ? dup(s->icmp4_fd) : -1,
+		.icmp6_raw_fd = s->icmp6_fd >= 0 ? dup(s->icmp6_fd) : -1 };
+	int rc = probe_engine_new(w->loop, s->probe_cfgs, s->nprobe_cfgs, sink, &env, &s->probes);
+	if (rc < 0) {
+		snprintf(err, errsz, "probes: cannot start: %s", strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+/* SNMP: rebuild the poller from snmp.devices with their credentials. */
+static int apply_snmp(struct worker *w, const struct config *c, struct sample_sink sink,
+    char *err, size_t errsz)
+{
+	struct poller_state *s = &state;
+	snmp_poller_free(s->snmp);
+	s->snmp = NULL;
+	if (c->nsnmp_devices == 0)
+		return 0;
+	const char *dir = getenv("VIGIL_PROFILES_DIR");
+	if (snmp_poller_load_profiles(dir ? dir : c->snmp_profiles_dir, err, errsz) < 0)
+		return -1;
+	usm_crypto_init();
+	struct snmp_device_cfg *d = calloc(c->nsnmp_devices, sizeof(*d));
+	int rc = 0;
+	static const int versions[] = { SNMP_V1, SNMP_V2C, SNMP_V3 };
+	for (size_t i = 0; i < c->nsnmp_devices && rc == 0; i++) {
+		const struct cfg_snmp_device *cd = &c->snmp_devices[i];
+		char name[300];
+		d[i] = (struct snmp_device_cfg){ .name = cd->name, .address = cd->address,
+			.version = versions[cd->version],
+			.interval_ms = cd->interval_ms ? cd->interval_ms : c->snmp_interval_ms,
+			.timeout_ms = (int)(cd->timeout_ms ? cd->timeout_ms : c->snmp_timeout_ms),
+			.retries = (int)(cd->retries >= 0 ? cd->retries : c->snmp_retries),
+			.max_inflight = (int)cd->max_inflight,
+			.profiles = (const char *const *)cd->profiles, .nprofiles = cd->nprofiles,
+			.exclude = (const char *const *)cd->exclude, .nexclude = cd->nexclude };
+		if (d[i].retries == 0)
+			d[i].retries = -1;	/* the poller's 0 means its default */
+		if (cd->version < 2) {
+			const struct config_secret *sec = config_secret_find(c, cd->credential);
+			d[i].community = sec ? sec->value : NULL;
+		} else {
+			const struct config_secret *f;
+			snprintf(name, sizeof(name), "%s/user", cd->credential);
+			d[i].user = (f = config_secret_find(c, name)) ? f->value : NULL;
+			snprintf(name, sizeof(name), "%s/auth_protocol", cd->credential);
+			if ((f = config_secret_find(c, name)) && usm_auth_parse(f->value, &d[i].auth) < 0)
+				rc = -1;
+			snprintf(name, sizeof(name), "%s/auth_password", cd->credential);
+			d[i].auth_pass = (f = config_secret_find(c, name)) ? f->value : NULL;
+			snprintf(name, sizeof(name), "%s/priv_protocol", cd->credential);
+			if ((f = config_secret_find(c, name)) && usm_priv_parse(f->value, &d[i].priv) < 0)
+				rc = -1;
+			snprintf(name, sizeof(name), "%s/priv_password", cd->credential);
+			d[i].priv_pass = (f = config_secret_find(c, name)) ? f->value : NULL;
+			if (rc < 0)
+				snprintf(err, errsz, "snmp device %s: secret %s: unknown auth or priv protocol", cd->name, cd->credential);
+		}
+		char host[256];
+		uint16_t port = 161;
+		if (config_split_hostport(cd->address, host, sizeof(host), &port) < 0)
+			snprintf(host, sizeof(host), "%s", cd->address);
+		if (rc == 0 && egress_allow_str(host, IPPROTO_UDP, port, cd->name) < 0) {
+			snprintf(err, errsz, "snmp device %s: bad address %s", cd->name, cd->address);
+			rc = -1;
+		}
+	}
+	if (rc == 0)
+		s->snmp = snmp_poller_new(w->loop, d, c->nsnmp_devices, sink);
+	free(d);
+	return rc;
+}
+
 static int poller_apply(struct worker *w, const struct config *c, char *err, size_t errsz)
 {
 	(void)c;
 	(void)err;
 	(void)errsz;
 	if (!w->state) {
+		state.icmp4_fd = raw_fd(POLLER_FD_ICMP4);
+		state.icmp6_fd = raw_fd(POLLER_FD_ICMP6);
 		state.w = w;
 		batch_init(&state.batch);
 		w->state = &state;
@@ -235,7 +361,8 @@ static int poller_apply(struct worker *w, const struct config *c, char *err, siz
 	/* The egress policy is rebuilt from the config on every (re)load. */
 	egress_reset();
 	struct sample_sink sink = { poller_sink_add, &state };
-	if (apply_host(w, c, sink, err, errsz) < 0 || apply_scrapes(w, c, sink, err, errsz) < 0)
+	if (apply_host(w, c, sink, err, errsz) < 0 || apply_scrapes(w, c, sink, err, errsz) < 0 ||
+	    apply_snmp(w, c, sink, err, errsz) < 0 || apply_probes(w, c, sink, err, errsz) < 0)
 		return -1;
 	return 0;
 }
@@ -262,6 +389,8 @@ static void poller_metrics(struct worker *w, struct buf *b)
 	buf_adds(b, "# HELP vigil_egress_rules Destinations the egress policy allows.\n"
 	    "# TYPE vigil_egress_rules gauge\n");
 	buf_printf(b, "vigil_egress_rules %zu\n", egress_rule_count());
+	snmp_poller_metrics_text(b);
+	probe_metrics_text(b);
 }
 
 static void poller_shutdown(struct worker *w)
@@ -269,6 +398,11 @@ static void poller_shutdown(struct worker *w)
 	struct poller_state *s = w->state;
 	if (s) {
 		scrape_manager_free(s->scrapes);
+		snmp_poller_free(s->snmp);
+		probe_engine_free(s->probes);
+		for (size_t i = 0; i < s->nprobe_cfgs; i++)
+			probe_cfg_release(&s->probe_cfgs[i]);
+		free(s->probe_cfgs);
 		collect_unschedule(s->host_sched);
 		collect_free(s->host);
 		lb_free(&s->host_lb);
