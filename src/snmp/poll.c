@@ -217,11 +217,6 @@ static int value_number(const struct snmp_value *v, double *d)
 
 /* ---- samples ---- */
 
-static int label_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct label *)a)->name, ((const struct label *)b)->name);
-}
-
 /* A series the device sent, and the last cycle that sent it. */
 struct seen {
 	struct labels *ls;	/* its labels, owned */
@@ -343,18 +338,22 @@ static void emit_labels(struct pdev *d, struct label *v, size_t n, double val, i
 {
 	struct labels *ls = d->ls;
 	size_t k = 0;
+	/* Insertion sort by name (sets are small); a repeated name keeps the
+	 * first one given (profile order). */
 	for (size_t i = 0; i < n; i++) {
 		if (!v[i].value || !v[i].value[0])
 			continue;
-		int dup = 0;
-		for (size_t j = 0; j < k; j++)
-			if (strcmp(ls->v[j].name, v[i].name) == 0)
-				dup = 1;	/* first one wins (profile order) */
-		if (!dup)
-			ls->v[k++] = v[i];
+		size_t at = k;
+		int c = 1;
+		while (at > 0 && (c = strcmp(ls->v[at - 1].name, v[i].name)) > 0)
+			at--;
+		if (at > 0 && c == 0)
+			continue;
+		memmove(&ls->v[at + 1], &ls->v[at], (k - at) * sizeof(ls->v[0]));
+		ls->v[at] = v[i];
+		k++;
 	}
 	ls->n = k;
-	qsort(ls->v, k, sizeof(ls->v[0]), label_cmp);
 	struct snmp_poller *p = d->p;
 	if (tracked)
 		track(d, ls, h ? h : series_hash(ls));

@@ -23,7 +23,8 @@ ln -s "$(realpath "$TD")"/snmp/librenms/*.snmprec "$(realpath "$TD")"/snmp/snmps
 
 start_sim() { # extra snmpsim args
 	if [ -n "$sim_pid" ]; then kill "$sim_pid"; wait "$sim_pid" 2>/dev/null; fi
-	"$V" snmpsim "$tmp/recs" --listen 127.0.0.1:0 "$@" 2>"$tmp/sim.log" &
+	: >"$tmp/sim.log"
+	"$V" snmpsim "$tmp/recs" --listen 127.0.0.1:0 "$@" 2>>"$tmp/sim.log" &
 	sim_pid=$!
 	addr=
 	for _ in $(seq 50); do
@@ -198,7 +199,8 @@ else failed snmp_sim_survives_garbage "no answer after 2000 garbage datagrams"; 
 
 # IPv6 loopback: the same client and simulator over [::1].
 if python3 -c 'import socket;s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM);s.bind(("::1",0))' 2>/dev/null; then
-	"$V" snmpsim "$tmp/recs" --listen '[::1]:0' 2>"$tmp/sim6.log" &
+	: >"$tmp/sim6.log"
+	"$V" snmpsim "$tmp/recs" --listen '[::1]:0' 2>>"$tmp/sim6.log" &
 	pid6=$!
 	a6=
 	for _ in $(seq 50); do
