@@ -474,10 +474,10 @@ int block_writer_add(struct block_writer *w, const struct labels *ls, const int6
 	}
 	struct wseries *s = &w->series[w->nseries];
 	memset(s, 0, sizeof(*s));
-	size_t nc = (n + CHUNK_CUT_SAMPLES - 1) / CHUNK_CUT_SAMPLES;
+	size_t nc = (n + BLOCK_CHUNK_SAMPLES - 1) / BLOCK_CHUNK_SAMPLES;
 	s->chunks = xcalloc(nc, sizeof(*s->chunks));
-	for (size_t i = 0; i < n; i += CHUNK_CUT_SAMPLES) {
-		size_t k = n - i < CHUNK_CUT_SAMPLES ? n - i : CHUNK_CUT_SAMPLES;
+	for (size_t i = 0; i < n; i += BLOCK_CHUNK_SAMPLES) {
+		size_t k = n - i < BLOCK_CHUNK_SAMPLES ? n - i : BLOCK_CHUNK_SAMPLES;
 		buf_reset(&w->cbuf);
 		int rc = chunk_encode(t + i, v + i, k, &w->cbuf);
 		if (rc == 0)

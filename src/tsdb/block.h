@@ -21,6 +21,7 @@
 #define BLOCK_MAGIC_LEN 8u
 #define BLOCK_HEADER_LEN 60u		/* payload bytes of the header section */
 #define BLOCK_SYMBOLS_MAX (1u << 28)	/* symbols one block may hold */
+#define BLOCK_CHUNK_SAMPLES 480u	/* samples per chunk in a block (2 h at 15 s) */
 
 struct block_meta {
 	int64_t mint, maxt;	/* first and last sample timestamp, ms */

@@ -334,10 +334,34 @@ static int dec_encode(const int64_t *t, const double *v, size_t n, struct bitw *
 		}
 	}
 	unsigned w = bitlen(maxz[best & 1]);
-	struct bitw ts = { 0 }, vs = { 0 };
+	struct bitw ts = { 0 }, vs = { 0 }, tf = { 0 };
 	int64_t last = 0, delta = 0;
 	for (size_t i = 0; i < n; i++)
 		put_ts(&ts, (uint32_t)i, &last, &delta, t[i]);
+	/* Or: each delta minus the smallest, at one fixed width (regular
+	 * scrapes with a few ms of jitter cost a few bits, none at all without). */
+	uint64_t dmin = UINT64_MAX, dmax = 0;
+	for (size_t i = 1; i < n; i++) {
+		uint64_t d = (uint64_t)t[i] - (uint64_t)t[i - 1];
+		dmin = d < dmin ? d : dmin;
+		dmax = d > dmax ? d : dmax;
+	}
+	if (n < 2)
+		dmin = dmax = 1;
+	unsigned lmin = bitlen(dmin), wt = bitlen(dmax - dmin);
+	bw_put(&tf, lmin, 7);
+	bw_put(&tf, dmin, lmin);
+	bw_put(&tf, wt, 7);
+	bw_put(&tf, (uint64_t)t[0], 64);
+	for (size_t i = 1; i < n; i++)
+		bw_put(&tf, (uint64_t)t[i] - (uint64_t)t[i - 1] - dmin, wt);
+	if (tf.nbits < ts.nbits) {
+		free(ts.b);
+		ts = tf;
+		best |= 4;
+	} else {
+		free(tf.b);
+	}
 	pd = 0;
 	for (size_t i = 1; i < n && w; i++) {
 		int64_t d = (ms[i] - ms[i - 1]) / (int64_t)g;
@@ -437,7 +461,7 @@ int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
 	it->e = b[3];
 	it->mode = b[4];
 	it->w = b[5];
-	if (it->e > DEC_EXP_MAX || it->mode > 3 || it->w > 64)
+	if (it->e > DEC_EXP_MAX || it->mode > 7 || it->w > 64)
 		return -EINVAL;
 	struct rd r;
 	uint64_t tsbytes;
@@ -453,6 +477,14 @@ int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
 		return -EINVAL;
 	it->vpos = (len - rd_left(&r)) * 8;
 	it->vend = len * 8;
+	if (it->mode & 4) {
+		uint64_t l, wt;
+		if (br_get(b, &it->tpos, it->tend, 7, &l) < 0 || l > 64 ||
+		    br_get(b, &it->tpos, it->tend, (unsigned)l, &it->dmin) < 0 ||
+		    br_get(b, &it->tpos, it->tend, 7, &wt) < 0 || wt > 64)
+			return -EINVAL;
+		it->wt = (uint8_t)wt;
+	}
 	return 0;
 }
 
@@ -460,8 +492,17 @@ int chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 {
 	if (it->i >= it->n)
 		return 0;
-	if (get_ts(it->p, &it->tpos, it->tend, it->i, &it->t, &it->delta) < 0)
+	if (it->enc == CHUNK_DEC && (it->mode & 4)) {
+		uint64_t x;
+		if (br_get(it->p, &it->tpos, it->tend, it->i ? it->wt : 64, &x) < 0)
+			return -EINVAL;
+		int64_t nt = it->i ? (int64_t)((uint64_t)it->t + it->dmin + x) : (int64_t)x;
+		if (it->i && nt <= it->t)
+			return -EINVAL;
+		it->t = nt;
+	} else if (get_ts(it->p, &it->tpos, it->tend, it->i, &it->t, &it->delta) < 0) {
 		return -EINVAL;
+	}
 	if (it->enc == CHUNK_XOR) {
 		if (it->i == 0) {
 			if (br_get(it->p, &it->tpos, it->tend, 64, &it->vbits) < 0)

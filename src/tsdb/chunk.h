@@ -74,6 +74,8 @@ struct chunk_iter {
 	uint8_t e, mode, w;	/* CHUNK_DEC: exponent, mode bits, delta width */
 	int64_t m, md;		/* CHUNK_DEC: last integer and last delta */
 	uint64_t g;		/* CHUNK_DEC: factor every difference was divided by */
+	uint64_t dmin;		/* CHUNK_DEC mode 4: smallest timestamp delta */
+	uint8_t wt;		/* CHUNK_DEC mode 4: bits per delta - dmin */
 };
 
 /* Start reading a chunk. Return 0, or -EINVAL if the header is malformed. */

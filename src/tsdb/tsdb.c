@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/batch.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "tsdb/fileutil.h"
@@ -298,6 +299,140 @@ int tsdb_append(struct tsdb *db, const struct labels *ls, int64_t t, double v)
 	head_add(h, s, t, v);
 	db->appended++;
 	return 0;
+}
+
+/* A sample of a batch waiting for its WAL write. */
+struct staged {
+	struct hseries *s;	/* its series */
+	int64_t t;		/* timestamp, ms */
+	double v;		/* value */
+};
+
+struct stage {
+	struct tsdb *db;		/* the store */
+	struct staged *v;		/* samples (owned) */
+	size_t n, cap;			/* held, allocated */
+	struct hseries **logged;	/* series whose record this batch carries (owned) */
+	size_t nlogged, caplogged;	/* held, allocated */
+	struct buf recs;		/* encoded records */
+	struct buf samples;		/* samples record payload being built */
+	size_t rejected;		/* refused before the write */
+	int err;			/* a record did not fit (-E2BIG) */
+};
+
+static void stage_flush_samples(struct stage *st)
+{
+	if (st->samples.len) {
+		if (wal_encode(&st->recs, WAL_SAMPLES, st->samples.data, st->samples.len) < 0)
+			st->err = -E2BIG;
+		buf_reset(&st->samples);
+	}
+}
+
+static int stage_sample(void *ctx, const struct labels *ls, int64_t t, double v)
+{
+	struct stage *st = ctx;
+	struct head *h = st->db->head;
+	if (ls->n == 0) {
+		st->rejected++;
+		return 0;
+	}
+	struct hseries *s = head_find(h, ls);
+	if (!s && t >= h->min_valid) {
+		int created;
+		s = head_get_or_create(h, ls, &created);
+	}
+	int rc = s ? head_check(h, s, t, v) : -ERANGE;
+	if (rc != 0) {
+		if (rc == -ERANGE)
+			st->db->rej_old++;
+		else if (rc == -EEXIST)
+			st->db->rej_dup++;
+		st->rejected += rc < 0;
+		return 0;
+	}
+	if (st->db->wal_on && !s->wal_logged) {
+		/* A series record must precede the samples that use its ref. */
+		stage_flush_samples(st);
+		struct buf p;
+		buf_init(&p, WAL_RECORD_MAX - 1);
+		buf_add_uvarint(&p, s->id);
+		buf_add_uvarint(&p, ls->n);
+		for (size_t i = 0; i < ls->n; i++) {
+			buf_add_uvarint(&p, strlen(ls->v[i].name));
+			buf_adds(&p, ls->v[i].name);
+			buf_add_uvarint(&p, strlen(ls->v[i].value));
+			buf_adds(&p, ls->v[i].value);
+		}
+		if (wal_encode(&st->recs, WAL_SERIES, p.data, p.len) < 0)
+			st->err = -E2BIG;
+		buf_free(&p);
+		s->wal_logged = 2;	/* logged by this batch, if its write succeeds */
+		if (st->nlogged == st->caplogged) {
+			st->caplogged = st->caplogged ? st->caplogged * 2 : 16;
+			st->logged = xreallocarray(st->logged, st->caplogged, sizeof(*st->logged));
+		}
+		st->logged[st->nlogged++] = s;
+	}
+	if (st->db->wal_on) {
+		uint64_t bits;
+		memcpy(&bits, &v, 8);
+		buf_add_uvarint(&st->samples, s->id);
+		buf_add_varint(&st->samples, t);
+		buf_add_u64le(&st->samples, bits);
+		if (st->samples.len > (1u << 20))
+			stage_flush_samples(st);
+	}
+	if (st->err)
+		return st->err;
+	if (st->n == st->cap) {
+		st->cap = st->cap ? st->cap * 2 : 256;
+		st->v = xreallocarray(st->v, st->cap, sizeof(*st->v));
+	}
+	st->v[st->n++] = (struct staged){ s, t, v };
+	return 0;
+}
+
+int tsdb_append_batch(struct tsdb *db, const void *enc, size_t len, size_t *accepted,
+    size_t *rejected)
+{
+	*accepted = *rejected = 0;
+	if (db->opt.read_only)
+		return -EROFS;
+	struct stage st = { .db = db };
+	buf_init(&st.recs, BATCH_MAX_BYTES * 4);
+	buf_init(&st.samples, WAL_RECORD_MAX - 1);
+	int rc = batch_decode(enc, len, stage_sample, &st);
+	stage_flush_samples(&st);
+	if (rc == 0 && st.err)
+		rc = st.err;
+	if (rc == 0 && db->wal_on)
+		rc = wal_write_records(&db->wal, &st.recs);
+	for (size_t i = 0; i < st.nlogged; i++)
+		st.logged[i]->wal_logged = rc == 0;
+	if (rc == 0) {
+		/* Apply in WAL order, re-checking: replay will make the same calls. */
+		for (size_t i = 0; i < st.n; i++) {
+			const struct staged *x = &st.v[i];
+			int c = head_check(db->head, x->s, x->t, x->v);
+			if (c == 0) {
+				head_add(db->head, x->s, x->t, x->v);
+				db->appended++;
+				(*accepted)++;
+			} else if (c < 0) {
+				db->rej_dup++;
+				(*rejected)++;
+			}
+		}
+		*rejected += st.rejected;
+	} else if (rc != -EBADMSG) {
+		db->rej_io += st.n;
+	}
+	free(st.v);
+	free(st.logged);
+	buf_free(&st.recs);
+	buf_free(&st.samples);
+	return rc;
 }
 
 int tsdb_commit(struct tsdb *db)

@@ -71,6 +71,13 @@ void tsdb_storage(struct tsdb *db, struct storage *out /* out */);
  * window), -EEXIST (another value at t), -EROFS (read-only), or a negative
  * errno from write(2) (e.g. -ENOSPC; the sample is not stored). */
 int tsdb_append(struct tsdb *db, const struct labels *ls, int64_t t, double v);
+/* Append every sample of an encoded core/batch.h batch with one WAL
+ * write(2). Samples are checked one by one as tsdb_append() would; refused
+ * ones are counted in *rejected and skipped. Return 0, -EBADMSG for a
+ * malformed batch (nothing stored), or a negative errno from write(2)
+ * (nothing of this batch stored). */
+int tsdb_append_batch(struct tsdb *db, const void *enc, size_t len,
+    size_t *accepted /* out */, size_t *rejected /* out */);
 /* Make every appended sample durable (fsync the WAL). 0 or negative errno. */
 int tsdb_commit(struct tsdb *db);
 /* Housekeeping, call every few seconds: fsync if due, cut old head ranges

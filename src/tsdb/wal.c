@@ -333,23 +333,33 @@ int wal_encode(struct buf *out, enum wal_type type, const void *payload, size_t 
 	return 0;
 }
 
-/* Write the record in w->rec (header included); undo a partial write. */
-static int write_rec(struct wal *w)
+static int write_buf(struct wal *w, const struct buf *b)
 {
 	if (w->fd < 0)
 		return -EBADF;
-	int rc = tsdb_write_all(w->fd, w->rec.data, w->rec.len);
+	int rc = tsdb_write_all(w->fd, b->data, b->len);
 	if (rc < 0) {
 		/* Leave only whole records behind so later ones stay replayable. */
 		if (ftruncate(w->fd, (off_t)w->off) < 0)
 			log_error("wal: cannot undo a partial write", "errno=%d", errno);
 		return rc;
 	}
-	w->off += w->rec.len;
+	w->off += b->len;
 	w->dirty = 1;
 	if (w->off >= w->seg_max && w->seg_max)
 		wal_rotate(w, NULL);
 	return wal_sync_due(w);
+}
+
+/* Write the record in w->rec (header included); undo a partial write. */
+static int write_rec(struct wal *w)
+{
+	return write_buf(w, &w->rec);
+}
+
+int wal_write_records(struct wal *w, const struct buf *recs)
+{
+	return recs->len ? write_buf(w, recs) : 0;
 }
 
 int wal_log_series(struct wal *w, uint64_t ref, const struct labels *ls)

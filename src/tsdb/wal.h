@@ -69,6 +69,9 @@ int wal_log_series(struct wal *w, uint64_t ref, const struct labels *ls);
 int wal_log_sample(struct wal *w, uint64_t ref, int64_t t, double v);
 /* Log n samples of one series in as few records as fit. 0 or negative errno. */
 int wal_log_samples(struct wal *w, uint64_t ref, const int64_t *t, const double *v, size_t n);
+/* Write whole records already encoded in recs (wal_encode) with one
+ * write(2). 0 or negative errno (then none of them stays in the file). */
+int wal_write_records(struct wal *w, const struct buf *recs);
 /* Fsync now if anything was written. 0 or negative errno. */
 int wal_sync(struct wal *w);
 /* Fsync if the interval has passed. */

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/batch.h"
 #include "core/log.h"
 #include "tsdb/fileutil.h"
 #include "tsdb/memstore.h"
@@ -400,6 +401,79 @@ T_TEST(tsdb_retention_by_time_and_bytes)
 	labels_free(ls);
 }
 
+T_TEST(tsdb_append_batch_matches_single_appends)
+{
+	fresh_dir();
+	struct tsdb *d = open_db(3600000, 1000);
+	struct storage db;
+	tsdb_storage(d, &db);
+	/* The reference: a second store fed the same samples one at a time. */
+	char dir1[200];
+	snprintf(dir1, sizeof(dir1), "%.190s", tmpdir);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/single", dir1);
+	struct tsdb *single = open_db(3600000, 1000);
+	snprintf(tmpdir, sizeof(tmpdir), "%s", dir1);
+	struct batch b;
+	batch_init(&b);
+	int64_t t = 100000;
+	size_t acc = 0, rej = 0, a, r;
+	for (int round = 0; round < 20; round++) {
+		batch_reset(&b);
+		for (int k = 0; k < 50; k++) {
+			struct labels *ls = mk("m", k % 2 ? "a" : "b", (int)(rnd() % 8), 0);
+			int64_t ts = t + (int64_t)(rnd() % 3000) - 1500;	/* late, dup, in order */
+			double v = (double)(rnd() % 4);
+			batch_add(&b, ls, ts, v);
+			tsdb_append(single, ls, ts, v);
+			labels_free(ls);
+		}
+		struct buf enc;
+		buf_init(&enc, BATCH_MAX_BYTES);
+		batch_encode(&b, &enc);
+		T_EQ_INT(tsdb_append_batch(d, enc.data, enc.len, &a, &r), 0);
+		acc += a;
+		rej += r;
+		buf_free(&enc);
+		t += 1000;
+	}
+	T_EQ_INT(acc + rej <= 1000, 1);
+	T_CHECK(acc > 300 && rej > 0);
+	struct storage_result r1, r2;
+	struct storage ss;
+	char err[64];
+	db.ops->select(db.impl, NULL, 0, INT64_MIN, INT64_MAX, NULL, &r1, err, sizeof(err));
+	tsdb_storage(single, &ss);
+	ss.ops->select(ss.impl, NULL, 0, INT64_MIN, INT64_MAX, NULL, &r2, err, sizeof(err));
+	T_CHECK(r1.n > 0 && diff_results(&r1, &r2) == NULL);
+	storage_result_free(&r2);
+	tsdb_close(single);
+	tsdb_close(d);
+	/* What the WAL replays equals what the batches stored. */
+	d = open_db(3600000, 1000);
+	tsdb_storage(d, &db);
+	db.ops->select(db.impl, NULL, 0, INT64_MIN, INT64_MAX, NULL, &r2, err, sizeof(err));
+	T_CHECK(diff_results(&r1, &r2) == NULL);
+	size_t n = 0;
+	for (size_t i = 0; i < r1.n; i++)
+		n += r1.series[i].n;
+	T_EQ_INT(n, acc);
+	storage_result_free(&r1);
+	storage_result_free(&r2);
+	/* A damaged batch stores nothing. */
+	batch_reset(&b);
+	struct labels *ls = mk("m", "z", 1, 0);
+	batch_add(&b, ls, t + 5000, 1);
+	labels_free(ls);
+	struct buf enc;
+	buf_init(&enc, BATCH_MAX_BYTES);
+	batch_encode(&b, &enc);
+	T_EQ_INT(tsdb_append_batch(d, enc.data, enc.len - 3, &a, &r), -EBADMSG);
+	T_EQ_INT(count_samples(d), (int64_t)acc);
+	buf_free(&enc);
+	batch_free(&b);
+	db.ops->close(db.impl);
+}
+
 T_TEST(tsdb_metrics_text_has_every_family)
 {
 	fresh_dir();
@@ -433,6 +507,7 @@ int main(void)
 	T_RUN(tsdb_torn_wal_tail_is_cut_and_prefix_kept);
 	T_RUN(tsdb_damaged_block_is_quarantined_rest_queryable);
 	T_RUN(tsdb_retention_by_time_and_bytes);
+	T_RUN(tsdb_append_batch_matches_single_appends);
 	T_RUN(tsdb_metrics_text_has_every_family);
 	tsdb_rmtree(tmpdir);
 	return t_done();
