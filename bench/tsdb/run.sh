@@ -57,4 +57,7 @@ BEGIN {
 	if (m != "") printf "vigil / victoria-metrics bytes: %.2f (vs data/ + indexdb/: %.2f)\n", v / m, v / ma
 	printf "import speed vigil / promtool: %.1fx\n", tp / tv
 }'
-"$work/tsdb_bench" ingest "$work/ingest" 100000 30
+for mode in wal batch; do
+	rm -rf "$work/ingest"
+	"$work/tsdb_bench" ingest "$work/ingest" 100000 30 $mode
+done
