@@ -683,10 +683,19 @@ int block_writer_finish(struct block_writer *w, char **dir_out, char *err, size_
 	}
 	if (rc == 0)
 		rc = tsdb_fsync_dir(w->tmpdir);
-	if (rc == 0) {
-		tsdb_rmtree(w->final);	/* an older copy of the same window (re-cut) */
-		rc = rename(w->tmpdir, w->final) < 0 ? -errno : 0;
+	/* Never replace a block: a second block for the same window (a bulk
+	 * import into a store that has one) gets a numbered name. */
+	for (int i = 1; rc == 0 && i < 1000 && access(w->final, F_OK) == 0; i++) {
+		char *base = xstrdup(w->final);
+		char *dash = strrchr(base, '-');
+		if (i > 1 && dash)
+			*dash = 0;
+		free(w->final);
+		w->final = xasprintf("%s-%d", base, i);
+		free(base);
 	}
+	if (rc == 0)
+		rc = rename(w->tmpdir, w->final) < 0 ? -errno : 0;
 	if (rc == 0)
 		rc = tsdb_fsync_dir(w->dbdir);
 	buf_free(&ix);

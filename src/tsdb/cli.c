@@ -93,6 +93,17 @@ static int cmd_import(int argc, char **argv)
 		fprintf(stderr, "vigil tsdb import: %s: %s\n", file, strerror(errno));
 		return 1;
 	}
+	/* Blocks newer than a live store's WAL would hide that WAL's samples. */
+	char walpath[4096];
+	struct stat wst;
+	snprintf(walpath, sizeof(walpath), "%s/wal", dir);
+	if (stat(walpath, &wst) == 0) {
+		fprintf(stderr, "vigil tsdb import: %s has a WAL (a live store?); import into a new "
+		    "directory and move its blk-* directories in while the store is stopped\n", dir);
+		if (size)
+			munmap((void *)(uintptr_t)data, size);
+		return 1;
+	}
 	struct tsdb *db = cli_open(dir, 0, 1, span);
 	if (!db) {
 		if (size)

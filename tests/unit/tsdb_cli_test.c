@@ -135,6 +135,21 @@ T_TEST(cli_import_dump_analyze_roundtrip)
 	T_CHECK(strstr(out, "in.prom:2: a{}: sample out of order") != NULL);
 	snprintf(args, sizeof(args), "dump %s/db 'bad matcher'", dir);
 	T_EQ_INT(run(args, out, sizeof(out)), 2);
+	/* A second import into the same window adds a block, never replaces one. */
+	f = fopen(path, "w");
+	fprintf(f, "temp{room=\"r9\"} 5 1700017990000\n");
+	fclose(f);
+	snprintf(args, sizeof(args), "import -d %s/db %s", dir, path);
+	T_EQ_INT(run(args, out, sizeof(out)), 0);
+	snprintf(args, sizeof(args), "analyze %s/db", dir);
+	T_EQ_INT(run(args, out, sizeof(out)), 0);
+	T_CHECK(strstr(out, "Series: 3\n") && strstr(out, "Samples: 601\n"));
+	/* A live store's directory (it has a WAL) is refused. */
+	snprintf(args, sizeof(args), "stress -d %s/live --series 1 --steps 1", dir);
+	T_EQ_INT(run(args, out, sizeof(out)), 0);
+	snprintf(args, sizeof(args), "import -d %s/live %s", dir, path);
+	T_EQ_INT(run(args, out, sizeof(out)), 1);
+	T_CHECK(strstr(out, "has a WAL") != NULL);
 }
 
 T_TEST(cli_stress_verify_detects_missing_data)
