@@ -148,6 +148,42 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Does any series in p hold samples? (The head may keep a series whose
+ * only append failed to reach the WAL until its next truncation.) */
+static int any_live(const struct head *h, const struct postings *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct hseries *s = head_series(h, p->v[i]);
+		if (s && s->mint <= s->maxt)
+			return 1;
+	}
+	return 0;
+}
+
+/* Without matchers over a range covering everything, the inverted indexes
+ * already hold the answer: add names (name == NULL) or name's values. */
+static void collect_index(const struct hmap *names, const struct head *h, const char *name,
+    struct hmap *seen)
+{
+	size_t it = 0, klen;
+	const char *key;
+	void *val;
+	while (hmap_next(names, &it, &key, &klen, &val)) {
+		if (name && strcmp(key, name) != 0)
+			continue;
+		size_t vit = 0, vlen;
+		const char *vkey;
+		void *pv;
+		while (hmap_next(val, &vit, &vkey, &vlen, &pv)) {
+			if (h && !any_live(h, pv))
+				continue;
+			hmap_put(seen, name ? vkey : key, name ? vlen : klen, NULL);
+			if (!name)
+				break;
+		}
+	}
+}
+
 static int collect(struct tsdb *db, const char *name, const struct matcher *ms, size_t nm,
     int64_t mint, int64_t maxt, char ***out, size_t *n)
 {
@@ -161,6 +197,10 @@ static int collect(struct tsdb *db, const char *name, const struct matcher *ms, 
 		struct block *b = db->blocks[k];
 		if (!overlaps(b, mint, maxt))
 			continue;
+		if (nm == 0 && b->ix.meta.mint >= mint && b->ix.meta.maxt <= maxt) {
+			collect_index(&b->ix.names, NULL, name, &seen);
+			continue;
+		}
 		block_ixreader(b, &ix);
 		ix_select(&ix, ms, nm, &p);
 		for (size_t i = 0; i < p.n; i++) {
@@ -175,6 +215,10 @@ static int collect(struct tsdb *db, const char *name, const struct matcher *ms, 
 		postings_free(&p);
 	}
 	struct head *h = db->head;
+	if (nm == 0 && h->mint >= mint && h->maxt <= maxt) {
+		collect_index(&h->names, h, name, &seen);
+		goto done;
+	}
 	head_ixreader(h, &ix);
 	ix_select(&ix, ms, nm, &p);
 	for (size_t i = 0; i < p.n; i++) {
@@ -185,6 +229,7 @@ static int collect(struct tsdb *db, const char *name, const struct matcher *ms, 
 		collect_labels(ls, name, &seen);
 		labels_free(ls);
 	}
+done:
 	postings_free(&p);
 	bseries_free(&bs);
 	samples_free(&sm);
