@@ -278,6 +278,76 @@ static unsigned bitlen(uint64_t x)
 	return x ? 64u - (unsigned)__builtin_clzll(x) : 0;
 }
 
+/* Build the timestamp stream of a chunk with separate streams: delta-of-delta
+ * buckets, or (return 1) each delta minus the smallest at one fixed width,
+ * whichever is smaller (regular scrapes with a few ms of jitter cost a few
+ * bits per sample that way, and none at all without jitter). */
+static int build_ts(const int64_t *t, size_t n, struct bitw *ts)
+{
+	struct bitw tf = { 0 };
+	int64_t last = 0, delta = 0;
+	for (size_t i = 0; i < n; i++)
+		put_ts(ts, (uint32_t)i, &last, &delta, t[i]);
+	uint64_t dmin = UINT64_MAX, dmax = 0;
+	for (size_t i = 1; i < n; i++) {
+		uint64_t d = (uint64_t)t[i] - (uint64_t)t[i - 1];
+		dmin = d < dmin ? d : dmin;
+		dmax = d > dmax ? d : dmax;
+	}
+	if (n < 2)
+		dmin = dmax = 1;
+	unsigned lmin = bitlen(dmin), wt = bitlen(dmax - dmin);
+	bw_put(&tf, lmin, 7);
+	bw_put(&tf, dmin, lmin);
+	bw_put(&tf, wt, 7);
+	bw_put(&tf, (uint64_t)t[0], 64);
+	for (size_t i = 1; i < n; i++)
+		bw_put(&tf, (uint64_t)t[i] - (uint64_t)t[i - 1] - dmin, wt);
+	if (tf.nbits < ts->nbits) {
+		free(ts->b);
+		*ts = tf;
+		return 1;
+	}
+	free(tf.b);
+	return 0;
+}
+
+/* Encode as CHUNK_XORS: separate timestamp stream, then XOR values. */
+static void xors_encode(const int64_t *t, const double *v, size_t n, struct bitw *out)
+{
+	struct bitw ts = { 0 }, vs = { 0 };
+	int mode = build_ts(t, n, &ts) ? 4 : 0;
+	uint64_t prev = 0;
+	uint8_t lead = 0xff, trail = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t nb;
+		memcpy(&nb, &v[i], 8);
+		if (i == 0) {
+			bw_put(&vs, nb, 64);
+			prev = nb;
+		} else {
+			put_xor(&vs, &prev, &lead, &trail, nb);
+		}
+	}
+	size_t tsbytes = (ts.nbits + 7) / 8;
+	struct buf h;
+	buf_init(&h, 16);
+	buf_add_uvarint(&h, tsbytes);
+	bw_put(out, CHUNK_XORS, 8);
+	bw_put(out, n & 0xff, 8);
+	bw_put(out, n >> 8, 8);
+	bw_put(out, (uint64_t)mode, 8);
+	for (size_t i = 0; i < h.len; i++)
+		bw_put(out, (uint8_t)h.data[i], 8);
+	for (size_t i = 0; i < tsbytes; i++)
+		bw_put(out, ts.b[i], 8);
+	for (size_t i = 0; i < (vs.nbits + 7) / 8; i++)
+		bw_put(out, vs.b[i], 8);
+	buf_free(&h);
+	free(ts.b);
+	free(vs.b);
+}
+
 /* Encode as CHUNK_DEC into out; -1 if the values are not all decimals. */
 static int dec_encode(const int64_t *t, const double *v, size_t n, struct bitw *out)
 {
@@ -334,34 +404,9 @@ static int dec_encode(const int64_t *t, const double *v, size_t n, struct bitw *
 		}
 	}
 	unsigned w = bitlen(maxz[best & 1]);
-	struct bitw ts = { 0 }, vs = { 0 }, tf = { 0 };
-	int64_t last = 0, delta = 0;
-	for (size_t i = 0; i < n; i++)
-		put_ts(&ts, (uint32_t)i, &last, &delta, t[i]);
-	/* Or: each delta minus the smallest, at one fixed width (regular
-	 * scrapes with a few ms of jitter cost a few bits, none at all without). */
-	uint64_t dmin = UINT64_MAX, dmax = 0;
-	for (size_t i = 1; i < n; i++) {
-		uint64_t d = (uint64_t)t[i] - (uint64_t)t[i - 1];
-		dmin = d < dmin ? d : dmin;
-		dmax = d > dmax ? d : dmax;
-	}
-	if (n < 2)
-		dmin = dmax = 1;
-	unsigned lmin = bitlen(dmin), wt = bitlen(dmax - dmin);
-	bw_put(&tf, lmin, 7);
-	bw_put(&tf, dmin, lmin);
-	bw_put(&tf, wt, 7);
-	bw_put(&tf, (uint64_t)t[0], 64);
-	for (size_t i = 1; i < n; i++)
-		bw_put(&tf, (uint64_t)t[i] - (uint64_t)t[i - 1] - dmin, wt);
-	if (tf.nbits < ts.nbits) {
-		free(ts.b);
-		ts = tf;
+	struct bitw ts = { 0 }, vs = { 0 };
+	if (build_ts(t, n, &ts))
 		best |= 4;
-	} else {
-		free(tf.b);
-	}
 	pd = 0;
 	for (size_t i = 1; i < n && w; i++) {
 		int64_t d = (ms[i] - ms[i - 1]) / (int64_t)g;
@@ -417,16 +462,24 @@ int chunk_encode(const int64_t *t, const double *v, size_t n, struct buf *out)
 	chunk_app_init(&a);
 	for (size_t i = 0; i < n; i++)
 		chunk_app_add(&a, t[i], v[i]);
-	struct bitw d = { 0 };
+	struct bitw d = { 0 }, x = { 0 };
 	const uint8_t *best = a.b;
 	size_t best_len = chunk_app_len(&a);
 	if (dec_encode(t, v, n, &d) == 0 && (d.nbits + 7) / 8 < best_len) {
 		best = d.b;
 		best_len = (d.nbits + 7) / 8;
 	}
+	if (n > 1 && best == a.b) {
+		xors_encode(t, v, n, &x);
+		if ((x.nbits + 7) / 8 < best_len) {
+			best = x.b;
+			best_len = (x.nbits + 7) / 8;
+		}
+	}
 	int rc = buf_add(out, best, best_len);
 	chunk_app_free(&a);
 	free(d.b);
+	free(x.b);
 	return rc;
 }
 
@@ -438,6 +491,20 @@ uint32_t chunk_count(const void *p, size_t len)
 	if (len < CHUNK_HEADER)
 		return 0;
 	return (uint32_t)b[1] | (uint32_t)b[2] << 8;
+}
+
+/* With mode bit 2, read the frame-of-reference timestamp header. */
+static int for_header(struct chunk_iter *it)
+{
+	if (!(it->mode & 4))
+		return 0;
+	uint64_t l, wt;
+	if (br_get(it->p, &it->tpos, it->tend, 7, &l) < 0 || l > 64 ||
+	    br_get(it->p, &it->tpos, it->tend, (unsigned)l, &it->dmin) < 0 ||
+	    br_get(it->p, &it->tpos, it->tend, 7, &wt) < 0 || wt > 64)
+		return -EINVAL;
+	it->wt = (uint8_t)wt;
+	return 0;
 }
 
 int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
@@ -455,6 +522,22 @@ int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
 		it->tpos = CHUNK_HEADER * 8;
 		it->tend = len * 8;
 		return 0;
+	}
+	if (it->enc == CHUNK_XORS) {
+		struct rd r;
+		uint64_t tsbytes;
+		if (len < CHUNK_HEADER + 2)
+			return -EINVAL;
+		it->mode = b[3];
+		rd_init(&r, b + 4, len - 4);
+		if ((it->mode & ~4) || rd_uvarint(&r, &tsbytes) < 0 || tsbytes > rd_left(&r))
+			return -EINVAL;
+		size_t tstart = len - rd_left(&r);
+		it->tpos = tstart * 8;
+		it->tend = (tstart + tsbytes) * 8;
+		it->vpos = it->tend;
+		it->vend = len * 8;
+		return for_header(it);
 	}
 	if (it->enc != CHUNK_DEC || len < CHUNK_HEADER + 3)
 		return -EINVAL;
@@ -477,22 +560,14 @@ int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
 		return -EINVAL;
 	it->vpos = (len - rd_left(&r)) * 8;
 	it->vend = len * 8;
-	if (it->mode & 4) {
-		uint64_t l, wt;
-		if (br_get(b, &it->tpos, it->tend, 7, &l) < 0 || l > 64 ||
-		    br_get(b, &it->tpos, it->tend, (unsigned)l, &it->dmin) < 0 ||
-		    br_get(b, &it->tpos, it->tend, 7, &wt) < 0 || wt > 64)
-			return -EINVAL;
-		it->wt = (uint8_t)wt;
-	}
-	return 0;
+	return for_header(it);
 }
 
 int chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 {
 	if (it->i >= it->n)
 		return 0;
-	if (it->enc == CHUNK_DEC && (it->mode & 4)) {
+	if (it->enc != CHUNK_XOR && (it->mode & 4)) {
 		uint64_t x;
 		if (br_get(it->p, &it->tpos, it->tend, it->i ? it->wt : 64, &x) < 0)
 			return -EINVAL;
@@ -508,6 +583,15 @@ int chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 			if (br_get(it->p, &it->tpos, it->tend, 64, &it->vbits) < 0)
 				return -EINVAL;
 		} else if (get_xor(it->p, &it->tpos, it->tend, &it->vbits, &it->lead,
+		    &it->trail) < 0) {
+			return -EINVAL;
+		}
+		memcpy(v, &it->vbits, 8);
+	} else if (it->enc == CHUNK_XORS) {
+		if (it->i == 0) {
+			if (br_get(it->p, &it->vpos, it->vend, 64, &it->vbits) < 0)
+				return -EINVAL;
+		} else if (get_xor(it->p, &it->vpos, it->vend, &it->vbits, &it->lead,
 		    &it->trail) < 0) {
 			return -EINVAL;
 		}

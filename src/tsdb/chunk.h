@@ -6,8 +6,10 @@
  *   CHUNK_XOR  delta-of-delta timestamps + Gorilla XOR values, bit-packed,
  *              interleaved; every float bit pattern round-trips (NaN payloads).
  *   CHUNK_DEC  for chunks whose values are all decimals m / 10^e with |m| <
- *              2^53 (counters, most gauges): the same timestamp stream, then the
- *              integers m as bit-packed deltas or deltas-of-deltas.
+ *              2^53 (counters, most gauges): a timestamp stream (delta-of-delta
+ *              or frame-of-reference deltas), then the integers m as bit-packed
+ *              deltas or deltas-of-deltas.
+ *   CHUNK_XORS the DEC timestamp stream, then Gorilla XOR values (other floats).
  * The head appends to an open CHUNK_XOR chunk (struct chunk_app); when the
  * chunk is cut, chunk_encode() re-encodes it and keeps the smaller form.
  *
@@ -29,6 +31,7 @@
 enum chunk_encoding {
 	CHUNK_XOR = 1,	/* Gorilla: dod timestamps, XOR floats */
 	CHUNK_DEC = 2,	/* dod timestamps, scaled-integer values */
+	CHUNK_XORS = 3,	/* separate timestamp stream (as DEC), then XOR values */
 };
 
 /* An open chunk being appended to (always valid CHUNK_XOR bytes). */

@@ -123,16 +123,36 @@ T_TEST(chunk_counter_uses_decimal_and_is_small)
 	int enc;
 	T_EQ_INT(roundtrip(t, v, CHUNK_CUT_SAMPLES, &enc), 0);
 	T_EQ_INT(enc, CHUNK_DEC);
-	/* A single NaN forces XOR, still exact. */
+	/* A single NaN rules out DEC; the XOR forms keep it exact. */
 	v[7] = bits_double(0x7ff0000000000002ull);
 	T_EQ_INT(roundtrip(t, v, CHUNK_CUT_SAMPLES, &enc), 0);
-	T_EQ_INT(enc, CHUNK_XOR);
-	/* Constant values: timestamps dominate, ~2 bits/sample. */
+	T_CHECK(enc == CHUNK_XOR || enc == CHUNK_XORS);
+	/* Non-decimal floats on jittery timestamps: separate streams win. */
+	for (size_t i = 0; i < CHUNK_CUT_SAMPLES; i++) {
+		t[i] = 1700000000000 + (int64_t)i * 15000 + (int64_t)(rnd() % 20);
+		v[i] = sin((double)i / 10) / 3;
+	}
+	T_EQ_INT(roundtrip(t, v, CHUNK_CUT_SAMPLES, &enc), 0);
+	T_EQ_INT(enc, CHUNK_XORS);
+	struct chunk_app a;
+	chunk_app_init(&a);
 	for (size_t i = 0; i < CHUNK_CUT_SAMPLES; i++)
+		chunk_app_add(&a, t[i], v[i]);
+	buf_init(&b, 1 << 20);
+	chunk_encode(t, v, CHUNK_CUT_SAMPLES, &b);
+	T_CHECK(b.len + CHUNK_CUT_SAMPLES / 4 < chunk_app_len(&a));	/* >= 2 bits/sample saved */
+	buf_free(&b);
+	chunk_app_free(&a);
+	/* Constant values: timestamps dominate, ~2 bits/sample. */
+	for (size_t i = 0; i < CHUNK_CUT_SAMPLES; i++) {
+		t[i] = 1700000000000 + (int64_t)i * 15000;
 		v[i] = 1;
+	}
 	buf_init(&b, 1 << 20);
 	chunk_encode(t, v, CHUNK_CUT_SAMPLES, &b);
 	T_CHECK(b.len < 40);
+	/* Exactly regular timestamps and one value: a fixed-size chunk. */
+	T_CHECK(b.len <= 30);
 	buf_free(&b);
 }
 
