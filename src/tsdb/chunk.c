@@ -10,6 +10,7 @@
 
 #define DEC_EXP_MAX 18		/* largest decimal exponent CHUNK_DEC uses */
 #define DEC_ABS_MAX 9007199254740992.0	/* 2^53: integers exact in a double */
+#define DEC_GROUP 16		/* differences sharing one width in mode bit 3 */
 
 static const double pow10_tab[DEC_EXP_MAX + 1] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
@@ -380,23 +381,35 @@ static int dec_encode(const int64_t *t, const double *v, size_t n, struct bitw *
 	}
 	if (g == 0)
 		g = 1;
-	/* Choose delta or delta-of-delta, flagged zeros or plain fixed width. */
-	uint64_t maxz[2] = { 0, 0 }, nz[2] = { 0, 0 };
+	/* Choose delta or delta-of-delta, and flagged zeros, one fixed width,
+	 * or a width per group of DEC_GROUP (outliers cost only their group). */
+	uint64_t *zs[2] = { xcalloc(n, sizeof(uint64_t)), xcalloc(n, sizeof(uint64_t)) };
+	uint64_t maxz[2] = { 0, 0 }, nz[2] = { 0, 0 }, grouped[2] = { 0, 0 };
 	int64_t pd = 0;
 	for (size_t i = 1; i < n; i++) {
 		int64_t d = (ms[i] - ms[i - 1]) / (int64_t)g;
-		uint64_t z0 = zz(d), z1 = zz(d - pd);
+		zs[0][i] = zz(d);
+		zs[1][i] = zz(d - pd);
 		pd = d;
-		maxz[0] = z0 > maxz[0] ? z0 : maxz[0];
-		maxz[1] = z1 > maxz[1] ? z1 : maxz[1];
-		nz[0] += z0 != 0;
-		nz[1] += z1 != 0;
+		for (int k = 0; k < 2; k++) {
+			maxz[k] = zs[k][i] > maxz[k] ? zs[k][i] : maxz[k];
+			nz[k] += zs[k][i] != 0;
+		}
 	}
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 1; i < n; i += DEC_GROUP) {
+			uint64_t gm = 0;
+			size_t end = i + DEC_GROUP < n ? i + DEC_GROUP : n;
+			for (size_t j = i; j < end; j++)
+				gm = zs[k][j] > gm ? zs[k][j] : gm;
+			grouped[k] += 7 + (end - i) * bitlen(gm);
+		}
+	static const unsigned modes[6] = { 0, 1, 2, 3, 8, 9 };
 	unsigned best = 0;
 	uint64_t best_cost = UINT64_MAX;
-	for (unsigned mode = 0; mode < 4; mode++) {
-		unsigned dod = mode & 1, w = bitlen(maxz[dod]);
-		uint64_t cost = (mode & 2) ? (uint64_t)(n - 1) * w :
+	for (unsigned k = 0; k < 6; k++) {
+		unsigned mode = modes[k], dod = mode & 1, w = bitlen(maxz[dod]);
+		uint64_t cost = (mode & 8) ? grouped[dod] : (mode & 2) ? (uint64_t)(n - 1) * w :
 		    (w ? (n - 1) + nz[dod] * w : 0);
 		if (cost < best_cost) {
 			best_cost = cost;
@@ -404,23 +417,32 @@ static int dec_encode(const int64_t *t, const double *v, size_t n, struct bitw *
 		}
 	}
 	unsigned w = bitlen(maxz[best & 1]);
+	const uint64_t *z = zs[best & 1];
 	struct bitw ts = { 0 }, vs = { 0 };
 	if (build_ts(t, n, &ts))
 		best |= 4;
-	pd = 0;
 	for (size_t i = 1; i < n && w; i++) {
-		int64_t d = (ms[i] - ms[i - 1]) / (int64_t)g;
-		uint64_t z = (best & 1) ? zz(d - pd) : zz(d);
-		pd = d;
-		if (best & 2)
-			bw_put(&vs, z, w);
-		else if (!z)
+		if (best & 8) {
+			if ((i - 1) % DEC_GROUP == 0) {
+				uint64_t gm = 0;
+				for (size_t j = i; j < i + DEC_GROUP && j < n; j++)
+					gm = z[j] > gm ? z[j] : gm;
+				w = bitlen(gm);
+				bw_put(&vs, w, 7);
+			}
+			bw_put(&vs, z[i], w);
+		} else if (best & 2) {
+			bw_put(&vs, z[i], w);
+		} else if (!z[i]) {
 			bw_put(&vs, 0, 1);
-		else {
+		} else {
 			bw_put(&vs, 1, 1);
-			bw_put(&vs, z, w);
+			bw_put(&vs, z[i], w);
 		}
 	}
+	w = bitlen(maxz[best & 1]);
+	free(zs[0]);
+	free(zs[1]);
 	bw_put(out, CHUNK_DEC, 8);
 	bw_put(out, n & 0xff, 8);
 	bw_put(out, n >> 8, 8);
@@ -544,7 +566,8 @@ int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
 	it->e = b[3];
 	it->mode = b[4];
 	it->w = b[5];
-	if (it->e > DEC_EXP_MAX || it->mode > 7 || it->w > 64)
+	if (it->e > DEC_EXP_MAX || (it->mode & ~15u) || ((it->mode & 8) && (it->mode & 2)) ||
+	    it->w > 64)
 		return -EINVAL;
 	struct rd r;
 	uint64_t tsbytes;
@@ -598,10 +621,16 @@ int chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 		memcpy(v, &it->vbits, 8);
 	} else {
 		if (it->i > 0 && it->w) {
-			uint64_t z = 0, flag = 1;
-			if (!(it->mode & 2) && br_get(it->p, &it->vpos, it->vend, 1, &flag) < 0)
+			uint64_t z = 0, flag = 1, gw;
+			if ((it->mode & 8) && (it->i - 1) % DEC_GROUP == 0) {
+				if (br_get(it->p, &it->vpos, it->vend, 7, &gw) < 0 || gw > it->w)
+					return -EINVAL;
+				it->gw = (uint8_t)gw;
+			}
+			if (!(it->mode & 10) && br_get(it->p, &it->vpos, it->vend, 1, &flag) < 0)
 				return -EINVAL;
-			if (flag && br_get(it->p, &it->vpos, it->vend, it->w, &z) < 0)
+			if (flag && br_get(it->p, &it->vpos, it->vend,
+			    (it->mode & 8) ? it->gw : it->w, &z) < 0)
 				return -EINVAL;
 			int64_t d = (int64_t)(((z >> 1) ^ -(z & 1)) * it->g);
 			if (it->mode & 1) {

@@ -79,6 +79,7 @@ struct chunk_iter {
 	uint64_t g;		/* CHUNK_DEC: factor every difference was divided by */
 	uint64_t dmin;		/* CHUNK_DEC mode 4: smallest timestamp delta */
 	uint8_t wt;		/* CHUNK_DEC mode 4: bits per delta - dmin */
+	uint8_t gw;		/* CHUNK_DEC mode 8: width of the current group */
 };
 
 /* Start reading a chunk. Return 0, or -EINVAL if the header is malformed. */

@@ -177,6 +177,28 @@ T_TEST(chunk_decimal_random_roundtrip)
 	}
 }
 
+T_TEST(chunk_decimal_group_widths_for_outliers)
+{
+	/* Small steps with a rare large jump: per-group widths (mode bit 3). */
+	int64_t t[480];
+	double v[480];
+	int64_t m = 1000;
+	for (size_t i = 0; i < 480; i++) {
+		t[i] = 1700000000000 + (int64_t)i * 15000;
+		m += (int64_t)(rnd() % 8) + (i % 100 == 50 ? 1000000 : 0);
+		v[i] = (double)m;
+	}
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	T_EQ_INT(chunk_encode(t, v, 480, &b), 0);
+	T_EQ_INT((uint8_t)b.data[0], CHUNK_DEC);
+	T_CHECK(((uint8_t)b.data[4] & 8) != 0);
+	T_CHECK(b.len < 480);	/* < 1 byte/sample; one width for all would be 2.6 */
+	buf_free(&b);
+	int enc;
+	T_EQ_INT(roundtrip(t, v, 480, &enc), 0);
+}
+
 T_TEST(chunk_rejects_bad_input)
 {
 	int64_t t[2] = { 5, 5 };
@@ -221,6 +243,7 @@ int main(void)
 	T_RUN(chunk_special_values_roundtrip);
 	T_RUN(chunk_counter_uses_decimal_and_is_small);
 	T_RUN(chunk_decimal_random_roundtrip);
+	T_RUN(chunk_decimal_group_widths_for_outliers);
 	T_RUN(chunk_rejects_bad_input);
 	return t_done();
 }
