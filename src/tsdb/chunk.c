@@ -421,16 +421,17 @@ static int dec_encode(const int64_t *t, const double *v, size_t n, struct bitw *
 	struct bitw ts = { 0 }, vs = { 0 };
 	if (build_ts(t, n, &ts))
 		best |= 4;
+	unsigned gw = 0;
 	for (size_t i = 1; i < n && w; i++) {
 		if (best & 8) {
 			if ((i - 1) % DEC_GROUP == 0) {
 				uint64_t gm = 0;
 				for (size_t j = i; j < i + DEC_GROUP && j < n; j++)
 					gm = z[j] > gm ? z[j] : gm;
-				w = bitlen(gm);
-				bw_put(&vs, w, 7);
+				gw = bitlen(gm);
+				bw_put(&vs, gw, 7);
 			}
-			bw_put(&vs, z[i], w);
+			bw_put(&vs, z[i], gw);
 		} else if (best & 2) {
 			bw_put(&vs, z[i], w);
 		} else if (!z[i]) {
@@ -440,7 +441,6 @@ static int dec_encode(const int64_t *t, const double *v, size_t n, struct bitw *
 			bw_put(&vs, z[i], w);
 		}
 	}
-	w = bitlen(maxz[best & 1]);
 	free(zs[0]);
 	free(zs[1]);
 	bw_put(out, CHUNK_DEC, 8);

@@ -197,6 +197,17 @@ T_TEST(chunk_decimal_group_widths_for_outliers)
 	buf_free(&b);
 	int enc;
 	T_EQ_INT(roundtrip(t, v, 480, &enc), 0);
+	/* Groups of zero width (a flat stretch) between busy ones. */
+	for (size_t i = 0; i < 480; i++) {
+		if (i > 40 && i < 200)
+			continue;
+		m += (int64_t)(rnd() % 3) * 8 + (i % 50 == 0 ? 4000 : 0);
+		v[i] = (double)m / 100;
+	}
+	for (size_t i = 41; i < 200; i++)
+		v[i] = v[40];
+	T_EQ_INT(roundtrip(t, v, 480, &enc), 0);
+	T_EQ_INT(enc, CHUNK_DEC);
 }
 
 T_TEST(chunk_rejects_bad_input)
