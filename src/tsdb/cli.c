@@ -316,11 +316,19 @@ static int cmd_dump(int argc, char **argv)
 	char err[512] = "";
 	int status = 0;
 	for (int i = 1; i < argc && status == 0; i++) {
-		if (!strcmp(argv[i], "--min-time") && i + 1 < argc)
-			mint = strtoll(argv[++i], NULL, 10);
-		else if (!strcmp(argv[i], "--max-time") && i + 1 < argc)
-			maxt = strtoll(argv[++i], NULL, 10);
-		else if (!dir)
+		if ((!strcmp(argv[i], "--min-time") || !strcmp(argv[i], "--max-time")) &&
+		    i + 1 < argc) {
+			char *end;
+			errno = 0;
+			long long x = strtoll(argv[i + 1], &end, 10);
+			if (errno || end == argv[i + 1] || *end) {
+				fprintf(stderr, "vigil tsdb dump: %s wants milliseconds, not \"%s\"\n",
+				    argv[i], argv[i + 1]);
+				status = 2;
+			}
+			*(argv[i][2] == 'm' && argv[i][3] == 'i' ? &mint : &maxt) = x;
+			i++;
+		} else if (!dir)
 			dir = argv[i];
 		else if (nm == CLI_MATCHERS_MAX) {
 			fprintf(stderr, "vigil tsdb dump: more than %d matchers\n", CLI_MATCHERS_MAX);
@@ -434,7 +442,8 @@ static int cmd_stress(int argc, char **argv)
 		int bad = 0;
 		size_t found = 0;
 		for (size_t i = 0; i < r.n && bad < 5; i++) {
-			unsigned id = (unsigned)strtoul(labels_get(r.series[i].labels, "series"), NULL, 10);
+			const char *sid = labels_get(r.series[i].labels, "series");
+			unsigned id = sid ? (unsigned)strtoul(sid, NULL, 10) : UINT32_MAX;
 			const struct storage_series *ss = &r.series[i];
 			for (size_t k = 0; k < ss->n; k++) {
 				double want = stress_value(id, ss->t[k] / 1000);

@@ -135,6 +135,9 @@ T_TEST(cli_import_dump_analyze_roundtrip)
 	T_CHECK(strstr(out, "in.prom:2: a{}: sample out of order") != NULL);
 	snprintf(args, sizeof(args), "dump %s/db 'bad matcher'", dir);
 	T_EQ_INT(run(args, out, sizeof(out)), 2);
+	snprintf(args, sizeof(args), "dump %s/db --min-time 12h", dir);
+	T_EQ_INT(run(args, out, sizeof(out)), 2);
+	T_CHECK(strstr(out, "--min-time wants milliseconds") != NULL);
 	/* A second import into the same window adds a block, never replaces one. */
 	f = fopen(path, "w");
 	fprintf(f, "temp{room=\"r9\"} 5 1700017990000\n");
