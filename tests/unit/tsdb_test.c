@@ -323,6 +323,36 @@ T_TEST(tsdb_torn_wal_tail_is_cut_and_prefix_kept)
 	labels_free(ls);
 }
 
+T_TEST(tsdb_wal_segments_rotate_and_replay_in_order)
+{
+	fresh_dir();
+	struct tsdb_options o;
+	char err[256];
+	tsdb_options_default(&o);
+	o.dir = tmpdir;
+	o.wal_segment_bytes = 4096;
+	struct tsdb *d = tsdb_open(&o, err, sizeof(err));
+	for (int i = 0; i < 3000; i++) {
+		struct labels *ls = mk("m", "a", i % 7, 0);
+		T_EQ_INT(tsdb_append(d, ls, 1000 * (i / 7), i), 0);
+		labels_free(ls);
+	}
+	tsdb_close(d);
+	char seg[512];
+	snprintf(seg, sizeof(seg), "%s/wal/00000010", tmpdir);
+	T_EQ_INT(access(seg, F_OK), 0);	/* at least ten segments */
+	d = tsdb_open(&o, err, sizeof(err));
+	T_EQ_INT(count_samples(d), 3000);
+	/* Appends after a replay go on in a new segment and replay again. */
+	struct labels *ls = mk("m", "a", 1, 0);
+	T_EQ_INT(tsdb_append(d, ls, 10000000, 1), 0);
+	labels_free(ls);
+	tsdb_close(d);
+	d = tsdb_open(&o, err, sizeof(err));
+	T_EQ_INT(count_samples(d), 3001);
+	tsdb_close(d);
+}
+
 T_TEST(tsdb_damaged_block_is_quarantined_rest_queryable)
 {
 	fresh_dir();
@@ -505,6 +535,7 @@ int main(void)
 	T_RUN(tsdb_matches_memstore_through_head_blocks_replay_compaction);
 	T_RUN(tsdb_out_of_order_rules);
 	T_RUN(tsdb_torn_wal_tail_is_cut_and_prefix_kept);
+	T_RUN(tsdb_wal_segments_rotate_and_replay_in_order);
 	T_RUN(tsdb_damaged_block_is_quarantined_rest_queryable);
 	T_RUN(tsdb_retention_by_time_and_bytes);
 	T_RUN(tsdb_append_batch_matches_single_appends);
