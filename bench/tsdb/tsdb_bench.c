@@ -82,14 +82,14 @@ static int ingest(const char *dir, long nseries, long steps, int mode)
 	}
 	long rss0 = rss_kib();
 	int64_t t0 = clock_mono_ns();
-	double v = 1000;
+	double v;	/* per-series counters in hundredths, as parsed from "1000.25" */
 	struct batch b;
 	struct buf enc;
 	batch_init(&b);
 	buf_init(&enc, BATCH_MAX_BYTES);
 	for (long k = 0; k < steps; k++) {
 		for (long i = 0; i < nseries; i++) {
-			v += (double)((i * 7 + k * 13) % 1500) / 100.0;
+			v = (double)(i * 100000 + k * (i % 1500) + (k * 13 + i) % 7) / 100.0;
 			int64_t t = 1700000000000 + k * 15000 + (i % 7);
 			if (mode == 2) {
 				/* Batches of 1000 samples, as a poller would send them. */

@@ -29,9 +29,10 @@ static void bw_put(struct bitw *w, uint64_t v, unsigned nbits)
 {
 	size_t need = (w->nbits + nbits + 7) / 8;
 	if (need > w->cap) {
-		size_t ncap = w->cap ? w->cap * 2 : 32;
+		/* Grow by half: open chunks are most of the head's memory. */
+		size_t ncap = w->cap ? w->cap + w->cap / 2 : 32;
 		while (ncap < need)
-			ncap *= 2;
+			ncap += ncap / 2;
 		w->b = xreallocarray(w->b, ncap, 1);
 		memset(w->b + w->cap, 0, ncap - w->cap);
 		w->cap = ncap;

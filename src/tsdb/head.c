@@ -299,6 +299,7 @@ static void push_chunk(struct hseries *s, const int64_t *t, const double *v, siz
 	c->mint = t[0];
 	c->maxt = t[n - 1];
 	c->data = (uint8_t *)buf_detach(&b, &len);
+	c->data = xreallocarray(c->data, len ? len : 1, 1);	/* no slack in closed chunks */
 	c->len = (uint32_t)len;
 }
 
