@@ -11,6 +11,7 @@
 #define DEC_EXP_MAX 18		/* largest decimal exponent CHUNK_DEC uses */
 #define DEC_ABS_MAX 9007199254740992.0	/* 2^53: integers exact in a double */
 #define DEC_GROUP 16		/* differences sharing one width in mode bit 3 */
+#define DEC_APP_EXP_MAX 9	/* largest exponent an open DECA chunk starts with */
 
 static const double pow10_tab[DEC_EXP_MAX + 1] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
@@ -110,7 +111,7 @@ static void put_ts(struct bitw *w, uint32_t i, int64_t *last, int64_t *delta, in
 }
 
 static int get_ts(const uint8_t *p, size_t *pos, size_t end, uint32_t i, int64_t *last,
-    int64_t *delta)
+    int64_t *delta, int strict)
 {
 	uint64_t x;
 	if (i == 0) {
@@ -139,7 +140,7 @@ static int get_ts(const uint8_t *p, size_t *pos, size_t end, uint32_t i, int64_t
 	*delta = (int64_t)((uint64_t)*delta + (uint64_t)dod);
 	int64_t t = (int64_t)((uint64_t)*last + (uint64_t)*delta);
 	/* Timestamps must ascend strictly; anything else is corruption. */
-	if (t <= *last)
+	if (strict && t <= *last)
 		return -1;
 	*last = t;
 	return 0;
@@ -204,6 +205,32 @@ static int get_xor(const uint8_t *p, size_t *pos, size_t end, uint64_t *prev, ui
 
 /* ---- open chunk ---- */
 
+static int dec_exact(double v, unsigned e, int64_t *m)
+{
+	double s = v * pow10_tab[e];
+	if (!(fabs(s) < DEC_ABS_MAX))
+		return 0;
+	int64_t c = llrint(s);
+	for (int k = -1; k <= 1; k++) {
+		int64_t cand = c + k;
+		double back = (double)cand / pow10_tab[e];
+		if (memcmp(&back, &v, 8) == 0) {
+			*m = cand;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Smallest exponent e <= DEC_APP_EXP_MAX with v == m / 10^e; -1 if none. */
+static int dec_min_exp(double v, int64_t *m)
+{
+	for (unsigned e = 0; e <= DEC_APP_EXP_MAX; e++)
+		if (dec_exact(v, e, m))
+			return (int)e;
+	return -1;
+}
+
 void chunk_app_init(struct chunk_app *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -224,15 +251,56 @@ void chunk_app_free(struct chunk_app *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* Re-encode an open DECA chunk as XOR (a value with more decimals came). */
+static void app_to_xor(struct chunk_app *a)
+{
+	struct chunk_iter it;
+	size_t n = a->n, k = 0;
+	int64_t *ts = xmalloc((n ? n : 1) * sizeof(*ts));
+	double *vs = xmalloc((n ? n : 1) * sizeof(*vs));
+	if (chunk_iter_init(&it, a->b, chunk_app_len(a)) == 0)
+		while (k < n && chunk_iter_next(&it, &ts[k], &vs[k]) == 1)
+			k++;
+	assert(k == n);
+	chunk_app_free(a);
+	chunk_app_init(a);
+	a->xor_only = 1;
+	for (size_t i = 0; i < k; i++)
+		chunk_app_add(a, ts[i], vs[i]);
+	free(ts);
+	free(vs);
+}
+
 void chunk_app_add(struct chunk_app *a, int64_t t, double v)
 {
 	assert(a->n < CHUNK_SAMPLES_MAX);
 	assert(a->n == 0 || t > a->t);
+	int64_t m = 0;
+	if (a->n == 0 && !a->xor_only) {
+		int e = dec_min_exp(v, &m);
+		if (e >= 0) {
+			/* Decimal values: start a DECA chunk (one more header byte). */
+			a->b[0] = CHUNK_DECA;
+			struct bitw w = { a->b, a->cap, a->nbits };
+			bw_put(&w, (uint64_t)e, 8);
+			a->b = w.b;
+			a->cap = w.cap;
+			a->nbits = w.nbits;
+			a->e = (uint8_t)e;
+		}
+	} else if (a->b[0] == CHUNK_DECA && !dec_exact(v, a->e, &m)) {
+		app_to_xor(a);
+	}
+	int deca = a->b[0] == CHUNK_DECA;	/* (w may move a->b below) */
 	struct bitw w = { a->b, a->cap, a->nbits };
 	uint64_t nb;
 	memcpy(&nb, &v, 8);
 	put_ts(&w, a->n, &a->t, &a->delta, t);
-	if (a->n == 0) {
+	if (deca) {
+		if (a->n == 0)
+			dec_exact(v, a->e, &m);
+		put_ts(&w, a->n, &a->m, &a->mdelta, m);
+	} else if (a->n == 0) {
 		bw_put(&w, nb, 64);
 		a->vbits = nb;
 	} else {
@@ -252,23 +320,6 @@ size_t chunk_app_len(const struct chunk_app *a)
 }
 
 /* ---- scaled decimal values ---- */
-
-static int dec_exact(double v, unsigned e, int64_t *m)
-{
-	double s = v * pow10_tab[e];
-	if (!(fabs(s) < DEC_ABS_MAX))
-		return 0;
-	int64_t c = llrint(s);
-	for (int k = -1; k <= 1; k++) {
-		int64_t cand = c + k;
-		double back = (double)cand / pow10_tab[e];
-		if (memcmp(&back, &v, 8) == 0) {
-			*m = cand;
-			return 1;
-		}
-	}
-	return 0;
-}
 
 static uint64_t zz(int64_t x)
 {
@@ -546,6 +597,14 @@ int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
 		it->tend = len * 8;
 		return 0;
 	}
+	if (it->enc == CHUNK_DECA) {
+		if (len < CHUNK_HEADER + 1 || b[3] > DEC_EXP_MAX)
+			return -EINVAL;
+		it->e = b[3];
+		it->tpos = (CHUNK_HEADER + 1) * 8;
+		it->tend = len * 8;
+		return 0;
+	}
 	if (it->enc == CHUNK_XORS) {
 		struct rd r;
 		uint64_t tsbytes;
@@ -599,7 +658,7 @@ int chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 		if (it->i && nt <= it->t)
 			return -EINVAL;
 		it->t = nt;
-	} else if (get_ts(it->p, &it->tpos, it->tend, it->i, &it->t, &it->delta) < 0) {
+	} else if (get_ts(it->p, &it->tpos, it->tend, it->i, &it->t, &it->delta, 1) < 0) {
 		return -EINVAL;
 	}
 	if (it->enc == CHUNK_XOR) {
@@ -611,6 +670,10 @@ int chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 			return -EINVAL;
 		}
 		memcpy(v, &it->vbits, 8);
+	} else if (it->enc == CHUNK_DECA) {
+		if (get_ts(it->p, &it->tpos, it->tend, it->i, &it->m, &it->md, 0) < 0)
+			return -EINVAL;
+		*v = (double)it->m / pow10_tab[it->e];
 	} else if (it->enc == CHUNK_XORS) {
 		if (it->i == 0) {
 			if (br_get(it->p, &it->vpos, it->vend, 64, &it->vbits) < 0)

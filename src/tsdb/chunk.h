@@ -10,8 +10,11 @@
  *              or frame-of-reference deltas), then the integers m as bit-packed
  *              deltas or deltas-of-deltas.
  *   CHUNK_XORS the DEC timestamp stream, then Gorilla XOR values (other floats).
- * The head appends to an open CHUNK_XOR chunk (struct chunk_app); when the
- * chunk is cut, chunk_encode() re-encodes it and keeps the smaller form.
+ * The head appends to an open chunk (struct chunk_app): CHUNK_DECA (decimal
+ * values as m / 10^e, delta-of-delta coded like timestamps) while every value
+ * fits the first value's exponent, else CHUNK_XOR (the chunk is re-encoded
+ * in place when a value stops fitting). When the chunk is cut,
+ * chunk_encode() re-encodes it and keeps the smallest form.
  *
  *   struct chunk_iter it; int64_t t; double v;
  *   if (chunk_iter_init(&it, p, len) == 0)
@@ -32,9 +35,10 @@ enum chunk_encoding {
 	CHUNK_XOR = 1,	/* Gorilla: dod timestamps, XOR floats */
 	CHUNK_DEC = 2,	/* dod timestamps, scaled-integer values */
 	CHUNK_XORS = 3,	/* separate timestamp stream (as DEC), then XOR values */
+	CHUNK_DECA = 4,	/* appendable decimals: interleaved dod timestamps and dod m */
 };
 
-/* An open chunk being appended to (always valid CHUNK_XOR bytes). */
+/* An open chunk being appended to (always a valid chunk). */
 struct chunk_app {
 	uint8_t *b;		/* header + bitstream (owned) */
 	size_t cap;		/* bytes allocated at b */
@@ -44,6 +48,9 @@ struct chunk_app {
 	int64_t delta;		/* last timestamp delta, ms */
 	uint64_t vbits;		/* last value's bits */
 	uint8_t lead, trail;	/* last XOR window (leading/trailing zero bits) */
+	uint8_t e;		/* CHUNK_DECA: decimal exponent */
+	uint8_t xor_only;	/* 1: stay CHUNK_XOR (a value did not fit DECA) */
+	int64_t m, mdelta;	/* CHUNK_DECA: last integer and its last delta */
 };
 
 /* Start an empty chunk. */

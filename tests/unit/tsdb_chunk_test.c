@@ -210,6 +210,37 @@ T_TEST(chunk_decimal_group_widths_for_outliers)
 	T_EQ_INT(enc, CHUNK_DEC);
 }
 
+T_TEST(chunk_open_decimal_chunk_switches_to_xor_in_place)
+{
+	int64_t t[CHUNK_CUT_SAMPLES];
+	double v[CHUNK_CUT_SAMPLES];
+	struct chunk_app a;
+	for (int round = 0; round < 50; round++) {
+		size_t n = 2 + rnd() % (CHUNK_CUT_SAMPLES - 2), sw = rnd() % n;
+		for (size_t i = 0; i < n; i++) {
+			t[i] = 1000 * (int64_t)i + (int64_t)(rnd() % 10);
+			/* Whole numbers, then from sw on two decimals or arbitrary bits. */
+			v[i] = i < sw ? (double)(rnd() % 1000) :
+			    round % 2 ? (double)(rnd() % 100000) / 100 : bits_double(rnd());
+		}
+		chunk_app_init(&a);
+		for (size_t i = 0; i < n; i++)
+			chunk_app_add(&a, t[i], v[i]);
+		/* Two decimals after whole numbers no longer fit e = 0. */
+		T_EQ_INT(a.b[0], sw == 0 && round % 2 ? CHUNK_DECA : CHUNK_XOR);
+		chunk_app_free(&a);
+		int enc;
+		T_EQ_INT(roundtrip(t, v, n, &enc), 0);
+	}
+	/* Counters stay DECA in the open chunk, at about 2 bits per sample. */
+	chunk_app_init(&a);
+	for (size_t i = 0; i < CHUNK_CUT_SAMPLES; i++)
+		chunk_app_add(&a, 1700000000000 + (int64_t)i * 15000, 1e6 + (double)i * 25);
+	T_EQ_INT(a.b[0], CHUNK_DECA);
+	T_CHECK(chunk_app_len(&a) < 64);	/* XOR would take ~4x */
+	chunk_app_free(&a);
+}
+
 T_TEST(chunk_rejects_bad_input)
 {
 	int64_t t[2] = { 5, 5 };
@@ -255,6 +286,7 @@ int main(void)
 	T_RUN(chunk_counter_uses_decimal_and_is_small);
 	T_RUN(chunk_decimal_random_roundtrip);
 	T_RUN(chunk_decimal_group_widths_for_outliers);
+	T_RUN(chunk_open_decimal_chunk_switches_to_xor_in_place);
 	T_RUN(chunk_rejects_bad_input);
 	return t_done();
 }
