@@ -251,8 +251,9 @@ void chunk_app_free(struct chunk_app *a)
 	memset(a, 0, sizeof(*a));
 }
 
-/* Re-encode an open DECA chunk as XOR (a value with more decimals came). */
-static void app_to_xor(struct chunk_app *a)
+/* Re-encode an open DECA chunk: as DECA with exponent at least min_e, or as
+ * XOR (min_e < 0) — a value with more decimals came. */
+static void app_recode(struct chunk_app *a, int min_e)
 {
 	struct chunk_iter it;
 	size_t n = a->n, k = 0;
@@ -264,7 +265,8 @@ static void app_to_xor(struct chunk_app *a)
 	assert(k == n);
 	chunk_app_free(a);
 	chunk_app_init(a);
-	a->xor_only = 1;
+	a->xor_only = min_e < 0;
+	a->min_e = (uint8_t)(min_e < 0 ? 0 : min_e);
 	for (size_t i = 0; i < k; i++)
 		chunk_app_add(a, ts[i], vs[i]);
 	free(ts);
@@ -278,6 +280,11 @@ void chunk_app_add(struct chunk_app *a, int64_t t, double v)
 	int64_t m = 0;
 	if (a->n == 0 && !a->xor_only) {
 		int e = dec_min_exp(v, &m);
+		if (e >= 0 && e < a->min_e) {
+			e = a->min_e;
+			if (!dec_exact(v, (unsigned)e, &m))
+				e = -1;
+		}
 		if (e >= 0) {
 			/* Decimal values: start a DECA chunk (one more header byte). */
 			a->b[0] = CHUNK_DECA;
@@ -289,7 +296,11 @@ void chunk_app_add(struct chunk_app *a, int64_t t, double v)
 			a->e = (uint8_t)e;
 		}
 	} else if (a->b[0] == CHUNK_DECA && !dec_exact(v, a->e, &m)) {
-		app_to_xor(a);
+		/* More decimals than so far: a larger exponent if one fits. */
+		int e = dec_min_exp(v, &m);
+		app_recode(a, e > a->e ? e : -1);
+		if (a->b[0] == CHUNK_DECA && !dec_exact(v, a->e, &m))
+			app_recode(a, -1);
 	}
 	int deca = a->b[0] == CHUNK_DECA;	/* (w may move a->b below) */
 	struct bitw w = { a->b, a->cap, a->nbits };

@@ -11,9 +11,9 @@
  *              deltas or deltas-of-deltas.
  *   CHUNK_XORS the DEC timestamp stream, then Gorilla XOR values (other floats).
  * The head appends to an open chunk (struct chunk_app): CHUNK_DECA (decimal
- * values as m / 10^e, delta-of-delta coded like timestamps) while every value
- * fits the first value's exponent, else CHUNK_XOR (the chunk is re-encoded
- * in place when a value stops fitting). When the chunk is cut,
+ * values as m / 10^e, delta-of-delta coded like timestamps) while the values
+ * fit an exponent <= 9 (the chunk is re-encoded in place with a larger one
+ * when a value has more decimals), else CHUNK_XOR. When the chunk is cut,
  * chunk_encode() re-encodes it and keeps the smallest form.
  *
  *   struct chunk_iter it; int64_t t; double v;
@@ -50,6 +50,7 @@ struct chunk_app {
 	uint8_t lead, trail;	/* last XOR window (leading/trailing zero bits) */
 	uint8_t e;		/* CHUNK_DECA: decimal exponent */
 	uint8_t xor_only;	/* 1: stay CHUNK_XOR (a value did not fit DECA) */
+	uint8_t min_e;		/* CHUNK_DECA: smallest exponent to start with */
 	int64_t m, mdelta;	/* CHUNK_DECA: last integer and its last delta */
 };
 
