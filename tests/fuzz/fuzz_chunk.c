@@ -43,6 +43,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (i != n)
 			abort();
 		buf_free(&b);
+		/* The head's appender (DECA, re-encoding, XOR) must agree too. */
+		struct chunk_app a;
+		chunk_app_init(&a);
+		for (size_t k = 0; k < n; k++)
+			chunk_app_add(&a, ts[k], vs[k]);
+		i = 0;
+		if (chunk_iter_init(&it, a.b, chunk_app_len(&a)) != 0)
+			abort();
+		while (chunk_iter_next(&it, &t, &v) == 1) {
+			if (t != ts[i] || memcmp(&v, &vs[i], 8) != 0)
+				abort();
+			i++;
+		}
+		if (i != n)
+			abort();
+		chunk_app_free(&a);
 	}
 	free(ts);
 	free(vs);
