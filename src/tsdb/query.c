@@ -13,13 +13,17 @@ struct qacc {
 	struct samples *s;		/* their samples while gathering (owned) */
 	size_t n, cap;			/* series held, allocated */
 	struct buf key;			/* scratch */
+	int unique;			/* 1: one source only, no merging by labels */
 };
 
 static void acc_add(struct qacc *a, struct labels *ls, struct samples *sm)
 {
-	buf_reset(&a->key);
-	labels_format(ls, &a->key);
-	uintptr_t at = (uintptr_t)hmap_get(&a->by_key, a->key.data, a->key.len);
+	uintptr_t at = 0;
+	if (!a->unique) {
+		buf_reset(&a->key);
+		labels_format(ls, &a->key);
+		at = (uintptr_t)hmap_get(&a->by_key, a->key.data, a->key.len);
+	}
 	if (at) {
 		labels_free(ls);
 		struct samples *dst = &a->s[at - 1];
@@ -37,7 +41,8 @@ static void acc_add(struct qacc *a, struct labels *ls, struct samples *sm)
 	a->s[a->n] = *sm;
 	memset(sm, 0, sizeof(*sm));
 	a->n++;
-	hmap_put(&a->by_key, a->key.data, a->key.len, (void *)(uintptr_t)a->n);
+	if (!a->unique)
+		hmap_put(&a->by_key, a->key.data, a->key.len, (void *)(uintptr_t)a->n);
 }
 
 static int overlaps(const struct block *b, int64_t mint, int64_t maxt)
@@ -51,12 +56,17 @@ static void gather(struct tsdb *db, const struct matcher *ms, size_t nm, int64_t
 	struct ixreader ix;
 	struct postings p = { 0 };
 	struct bseries bs = { 0 };
+	/* Series are unique within one source: merge by labels only when
+	 * several sources may hold the same series. */
+	size_t sources = db->head->mint <= maxt && db->head->maxt >= mint;
+	for (size_t k = 0; k < db->nblocks; k++)
+		sources += overlaps(db->blocks[k], mint, maxt);
+	a->unique = sources <= 1;
 	for (size_t k = 0; k < db->nblocks; k++) {
 		struct block *b = db->blocks[k];
 		if (!overlaps(b, mint, maxt))
 			continue;
 		block_ixreader(b, &ix);
-		p.n = 0;
 		ix_select(&ix, ms, nm, &p);
 		for (size_t i = 0; i < p.n; i++) {
 			struct samples sm = { 0 };
