@@ -276,6 +276,18 @@ T_TEST(tsdb_out_of_order_rules)
 	T_EQ_INT(st.rejected_too_old, 1);
 	T_EQ_INT(st.rejected_duplicate, 2);
 	T_EQ_INT(st.appended, 2);
+	/* Query limits: max_samples fails the query, max_series trims it. */
+	struct storage sto;
+	struct storage_result r;
+	struct select_hints hints = { .max_samples = 1 };
+	char err[64];
+	tsdb_storage(d, &sto);
+	T_EQ_INT(sto.ops->select(sto.impl, NULL, 0, 0, 20000, &hints, &r, err, sizeof(err)), -E2BIG);
+	T_EQ_INT(r.n, 0);
+	hints.max_samples = 2;
+	T_EQ_INT(sto.ops->select(sto.impl, NULL, 0, 0, 20000, &hints, &r, err, sizeof(err)), 0);
+	T_EQ_INT(r.n, 1);
+	storage_result_free(&r);
 	tsdb_close(d);
 	/* Window 0: any out-of-order sample is refused. */
 	fresh_dir();
