@@ -207,7 +207,7 @@ static int collect(struct tsdb *db, const char *name, const struct matcher *ms, 
 		struct block *b = db->blocks[k];
 		if (!overlaps(b, mint, maxt))
 			continue;
-		if (nm == 0 && b->ix.meta.mint >= mint && b->ix.meta.maxt <= maxt) {
+		if (nm == 0 && !b->ntomb && b->ix.meta.mint >= mint && b->ix.meta.maxt <= maxt) {
 			collect_index(&b->ix.names, NULL, name, &seen);
 			continue;
 		}

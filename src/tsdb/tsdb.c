@@ -169,11 +169,23 @@ static void replay_sample(void *arg, uint64_t ref, int64_t t, double v)
 	r->samples++;
 }
 
+static void replay_delete(void *arg, int64_t mint, int64_t maxt, const uint64_t *refs,
+    size_t n)
+{
+	struct replay *r = arg;
+	for (size_t i = 0; i < n; i++) {
+		struct hseries *s = hmap_get(&r->refs, &refs[i], sizeof(refs[i]));
+		if (s)
+			head_delete(r->db->head, s, mint, maxt);
+	}
+}
+
 static int replay_wal(struct tsdb *db, uint32_t *next_seg, char *err, size_t errsz)
 {
 	struct replay r = { .db = db };
 	hmap_init(&r.refs);
-	struct wal_replay_ops ops = { &r, replay_series, replay_sample, db->opt.read_only };
+	struct wal_replay_ops ops = { &r, replay_series, replay_sample, replay_delete,
+		db->opt.read_only };
 	int rc = wal_replay(db->waldir, &ops, next_seg, err, errsz);
 	hmap_free(&r.refs, NULL);
 	/* Series with no sample left (all in blocks) are collected by the
@@ -432,6 +444,73 @@ int tsdb_append_batch(struct tsdb *db, const void *enc, size_t len, size_t *acce
 	free(st.logged);
 	buf_free(&st.recs);
 	buf_free(&st.samples);
+	return rc;
+}
+
+int tsdb_delete(struct tsdb *db, const struct matcher *ms, size_t nm, int64_t mint,
+    int64_t maxt, char *err, size_t errsz)
+{
+	if (db->opt.read_only) {
+		snprintf(err, errsz, "store is read-only");
+		return -EROFS;
+	}
+	if (mint > maxt) {
+		snprintf(err, errsz, "empty time range");
+		return -EINVAL;
+	}
+	struct ixreader ix;
+	struct postings p = { 0 };
+	struct head *h = db->head;
+	int rc = 0;
+	head_ixreader(h, &ix);
+	ix_select(&ix, ms, nm, &p);
+	uint64_t *refs = xmalloc((p.n ? p.n : 1) * sizeof(*refs));
+	size_t n = 0;
+	for (size_t i = 0; i < p.n && rc == 0; i++) {
+		struct hseries *s = head_series(h, p.v[i]);
+		if (!s || !head_has_samples(s, mint, maxt))
+			continue;
+		if (db->wal_on && !s->wal_logged) {
+			struct labels *ls = head_labels(h, s);
+			rc = wal_log_series(&db->wal, s->id, ls);
+			labels_free(ls);
+			s->wal_logged = rc == 0;
+		}
+		refs[n++] = s->id;
+	}
+	/* Log first: replay must delete exactly where the deletion happened. */
+	if (rc == 0 && n && db->wal_on)
+		rc = wal_log_delete(&db->wal, mint, maxt, refs, n);
+	if (rc == 0 && n && db->wal_on)
+		rc = wal_sync(&db->wal);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		head_delete(h, head_series(h, (uint32_t)refs[i]), mint, maxt);
+	free(refs);
+	postings_free(&p);
+	if (rc < 0) {
+		snprintf(err, errsz, "logging the deletion: %s", strerror(-rc));
+		return rc;
+	}
+	struct samples sm = { 0 };
+	struct bseries bs = { 0 };
+	for (size_t k = 0; k < db->nblocks && rc == 0; k++) {
+		struct block *b = db->blocks[k];
+		if (b->ix.meta.maxt < mint || b->ix.meta.mint > maxt)
+			continue;
+		block_ixreader(b, &ix);
+		ix_select(&ix, ms, nm, &p);
+		n = 0;
+		for (size_t i = 0; i < p.n; i++) {
+			sm.n = 0;
+			if (block_series_samples(b, p.v[i], &bs, mint, maxt, &sm) == 0 && sm.n)
+				p.v[n++] = p.v[i];
+		}
+		if (n && (rc = block_delete(b, p.v, n, mint, maxt)) < 0)
+			snprintf(err, errsz, "%s/tombstones: %s", b->dir, strerror(-rc));
+		postings_free(&p);
+	}
+	samples_free(&sm);
+	bseries_free(&bs);
 	return rc;
 }
 

@@ -76,6 +76,27 @@ static int decode_samples(struct rd *r, const struct wal_replay_ops *ops)
 	return 0;
 }
 
+#define WAL_DELETE_REFS_MAX (WAL_RECORD_MAX / 2)	/* refs in one delete record */
+
+static int decode_delete(struct rd *r, const struct wal_replay_ops *ops)
+{
+	int64_t mint, maxt;
+	uint64_t n;
+	if (rd_varint(r, &mint) < 0 || rd_varint(r, &maxt) < 0 || rd_uvarint(r, &n) < 0 ||
+	    n > rd_left(r) || n > WAL_DELETE_REFS_MAX || mint > maxt)
+		return -1;
+	uint64_t *refs = xmalloc((n ? n : 1) * sizeof(*refs));
+	for (uint64_t i = 0; i < n; i++)
+		if (rd_uvarint(r, &refs[i]) < 0) {
+			free(refs);
+			return -1;
+		}
+	if (ops && ops->del)
+		ops->del(ops->arg, mint, maxt, refs, n);
+	free(refs);
+	return 0;
+}
+
 size_t wal_decode(const uint8_t *p, size_t n, const struct wal_replay_ops *ops)
 {
 	size_t off = 0;
@@ -96,6 +117,8 @@ size_t wal_decode(const uint8_t *p, size_t n, const struct wal_replay_ops *ops)
 			rc = decode_series(&r, ops);
 		else if (rec[0] == WAL_SAMPLES)
 			rc = decode_samples(&r, ops);
+		else if (rec[0] == WAL_DELETE)
+			rc = decode_delete(&r, ops);
 		if (rc < 0 || rd_left(&r))
 			break;
 		off += WAL_HEADER + len;
@@ -396,6 +419,23 @@ int wal_log_sample(struct wal *w, uint64_t ref, int64_t t, double v)
 	buf_reset(&w->rec);
 	wal_encode(&w->rec, WAL_SAMPLES, p, n);
 	return write_rec(w);
+}
+
+int wal_log_delete(struct wal *w, int64_t mint, int64_t maxt, const uint64_t *refs, size_t n)
+{
+	struct buf p;
+	buf_init(&p, WAL_RECORD_MAX - 1);
+	buf_add_varint(&p, mint);
+	buf_add_varint(&p, maxt);
+	buf_add_uvarint(&p, n);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = buf_add_uvarint(&p, refs[i]);
+	buf_reset(&w->rec);
+	if (rc == 0)
+		rc = wal_encode(&w->rec, WAL_DELETE, p.data, p.len);
+	buf_free(&p);
+	return rc < 0 ? rc : write_rec(w);
 }
 
 int wal_log_samples(struct wal *w, uint64_t ref, const int64_t *t, const double *v, size_t n)

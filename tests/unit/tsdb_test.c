@@ -406,6 +406,14 @@ T_TEST(tsdb_damaged_block_is_quarantined_rest_queryable)
 	T_CHECK(strstr(m.data, "vigil_tsdb_blocks_quarantined_total 2\n") != NULL);
 	buf_free(&m);
 	tsdb_close(d);
+	/* A damaged tombstones file damages its block too. */
+	snprintf(path, sizeof(path), "%s/blk-2000-2999/tombstones", tmpdir);
+	FILE *f = fopen(path, "w");
+	fputs("VGTS0001 not really", f);
+	fclose(f);
+	d = open_db(1000, 0);
+	T_EQ_INT(count_samples(d), 70);
+	tsdb_close(d);
 	labels_free(ls);
 	test_retention = 0;
 }
@@ -516,6 +524,100 @@ T_TEST(tsdb_append_batch_matches_single_appends)
 	db.ops->close(db.impl);
 }
 
+/* Drop from r the samples in [mint, maxt] of series with job=job. */
+static void filter_deleted(struct storage_result *r, const char *job, int64_t mint, int64_t maxt)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		struct storage_series *x = &r->series[i];
+		const char *j = labels_get(x->labels, "job");
+		if (j && !strcmp(j, job)) {
+			size_t k = 0;
+			for (size_t q = 0; q < x->n; q++)
+				if (x->t[q] < mint || x->t[q] > maxt) {
+					x->t[k] = x->t[q];
+					x->v[k++] = x->v[q];
+				}
+			x->n = k;
+		}
+		if (x->n == 0) {
+			labels_free(x->labels);
+			free(x->t);
+			free(x->v);
+			continue;
+		}
+		r->series[w++] = *x;
+	}
+	r->n = w;
+}
+
+static const char *diff_after_delete(struct storage *db, struct storage *ref, int64_t mint,
+    int64_t maxt)
+{
+	static char why[300];
+	struct storage_result a, b;
+	char err[64];
+	db->ops->select(db->impl, NULL, 0, INT64_MIN, INT64_MAX, NULL, &a, err, sizeof(err));
+	ref->ops->select(ref->impl, NULL, 0, INT64_MIN, INT64_MAX, NULL, &b, err, sizeof(err));
+	filter_deleted(&b, "a", mint, maxt);
+	const char *d = diff_results(&a, &b);
+	snprintf(why, sizeof(why), "%s", d ? d : "");
+	storage_result_free(&a);
+	storage_result_free(&b);
+	return d ? why : NULL;
+}
+
+T_TEST(tsdb_delete_by_matcher_head_blocks_replay_compaction)
+{
+	fresh_dir();
+	struct storage db, ref;
+	struct tsdb *d = open_db(1000, 300);
+	tsdb_storage(d, &db);
+	memstore_open(&ref);
+	int rejected = 0;
+	int64_t t = workload(&db, &ref, 0, 60, &rejected);
+	tsdb_maintain(d);	/* some blocks, some head */
+	struct tsdb_stats st;
+	tsdb_stats(d, &st);
+	T_CHECK(st.blocks > 0 && st.head_samples > 0);
+	struct matcher m;
+	char err[256];
+	matcher_init(&m, MATCH_EQ, "job", "a", err, sizeof(err));
+	int64_t dmin = 1500, dmax = t - 300;	/* across blocks and into the head */
+	T_EQ_INT(tsdb_delete(d, &m, 1, dmin, dmax, err, sizeof(err)), 0);
+	const char *why = diff_after_delete(&db, &ref, dmin, dmax);
+	if (why)
+		T_FAILF("after delete: %s", why);
+	/* The deletion survives a restart (WAL record + tombstones files). */
+	db.ops->close(db.impl);
+	d = open_db(1000, 300);
+	tsdb_storage(d, &db);
+	why = diff_after_delete(&db, &ref, dmin, dmax);
+	if (why)
+		T_FAILF("after reopen: %s", why);
+	/* New samples after the deleted range; then cuts and compaction drop
+	 * the deleted samples for good. */
+	int64_t t2 = workload(&db, &ref, t + 1000, 200, &rejected);
+	(void)t2;
+	for (int i = 0; i < 5; i++)
+		tsdb_maintain(d);
+	tsdb_stats(d, &st);
+	T_CHECK(st.compactions > 0);
+	why = diff_after_delete(&db, &ref, dmin, dmax);
+	if (why)
+		T_FAILF("after compaction: %s", why);
+	db.ops->close(db.impl);
+	d = open_db(1000, 300);
+	tsdb_storage(d, &db);
+	why = diff_after_delete(&db, &ref, dmin, dmax);
+	if (why)
+		T_FAILF("after second reopen: %s", why);
+	T_EQ_INT(tsdb_delete(d, &m, 1, 5, 4, err, sizeof(err)), -EINVAL);
+	matcher_free(&m);
+	db.ops->close(db.impl);
+	ref.ops->close(ref.impl);
+}
+
 T_TEST(tsdb_metrics_text_has_every_family)
 {
 	fresh_dir();
@@ -551,6 +653,7 @@ int main(void)
 	T_RUN(tsdb_damaged_block_is_quarantined_rest_queryable);
 	T_RUN(tsdb_retention_by_time_and_bytes);
 	T_RUN(tsdb_append_batch_matches_single_appends);
+	T_RUN(tsdb_delete_by_matcher_head_blocks_replay_compaction);
 	T_RUN(tsdb_metrics_text_has_every_family);
 	tsdb_rmtree(tmpdir);
 	return t_done();
