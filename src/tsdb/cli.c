@@ -1,5 +1,5 @@
 /*
- * cli.c — `vigil tsdb import|analyze|dump`, and the hidden `stress` used by
+ * cli.c — `vigil tsdb import|analyze|dump|delete`, and the hidden `stress` used by
  * tests/integration/tsdb_crash.sh. See tsdb_cli_main() in tsdb.h.
  */
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "tsdb/fileutil.h"
 #include "tsdb/importparse.h"
 #include "tsdb/tsdb.h"
 
@@ -27,6 +28,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: vigil tsdb import [-d DIR] [--span DURATION] FILE\n"
 	    "       vigil tsdb analyze DIR\n"
 	    "       vigil tsdb dump DIR [--min-time MS] [--max-time MS] [MATCHER...]\n"
+	    "       vigil tsdb delete DIR --min-time MS --max-time MS MATCHER... (store stopped)\n"
 	    "MATCHER: metric_name | label=\"v\" | label!=\"v\" | label=~\"re\" | label!~\"re\"\n");
 }
 
@@ -95,9 +97,8 @@ static int cmd_import(int argc, char **argv)
 	}
 	/* Blocks newer than a live store's WAL would hide that WAL's samples. */
 	char walpath[4096];
-	struct stat wst;
 	snprintf(walpath, sizeof(walpath), "%s/wal", dir);
-	if (stat(walpath, &wst) == 0) {
+	if (tsdb_du(walpath) > 0) {
 		fprintf(stderr, "vigil tsdb import: %s has a WAL (a live store?); import into a new "
 		    "directory and move its blk-* directories in while the store is stopped\n", dir);
 		if (size)
@@ -307,7 +308,8 @@ static void fmt_value(double v, char *b, size_t n)
 		snprintf(b, n, "%.17g", v);
 }
 
-static int cmd_dump(int argc, char **argv)
+/* `dump` prints the matching samples; `delete` (del = 1) deletes them. */
+static int cmd_dump(int argc, char **argv, int del)
 {
 	const char *dir = NULL;
 	int64_t mint = INT64_MIN, maxt = INT64_MAX;
@@ -322,8 +324,8 @@ static int cmd_dump(int argc, char **argv)
 			errno = 0;
 			long long x = strtoll(argv[i + 1], &end, 10);
 			if (errno || end == argv[i + 1] || *end) {
-				fprintf(stderr, "vigil tsdb dump: %s wants milliseconds, not \"%s\"\n",
-				    argv[i], argv[i + 1]);
+				fprintf(stderr, "vigil tsdb %s: %s wants milliseconds, not \"%s\"\n",
+				    del ? "delete" : "dump", argv[i], argv[i + 1]);
 				status = 2;
 			}
 			*(argv[i][2] == 'm' && argv[i][3] == 'i' ? &mint : &maxt) = x;
@@ -340,13 +342,21 @@ static int cmd_dump(int argc, char **argv)
 			nm++;
 		}
 	}
-	if (!dir && status == 0) {
+	if (status == 0 && (!dir || (del && (nm == 0 || mint == INT64_MIN || maxt == INT64_MAX)))) {
 		usage(stderr);
 		status = 2;
 	}
-	struct tsdb *db = status ? NULL : cli_open(dir, 1, 0, 0);
+	struct tsdb *db = status ? NULL : cli_open(dir, !del, 0, 0);
 	if (!db && status == 0)
 		status = 1;
+	if (db && del) {
+		if (tsdb_delete(db, ms, nm, mint, maxt, err, sizeof(err)) < 0) {
+			fprintf(stderr, "vigil tsdb delete: %s\n", err);
+			status = 1;
+		}
+		tsdb_close(db);
+		db = NULL;
+	}
 	if (db) {
 		struct storage s;
 		struct storage_result r;
@@ -511,7 +521,9 @@ int tsdb_cli_main(int argc, char **argv)
 	if (!strcmp(argv[1], "analyze"))
 		return cmd_analyze(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "dump"))
-		return cmd_dump(argc - 1, argv + 1);
+		return cmd_dump(argc - 1, argv + 1, 0);
+	if (!strcmp(argv[1], "delete"))
+		return cmd_dump(argc - 1, argv + 1, 1);
 	if (!strcmp(argv[1], "stress"))
 		return cmd_stress(argc - 1, argv + 1);
 	fprintf(stderr, "vigil tsdb: unknown command %s\n", argv[1]);
