@@ -29,7 +29,7 @@ pbytes=$(du -sb "$work/prom" | cut -f1)
 vmbytes=""
 if command -v victoria-metrics >/dev/null; then
 	# VictoriaMetrics takes Prometheus text with millisecond timestamps.
-	awk '!/^#/ { ts=$NF; $NF=sprintf("%d", ts*1000 + 0.5); print }' "$work/data.om" >"$work/data.prom"
+	awk '!/^#/ { ts=$NF; $NF=sprintf("%.0f", ts*1000); print }' "$work/data.om" >"$work/data.prom"
 	port=$((20000 + RANDOM % 20000))
 	victoria-metrics -storageDataPath="$work/vm" -httpListenAddr=127.0.0.1:$port \
 		-retentionPeriod=100y -loggerLevel=ERROR >"$work/vm.log" 2>&1 &
@@ -42,18 +42,22 @@ if command -v victoria-metrics >/dev/null; then
 	curl -fs "http://127.0.0.1:$port/internal/force_merge" >/dev/null || true
 	sleep 5
 	vmbytes=$(du -sb "$work/vm/data" | cut -f1)
+	vmall=$(du -sb "$work/vm/data" "$work/vm/indexdb" | awk '{ s += $1 } END { print s }')
 	kill "$vmpid"; wait "$vmpid" 2>/dev/null || true; vmpid=""
 fi
 
-awk -v s="$samples" -v v="$vbytes" -v p="$pbytes" -v m="$vmbytes" \
+awk -v s="$samples" -v v="$vbytes" -v p="$pbytes" -v m="$vmbytes" -v ma="${vmall:-}" \
     -v tv="$(echo "$t1 - $t0" | bc)" -v tp="$(echo "$t2 - $t1" | bc)" '
 BEGIN {
 	printf "samples: %d\n", s
 	printf "vigil:           %10d bytes  %.3f bytes/sample  import %.1f s\n", v, v / s, tv
 	printf "prometheus:      %10d bytes  %.3f bytes/sample  promtool %.1f s\n", p, p / s, tp
-	if (m != "") printf "victoria-metrics:%10d bytes  %.3f bytes/sample (data/ only)\n", m, m / s
+	if (m != "") printf "victoria-metrics:%10d bytes  %.3f bytes/sample (data/ only; with indexdb/ %.3f)\n", m, m / s, ma / s
 	printf "vigil / prometheus bytes: %.2f\n", v / p
-	if (m != "") printf "vigil / victoria-metrics bytes: %.2f\n", v / m
+	if (m != "") printf "vigil / victoria-metrics bytes: %.2f (vs data/ + indexdb/: %.2f)\n", v / m, v / ma
 	printf "import speed vigil / promtool: %.1fx\n", tp / tv
 }'
-"$work/tsdb_bench" ingest "$work/ingest" 100000 30
+for mode in wal batch; do
+	rm -rf "$work/ingest"
+	"$work/tsdb_bench" ingest "$work/ingest" 100000 30 $mode
+done

@@ -2,14 +2,15 @@
  * tsdb_bench.c — a release-built driver for bench/tsdb/run.sh (never part of
  * make test):
  *   tsdb_bench tsdb ...                     the `vigil tsdb` CLI
- *   tsdb_bench ingest DIR SERIES STEPS [nowal]
- *       append SERIES x STEPS samples (15 s apart, counter-like values) and
- *       print samples/s and head RSS per series.
+ *   tsdb_bench ingest DIR SERIES STEPS [nowal|batch]
+ *       append SERIES x STEPS samples (15 s apart, counter-like values),
+ *       print samples/s and head RSS per series, then time three selects.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/batch.h"
 #include "core/clock.h"
 #include "core/log.h"
 #include "tsdb/tsdb.h"
@@ -27,13 +28,36 @@ static long rss_kib(void)
 	return kib;
 }
 
-static int ingest(const char *dir, long nseries, long steps, int nowal)
+/* Time one select; print series and samples returned. */
+static void time_query(struct tsdb *db, const char *what, enum match_type t1, const char *n1,
+    const char *v1, enum match_type t2, const char *n2, const char *v2)
+{
+	struct storage st;
+	struct storage_result r;
+	struct matcher ms[2];
+	char err[256];
+	tsdb_storage(db, &st);
+	matcher_init(&ms[0], t1, n1, v1, err, sizeof(err));
+	matcher_init(&ms[1], t2, n2, v2, err, sizeof(err));
+	int64_t t0 = clock_mono_ns();
+	st.ops->select(st.impl, ms, 2, INT64_MIN, INT64_MAX, NULL, &r, err, sizeof(err));
+	double ms_taken = (double)(clock_mono_ns() - t0) / 1e6;
+	size_t n = 0;
+	for (size_t i = 0; i < r.n; i++)
+		n += r.series[i].n;
+	printf("query %-40s %7zu series %9zu samples %8.1f ms\n", what, r.n, n, ms_taken);
+	storage_result_free(&r);
+	matcher_free(&ms[0]);
+	matcher_free(&ms[1]);
+}
+
+static int ingest(const char *dir, long nseries, long steps, int mode)
 {
 	struct tsdb_options o;
 	char err[256];
 	tsdb_options_default(&o);
 	o.dir = dir;
-	o.no_wal = nowal;
+	o.no_wal = mode == 1;
 	struct tsdb *db = tsdb_open(&o, err, sizeof(err));
 	if (!db) {
 		fprintf(stderr, "%s\n", err);
@@ -58,26 +82,49 @@ static int ingest(const char *dir, long nseries, long steps, int nowal)
 	}
 	long rss0 = rss_kib();
 	int64_t t0 = clock_mono_ns();
-	double v = 1000;
+	double v;	/* per-series counters in hundredths, as parsed from "1000.25" */
+	struct batch b;
+	struct buf enc;
+	batch_init(&b);
+	buf_init(&enc, BATCH_MAX_BYTES);
 	for (long k = 0; k < steps; k++) {
 		for (long i = 0; i < nseries; i++) {
-			v += (double)((i * 7 + k * 13) % 1500) / 100.0;
-			if (tsdb_append(db, ls[i], 1700000000000 + k * 15000 + (i % 7), v) != 0) {
+			v = (double)(i * 100000 + k * (i % 1500) + (k * 13 + i) % 7) / 100.0;
+			int64_t t = 1700000000000 + k * 15000 + (i % 7);
+			if (mode == 2) {
+				/* Batches of 1000 samples, as a poller would send them. */
+				batch_add(&b, ls[i], t, v);
+				if (b.n == 1000 || i == nseries - 1) {
+					size_t a, r;
+					buf_reset(&enc);
+					batch_encode(&b, &enc);
+					tsdb_append_batch(db, enc.data, enc.len, &a, &r);
+					batch_reset(&b);
+				}
+			} else if (tsdb_append(db, ls[i], t, v) != 0) {
 				fprintf(stderr, "append failed\n");
 				return 1;
 			}
 		}
 	}
+	batch_free(&b);
+	buf_free(&enc);
 	tsdb_commit(db);
 	double secs = (double)(clock_mono_ns() - t0) / 1e9;
 	long rss1 = rss_kib();
 	struct tsdb_stats st;
 	tsdb_stats(db, &st);
-	printf("ingest: %ld series x %ld steps = %ld samples in %.2f s: %.0f samples/s (wal %s)\n",
-	    nseries, steps, nseries * steps, secs, (double)(nseries * steps) / secs,
-	    nowal ? "off" : "on");
+	static const char *modes[] = { "per-sample append, wal on", "per-sample append, wal off",
+		"batches of 1000, wal on" };
+	printf("ingest: %ld series x %ld steps = %ld samples in %.2f s: %.0f samples/s (%s)\n",
+	    nseries, steps, nseries * steps, secs, (double)(nseries * steps) / secs, modes[mode]);
 	printf("head: %.0f bytes RSS per series (RSS %ld -> %ld KiB, labels held by the bench excluded)\n",
 	    (double)(rss1 - rss0) * 1024 / (double)nseries, rss0, rss1);
+	time_query(db, "{mode=\"idle\",cpu=\"3\"}", MATCH_EQ, "mode", "idle", MATCH_EQ, "cpu", "3");
+	time_query(db, "{instance=\"host00042:9100\",mode!=\"idle\"}", MATCH_EQ, "instance",
+	    "host00042:9100", MATCH_NE, "mode", "idle");
+	time_query(db, "{instance=~\"host0001.:9100\",cpu=~\"1|2\"}", MATCH_RE, "instance",
+	    "host0001.:9100", MATCH_RE, "cpu", "1|2");
 	for (long i = 0; i < nseries; i++)
 		free(ls[i]);
 	free(ls);
@@ -91,7 +138,8 @@ int main(int argc, char **argv)
 	if (argc > 1 && !strcmp(argv[1], "tsdb"))
 		return tsdb_cli_main(argc - 1, argv + 1);
 	if (argc >= 5 && !strcmp(argv[1], "ingest"))
-		return ingest(argv[2], atol(argv[3]), atol(argv[4]), argc > 5);
-	fprintf(stderr, "usage: tsdb_bench tsdb ... | ingest DIR SERIES STEPS [nowal]\n");
+		return ingest(argv[2], atol(argv[3]), atol(argv[4]),
+		    argc > 5 ? (!strcmp(argv[5], "nowal") ? 1 : !strcmp(argv[5], "batch") ? 2 : 0) : 0);
+	fprintf(stderr, "usage: tsdb_bench tsdb ... | ingest DIR SERIES STEPS [nowal|batch]\n");
 	return 2;
 }

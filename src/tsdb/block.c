@@ -250,6 +250,8 @@ fail:
 
 /* ---- open ---- */
 
+static int read_tombstones(struct block *b, char *err, size_t errsz);
+
 static int map_file(const char *path, void **map, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -301,6 +303,8 @@ int block_open(const char *dir, struct block **out, char *err, size_t errsz)
 		rc = -EINVAL;
 		goto fail;
 	}
+	if ((rc = read_tombstones(b, err, errsz)) < 0)
+		goto fail;
 	b->bytes = tsdb_du(dir);
 	*out = b;
 	return 0;
@@ -315,6 +319,7 @@ void block_close(struct block *b)
 	if (!b)
 		return;
 	block_index_free(&b->ix);
+	free(b->tomb);
 	if (b->idx_map)
 		munmap(b->idx_map, b->idx_len);
 	if (b->chk_map)
@@ -379,9 +384,12 @@ struct labels *block_series_labels(const struct block *b, const struct bseries *
 	return labels_new(v, s->nl);
 }
 
+static int write_file(const char *path, const void *p, size_t n);
+
 int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
     int64_t mint, int64_t maxt, struct samples *out)
 {
+	size_t start = out->n;
 	if (block_index_series(&b->ix, i, s) < 0)
 		return -EINVAL;
 	for (size_t k = 0; k < s->nchunks; k++) {
@@ -403,6 +411,124 @@ int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
 		if (rc < 0)
 			return -EINVAL;
 	}
+	/* Drop deleted ranges (tombstones are sorted by series index). */
+	size_t lo = 0, hi = b->ntomb;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->tomb[mid].idx < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < b->ntomb && b->tomb[lo].idx == i) {
+		size_t w = start;
+		for (size_t k = start; k < out->n; k++) {
+			int gone = 0;
+			for (size_t x = lo; x < b->ntomb && b->tomb[x].idx == i && !gone; x++)
+				gone = out->t[k] >= b->tomb[x].mint && out->t[k] <= b->tomb[x].maxt;
+			if (!gone) {
+				out->t[w] = out->t[k];
+				out->v[w++] = out->v[k];
+			}
+		}
+		out->n = w;
+	}
+	return 0;
+}
+
+static int cmp_tomb(const void *a, const void *b)
+{
+	const struct btomb *x = a, *y = b;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Read dir/tombstones if present. 0, or -EINVAL with err set. */
+static int read_tombstones(struct block *b, char *err, size_t errsz)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/tombstones", b->dir);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	struct stat st;
+	uint8_t *p = NULL;
+	int rc = -EINVAL;
+	if (fstat(fd, &st) < 0 || st.st_size < 16 ||
+	    (uint64_t)st.st_size > 16 + (uint64_t)BLOCK_TOMBS_MAX * 20)
+		goto out;
+	p = xmalloc((size_t)st.st_size);
+	if (pread(fd, p, (size_t)st.st_size, 0) != st.st_size)
+		goto out;
+	struct rd r;
+	uint32_t count, crc;
+	rd_init(&r, p + BLOCK_MAGIC_LEN, (size_t)st.st_size - BLOCK_MAGIC_LEN);
+	if (memcmp(p, BLOCK_TOMBS_MAGIC, BLOCK_MAGIC_LEN) || rd_u32le(&r, &count) < 0 ||
+	    (uint64_t)st.st_size != 16 + (uint64_t)count * 20)
+		goto out;
+	b->tomb = xcalloc(count ? count : 1, sizeof(*b->tomb));
+	for (uint32_t k = 0; k < count; k++) {
+		uint64_t a, z;
+		rd_u32le(&r, &b->tomb[k].idx);
+		rd_u64le(&r, &a);
+		rd_u64le(&r, &z);
+		b->tomb[k].mint = (int64_t)a;
+		b->tomb[k].maxt = (int64_t)z;
+		if (b->tomb[k].idx >= b->ix.nseries || (k && b->tomb[k].idx < b->tomb[k - 1].idx))
+			goto out;
+	}
+	b->ntomb = count;
+	rd_u32le(&r, &crc);
+	if (r.err || tsdb_crc32c(0, p + BLOCK_MAGIC_LEN, (size_t)st.st_size - 12) != crc)
+		goto out;
+	rc = 0;
+out:
+	if (rc < 0) {
+		snprintf(err, errsz, "%s: malformed or checksum mismatch", path);
+		b->ntomb = 0;
+	}
+	free(p);
+	close(fd);
+	return rc;
+}
+
+int block_delete(struct block *b, const uint32_t *idx, size_t n, int64_t mint, int64_t maxt)
+{
+	if (b->ntomb + n > BLOCK_TOMBS_MAX)
+		return -E2BIG;
+	struct btomb *t = xreallocarray(NULL, b->ntomb + n + 1, sizeof(*t));
+	if (b->ntomb)
+		memcpy(t, b->tomb, b->ntomb * sizeof(*t));
+	for (size_t i = 0; i < n; i++)
+		t[b->ntomb + i] = (struct btomb){ idx[i], mint, maxt };
+	size_t nt = b->ntomb + n;
+	qsort(t, nt, sizeof(*t), cmp_tomb);
+	struct buf f;
+	buf_init(&f, 16 + nt * 20);
+	buf_add(&f, BLOCK_TOMBS_MAGIC, BLOCK_MAGIC_LEN);
+	buf_add_u32le(&f, (uint32_t)nt);
+	for (size_t i = 0; i < nt; i++) {
+		buf_add_u32le(&f, t[i].idx);
+		buf_add_u64le(&f, (uint64_t)t[i].mint);
+		buf_add_u64le(&f, (uint64_t)t[i].maxt);
+	}
+	buf_add_u32le(&f, tsdb_crc32c(0, f.data + BLOCK_MAGIC_LEN, f.len - BLOCK_MAGIC_LEN));
+	char tmp[PATH_MAX], fin[PATH_MAX];
+	snprintf(tmp, sizeof(tmp), "%s/tombstones.tmp", b->dir);
+	snprintf(fin, sizeof(fin), "%s/tombstones", b->dir);
+	int rc = write_file(tmp, f.data, f.len);
+	if (rc == 0 && rename(tmp, fin) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = tsdb_fsync_dir(b->dir);
+	buf_free(&f);
+	if (rc < 0) {
+		unlink(tmp);
+		free(t);
+		return rc;
+	}
+	free(b->tomb);
+	b->tomb = t;
+	b->ntomb = nt;
 	return 0;
 }
 
@@ -474,10 +600,10 @@ int block_writer_add(struct block_writer *w, const struct labels *ls, const int6
 	}
 	struct wseries *s = &w->series[w->nseries];
 	memset(s, 0, sizeof(*s));
-	size_t nc = (n + CHUNK_CUT_SAMPLES - 1) / CHUNK_CUT_SAMPLES;
+	size_t nc = (n + BLOCK_CHUNK_SAMPLES - 1) / BLOCK_CHUNK_SAMPLES;
 	s->chunks = xcalloc(nc, sizeof(*s->chunks));
-	for (size_t i = 0; i < n; i += CHUNK_CUT_SAMPLES) {
-		size_t k = n - i < CHUNK_CUT_SAMPLES ? n - i : CHUNK_CUT_SAMPLES;
+	for (size_t i = 0; i < n; i += BLOCK_CHUNK_SAMPLES) {
+		size_t k = n - i < BLOCK_CHUNK_SAMPLES ? n - i : BLOCK_CHUNK_SAMPLES;
 		buf_reset(&w->cbuf);
 		int rc = chunk_encode(t + i, v + i, k, &w->cbuf);
 		if (rc == 0)
@@ -683,10 +809,19 @@ int block_writer_finish(struct block_writer *w, char **dir_out, char *err, size_
 	}
 	if (rc == 0)
 		rc = tsdb_fsync_dir(w->tmpdir);
-	if (rc == 0) {
-		tsdb_rmtree(w->final);	/* an older copy of the same window (re-cut) */
-		rc = rename(w->tmpdir, w->final) < 0 ? -errno : 0;
+	/* Never replace a block: a second block for the same window (a bulk
+	 * import into a store that has one) gets a numbered name. */
+	for (int i = 1; rc == 0 && i < 1000 && access(w->final, F_OK) == 0; i++) {
+		char *base = xstrdup(w->final);
+		char *dash = strrchr(base, '-');
+		if (i > 1 && dash)
+			*dash = 0;
+		free(w->final);
+		w->final = xasprintf("%s-%d", base, i);
+		free(base);
 	}
+	if (rc == 0)
+		rc = rename(w->tmpdir, w->final) < 0 ? -errno : 0;
 	if (rc == 0)
 		rc = tsdb_fsync_dir(w->dbdir);
 	buf_free(&ix);

@@ -21,6 +21,7 @@
 #define BLOCK_MAGIC_LEN 8u
 #define BLOCK_HEADER_LEN 60u		/* payload bytes of the header section */
 #define BLOCK_SYMBOLS_MAX (1u << 28)	/* symbols one block may hold */
+#define BLOCK_CHUNK_SAMPLES 480u	/* samples per chunk in a block (2 h at 15 s) */
 
 struct block_meta {
 	int64_t mint, maxt;	/* first and last sample timestamp, ms */
@@ -61,6 +62,15 @@ struct block_index {
 	struct hmap names;	/* name -> struct hmap (value -> offset + 1 of its list) */
 };
 
+/* A deleted time range of one series (the block's tombstones file). */
+struct btomb {
+	uint32_t idx;		/* series index in the block */
+	int64_t mint, maxt;	/* deleted range, ms, inclusive */
+};
+
+#define BLOCK_TOMBS_MAGIC "VGTS0001"	/* first 8 bytes of tombstones */
+#define BLOCK_TOMBS_MAX (1u << 24)	/* tombstones one block may hold */
+
 struct block {
 	char *dir;		/* path of the block directory (owned) */
 	char *name;		/* its last component (owned) */
@@ -70,6 +80,8 @@ struct block {
 	size_t chk_len;		/* its size */
 	struct block_index ix;	/* parsed index */
 	uint64_t bytes;		/* bytes on disk */
+	struct btomb *tomb;	/* deleted ranges, sorted by idx (owned) */
+	size_t ntomb;		/* entries in tomb */
 };
 
 /* Parse and check an index held in memory; chunks_len bounds the chunk
@@ -88,11 +100,15 @@ void bseries_free(struct bseries *s);
 int block_open(const char *dir, struct block **out, char *err, size_t errsz);
 /* Unmap and free (b may be NULL). */
 void block_close(struct block *b);
+/* Record that series idx[0..n) lose their samples in [mint, maxt]: rewrite
+ * the block's tombstones file (temp file, fsync, rename). 0 or -errno. */
+int block_delete(struct block *b, const uint32_t *idx, size_t n, int64_t mint, int64_t maxt);
 /* Fill ix to read the block's inverted index. */
 void block_ixreader(struct block *b, struct ixreader *ix /* out */);
 /* Labels of series i as a new set (caller frees), or NULL if damaged. */
 struct labels *block_series_labels(const struct block *b, const struct bseries *s);
-/* Append series i's samples in [mint, maxt] to out; fill s. 0 or -EINVAL. */
+/* Append series i's samples in [mint, maxt] to out, less deleted ranges;
+ * fill s. 0 or -EINVAL. */
 int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
     int64_t mint, int64_t maxt, struct samples *out);
 

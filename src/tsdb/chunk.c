@@ -10,6 +10,8 @@
 
 #define DEC_EXP_MAX 18		/* largest decimal exponent CHUNK_DEC uses */
 #define DEC_ABS_MAX 9007199254740992.0	/* 2^53: integers exact in a double */
+#define DEC_GROUP 16		/* differences sharing one width in mode bit 3 */
+#define DEC_APP_EXP_MAX 9	/* largest exponent an open DECA chunk starts with */
 
 static const double pow10_tab[DEC_EXP_MAX + 1] = {
 	1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
@@ -28,9 +30,10 @@ static void bw_put(struct bitw *w, uint64_t v, unsigned nbits)
 {
 	size_t need = (w->nbits + nbits + 7) / 8;
 	if (need > w->cap) {
-		size_t ncap = w->cap ? w->cap * 2 : 32;
+		/* Grow by half: open chunks are most of the head's memory. */
+		size_t ncap = w->cap ? w->cap + w->cap / 2 : 32;
 		while (ncap < need)
-			ncap *= 2;
+			ncap += ncap / 2;
 		w->b = xreallocarray(w->b, ncap, 1);
 		memset(w->b + w->cap, 0, ncap - w->cap);
 		w->cap = ncap;
@@ -108,7 +111,7 @@ static void put_ts(struct bitw *w, uint32_t i, int64_t *last, int64_t *delta, in
 }
 
 static int get_ts(const uint8_t *p, size_t *pos, size_t end, uint32_t i, int64_t *last,
-    int64_t *delta)
+    int64_t *delta, int strict)
 {
 	uint64_t x;
 	if (i == 0) {
@@ -137,7 +140,7 @@ static int get_ts(const uint8_t *p, size_t *pos, size_t end, uint32_t i, int64_t
 	*delta = (int64_t)((uint64_t)*delta + (uint64_t)dod);
 	int64_t t = (int64_t)((uint64_t)*last + (uint64_t)*delta);
 	/* Timestamps must ascend strictly; anything else is corruption. */
-	if (t <= *last)
+	if (strict && t <= *last)
 		return -1;
 	*last = t;
 	return 0;
@@ -202,6 +205,32 @@ static int get_xor(const uint8_t *p, size_t *pos, size_t end, uint64_t *prev, ui
 
 /* ---- open chunk ---- */
 
+static int dec_exact(double v, unsigned e, int64_t *m)
+{
+	double s = v * pow10_tab[e];
+	if (!(fabs(s) < DEC_ABS_MAX))
+		return 0;
+	int64_t c = llrint(s);
+	for (int k = -1; k <= 1; k++) {
+		int64_t cand = c + k;
+		double back = (double)cand / pow10_tab[e];
+		if (memcmp(&back, &v, 8) == 0) {
+			*m = cand;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* Smallest exponent e <= DEC_APP_EXP_MAX with v == m / 10^e; -1 if none. */
+static int dec_min_exp(double v, int64_t *m)
+{
+	for (unsigned e = 0; e <= DEC_APP_EXP_MAX; e++)
+		if (dec_exact(v, e, m))
+			return (int)e;
+	return -1;
+}
+
 void chunk_app_init(struct chunk_app *a)
 {
 	memset(a, 0, sizeof(*a));
@@ -222,15 +251,67 @@ void chunk_app_free(struct chunk_app *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* Re-encode an open DECA chunk: as DECA with exponent at least min_e, or as
+ * XOR (min_e < 0) — a value with more decimals came. */
+static void app_recode(struct chunk_app *a, int min_e)
+{
+	struct chunk_iter it;
+	size_t n = a->n, k = 0;
+	int64_t *ts = xmalloc((n ? n : 1) * sizeof(*ts));
+	double *vs = xmalloc((n ? n : 1) * sizeof(*vs));
+	if (chunk_iter_init(&it, a->b, chunk_app_len(a)) == 0)
+		while (k < n && chunk_iter_next(&it, &ts[k], &vs[k]) == 1)
+			k++;
+	assert(k == n);
+	chunk_app_free(a);
+	chunk_app_init(a);
+	a->xor_only = min_e < 0;
+	a->min_e = (uint8_t)(min_e < 0 ? 0 : min_e);
+	for (size_t i = 0; i < k; i++)
+		chunk_app_add(a, ts[i], vs[i]);
+	free(ts);
+	free(vs);
+}
+
 void chunk_app_add(struct chunk_app *a, int64_t t, double v)
 {
 	assert(a->n < CHUNK_SAMPLES_MAX);
 	assert(a->n == 0 || t > a->t);
+	int64_t m = 0;
+	if (a->n == 0 && !a->xor_only) {
+		int e = dec_min_exp(v, &m);
+		if (e >= 0 && e < a->min_e) {
+			e = a->min_e;
+			if (!dec_exact(v, (unsigned)e, &m))
+				e = -1;
+		}
+		if (e >= 0) {
+			/* Decimal values: start a DECA chunk (one more header byte). */
+			a->b[0] = CHUNK_DECA;
+			struct bitw w = { a->b, a->cap, a->nbits };
+			bw_put(&w, (uint64_t)e, 8);
+			a->b = w.b;
+			a->cap = w.cap;
+			a->nbits = w.nbits;
+			a->e = (uint8_t)e;
+		}
+	} else if (a->b[0] == CHUNK_DECA && !dec_exact(v, a->e, &m)) {
+		/* More decimals than so far: a larger exponent if one fits. */
+		int e = dec_min_exp(v, &m);
+		app_recode(a, e > a->e ? e : -1);
+		if (a->b[0] == CHUNK_DECA && !dec_exact(v, a->e, &m))
+			app_recode(a, -1);
+	}
+	int deca = a->b[0] == CHUNK_DECA;	/* (w may move a->b below) */
 	struct bitw w = { a->b, a->cap, a->nbits };
 	uint64_t nb;
 	memcpy(&nb, &v, 8);
 	put_ts(&w, a->n, &a->t, &a->delta, t);
-	if (a->n == 0) {
+	if (deca) {
+		if (a->n == 0)
+			dec_exact(v, a->e, &m);
+		put_ts(&w, a->n, &a->m, &a->mdelta, m);
+	} else if (a->n == 0) {
 		bw_put(&w, nb, 64);
 		a->vbits = nb;
 	} else {
@@ -251,23 +332,6 @@ size_t chunk_app_len(const struct chunk_app *a)
 
 /* ---- scaled decimal values ---- */
 
-static int dec_exact(double v, unsigned e, int64_t *m)
-{
-	double s = v * pow10_tab[e];
-	if (!(fabs(s) < DEC_ABS_MAX))
-		return 0;
-	int64_t c = llrint(s);
-	for (int k = -1; k <= 1; k++) {
-		int64_t cand = c + k;
-		double back = (double)cand / pow10_tab[e];
-		if (memcmp(&back, &v, 8) == 0) {
-			*m = cand;
-			return 1;
-		}
-	}
-	return 0;
-}
-
 static uint64_t zz(int64_t x)
 {
 	return ((uint64_t)x << 1) ^ (uint64_t)(x >> 63);
@@ -276,6 +340,76 @@ static uint64_t zz(int64_t x)
 static unsigned bitlen(uint64_t x)
 {
 	return x ? 64u - (unsigned)__builtin_clzll(x) : 0;
+}
+
+/* Build the timestamp stream of a chunk with separate streams: delta-of-delta
+ * buckets, or (return 1) each delta minus the smallest at one fixed width,
+ * whichever is smaller (regular scrapes with a few ms of jitter cost a few
+ * bits per sample that way, and none at all without jitter). */
+static int build_ts(const int64_t *t, size_t n, struct bitw *ts)
+{
+	struct bitw tf = { 0 };
+	int64_t last = 0, delta = 0;
+	for (size_t i = 0; i < n; i++)
+		put_ts(ts, (uint32_t)i, &last, &delta, t[i]);
+	uint64_t dmin = UINT64_MAX, dmax = 0;
+	for (size_t i = 1; i < n; i++) {
+		uint64_t d = (uint64_t)t[i] - (uint64_t)t[i - 1];
+		dmin = d < dmin ? d : dmin;
+		dmax = d > dmax ? d : dmax;
+	}
+	if (n < 2)
+		dmin = dmax = 1;
+	unsigned lmin = bitlen(dmin), wt = bitlen(dmax - dmin);
+	bw_put(&tf, lmin, 7);
+	bw_put(&tf, dmin, lmin);
+	bw_put(&tf, wt, 7);
+	bw_put(&tf, (uint64_t)t[0], 64);
+	for (size_t i = 1; i < n; i++)
+		bw_put(&tf, (uint64_t)t[i] - (uint64_t)t[i - 1] - dmin, wt);
+	if (tf.nbits < ts->nbits) {
+		free(ts->b);
+		*ts = tf;
+		return 1;
+	}
+	free(tf.b);
+	return 0;
+}
+
+/* Encode as CHUNK_XORS: separate timestamp stream, then XOR values. */
+static void xors_encode(const int64_t *t, const double *v, size_t n, struct bitw *out)
+{
+	struct bitw ts = { 0 }, vs = { 0 };
+	int mode = build_ts(t, n, &ts) ? 4 : 0;
+	uint64_t prev = 0;
+	uint8_t lead = 0xff, trail = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t nb;
+		memcpy(&nb, &v[i], 8);
+		if (i == 0) {
+			bw_put(&vs, nb, 64);
+			prev = nb;
+		} else {
+			put_xor(&vs, &prev, &lead, &trail, nb);
+		}
+	}
+	size_t tsbytes = (ts.nbits + 7) / 8;
+	struct buf h;
+	buf_init(&h, 16);
+	buf_add_uvarint(&h, tsbytes);
+	bw_put(out, CHUNK_XORS, 8);
+	bw_put(out, n & 0xff, 8);
+	bw_put(out, n >> 8, 8);
+	bw_put(out, (uint64_t)mode, 8);
+	for (size_t i = 0; i < h.len; i++)
+		bw_put(out, (uint8_t)h.data[i], 8);
+	for (size_t i = 0; i < tsbytes; i++)
+		bw_put(out, ts.b[i], 8);
+	for (size_t i = 0; i < (vs.nbits + 7) / 8; i++)
+		bw_put(out, vs.b[i], 8);
+	buf_free(&h);
+	free(ts.b);
+	free(vs.b);
 }
 
 /* Encode as CHUNK_DEC into out; -1 if the values are not all decimals. */
@@ -310,23 +444,35 @@ static int dec_encode(const int64_t *t, const double *v, size_t n, struct bitw *
 	}
 	if (g == 0)
 		g = 1;
-	/* Choose delta or delta-of-delta, flagged zeros or plain fixed width. */
-	uint64_t maxz[2] = { 0, 0 }, nz[2] = { 0, 0 };
+	/* Choose delta or delta-of-delta, and flagged zeros, one fixed width,
+	 * or a width per group of DEC_GROUP (outliers cost only their group). */
+	uint64_t *zs[2] = { xcalloc(n, sizeof(uint64_t)), xcalloc(n, sizeof(uint64_t)) };
+	uint64_t maxz[2] = { 0, 0 }, nz[2] = { 0, 0 }, grouped[2] = { 0, 0 };
 	int64_t pd = 0;
 	for (size_t i = 1; i < n; i++) {
 		int64_t d = (ms[i] - ms[i - 1]) / (int64_t)g;
-		uint64_t z0 = zz(d), z1 = zz(d - pd);
+		zs[0][i] = zz(d);
+		zs[1][i] = zz(d - pd);
 		pd = d;
-		maxz[0] = z0 > maxz[0] ? z0 : maxz[0];
-		maxz[1] = z1 > maxz[1] ? z1 : maxz[1];
-		nz[0] += z0 != 0;
-		nz[1] += z1 != 0;
+		for (int k = 0; k < 2; k++) {
+			maxz[k] = zs[k][i] > maxz[k] ? zs[k][i] : maxz[k];
+			nz[k] += zs[k][i] != 0;
+		}
 	}
+	for (int k = 0; k < 2; k++)
+		for (size_t i = 1; i < n; i += DEC_GROUP) {
+			uint64_t gm = 0;
+			size_t end = i + DEC_GROUP < n ? i + DEC_GROUP : n;
+			for (size_t j = i; j < end; j++)
+				gm = zs[k][j] > gm ? zs[k][j] : gm;
+			grouped[k] += 7 + (end - i) * bitlen(gm);
+		}
+	static const unsigned modes[6] = { 0, 1, 2, 3, 8, 9 };
 	unsigned best = 0;
 	uint64_t best_cost = UINT64_MAX;
-	for (unsigned mode = 0; mode < 4; mode++) {
-		unsigned dod = mode & 1, w = bitlen(maxz[dod]);
-		uint64_t cost = (mode & 2) ? (uint64_t)(n - 1) * w :
+	for (unsigned k = 0; k < 6; k++) {
+		unsigned mode = modes[k], dod = mode & 1, w = bitlen(maxz[dod]);
+		uint64_t cost = (mode & 8) ? grouped[dod] : (mode & 2) ? (uint64_t)(n - 1) * w :
 		    (w ? (n - 1) + nz[dod] * w : 0);
 		if (cost < best_cost) {
 			best_cost = cost;
@@ -334,24 +480,32 @@ static int dec_encode(const int64_t *t, const double *v, size_t n, struct bitw *
 		}
 	}
 	unsigned w = bitlen(maxz[best & 1]);
+	const uint64_t *z = zs[best & 1];
 	struct bitw ts = { 0 }, vs = { 0 };
-	int64_t last = 0, delta = 0;
-	for (size_t i = 0; i < n; i++)
-		put_ts(&ts, (uint32_t)i, &last, &delta, t[i]);
-	pd = 0;
+	if (build_ts(t, n, &ts))
+		best |= 4;
+	unsigned gw = 0;
 	for (size_t i = 1; i < n && w; i++) {
-		int64_t d = (ms[i] - ms[i - 1]) / (int64_t)g;
-		uint64_t z = (best & 1) ? zz(d - pd) : zz(d);
-		pd = d;
-		if (best & 2)
-			bw_put(&vs, z, w);
-		else if (!z)
+		if (best & 8) {
+			if ((i - 1) % DEC_GROUP == 0) {
+				uint64_t gm = 0;
+				for (size_t j = i; j < i + DEC_GROUP && j < n; j++)
+					gm = z[j] > gm ? z[j] : gm;
+				gw = bitlen(gm);
+				bw_put(&vs, gw, 7);
+			}
+			bw_put(&vs, z[i], gw);
+		} else if (best & 2) {
+			bw_put(&vs, z[i], w);
+		} else if (!z[i]) {
 			bw_put(&vs, 0, 1);
-		else {
+		} else {
 			bw_put(&vs, 1, 1);
-			bw_put(&vs, z, w);
+			bw_put(&vs, z[i], w);
 		}
 	}
+	free(zs[0]);
+	free(zs[1]);
 	bw_put(out, CHUNK_DEC, 8);
 	bw_put(out, n & 0xff, 8);
 	bw_put(out, n >> 8, 8);
@@ -393,16 +547,24 @@ int chunk_encode(const int64_t *t, const double *v, size_t n, struct buf *out)
 	chunk_app_init(&a);
 	for (size_t i = 0; i < n; i++)
 		chunk_app_add(&a, t[i], v[i]);
-	struct bitw d = { 0 };
+	struct bitw d = { 0 }, x = { 0 };
 	const uint8_t *best = a.b;
 	size_t best_len = chunk_app_len(&a);
 	if (dec_encode(t, v, n, &d) == 0 && (d.nbits + 7) / 8 < best_len) {
 		best = d.b;
 		best_len = (d.nbits + 7) / 8;
 	}
+	if (n > 1 && best == a.b) {
+		xors_encode(t, v, n, &x);
+		if ((x.nbits + 7) / 8 < best_len) {
+			best = x.b;
+			best_len = (x.nbits + 7) / 8;
+		}
+	}
 	int rc = buf_add(out, best, best_len);
 	chunk_app_free(&a);
 	free(d.b);
+	free(x.b);
 	return rc;
 }
 
@@ -414,6 +576,20 @@ uint32_t chunk_count(const void *p, size_t len)
 	if (len < CHUNK_HEADER)
 		return 0;
 	return (uint32_t)b[1] | (uint32_t)b[2] << 8;
+}
+
+/* With mode bit 2, read the frame-of-reference timestamp header. */
+static int for_header(struct chunk_iter *it)
+{
+	if (!(it->mode & 4))
+		return 0;
+	uint64_t l, wt;
+	if (br_get(it->p, &it->tpos, it->tend, 7, &l) < 0 || l > 64 ||
+	    br_get(it->p, &it->tpos, it->tend, (unsigned)l, &it->dmin) < 0 ||
+	    br_get(it->p, &it->tpos, it->tend, 7, &wt) < 0 || wt > 64)
+		return -EINVAL;
+	it->wt = (uint8_t)wt;
+	return 0;
 }
 
 int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
@@ -432,12 +608,37 @@ int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
 		it->tend = len * 8;
 		return 0;
 	}
+	if (it->enc == CHUNK_DECA) {
+		if (len < CHUNK_HEADER + 1 || b[3] > DEC_EXP_MAX)
+			return -EINVAL;
+		it->e = b[3];
+		it->tpos = (CHUNK_HEADER + 1) * 8;
+		it->tend = len * 8;
+		return 0;
+	}
+	if (it->enc == CHUNK_XORS) {
+		struct rd r;
+		uint64_t tsbytes;
+		if (len < CHUNK_HEADER + 2)
+			return -EINVAL;
+		it->mode = b[3];
+		rd_init(&r, b + 4, len - 4);
+		if ((it->mode & ~4) || rd_uvarint(&r, &tsbytes) < 0 || tsbytes > rd_left(&r))
+			return -EINVAL;
+		size_t tstart = len - rd_left(&r);
+		it->tpos = tstart * 8;
+		it->tend = (tstart + tsbytes) * 8;
+		it->vpos = it->tend;
+		it->vend = len * 8;
+		return for_header(it);
+	}
 	if (it->enc != CHUNK_DEC || len < CHUNK_HEADER + 3)
 		return -EINVAL;
 	it->e = b[3];
 	it->mode = b[4];
 	it->w = b[5];
-	if (it->e > DEC_EXP_MAX || it->mode > 3 || it->w > 64)
+	if (it->e > DEC_EXP_MAX || (it->mode & ~15u) || ((it->mode & 8) && (it->mode & 2)) ||
+	    it->w > 64)
 		return -EINVAL;
 	struct rd r;
 	uint64_t tsbytes;
@@ -453,15 +654,24 @@ int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
 		return -EINVAL;
 	it->vpos = (len - rd_left(&r)) * 8;
 	it->vend = len * 8;
-	return 0;
+	return for_header(it);
 }
 
 int chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 {
 	if (it->i >= it->n)
 		return 0;
-	if (get_ts(it->p, &it->tpos, it->tend, it->i, &it->t, &it->delta) < 0)
+	if (it->enc != CHUNK_XOR && (it->mode & 4)) {
+		uint64_t x;
+		if (br_get(it->p, &it->tpos, it->tend, it->i ? it->wt : 64, &x) < 0)
+			return -EINVAL;
+		int64_t nt = it->i ? (int64_t)((uint64_t)it->t + it->dmin + x) : (int64_t)x;
+		if (it->i && nt <= it->t)
+			return -EINVAL;
+		it->t = nt;
+	} else if (get_ts(it->p, &it->tpos, it->tend, it->i, &it->t, &it->delta, 1) < 0) {
 		return -EINVAL;
+	}
 	if (it->enc == CHUNK_XOR) {
 		if (it->i == 0) {
 			if (br_get(it->p, &it->tpos, it->tend, 64, &it->vbits) < 0)
@@ -471,12 +681,31 @@ int chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
 			return -EINVAL;
 		}
 		memcpy(v, &it->vbits, 8);
+	} else if (it->enc == CHUNK_DECA) {
+		if (get_ts(it->p, &it->tpos, it->tend, it->i, &it->m, &it->md, 0) < 0)
+			return -EINVAL;
+		*v = (double)it->m / pow10_tab[it->e];
+	} else if (it->enc == CHUNK_XORS) {
+		if (it->i == 0) {
+			if (br_get(it->p, &it->vpos, it->vend, 64, &it->vbits) < 0)
+				return -EINVAL;
+		} else if (get_xor(it->p, &it->vpos, it->vend, &it->vbits, &it->lead,
+		    &it->trail) < 0) {
+			return -EINVAL;
+		}
+		memcpy(v, &it->vbits, 8);
 	} else {
 		if (it->i > 0 && it->w) {
-			uint64_t z = 0, flag = 1;
-			if (!(it->mode & 2) && br_get(it->p, &it->vpos, it->vend, 1, &flag) < 0)
+			uint64_t z = 0, flag = 1, gw;
+			if ((it->mode & 8) && (it->i - 1) % DEC_GROUP == 0) {
+				if (br_get(it->p, &it->vpos, it->vend, 7, &gw) < 0 || gw > it->w)
+					return -EINVAL;
+				it->gw = (uint8_t)gw;
+			}
+			if (!(it->mode & 10) && br_get(it->p, &it->vpos, it->vend, 1, &flag) < 0)
 				return -EINVAL;
-			if (flag && br_get(it->p, &it->vpos, it->vend, it->w, &z) < 0)
+			if (flag && br_get(it->p, &it->vpos, it->vend,
+			    (it->mode & 8) ? it->gw : it->w, &z) < 0)
 				return -EINVAL;
 			int64_t d = (int64_t)(((z >> 1) ^ -(z & 1)) * it->g);
 			if (it->mode & 1) {

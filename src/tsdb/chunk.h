@@ -6,10 +6,15 @@
  *   CHUNK_XOR  delta-of-delta timestamps + Gorilla XOR values, bit-packed,
  *              interleaved; every float bit pattern round-trips (NaN payloads).
  *   CHUNK_DEC  for chunks whose values are all decimals m / 10^e with |m| <
- *              2^53 (counters, most gauges): the same timestamp stream, then the
- *              integers m as bit-packed deltas or deltas-of-deltas.
- * The head appends to an open CHUNK_XOR chunk (struct chunk_app); when the
- * chunk is cut, chunk_encode() re-encodes it and keeps the smaller form.
+ *              2^53 (counters, most gauges): a timestamp stream (delta-of-delta
+ *              or frame-of-reference deltas), then the integers m as bit-packed
+ *              deltas or deltas-of-deltas.
+ *   CHUNK_XORS the DEC timestamp stream, then Gorilla XOR values (other floats).
+ * The head appends to an open chunk (struct chunk_app): CHUNK_DECA (decimal
+ * values as m / 10^e, delta-of-delta coded like timestamps) while the values
+ * fit an exponent <= 9 (the chunk is re-encoded in place with a larger one
+ * when a value has more decimals), else CHUNK_XOR. When the chunk is cut,
+ * chunk_encode() re-encodes it and keeps the smallest form.
  *
  *   struct chunk_iter it; int64_t t; double v;
  *   if (chunk_iter_init(&it, p, len) == 0)
@@ -29,9 +34,11 @@
 enum chunk_encoding {
 	CHUNK_XOR = 1,	/* Gorilla: dod timestamps, XOR floats */
 	CHUNK_DEC = 2,	/* dod timestamps, scaled-integer values */
+	CHUNK_XORS = 3,	/* separate timestamp stream (as DEC), then XOR values */
+	CHUNK_DECA = 4,	/* appendable decimals: interleaved dod timestamps and dod m */
 };
 
-/* An open chunk being appended to (always valid CHUNK_XOR bytes). */
+/* An open chunk being appended to (always a valid chunk). */
 struct chunk_app {
 	uint8_t *b;		/* header + bitstream (owned) */
 	size_t cap;		/* bytes allocated at b */
@@ -41,6 +48,10 @@ struct chunk_app {
 	int64_t delta;		/* last timestamp delta, ms */
 	uint64_t vbits;		/* last value's bits */
 	uint8_t lead, trail;	/* last XOR window (leading/trailing zero bits) */
+	uint8_t e;		/* CHUNK_DECA: decimal exponent */
+	uint8_t xor_only;	/* 1: stay CHUNK_XOR (a value did not fit DECA) */
+	uint8_t min_e;		/* CHUNK_DECA: smallest exponent to start with */
+	int64_t m, mdelta;	/* CHUNK_DECA: last integer and its last delta */
 };
 
 /* Start an empty chunk. */
@@ -74,6 +85,9 @@ struct chunk_iter {
 	uint8_t e, mode, w;	/* CHUNK_DEC: exponent, mode bits, delta width */
 	int64_t m, md;		/* CHUNK_DEC: last integer and last delta */
 	uint64_t g;		/* CHUNK_DEC: factor every difference was divided by */
+	uint64_t dmin;		/* CHUNK_DEC mode 4: smallest timestamp delta */
+	uint8_t wt;		/* CHUNK_DEC mode 4: bits per delta - dmin */
+	uint8_t gw;		/* CHUNK_DEC mode 8: width of the current group */
 };
 
 /* Start reading a chunk. Return 0, or -EINVAL if the header is malformed. */

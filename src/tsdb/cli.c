@@ -1,5 +1,5 @@
 /*
- * cli.c — `vigil tsdb import|analyze|dump`, and the hidden `stress` used by
+ * cli.c — `vigil tsdb import|analyze|dump|delete`, and the hidden `stress` used by
  * tests/integration/tsdb_crash.sh. See tsdb_cli_main() in tsdb.h.
  */
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include "core/clock.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "tsdb/fileutil.h"
 #include "tsdb/importparse.h"
 #include "tsdb/tsdb.h"
 
@@ -27,6 +28,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: vigil tsdb import [-d DIR] [--span DURATION] FILE\n"
 	    "       vigil tsdb analyze DIR\n"
 	    "       vigil tsdb dump DIR [--min-time MS] [--max-time MS] [MATCHER...]\n"
+	    "       vigil tsdb delete DIR --min-time MS --max-time MS MATCHER... (store stopped)\n"
 	    "MATCHER: metric_name | label=\"v\" | label!=\"v\" | label=~\"re\" | label!~\"re\"\n");
 }
 
@@ -91,6 +93,16 @@ static int cmd_import(int argc, char **argv)
 	close(fd);
 	if (data == MAP_FAILED) {
 		fprintf(stderr, "vigil tsdb import: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	/* Blocks newer than a live store's WAL would hide that WAL's samples. */
+	char walpath[4096];
+	snprintf(walpath, sizeof(walpath), "%s/wal", dir);
+	if (tsdb_du(walpath) > 0) {
+		fprintf(stderr, "vigil tsdb import: %s has a WAL (a live store?); import into a new "
+		    "directory and move its blk-* directories in while the store is stopped\n", dir);
+		if (size)
+			munmap((void *)(uintptr_t)data, size);
 		return 1;
 	}
 	struct tsdb *db = cli_open(dir, 0, 1, span);
@@ -296,7 +308,8 @@ static void fmt_value(double v, char *b, size_t n)
 		snprintf(b, n, "%.17g", v);
 }
 
-static int cmd_dump(int argc, char **argv)
+/* `dump` prints the matching samples; `delete` (del = 1) deletes them. */
+static int cmd_dump(int argc, char **argv, int del)
 {
 	const char *dir = NULL;
 	int64_t mint = INT64_MIN, maxt = INT64_MAX;
@@ -305,11 +318,19 @@ static int cmd_dump(int argc, char **argv)
 	char err[512] = "";
 	int status = 0;
 	for (int i = 1; i < argc && status == 0; i++) {
-		if (!strcmp(argv[i], "--min-time") && i + 1 < argc)
-			mint = strtoll(argv[++i], NULL, 10);
-		else if (!strcmp(argv[i], "--max-time") && i + 1 < argc)
-			maxt = strtoll(argv[++i], NULL, 10);
-		else if (!dir)
+		if ((!strcmp(argv[i], "--min-time") || !strcmp(argv[i], "--max-time")) &&
+		    i + 1 < argc) {
+			char *end;
+			errno = 0;
+			long long x = strtoll(argv[i + 1], &end, 10);
+			if (errno || end == argv[i + 1] || *end) {
+				fprintf(stderr, "vigil tsdb %s: %s wants milliseconds, not \"%s\"\n",
+				    del ? "delete" : "dump", argv[i], argv[i + 1]);
+				status = 2;
+			}
+			*(argv[i][2] == 'm' && argv[i][3] == 'i' ? &mint : &maxt) = x;
+			i++;
+		} else if (!dir)
 			dir = argv[i];
 		else if (nm == CLI_MATCHERS_MAX) {
 			fprintf(stderr, "vigil tsdb dump: more than %d matchers\n", CLI_MATCHERS_MAX);
@@ -321,13 +342,21 @@ static int cmd_dump(int argc, char **argv)
 			nm++;
 		}
 	}
-	if (!dir && status == 0) {
+	if (status == 0 && (!dir || (del && (nm == 0 || mint == INT64_MIN || maxt == INT64_MAX)))) {
 		usage(stderr);
 		status = 2;
 	}
-	struct tsdb *db = status ? NULL : cli_open(dir, 1, 0, 0);
+	struct tsdb *db = status ? NULL : cli_open(dir, !del, 0, 0);
 	if (!db && status == 0)
 		status = 1;
+	if (db && del) {
+		if (tsdb_delete(db, ms, nm, mint, maxt, err, sizeof(err)) < 0) {
+			fprintf(stderr, "vigil tsdb delete: %s\n", err);
+			status = 1;
+		}
+		tsdb_close(db);
+		db = NULL;
+	}
 	if (db) {
 		struct storage s;
 		struct storage_result r;
@@ -423,7 +452,8 @@ static int cmd_stress(int argc, char **argv)
 		int bad = 0;
 		size_t found = 0;
 		for (size_t i = 0; i < r.n && bad < 5; i++) {
-			unsigned id = (unsigned)strtoul(labels_get(r.series[i].labels, "series"), NULL, 10);
+			const char *sid = labels_get(r.series[i].labels, "series");
+			unsigned id = sid ? (unsigned)strtoul(sid, NULL, 10) : UINT32_MAX;
 			const struct storage_series *ss = &r.series[i];
 			for (size_t k = 0; k < ss->n; k++) {
 				double want = stress_value(id, ss->t[k] / 1000);
@@ -491,7 +521,9 @@ int tsdb_cli_main(int argc, char **argv)
 	if (!strcmp(argv[1], "analyze"))
 		return cmd_analyze(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "dump"))
-		return cmd_dump(argc - 1, argv + 1);
+		return cmd_dump(argc - 1, argv + 1, 0);
+	if (!strcmp(argv[1], "delete"))
+		return cmd_dump(argc - 1, argv + 1, 1);
 	if (!strcmp(argv[1], "stress"))
 		return cmd_stress(argc - 1, argv + 1);
 	fprintf(stderr, "vigil tsdb: unknown command %s\n", argv[1]);

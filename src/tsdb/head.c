@@ -299,6 +299,7 @@ static void push_chunk(struct hseries *s, const int64_t *t, const double *v, siz
 	c->mint = t[0];
 	c->maxt = t[n - 1];
 	c->data = (uint8_t *)buf_detach(&b, &len);
+	c->data = xreallocarray(c->data, len ? len : 1, 1);	/* no slack in closed chunks */
 	c->len = (uint32_t)len;
 }
 
@@ -443,6 +444,36 @@ int head_has_samples(const struct hseries *s, int64_t mint, int64_t maxt)
 		return chunk_has(s->open.b, chunk_app_len(&s->open), mint, maxt);
 	}
 	return 0;
+}
+
+void head_delete(struct head *h, struct hseries *s, int64_t mint, int64_t maxt)
+{
+	struct samples all = { 0 };
+	head_samples(s, INT64_MIN, INT64_MAX, &all);
+	size_t keep = 0;
+	for (size_t i = 0; i < all.n; i++)
+		if (all.t[i] < mint || all.t[i] > maxt) {
+			all.t[keep] = all.t[i];
+			all.v[keep++] = all.v[i];
+		}
+	if (keep == all.n) {
+		samples_free(&all);
+		return;
+	}
+	/* Start the series over and add back what is left, in order. */
+	for (uint32_t i = 0; i < s->nchunks; i++)
+		free(s->chunks[i].data);
+	h->nchunks -= s->nchunks + (s->open.n ? 1 : 0);
+	h->nsamples -= all.n < h->nsamples ? all.n : h->nsamples;
+	s->nchunks = 0;
+	chunk_app_free(&s->open);
+	s->nooo = 0;
+	s->last_t = INT64_MIN;
+	s->mint = INT64_MAX;
+	s->maxt = INT64_MIN;
+	for (size_t i = 0; i < keep; i++)
+		head_add(h, s, all.t[i], all.v[i]);
+	samples_free(&all);
 }
 
 /* ---- truncation ---- */

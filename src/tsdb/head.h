@@ -85,6 +85,8 @@ struct labels *head_labels(const struct head *h, const struct hseries *s);
 void head_samples(const struct hseries *s, int64_t mint, int64_t maxt, struct samples *out);
 /* Return 1 if s has a sample in [mint, maxt]. */
 int head_has_samples(const struct hseries *s, int64_t mint, int64_t maxt);
+/* Delete s's samples in [mint, maxt] (its chunks are rebuilt). */
+void head_delete(struct head *h, struct hseries *s, int64_t mint, int64_t maxt);
 /* The series with head id id, or NULL. */
 struct hseries *head_series(const struct head *h, uint32_t id);
 /* Fill ix to read the head's inverted index. */

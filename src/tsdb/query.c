@@ -13,13 +13,17 @@ struct qacc {
 	struct samples *s;		/* their samples while gathering (owned) */
 	size_t n, cap;			/* series held, allocated */
 	struct buf key;			/* scratch */
+	int unique;			/* 1: one source only, no merging by labels */
 };
 
 static void acc_add(struct qacc *a, struct labels *ls, struct samples *sm)
 {
-	buf_reset(&a->key);
-	labels_format(ls, &a->key);
-	uintptr_t at = (uintptr_t)hmap_get(&a->by_key, a->key.data, a->key.len);
+	uintptr_t at = 0;
+	if (!a->unique) {
+		buf_reset(&a->key);
+		labels_format(ls, &a->key);
+		at = (uintptr_t)hmap_get(&a->by_key, a->key.data, a->key.len);
+	}
 	if (at) {
 		labels_free(ls);
 		struct samples *dst = &a->s[at - 1];
@@ -37,7 +41,8 @@ static void acc_add(struct qacc *a, struct labels *ls, struct samples *sm)
 	a->s[a->n] = *sm;
 	memset(sm, 0, sizeof(*sm));
 	a->n++;
-	hmap_put(&a->by_key, a->key.data, a->key.len, (void *)(uintptr_t)a->n);
+	if (!a->unique)
+		hmap_put(&a->by_key, a->key.data, a->key.len, (void *)(uintptr_t)a->n);
 }
 
 static int overlaps(const struct block *b, int64_t mint, int64_t maxt)
@@ -51,12 +56,17 @@ static void gather(struct tsdb *db, const struct matcher *ms, size_t nm, int64_t
 	struct ixreader ix;
 	struct postings p = { 0 };
 	struct bseries bs = { 0 };
+	/* Series are unique within one source: merge by labels only when
+	 * several sources may hold the same series. */
+	size_t sources = db->head->mint <= maxt && db->head->maxt >= mint;
+	for (size_t k = 0; k < db->nblocks; k++)
+		sources += overlaps(db->blocks[k], mint, maxt);
+	a->unique = sources <= 1;
 	for (size_t k = 0; k < db->nblocks; k++) {
 		struct block *b = db->blocks[k];
 		if (!overlaps(b, mint, maxt))
 			continue;
 		block_ixreader(b, &ix);
-		p.n = 0;
 		ix_select(&ix, ms, nm, &p);
 		for (size_t i = 0; i < p.n; i++) {
 			struct samples sm = { 0 };
@@ -148,6 +158,42 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Does any series in p hold samples? (The head may keep a series whose
+ * only append failed to reach the WAL until its next truncation.) */
+static int any_live(const struct head *h, const struct postings *p)
+{
+	for (size_t i = 0; i < p->n; i++) {
+		const struct hseries *s = head_series(h, p->v[i]);
+		if (s && s->mint <= s->maxt)
+			return 1;
+	}
+	return 0;
+}
+
+/* Without matchers over a range covering everything, the inverted indexes
+ * already hold the answer: add names (name == NULL) or name's values. */
+static void collect_index(const struct hmap *names, const struct head *h, const char *name,
+    struct hmap *seen)
+{
+	size_t it = 0, klen;
+	const char *key;
+	void *val;
+	while (hmap_next(names, &it, &key, &klen, &val)) {
+		if (name && strcmp(key, name) != 0)
+			continue;
+		size_t vit = 0, vlen;
+		const char *vkey;
+		void *pv;
+		while (hmap_next(val, &vit, &vkey, &vlen, &pv)) {
+			if (h && !any_live(h, pv))
+				continue;
+			hmap_put(seen, name ? vkey : key, name ? vlen : klen, NULL);
+			if (!name)
+				break;
+		}
+	}
+}
+
 static int collect(struct tsdb *db, const char *name, const struct matcher *ms, size_t nm,
     int64_t mint, int64_t maxt, char ***out, size_t *n)
 {
@@ -161,6 +207,10 @@ static int collect(struct tsdb *db, const char *name, const struct matcher *ms, 
 		struct block *b = db->blocks[k];
 		if (!overlaps(b, mint, maxt))
 			continue;
+		if (nm == 0 && !b->ntomb && b->ix.meta.mint >= mint && b->ix.meta.maxt <= maxt) {
+			collect_index(&b->ix.names, NULL, name, &seen);
+			continue;
+		}
 		block_ixreader(b, &ix);
 		ix_select(&ix, ms, nm, &p);
 		for (size_t i = 0; i < p.n; i++) {
@@ -175,6 +225,10 @@ static int collect(struct tsdb *db, const char *name, const struct matcher *ms, 
 		postings_free(&p);
 	}
 	struct head *h = db->head;
+	if (nm == 0 && h->mint >= mint && h->maxt <= maxt) {
+		collect_index(&h->names, h, name, &seen);
+		goto done;
+	}
 	head_ixreader(h, &ix);
 	ix_select(&ix, ms, nm, &p);
 	for (size_t i = 0; i < p.n; i++) {
@@ -185,6 +239,7 @@ static int collect(struct tsdb *db, const char *name, const struct matcher *ms, 
 		collect_labels(ls, name, &seen);
 		labels_free(ls);
 	}
+done:
 	postings_free(&p);
 	bseries_free(&bs);
 	samples_free(&sm);

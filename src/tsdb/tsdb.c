@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/batch.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "tsdb/fileutil.h"
@@ -168,11 +169,23 @@ static void replay_sample(void *arg, uint64_t ref, int64_t t, double v)
 	r->samples++;
 }
 
+static void replay_delete(void *arg, int64_t mint, int64_t maxt, const uint64_t *refs,
+    size_t n)
+{
+	struct replay *r = arg;
+	for (size_t i = 0; i < n; i++) {
+		struct hseries *s = hmap_get(&r->refs, &refs[i], sizeof(refs[i]));
+		if (s)
+			head_delete(r->db->head, s, mint, maxt);
+	}
+}
+
 static int replay_wal(struct tsdb *db, uint32_t *next_seg, char *err, size_t errsz)
 {
 	struct replay r = { .db = db };
 	hmap_init(&r.refs);
-	struct wal_replay_ops ops = { &r, replay_series, replay_sample, db->opt.read_only };
+	struct wal_replay_ops ops = { &r, replay_series, replay_sample, replay_delete,
+		db->opt.read_only };
 	int rc = wal_replay(db->waldir, &ops, next_seg, err, errsz);
 	hmap_free(&r.refs, NULL);
 	/* Series with no sample left (all in blocks) are collected by the
@@ -298,6 +311,207 @@ int tsdb_append(struct tsdb *db, const struct labels *ls, int64_t t, double v)
 	head_add(h, s, t, v);
 	db->appended++;
 	return 0;
+}
+
+/* A sample of a batch waiting for its WAL write. */
+struct staged {
+	struct hseries *s;	/* its series */
+	int64_t t;		/* timestamp, ms */
+	double v;		/* value */
+};
+
+struct stage {
+	struct tsdb *db;		/* the store */
+	struct staged *v;		/* samples (owned) */
+	size_t n, cap;			/* held, allocated */
+	struct hseries **logged;	/* series whose record this batch carries (owned) */
+	size_t nlogged, caplogged;	/* held, allocated */
+	struct buf recs;		/* encoded records */
+	struct buf samples;		/* samples record payload being built */
+	size_t rejected;		/* refused before the write */
+	int err;			/* a record did not fit (-E2BIG) */
+};
+
+static void stage_flush_samples(struct stage *st)
+{
+	if (st->samples.len) {
+		if (wal_encode(&st->recs, WAL_SAMPLES, st->samples.data, st->samples.len) < 0)
+			st->err = -E2BIG;
+		buf_reset(&st->samples);
+	}
+}
+
+static int stage_sample(void *ctx, const struct labels *ls, int64_t t, double v)
+{
+	struct stage *st = ctx;
+	struct head *h = st->db->head;
+	if (ls->n == 0) {
+		st->rejected++;
+		return 0;
+	}
+	struct hseries *s = head_find(h, ls);
+	if (!s && t >= h->min_valid) {
+		int created;
+		s = head_get_or_create(h, ls, &created);
+	}
+	int rc = s ? head_check(h, s, t, v) : -ERANGE;
+	if (rc != 0) {
+		if (rc == -ERANGE)
+			st->db->rej_old++;
+		else if (rc == -EEXIST)
+			st->db->rej_dup++;
+		st->rejected += rc < 0;
+		return 0;
+	}
+	if (st->db->wal_on && !s->wal_logged) {
+		/* A series record must precede the samples that use its ref. */
+		stage_flush_samples(st);
+		struct buf p;
+		buf_init(&p, WAL_RECORD_MAX - 1);
+		buf_add_uvarint(&p, s->id);
+		buf_add_uvarint(&p, ls->n);
+		for (size_t i = 0; i < ls->n; i++) {
+			buf_add_uvarint(&p, strlen(ls->v[i].name));
+			buf_adds(&p, ls->v[i].name);
+			buf_add_uvarint(&p, strlen(ls->v[i].value));
+			buf_adds(&p, ls->v[i].value);
+		}
+		if (wal_encode(&st->recs, WAL_SERIES, p.data, p.len) < 0)
+			st->err = -E2BIG;
+		buf_free(&p);
+		s->wal_logged = 2;	/* logged by this batch, if its write succeeds */
+		if (st->nlogged == st->caplogged) {
+			st->caplogged = st->caplogged ? st->caplogged * 2 : 16;
+			st->logged = xreallocarray(st->logged, st->caplogged, sizeof(*st->logged));
+		}
+		st->logged[st->nlogged++] = s;
+	}
+	if (st->db->wal_on) {
+		uint64_t bits;
+		memcpy(&bits, &v, 8);
+		buf_add_uvarint(&st->samples, s->id);
+		buf_add_varint(&st->samples, t);
+		buf_add_u64le(&st->samples, bits);
+		if (st->samples.len > (1u << 20))
+			stage_flush_samples(st);
+	}
+	if (st->err)
+		return st->err;
+	if (st->n == st->cap) {
+		st->cap = st->cap ? st->cap * 2 : 256;
+		st->v = xreallocarray(st->v, st->cap, sizeof(*st->v));
+	}
+	st->v[st->n++] = (struct staged){ s, t, v };
+	return 0;
+}
+
+int tsdb_append_batch(struct tsdb *db, const void *enc, size_t len, size_t *accepted,
+    size_t *rejected)
+{
+	*accepted = *rejected = 0;
+	if (db->opt.read_only)
+		return -EROFS;
+	struct stage st = { .db = db };
+	buf_init(&st.recs, BATCH_MAX_BYTES * 4);
+	buf_init(&st.samples, WAL_RECORD_MAX - 1);
+	int rc = batch_decode(enc, len, stage_sample, &st);
+	stage_flush_samples(&st);
+	if (rc == 0 && st.err)
+		rc = st.err;
+	if (rc == 0 && db->wal_on)
+		rc = wal_write_records(&db->wal, &st.recs);
+	for (size_t i = 0; i < st.nlogged; i++)
+		st.logged[i]->wal_logged = rc == 0;
+	if (rc == 0) {
+		/* Apply in WAL order, re-checking: replay will make the same calls. */
+		for (size_t i = 0; i < st.n; i++) {
+			const struct staged *x = &st.v[i];
+			int c = head_check(db->head, x->s, x->t, x->v);
+			if (c == 0) {
+				head_add(db->head, x->s, x->t, x->v);
+				db->appended++;
+				(*accepted)++;
+			} else if (c < 0) {
+				db->rej_dup++;
+				(*rejected)++;
+			}
+		}
+		*rejected += st.rejected;
+	} else if (rc != -EBADMSG) {
+		db->rej_io += st.n;
+	}
+	free(st.v);
+	free(st.logged);
+	buf_free(&st.recs);
+	buf_free(&st.samples);
+	return rc;
+}
+
+int tsdb_delete(struct tsdb *db, const struct matcher *ms, size_t nm, int64_t mint,
+    int64_t maxt, char *err, size_t errsz)
+{
+	if (db->opt.read_only) {
+		snprintf(err, errsz, "store is read-only");
+		return -EROFS;
+	}
+	if (mint > maxt) {
+		snprintf(err, errsz, "empty time range");
+		return -EINVAL;
+	}
+	struct ixreader ix;
+	struct postings p = { 0 };
+	struct head *h = db->head;
+	int rc = 0;
+	head_ixreader(h, &ix);
+	ix_select(&ix, ms, nm, &p);
+	uint64_t *refs = xmalloc((p.n ? p.n : 1) * sizeof(*refs));
+	size_t n = 0;
+	for (size_t i = 0; i < p.n && rc == 0; i++) {
+		struct hseries *s = head_series(h, p.v[i]);
+		if (!s || !head_has_samples(s, mint, maxt))
+			continue;
+		if (db->wal_on && !s->wal_logged) {
+			struct labels *ls = head_labels(h, s);
+			rc = wal_log_series(&db->wal, s->id, ls);
+			labels_free(ls);
+			s->wal_logged = rc == 0;
+		}
+		refs[n++] = s->id;
+	}
+	/* Log first: replay must delete exactly where the deletion happened. */
+	if (rc == 0 && n && db->wal_on)
+		rc = wal_log_delete(&db->wal, mint, maxt, refs, n);
+	if (rc == 0 && n && db->wal_on)
+		rc = wal_sync(&db->wal);
+	for (size_t i = 0; i < n && rc == 0; i++)
+		head_delete(h, head_series(h, (uint32_t)refs[i]), mint, maxt);
+	free(refs);
+	postings_free(&p);
+	if (rc < 0) {
+		snprintf(err, errsz, "logging the deletion: %s", strerror(-rc));
+		return rc;
+	}
+	struct samples sm = { 0 };
+	struct bseries bs = { 0 };
+	for (size_t k = 0; k < db->nblocks && rc == 0; k++) {
+		struct block *b = db->blocks[k];
+		if (b->ix.meta.maxt < mint || b->ix.meta.mint > maxt)
+			continue;
+		block_ixreader(b, &ix);
+		ix_select(&ix, ms, nm, &p);
+		n = 0;
+		for (size_t i = 0; i < p.n; i++) {
+			sm.n = 0;
+			if (block_series_samples(b, p.v[i], &bs, mint, maxt, &sm) == 0 && sm.n)
+				p.v[n++] = p.v[i];
+		}
+		if (n && (rc = block_delete(b, p.v, n, mint, maxt)) < 0)
+			snprintf(err, errsz, "%s/tombstones: %s", b->dir, strerror(-rc));
+		postings_free(&p);
+	}
+	samples_free(&sm);
+	bseries_free(&bs);
+	return rc;
 }
 
 int tsdb_commit(struct tsdb *db)

@@ -71,6 +71,20 @@ void tsdb_storage(struct tsdb *db, struct storage *out /* out */);
  * window), -EEXIST (another value at t), -EROFS (read-only), or a negative
  * errno from write(2) (e.g. -ENOSPC; the sample is not stored). */
 int tsdb_append(struct tsdb *db, const struct labels *ls, int64_t t, double v);
+/* Append every sample of an encoded core/batch.h batch with one WAL
+ * write(2). Samples are checked one by one as tsdb_append() would; refused
+ * ones are counted in *rejected and skipped. Return 0, -EBADMSG for a
+ * malformed batch (nothing stored), or a negative errno from write(2)
+ * (nothing of this batch stored). */
+int tsdb_append_batch(struct tsdb *db, const void *enc, size_t len,
+    size_t *accepted /* out */, size_t *rejected /* out */);
+/* Delete the samples in [mint, maxt] of every series matching ms (nm may be
+ * 0: all series): head samples are dropped (and the deletion logged to the
+ * WAL and fsynced), blocks get tombstones applied on every read and dropped
+ * by compaction. 0 once durable, or a negative errno with err set (the
+ * deletion may then be partial). */
+int tsdb_delete(struct tsdb *db, const struct matcher *ms, size_t nm, int64_t mint,
+    int64_t maxt, char *err, size_t errsz);
 /* Make every appended sample durable (fsync the WAL). 0 or negative errno. */
 int tsdb_commit(struct tsdb *db);
 /* Housekeeping, call every few seconds: fsync if due, cut old head ranges

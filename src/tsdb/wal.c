@@ -76,6 +76,27 @@ static int decode_samples(struct rd *r, const struct wal_replay_ops *ops)
 	return 0;
 }
 
+#define WAL_DELETE_REFS_MAX (WAL_RECORD_MAX / 2)	/* refs in one delete record */
+
+static int decode_delete(struct rd *r, const struct wal_replay_ops *ops)
+{
+	int64_t mint, maxt;
+	uint64_t n;
+	if (rd_varint(r, &mint) < 0 || rd_varint(r, &maxt) < 0 || rd_uvarint(r, &n) < 0 ||
+	    n > rd_left(r) || n > WAL_DELETE_REFS_MAX || mint > maxt)
+		return -1;
+	uint64_t *refs = xmalloc((n ? n : 1) * sizeof(*refs));
+	for (uint64_t i = 0; i < n; i++)
+		if (rd_uvarint(r, &refs[i]) < 0) {
+			free(refs);
+			return -1;
+		}
+	if (ops && ops->del)
+		ops->del(ops->arg, mint, maxt, refs, n);
+	free(refs);
+	return 0;
+}
+
 size_t wal_decode(const uint8_t *p, size_t n, const struct wal_replay_ops *ops)
 {
 	size_t off = 0;
@@ -96,6 +117,8 @@ size_t wal_decode(const uint8_t *p, size_t n, const struct wal_replay_ops *ops)
 			rc = decode_series(&r, ops);
 		else if (rec[0] == WAL_SAMPLES)
 			rc = decode_samples(&r, ops);
+		else if (rec[0] == WAL_DELETE)
+			rc = decode_delete(&r, ops);
 		if (rc < 0 || rd_left(&r))
 			break;
 		off += WAL_HEADER + len;
@@ -333,23 +356,33 @@ int wal_encode(struct buf *out, enum wal_type type, const void *payload, size_t 
 	return 0;
 }
 
-/* Write the record in w->rec (header included); undo a partial write. */
-static int write_rec(struct wal *w)
+static int write_buf(struct wal *w, const struct buf *b)
 {
 	if (w->fd < 0)
 		return -EBADF;
-	int rc = tsdb_write_all(w->fd, w->rec.data, w->rec.len);
+	int rc = tsdb_write_all(w->fd, b->data, b->len);
 	if (rc < 0) {
 		/* Leave only whole records behind so later ones stay replayable. */
 		if (ftruncate(w->fd, (off_t)w->off) < 0)
 			log_error("wal: cannot undo a partial write", "errno=%d", errno);
 		return rc;
 	}
-	w->off += w->rec.len;
+	w->off += b->len;
 	w->dirty = 1;
 	if (w->off >= w->seg_max && w->seg_max)
 		wal_rotate(w, NULL);
 	return wal_sync_due(w);
+}
+
+/* Write the record in w->rec (header included); undo a partial write. */
+static int write_rec(struct wal *w)
+{
+	return write_buf(w, &w->rec);
+}
+
+int wal_write_records(struct wal *w, const struct buf *recs)
+{
+	return recs->len ? write_buf(w, recs) : 0;
 }
 
 int wal_log_series(struct wal *w, uint64_t ref, const struct labels *ls)
@@ -386,6 +419,23 @@ int wal_log_sample(struct wal *w, uint64_t ref, int64_t t, double v)
 	buf_reset(&w->rec);
 	wal_encode(&w->rec, WAL_SAMPLES, p, n);
 	return write_rec(w);
+}
+
+int wal_log_delete(struct wal *w, int64_t mint, int64_t maxt, const uint64_t *refs, size_t n)
+{
+	struct buf p;
+	buf_init(&p, WAL_RECORD_MAX - 1);
+	buf_add_varint(&p, mint);
+	buf_add_varint(&p, maxt);
+	buf_add_uvarint(&p, n);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++)
+		rc = buf_add_uvarint(&p, refs[i]);
+	buf_reset(&w->rec);
+	if (rc == 0)
+		rc = wal_encode(&w->rec, WAL_DELETE, p.data, p.len);
+	buf_free(&p);
+	return rc < 0 ? rc : write_rec(w);
 }
 
 int wal_log_samples(struct wal *w, uint64_t ref, const int64_t *t, const double *v, size_t n)

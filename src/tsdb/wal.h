@@ -7,7 +7,8 @@
  * Record: u32le len | u32le crc32c of the len bytes | len bytes = type byte
  * + payload. Types: WAL_SERIES (uvarint ref, uvarint nlabels, then per label
  * uvarint len + name, uvarint len + value) and WAL_SAMPLES (repeated uvarint
- * ref, varint t, u64le value bits).
+ * ref, varint t, u64le value bits) and WAL_DELETE (varint mint, varint maxt,
+ * uvarint n, n uvarint refs).
  */
 #ifndef VIGIL_TSDB_WAL_H
 #define VIGIL_TSDB_WAL_H
@@ -23,6 +24,7 @@
 enum wal_type {
 	WAL_SERIES = 1,		/* a series' reference and labels */
 	WAL_SAMPLES = 2,	/* samples of known series */
+	WAL_DELETE = 3,		/* samples of some series deleted in a time range */
 };
 
 /* What replay hands back. */
@@ -30,6 +32,8 @@ struct wal_replay_ops {
 	void *arg;	/* passed to both callbacks */
 	void (*series)(void *arg, uint64_t ref, const struct labels *ls);
 	void (*sample)(void *arg, uint64_t ref, int64_t t, double v);
+	/* Delete the samples in [mint, maxt] of the n series refs (may be NULL). */
+	void (*del)(void *arg, int64_t mint, int64_t maxt, const uint64_t *refs, size_t n);
 	int read_only;	/* 1: report a torn tail but leave the files alone */
 };
 
@@ -67,8 +71,13 @@ void wal_close(struct wal *w);
 int wal_log_series(struct wal *w, uint64_t ref, const struct labels *ls);
 /* Log one sample. 0 or negative errno (nothing of it stays in the file). */
 int wal_log_sample(struct wal *w, uint64_t ref, int64_t t, double v);
+/* Log a deletion of [mint, maxt] for n series. 0 or negative errno. */
+int wal_log_delete(struct wal *w, int64_t mint, int64_t maxt, const uint64_t *refs, size_t n);
 /* Log n samples of one series in as few records as fit. 0 or negative errno. */
 int wal_log_samples(struct wal *w, uint64_t ref, const int64_t *t, const double *v, size_t n);
+/* Write whole records already encoded in recs (wal_encode) with one
+ * write(2). 0 or negative errno (then none of them stays in the file). */
+int wal_write_records(struct wal *w, const struct buf *recs);
 /* Fsync now if anything was written. 0 or negative errno. */
 int wal_sync(struct wal *w);
 /* Fsync if the interval has passed. */

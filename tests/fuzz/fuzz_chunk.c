@@ -14,12 +14,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t *p = malloc(size ? size : 1);
 	memcpy(p, data, size);
 	struct chunk_iter it;
-	int64_t *ts = malloc(sizeof(int64_t) * CHUNK_SAMPLES_MAX);
-	double *vs = malloc(sizeof(double) * CHUNK_SAMPLES_MAX);
+	size_t cap = chunk_count(p, size) + 1;	/* the iterator never yields more */
+	int64_t *ts = malloc(sizeof(int64_t) * cap);
+	double *vs = malloc(sizeof(double) * cap);
 	size_t n = 0;
 	int rc = chunk_iter_init(&it, p, size);
 	while (rc == 0 && (rc = chunk_iter_next(&it, &ts[n], &vs[n])) == 1) {
-		if (n > 0 && ts[n] <= ts[n - 1])
+		if ((n > 0 && ts[n] <= ts[n - 1]) || n + 1 >= cap)
 			abort();
 		n++;
 		rc = 0;
@@ -42,6 +43,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (i != n)
 			abort();
 		buf_free(&b);
+		/* The head's appender (DECA, re-encoding, XOR) must agree too. */
+		struct chunk_app a;
+		chunk_app_init(&a);
+		for (size_t k = 0; k < n; k++)
+			chunk_app_add(&a, ts[k], vs[k]);
+		i = 0;
+		if (chunk_iter_init(&it, a.b, chunk_app_len(&a)) != 0)
+			abort();
+		while (chunk_iter_next(&it, &t, &v) == 1) {
+			if (t != ts[i] || memcmp(&v, &vs[i], 8) != 0)
+				abort();
+			i++;
+		}
+		if (i != n)
+			abort();
+		chunk_app_free(&a);
 	}
 	free(ts);
 	free(vs);

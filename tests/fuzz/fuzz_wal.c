@@ -50,7 +50,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size && (data[size - 1] & 1) == 0)
 		fix_crcs(p, size);
 	size_t samples = 0;
-	struct wal_replay_ops ops = { &samples, on_series, on_sample, 1 };
+	struct wal_replay_ops ops = { &samples, on_series, on_sample, NULL, 1 };
 	size_t good = wal_decode(p, size, &ops);
 	if (good > size)
 		abort();

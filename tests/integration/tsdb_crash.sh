@@ -9,7 +9,7 @@
 #     once space is freed. Skipped (reported) if tmpfs cannot be mounted.
 set -u
 cd "$(dirname "$0")/../.."
-if [ -x ./vigil ] && ./vigil tsdb help >/dev/null 2>&1; then
+if [ -x ./vigil ] && ./vigil tsdb help 2>/dev/null | grep -q 'vigil tsdb import'; then
 	cli=(./vigil tsdb)
 elif [ -x build/asan/tests/tsdb_cli_test ]; then
 	cli=(build/asan/tests/tsdb_cli_test tsdb)

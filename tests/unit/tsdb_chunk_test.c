@@ -123,16 +123,36 @@ T_TEST(chunk_counter_uses_decimal_and_is_small)
 	int enc;
 	T_EQ_INT(roundtrip(t, v, CHUNK_CUT_SAMPLES, &enc), 0);
 	T_EQ_INT(enc, CHUNK_DEC);
-	/* A single NaN forces XOR, still exact. */
+	/* A single NaN rules out DEC; the XOR forms keep it exact. */
 	v[7] = bits_double(0x7ff0000000000002ull);
 	T_EQ_INT(roundtrip(t, v, CHUNK_CUT_SAMPLES, &enc), 0);
-	T_EQ_INT(enc, CHUNK_XOR);
-	/* Constant values: timestamps dominate, ~2 bits/sample. */
+	T_CHECK(enc == CHUNK_XOR || enc == CHUNK_XORS);
+	/* Non-decimal floats on jittery timestamps: separate streams win. */
+	for (size_t i = 0; i < CHUNK_CUT_SAMPLES; i++) {
+		t[i] = 1700000000000 + (int64_t)i * 15000 + (int64_t)(rnd() % 20);
+		v[i] = sin((double)i / 10) / 3;
+	}
+	T_EQ_INT(roundtrip(t, v, CHUNK_CUT_SAMPLES, &enc), 0);
+	T_EQ_INT(enc, CHUNK_XORS);
+	struct chunk_app a;
+	chunk_app_init(&a);
 	for (size_t i = 0; i < CHUNK_CUT_SAMPLES; i++)
+		chunk_app_add(&a, t[i], v[i]);
+	buf_init(&b, 1 << 20);
+	chunk_encode(t, v, CHUNK_CUT_SAMPLES, &b);
+	T_CHECK(b.len + CHUNK_CUT_SAMPLES / 4 < chunk_app_len(&a));	/* >= 2 bits/sample saved */
+	buf_free(&b);
+	chunk_app_free(&a);
+	/* Constant values: timestamps dominate, ~2 bits/sample. */
+	for (size_t i = 0; i < CHUNK_CUT_SAMPLES; i++) {
+		t[i] = 1700000000000 + (int64_t)i * 15000;
 		v[i] = 1;
+	}
 	buf_init(&b, 1 << 20);
 	chunk_encode(t, v, CHUNK_CUT_SAMPLES, &b);
 	T_CHECK(b.len < 40);
+	/* Exactly regular timestamps and one value: a fixed-size chunk. */
+	T_CHECK(b.len <= 30);
 	buf_free(&b);
 }
 
@@ -155,6 +175,70 @@ T_TEST(chunk_decimal_random_roundtrip)
 		if (n >= 20)
 			T_EQ_INT(enc, CHUNK_DEC);
 	}
+}
+
+T_TEST(chunk_decimal_group_widths_for_outliers)
+{
+	/* Small steps with a rare large jump: per-group widths (mode bit 3). */
+	int64_t t[480];
+	double v[480];
+	int64_t m = 1000;
+	for (size_t i = 0; i < 480; i++) {
+		t[i] = 1700000000000 + (int64_t)i * 15000;
+		m += (int64_t)(rnd() % 8) + (i % 100 == 50 ? 1000000 : 0);
+		v[i] = (double)m;
+	}
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	T_EQ_INT(chunk_encode(t, v, 480, &b), 0);
+	T_EQ_INT((uint8_t)b.data[0], CHUNK_DEC);
+	T_CHECK(((uint8_t)b.data[4] & 8) != 0);
+	T_CHECK(b.len < 480);	/* < 1 byte/sample; one width for all would be 2.6 */
+	buf_free(&b);
+	int enc;
+	T_EQ_INT(roundtrip(t, v, 480, &enc), 0);
+	/* Groups of zero width (a flat stretch) between busy ones. */
+	for (size_t i = 0; i < 480; i++) {
+		if (i > 40 && i < 200)
+			continue;
+		m += (int64_t)(rnd() % 3) * 8 + (i % 50 == 0 ? 4000 : 0);
+		v[i] = (double)m / 100;
+	}
+	for (size_t i = 41; i < 200; i++)
+		v[i] = v[40];
+	T_EQ_INT(roundtrip(t, v, 480, &enc), 0);
+	T_EQ_INT(enc, CHUNK_DEC);
+}
+
+T_TEST(chunk_open_decimal_chunk_switches_to_xor_in_place)
+{
+	int64_t t[CHUNK_CUT_SAMPLES];
+	double v[CHUNK_CUT_SAMPLES];
+	struct chunk_app a;
+	for (int round = 0; round < 50; round++) {
+		size_t n = 2 + rnd() % (CHUNK_CUT_SAMPLES - 2), sw = rnd() % n;
+		for (size_t i = 0; i < n; i++) {
+			t[i] = 1000 * (int64_t)i + (int64_t)(rnd() % 10);
+			/* Whole numbers, then from sw on two decimals or arbitrary bits. */
+			v[i] = i < sw ? (double)(rnd() % 1000) :
+			    round % 2 ? (double)(rnd() % 100000) / 100 : bits_double(rnd());
+		}
+		chunk_app_init(&a);
+		for (size_t i = 0; i < n; i++)
+			chunk_app_add(&a, t[i], v[i]);
+		/* Two decimals after whole numbers: DECA again with e = 2. */
+		T_EQ_INT(a.b[0], round % 2 ? CHUNK_DECA : CHUNK_XOR);
+		chunk_app_free(&a);
+		int enc;
+		T_EQ_INT(roundtrip(t, v, n, &enc), 0);
+	}
+	/* Counters stay DECA in the open chunk, at about 2 bits per sample. */
+	chunk_app_init(&a);
+	for (size_t i = 0; i < CHUNK_CUT_SAMPLES; i++)
+		chunk_app_add(&a, 1700000000000 + (int64_t)i * 15000, 1e6 + (double)i * 25);
+	T_EQ_INT(a.b[0], CHUNK_DECA);
+	T_CHECK(chunk_app_len(&a) < 64);	/* XOR would take ~4x */
+	chunk_app_free(&a);
 }
 
 T_TEST(chunk_rejects_bad_input)
@@ -201,6 +285,8 @@ int main(void)
 	T_RUN(chunk_special_values_roundtrip);
 	T_RUN(chunk_counter_uses_decimal_and_is_small);
 	T_RUN(chunk_decimal_random_roundtrip);
+	T_RUN(chunk_decimal_group_widths_for_outliers);
+	T_RUN(chunk_open_decimal_chunk_switches_to_xor_in_place);
 	T_RUN(chunk_rejects_bad_input);
 	return t_done();
 }

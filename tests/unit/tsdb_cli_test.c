@@ -135,6 +135,33 @@ T_TEST(cli_import_dump_analyze_roundtrip)
 	T_CHECK(strstr(out, "in.prom:2: a{}: sample out of order") != NULL);
 	snprintf(args, sizeof(args), "dump %s/db 'bad matcher'", dir);
 	T_EQ_INT(run(args, out, sizeof(out)), 2);
+	snprintf(args, sizeof(args), "dump %s/db --min-time 12h", dir);
+	T_EQ_INT(run(args, out, sizeof(out)), 2);
+	T_CHECK(strstr(out, "--min-time wants milliseconds") != NULL);
+	/* Delete one room's samples in a range, then dump shows the rest. */
+	snprintf(args, sizeof(args), "delete %s/db --min-time 1700000000000 --max-time "
+	    "1700000060000 'room=\"r1\"'", dir);
+	T_EQ_INT(run(args, out, sizeof(out)), 0);
+	snprintf(args, sizeof(args), "dump %s/db 'room=\"r1\"' --max-time 1700000120000", dir);
+	T_EQ_INT(run(args, out, sizeof(out)), 0);
+	T_EQ_STR(out, "temp{room=\"r1\"} 22.199999999999999 1700000120000\n");
+	snprintf(args, sizeof(args), "delete %s/db 'room=\"r1\"'", dir);
+	T_EQ_INT(run(args, out, sizeof(out)), 2);	/* a time range is required */
+	/* A second import into the same window adds a block, never replaces one. */
+	f = fopen(path, "w");
+	fprintf(f, "temp{room=\"r9\"} 5 1700017990000\n");
+	fclose(f);
+	snprintf(args, sizeof(args), "import -d %s/db %s", dir, path);
+	T_EQ_INT(run(args, out, sizeof(out)), 0);
+	snprintf(args, sizeof(args), "analyze %s/db", dir);
+	T_EQ_INT(run(args, out, sizeof(out)), 0);
+	T_CHECK(strstr(out, "Series: 3\n") && strstr(out, "Samples: 601\n"));	/* from meta */
+	/* A live store's directory (it has a WAL) is refused. */
+	snprintf(args, sizeof(args), "stress -d %s/live --series 1 --steps 1", dir);
+	T_EQ_INT(run(args, out, sizeof(out)), 0);
+	snprintf(args, sizeof(args), "import -d %s/live %s", dir, path);
+	T_EQ_INT(run(args, out, sizeof(out)), 1);
+	T_CHECK(strstr(out, "has a WAL") != NULL);
 }
 
 T_TEST(cli_stress_verify_detects_missing_data)

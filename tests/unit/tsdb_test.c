@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/batch.h"
 #include "core/log.h"
 #include "tsdb/fileutil.h"
 #include "tsdb/memstore.h"
@@ -275,6 +276,18 @@ T_TEST(tsdb_out_of_order_rules)
 	T_EQ_INT(st.rejected_too_old, 1);
 	T_EQ_INT(st.rejected_duplicate, 2);
 	T_EQ_INT(st.appended, 2);
+	/* Query limits: max_samples fails the query, max_series trims it. */
+	struct storage sto;
+	struct storage_result r;
+	struct select_hints hints = { .max_samples = 1 };
+	char err[64];
+	tsdb_storage(d, &sto);
+	T_EQ_INT(sto.ops->select(sto.impl, NULL, 0, 0, 20000, &hints, &r, err, sizeof(err)), -E2BIG);
+	T_EQ_INT(r.n, 0);
+	hints.max_samples = 2;
+	T_EQ_INT(sto.ops->select(sto.impl, NULL, 0, 0, 20000, &hints, &r, err, sizeof(err)), 0);
+	T_EQ_INT(r.n, 1);
+	storage_result_free(&r);
 	tsdb_close(d);
 	/* Window 0: any out-of-order sample is refused. */
 	fresh_dir();
@@ -322,6 +335,36 @@ T_TEST(tsdb_torn_wal_tail_is_cut_and_prefix_kept)
 	labels_free(ls);
 }
 
+T_TEST(tsdb_wal_segments_rotate_and_replay_in_order)
+{
+	fresh_dir();
+	struct tsdb_options o;
+	char err[256];
+	tsdb_options_default(&o);
+	o.dir = tmpdir;
+	o.wal_segment_bytes = 4096;
+	struct tsdb *d = tsdb_open(&o, err, sizeof(err));
+	for (int i = 0; i < 3000; i++) {
+		struct labels *ls = mk("m", "a", i % 7, 0);
+		T_EQ_INT(tsdb_append(d, ls, 1000 * (i / 7), i), 0);
+		labels_free(ls);
+	}
+	tsdb_close(d);
+	char seg[512];
+	snprintf(seg, sizeof(seg), "%s/wal/00000010", tmpdir);
+	T_EQ_INT(access(seg, F_OK), 0);	/* at least ten segments */
+	d = tsdb_open(&o, err, sizeof(err));
+	T_EQ_INT(count_samples(d), 3000);
+	/* Appends after a replay go on in a new segment and replay again. */
+	struct labels *ls = mk("m", "a", 1, 0);
+	T_EQ_INT(tsdb_append(d, ls, 10000000, 1), 0);
+	labels_free(ls);
+	tsdb_close(d);
+	d = tsdb_open(&o, err, sizeof(err));
+	T_EQ_INT(count_samples(d), 3001);
+	tsdb_close(d);
+}
+
 T_TEST(tsdb_damaged_block_is_quarantined_rest_queryable)
 {
 	fresh_dir();
@@ -363,6 +406,14 @@ T_TEST(tsdb_damaged_block_is_quarantined_rest_queryable)
 	T_CHECK(strstr(m.data, "vigil_tsdb_blocks_quarantined_total 2\n") != NULL);
 	buf_free(&m);
 	tsdb_close(d);
+	/* A damaged tombstones file damages its block too. */
+	snprintf(path, sizeof(path), "%s/blk-2000-2999/tombstones", tmpdir);
+	FILE *f = fopen(path, "w");
+	fputs("VGTS0001 not really", f);
+	fclose(f);
+	d = open_db(1000, 0);
+	T_EQ_INT(count_samples(d), 70);
+	tsdb_close(d);
 	labels_free(ls);
 	test_retention = 0;
 }
@@ -400,6 +451,173 @@ T_TEST(tsdb_retention_by_time_and_bytes)
 	labels_free(ls);
 }
 
+T_TEST(tsdb_append_batch_matches_single_appends)
+{
+	fresh_dir();
+	struct tsdb *d = open_db(3600000, 1000);
+	struct storage db;
+	tsdb_storage(d, &db);
+	/* The reference: a second store fed the same samples one at a time. */
+	char dir1[200];
+	snprintf(dir1, sizeof(dir1), "%.190s", tmpdir);
+	snprintf(tmpdir, sizeof(tmpdir), "%s/single", dir1);
+	struct tsdb *single = open_db(3600000, 1000);
+	snprintf(tmpdir, sizeof(tmpdir), "%s", dir1);
+	struct batch b;
+	batch_init(&b);
+	int64_t t = 100000;
+	size_t acc = 0, rej = 0, a, r;
+	for (int round = 0; round < 20; round++) {
+		batch_reset(&b);
+		for (int k = 0; k < 50; k++) {
+			struct labels *ls = mk("m", k % 2 ? "a" : "b", (int)(rnd() % 8), 0);
+			int64_t ts = t + (int64_t)(rnd() % 3000) - 1500;	/* late, dup, in order */
+			double v = (double)(rnd() % 4);
+			batch_add(&b, ls, ts, v);
+			tsdb_append(single, ls, ts, v);
+			labels_free(ls);
+		}
+		struct buf enc;
+		buf_init(&enc, BATCH_MAX_BYTES);
+		batch_encode(&b, &enc);
+		T_EQ_INT(tsdb_append_batch(d, enc.data, enc.len, &a, &r), 0);
+		acc += a;
+		rej += r;
+		buf_free(&enc);
+		t += 1000;
+	}
+	T_EQ_INT(acc + rej <= 1000, 1);
+	T_CHECK(acc > 300 && rej > 0);
+	struct storage_result r1, r2;
+	struct storage ss;
+	char err[64];
+	db.ops->select(db.impl, NULL, 0, INT64_MIN, INT64_MAX, NULL, &r1, err, sizeof(err));
+	tsdb_storage(single, &ss);
+	ss.ops->select(ss.impl, NULL, 0, INT64_MIN, INT64_MAX, NULL, &r2, err, sizeof(err));
+	T_CHECK(r1.n > 0 && diff_results(&r1, &r2) == NULL);
+	storage_result_free(&r2);
+	tsdb_close(single);
+	tsdb_close(d);
+	/* What the WAL replays equals what the batches stored. */
+	d = open_db(3600000, 1000);
+	tsdb_storage(d, &db);
+	db.ops->select(db.impl, NULL, 0, INT64_MIN, INT64_MAX, NULL, &r2, err, sizeof(err));
+	T_CHECK(diff_results(&r1, &r2) == NULL);
+	size_t n = 0;
+	for (size_t i = 0; i < r1.n; i++)
+		n += r1.series[i].n;
+	T_EQ_INT(n, acc);
+	storage_result_free(&r1);
+	storage_result_free(&r2);
+	/* A damaged batch stores nothing. */
+	batch_reset(&b);
+	struct labels *ls = mk("m", "z", 1, 0);
+	batch_add(&b, ls, t + 5000, 1);
+	labels_free(ls);
+	struct buf enc;
+	buf_init(&enc, BATCH_MAX_BYTES);
+	batch_encode(&b, &enc);
+	T_EQ_INT(tsdb_append_batch(d, enc.data, enc.len - 3, &a, &r), -EBADMSG);
+	T_EQ_INT(count_samples(d), (int64_t)acc);
+	buf_free(&enc);
+	batch_free(&b);
+	db.ops->close(db.impl);
+}
+
+/* Drop from r the samples in [mint, maxt] of series with job=job. */
+static void filter_deleted(struct storage_result *r, const char *job, int64_t mint, int64_t maxt)
+{
+	size_t w = 0;
+	for (size_t i = 0; i < r->n; i++) {
+		struct storage_series *x = &r->series[i];
+		const char *j = labels_get(x->labels, "job");
+		if (j && !strcmp(j, job)) {
+			size_t k = 0;
+			for (size_t q = 0; q < x->n; q++)
+				if (x->t[q] < mint || x->t[q] > maxt) {
+					x->t[k] = x->t[q];
+					x->v[k++] = x->v[q];
+				}
+			x->n = k;
+		}
+		if (x->n == 0) {
+			labels_free(x->labels);
+			free(x->t);
+			free(x->v);
+			continue;
+		}
+		r->series[w++] = *x;
+	}
+	r->n = w;
+}
+
+static const char *diff_after_delete(struct storage *db, struct storage *ref, int64_t mint,
+    int64_t maxt)
+{
+	static char why[300];
+	struct storage_result a, b;
+	char err[64];
+	db->ops->select(db->impl, NULL, 0, INT64_MIN, INT64_MAX, NULL, &a, err, sizeof(err));
+	ref->ops->select(ref->impl, NULL, 0, INT64_MIN, INT64_MAX, NULL, &b, err, sizeof(err));
+	filter_deleted(&b, "a", mint, maxt);
+	const char *d = diff_results(&a, &b);
+	snprintf(why, sizeof(why), "%s", d ? d : "");
+	storage_result_free(&a);
+	storage_result_free(&b);
+	return d ? why : NULL;
+}
+
+T_TEST(tsdb_delete_by_matcher_head_blocks_replay_compaction)
+{
+	fresh_dir();
+	struct storage db, ref;
+	struct tsdb *d = open_db(1000, 300);
+	tsdb_storage(d, &db);
+	memstore_open(&ref);
+	int rejected = 0;
+	int64_t t = workload(&db, &ref, 0, 60, &rejected);
+	tsdb_maintain(d);	/* some blocks, some head */
+	struct tsdb_stats st;
+	tsdb_stats(d, &st);
+	T_CHECK(st.blocks > 0 && st.head_samples > 0);
+	struct matcher m;
+	char err[256];
+	matcher_init(&m, MATCH_EQ, "job", "a", err, sizeof(err));
+	int64_t dmin = 1500, dmax = t - 300;	/* across blocks and into the head */
+	T_EQ_INT(tsdb_delete(d, &m, 1, dmin, dmax, err, sizeof(err)), 0);
+	const char *why = diff_after_delete(&db, &ref, dmin, dmax);
+	if (why)
+		T_FAILF("after delete: %s", why);
+	/* The deletion survives a restart (WAL record + tombstones files). */
+	db.ops->close(db.impl);
+	d = open_db(1000, 300);
+	tsdb_storage(d, &db);
+	why = diff_after_delete(&db, &ref, dmin, dmax);
+	if (why)
+		T_FAILF("after reopen: %s", why);
+	/* New samples after the deleted range; then cuts and compaction drop
+	 * the deleted samples for good. */
+	int64_t t2 = workload(&db, &ref, t + 1000, 200, &rejected);
+	(void)t2;
+	for (int i = 0; i < 5; i++)
+		tsdb_maintain(d);
+	tsdb_stats(d, &st);
+	T_CHECK(st.compactions > 0);
+	why = diff_after_delete(&db, &ref, dmin, dmax);
+	if (why)
+		T_FAILF("after compaction: %s", why);
+	db.ops->close(db.impl);
+	d = open_db(1000, 300);
+	tsdb_storage(d, &db);
+	why = diff_after_delete(&db, &ref, dmin, dmax);
+	if (why)
+		T_FAILF("after second reopen: %s", why);
+	T_EQ_INT(tsdb_delete(d, &m, 1, 5, 4, err, sizeof(err)), -EINVAL);
+	matcher_free(&m);
+	db.ops->close(db.impl);
+	ref.ops->close(ref.impl);
+}
+
 T_TEST(tsdb_metrics_text_has_every_family)
 {
 	fresh_dir();
@@ -431,8 +649,11 @@ int main(void)
 	T_RUN(tsdb_matches_memstore_through_head_blocks_replay_compaction);
 	T_RUN(tsdb_out_of_order_rules);
 	T_RUN(tsdb_torn_wal_tail_is_cut_and_prefix_kept);
+	T_RUN(tsdb_wal_segments_rotate_and_replay_in_order);
 	T_RUN(tsdb_damaged_block_is_quarantined_rest_queryable);
 	T_RUN(tsdb_retention_by_time_and_bytes);
+	T_RUN(tsdb_append_batch_matches_single_appends);
+	T_RUN(tsdb_delete_by_matcher_head_blocks_replay_compaction);
 	T_RUN(tsdb_metrics_text_has_every_family);
 	tsdb_rmtree(tmpdir);
 	return t_done();
