@@ -63,16 +63,6 @@ static int store_apply(struct worker *w, const struct config *c, char *err, size
 	return 0;
 }
 
-static int append_one(void *ctx, const struct labels *ls, int64_t ts, double v)
-{
-	struct store_state *s = ctx;
-	if (s->st.ops->append(s->st.impl, ls, ts, v) < 0)
-		s->rejected++;
-	else
-		s->appended++;
-	return 0;
-}
-
 static int store_api_msg(struct worker *w, struct store_state *s, const void *p, uint32_t len)
 {
 	struct storeapi_request req;
@@ -105,9 +95,16 @@ static int store_peer_msg(struct worker *w, enum config_role from, uint32_t type
 	if (!s)
 		return -1;
 	if (from == ROLE_POLLER && type == MSG_SAMPLES) {
-		/* Appended means written to the WAL; fsync follows within
-		 * storage.wal_fsync_interval (docs/STORAGE.md). */
-		int rc = batch_decode(p, len, append_one, s);
+		/* Appended means written to the WAL (one write per batch); fsync
+		 * follows within storage.wal_fsync_interval (docs/STORAGE.md). */
+		size_t acc = 0, rej = 0;
+		int rc = tsdb_append_batch(s->db, p, len, &acc, &rej);
+		s->appended += acc;
+		s->rejected += rej;
+		if (rc < 0 && rc != -EBADMSG) {
+			log_warn("store could not write a batch; the poller's samples are lost", "reason=\"%s\"", strerror(-rc));
+			return 0;
+		}
 		if (rc < 0) {
 			s->bad_batches++;
 			log_warn("dropping poller channel: malformed sample batch", NULL);
