@@ -70,34 +70,50 @@ static void at_off(const struct pq_node *n, struct buf *b)
 	}
 }
 
+static void label_name(const char *s, struct buf *b);
+
 static void strs(const struct pq_strs *s, struct buf *b)
 {
 	buf_addc(b, '(');
 	for (size_t i = 0; i < s->n; i++) {
 		if (i)
 			buf_adds(b, ", ");
-		buf_adds(b, s->v[i]);
+		label_name(s->v[i], b);
 	}
 	buf_addc(b, ')');
+}
+
+/* A label name as written: bare when it is a valid name, else quoted (UTF-8 names). */
+static void label_name(const char *s, struct buf *b)
+{
+	if (label_name_valid(s))
+		buf_adds(b, s);
+	else
+		quote(s, b);
 }
 
 static void vsel(const struct pq_node *n, struct buf *b)
 {
 	const char *name = n->str;
-	if (name)
+	int quoted_name = name && !metric_name_valid(name);
+	if (name && !quoted_name)
 		buf_adds(b, name);
+	if (quoted_name) {
+		buf_addc(b, '{');
+		quote(name, b);
+	}
 	size_t shown = 0;
 	for (size_t i = 0; i < n->nms; i++) {
 		const struct matcher *m = &n->ms[i];
 		if (name && i == 0 && m->type == MATCH_EQ && strcmp(m->name, "__name__") == 0)
 			continue;
-		buf_adds(b, shown++ ? ", " : "{");
-		buf_adds(b, m->name);
+		buf_adds(b, shown++ || quoted_name ? ", " : "{");
+		label_name(m->name, b);
 		static const char *const ops[] = { "=", "!=", "=~", "!~" };
 		buf_adds(b, ops[m->type]);
 		quote(m->value, b);
 	}
-	if (shown)
+	if (shown || quoted_name)
 		buf_addc(b, '}');
 }
 
