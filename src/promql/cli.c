@@ -20,181 +20,14 @@
 #include "core/buf.h"
 #include "core/clock.h"
 #include "core/xmalloc.h"
+#include "promql/json.h"
 #include "promql/promql.h"
 #include "sandbox/egress.h"
 
 #define CLI_DEFAULT_SERVER "http://127.0.0.1:9920"
 #define CLI_BODY_MAX (64u << 20)	/* bytes of response accepted */
-#define CLI_JSON_DEPTH 64		/* nesting accepted in a response */
 #define CLI_SPARK_WIDTH 40		/* sparkline cells */
 #define CLI_TIMEOUT_S 130		/* seconds for the whole request */
-
-/* ---- a small JSON reader for the API's response shapes ---- */
-
-enum jt { J_NULL, J_BOOL, J_NUM, J_STR, J_ARR, J_OBJ };
-
-struct jv {
-	enum jt t;		/* type */
-	char *s;		/* J_STR value, or object member key */
-	double n;		/* J_NUM value */
-	struct jv *kids;	/* array items / object members */
-	size_t nk;		/* count */
-	char **keys;		/* object member names (parallel to kids) */
-};
-
-struct jp {
-	const char *p, *end;	/* input */
-	int depth;		/* nesting */
-};
-
-static void jv_free(struct jv *v)
-{
-	for (size_t i = 0; i < v->nk; i++) {
-		jv_free(&v->kids[i]);
-		if (v->keys)
-			free(v->keys[i]);
-	}
-	free(v->kids);
-	free(v->keys);
-	free(v->s);
-}
-
-static void ws(struct jp *j)
-{
-	while (j->p < j->end && isspace((unsigned char)*j->p))
-		j->p++;
-}
-
-static int jstr(struct jp *j, char **out)
-{
-	struct buf b;
-	buf_init(&b, CLI_BODY_MAX);
-	buf_adds(&b, "");
-	j->p++;
-	while (j->p < j->end && *j->p != '"') {
-		char c = *j->p++;
-		if (c != '\\') {
-			buf_addc(&b, c);
-			continue;
-		}
-		if (j->p >= j->end)
-			break;
-		c = *j->p++;
-		switch (c) {
-		case 'n': buf_addc(&b, '\n'); break;
-		case 't': buf_addc(&b, '\t'); break;
-		case 'r': buf_addc(&b, '\r'); break;
-		case 'b': buf_addc(&b, '\b'); break;
-		case 'f': buf_addc(&b, '\f'); break;
-		case 'u': {
-			unsigned v = 0;
-			for (int k = 0; k < 4 && j->p < j->end; k++) {
-				char h = *j->p++;
-				v = v * 16 + (unsigned)(isdigit((unsigned char)h) ? h - '0' : (tolower((unsigned char)h) - 'a' + 10));
-			}
-			if (v < 0x80) {
-				buf_addc(&b, (char)v);
-			} else if (v < 0x800) {
-				buf_addc(&b, (char)(0xC0 | (v >> 6)));
-				buf_addc(&b, (char)(0x80 | (v & 0x3F)));
-			} else {
-				buf_addc(&b, (char)(0xE0 | (v >> 12)));
-				buf_addc(&b, (char)(0x80 | ((v >> 6) & 0x3F)));
-				buf_addc(&b, (char)(0x80 | (v & 0x3F)));
-			}
-			break;
-		}
-		default: buf_addc(&b, c);
-		}
-	}
-	if (j->p >= j->end) {
-		buf_free(&b);
-		return -1;
-	}
-	j->p++;
-	*out = buf_detach(&b, NULL);
-	return 0;
-}
-
-static int jparse(struct jp *j, struct jv *v)
-{
-	memset(v, 0, sizeof(*v));
-	ws(j);
-	if (j->p >= j->end || ++j->depth > CLI_JSON_DEPTH)
-		return -1;
-	int rc = 0;
-	char c = *j->p;
-	if (c == '"') {
-		v->t = J_STR;
-		rc = jstr(j, &v->s);
-	} else if (c == '[' || c == '{') {
-		int obj = c == '{';
-		v->t = obj ? J_OBJ : J_ARR;
-		j->p++;
-		ws(j);
-		if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
-			j->p++;
-		} else {
-			for (;;) {
-				char *key = NULL;
-				if (obj) {
-					ws(j);
-					if (j->p >= j->end || *j->p != '"' || jstr(j, &key) < 0)
-						return -1;
-					ws(j);
-					if (j->p >= j->end || *j->p++ != ':') {
-						free(key);
-						return -1;
-					}
-				}
-				v->kids = xreallocarray(v->kids, v->nk + 1, sizeof(*v->kids));
-				if (obj)
-					v->keys = xreallocarray(v->keys, v->nk + 1, sizeof(char *));
-				if (obj)
-					v->keys[v->nk] = key;
-				rc = jparse(j, &v->kids[v->nk]);
-				v->nk++;
-				if (rc < 0)
-					return -1;
-				ws(j);
-				if (j->p < j->end && *j->p == ',') {
-					j->p++;
-					continue;
-				}
-				if (j->p < j->end && *j->p == (obj ? '}' : ']')) {
-					j->p++;
-					break;
-				}
-				return -1;
-			}
-		}
-	} else if (strncmp(j->p, "null", 4) == 0) {
-		j->p += 4;
-	} else if (strncmp(j->p, "true", 4) == 0 || strncmp(j->p, "false", 5) == 0) {
-		v->t = J_BOOL;
-		v->n = *j->p == 't';
-		j->p += *j->p == 't' ? 4 : 5;
-	} else {
-		char *e;
-		v->t = J_NUM;
-		v->n = strtod(j->p, &e);
-		if (e == j->p)
-			return -1;
-		j->p = e;
-	}
-	j->depth--;
-	return rc;
-}
-
-static const struct jv *jget(const struct jv *o, const char *key)
-{
-	if (!o || o->t != J_OBJ)
-		return NULL;
-	for (size_t i = 0; i < o->nk; i++)
-		if (strcmp(o->keys[i], key) == 0)
-			return &o->kids[i];
-	return NULL;
-}
 
 /* ---- HTTP ---- */
 
@@ -280,9 +113,9 @@ static int http_get(const char *url, struct buf *body, long *status)
 
 /* ---- output ---- */
 
-static void print_metric(const struct jv *m, struct buf *out)
+static void print_metric(const struct pq_json *m, struct buf *out)
 {
-	const struct jv *name = jget(m, "__name__");
+	const struct pq_json *name = pq_json_get(m, "__name__");
 	if (name && name->s)
 		buf_adds(out, name->s);
 	size_t shown = 0;
@@ -328,16 +161,16 @@ static void sparkline(const double *v, size_t n, struct buf *out)
 	}
 }
 
-static int print_result(const struct jv *root)
+static int print_result(const struct pq_json *root)
 {
-	const struct jv *st = jget(root, "status");
+	const struct pq_json *st = pq_json_get(root, "status");
 	if (!st || !st->s || strcmp(st->s, "success") != 0) {
-		const struct jv *e = jget(root, "error"), *t = jget(root, "errorType");
+		const struct pq_json *e = pq_json_get(root, "error"), *t = pq_json_get(root, "errorType");
 		fprintf(stderr, "vigil query: %s: %s\n", t && t->s ? t->s : "error", e && e->s ? e->s : "bad response");
 		return 1;
 	}
-	const struct jv *d = jget(root, "data");
-	const struct jv *rt = jget(d, "resultType"), *res = jget(d, "result");
+	const struct pq_json *d = pq_json_get(root, "data");
+	const struct pq_json *rt = pq_json_get(d, "resultType"), *res = pq_json_get(d, "result");
 	if (!rt || !rt->s || !res) {
 		fprintf(stderr, "vigil query: response has no result\n");
 		return 1;
@@ -351,7 +184,7 @@ static int print_result(const struct jv *root)
 	size_t width = 6;
 	for (size_t i = 0; i < res->nk; i++) {
 		buf_reset(&line);
-		print_metric(jget(&res->kids[i], "metric"), &line);
+		print_metric(pq_json_get(&res->kids[i], "metric"), &line);
 		if (line.len > width)
 			width = line.len;
 	}
@@ -361,20 +194,20 @@ static int print_result(const struct jv *root)
 	else
 		printf("%-*s  %s\n", (int)width, "SERIES", "VALUE");
 	for (size_t i = 0; i < res->nk; i++) {
-		const struct jv *s = &res->kids[i];
+		const struct pq_json *s = &res->kids[i];
 		buf_reset(&line);
-		print_metric(jget(s, "metric"), &line);
+		print_metric(pq_json_get(s, "metric"), &line);
 		if (!matrix) {
-			const struct jv *v = jget(s, "value");
+			const struct pq_json *v = pq_json_get(s, "value");
 			printf("%-*s  %s\n", (int)width, line.data, v && v->nk == 2 && v->kids[1].s ? v->kids[1].s : "");
 			continue;
 		}
-		const struct jv *vs = jget(s, "values");
+		const struct pq_json *vs = pq_json_get(s, "values");
 		size_t n = vs ? vs->nk : 0;
 		double *v = xcalloc(n ? n : 1, sizeof(double));
 		double lo = INFINITY, hi = -INFINITY;
 		for (size_t k = 0; k < n; k++) {
-			const struct jv *p = &vs->kids[k];
+			const struct pq_json *p = &vs->kids[k];
 			v[k] = p->nk == 2 && p->kids[1].s ? strtod(p->kids[1].s, NULL) : NAN;
 			if (isfinite(v[k])) {
 				lo = fmin(lo, v[k]);
@@ -468,14 +301,13 @@ int query_cli_main(int argc, char **argv)
 	long status = 0;
 	int rc = 1;
 	if (http_get(url, &body, &status) == 0) {
-		struct jv root;
-		struct jp jp = { body.data ? body.data : "", (body.data ? body.data : "") + body.len, 0 };
-		if (jparse(&jp, &root) < 0) {
+		struct pq_json root;
+		if (pq_json_parse(body.data ? body.data : "", body.len, &root) < 0) {
 			fprintf(stderr, "vigil query: HTTP %ld: response is not JSON\n", status);
 		} else {
 			rc = print_result(&root);
 		}
-		jv_free(&root);
+		pq_json_free(&root);
 	}
 	buf_free(&body);
 	free(url);
