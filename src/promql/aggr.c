@@ -292,7 +292,7 @@ static int agg_count_values(struct pq_eval *ev, const struct pq_node *n, struct 
 	for (size_t i = 0; u[i] && !bad;) {
 		size_t len = u[i] < 0x80 ? 1 : (u[i] >> 5) == 6 ? 2 : (u[i] >> 4) == 14 ? 3 : (u[i] >> 3) == 30 ? 4 : 0;
 		if (!len) { bad = 1; break; }
-		for (size_t j = 1; j < len; j++)
+		for (size_t j = 1; j < len && !bad; j++)
 			if ((u[i + j] & 0xC0) != 0x80)
 				bad = 1;
 		i += len;
