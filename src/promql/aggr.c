@@ -289,7 +289,7 @@ static int agg_count_values(struct pq_eval *ev, const struct pq_node *n, struct 
 	/* Prometheus 3 accepts any valid UTF-8 label name */
 	const unsigned char *u = (const unsigned char *)label;
 	int bad = !*u;
-	for (size_t i = 0; u[i] && !bad;) {
+	for (size_t i = 0; !bad && u[i];) {
 		size_t len = u[i] < 0x80 ? 1 : (u[i] >> 5) == 6 ? 2 : (u[i] >> 4) == 14 ? 3 : (u[i] >> 3) == 30 ? 4 : 0;
 		if (!len) { bad = 1; break; }
 		for (size_t j = 1; j < len && !bad; j++)
