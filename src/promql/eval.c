@@ -12,6 +12,14 @@
 #include "core/xmalloc.h"
 #include "promql/eval.h"
 
+/* The staleness-marker test, inlined for the per-sample loops. */
+static inline int stale(double v)
+{
+	uint64_t b;
+	memcpy(&b, &v, sizeof(b));
+	return b == STALE_NAN_BITS;
+}
+
 #define ARENA_CHUNK (256u << 10)	/* bytes per arena chunk (bigger asks get their own) */
 #define DEFAULT_SUBQUERY_STEP 60000	/* ms, Prometheus's default evaluation interval */
 
@@ -155,10 +163,16 @@ void pq_sig(struct pq_eval *ev, const struct labels *ls, const struct pq_strs *n
 		int in = in_names(names, nm);
 		if (include ? !in : (in || strcmp(nm, "__name__") == 0))
 			continue;
-		buf_adds(&ev->key, nm);
-		buf_addc(&ev->key, '\xff');
-		buf_adds(&ev->key, ls->v[i].value);
-		buf_addc(&ev->key, '\xff');
+		size_t a = strlen(nm), b = strlen(ls->v[i].value);
+		if (buf_reserve(&ev->key, a + b + 2) < 0)
+			break;
+		char *p = ev->key.data + ev->key.len;
+		memcpy(p, nm, a);
+		p[a] = '\xff';
+		memcpy(p + a + 1, ls->v[i].value, b);
+		p[a + 1 + b] = '\xff';
+		ev->key.len += a + b + 2;
+		ev->key.data[ev->key.len] = 0;
 	}
 }
 
@@ -276,7 +290,7 @@ static int eval_vsel(struct pq_eval *ev, const struct pq_node *n, struct pq_val 
 			if (j == 0)
 				continue;
 			size_t x = j - 1;
-			if (ss->t[x] <= T - ev->lookback || is_stale_nan(ss->v[x]))
+			if (ss->t[x] <= T - ev->lookback || stale(ss->v[x]))
 				continue;
 			o->v[k] = ss->v[x];
 			o->ok[k] = 1;
@@ -297,21 +311,21 @@ static int eval_vsel(struct pq_eval *ev, const struct pq_node *n, struct pq_val 
 static void raw_from(struct pq_eval *ev, struct pq_raw *o, const struct labels *ls,
     const int64_t *t, const double *v, size_t n)
 {
-	size_t stale = 0;
+	size_t stale_n = 0;
 	for (size_t i = 0; i < n; i++)
-		stale += is_stale_nan(v[i]);
+		stale_n += stale(v[i]);
 	o->ls = (struct labels *)(uintptr_t)ls;
-	if (!stale) {
+	if (!stale_n) {
 		o->t = t;
 		o->v = v;
 		o->n = n;
 		return;
 	}
-	int64_t *tt = pq_alloc(ev, (n - stale + 1) * sizeof(int64_t));
-	double *vv = pq_alloc(ev, (n - stale + 1) * sizeof(double));
+	int64_t *tt = pq_alloc(ev, (n - stale_n + 1) * sizeof(int64_t));
+	double *vv = pq_alloc(ev, (n - stale_n + 1) * sizeof(double));
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (is_stale_nan(v[i]))
+		if (stale(v[i]))
 			continue;
 		tt[k] = t[i];
 		vv[k++] = v[i];

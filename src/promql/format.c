@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/clock.h"
 #include "promql/ast.h"
@@ -92,10 +93,21 @@ static void label_name(const char *s, struct buf *b)
 		quote(s, b);
 }
 
+/* Names the lexer would read as a keyword or a number if written bare. */
+static int reserved(const char *s)
+{
+	static const char *const kw[] = { "and", "or", "unless", "atan2", "by", "without", "on",
+		"ignoring", "group_left", "group_right", "bool", "offset", "inf", "nan" };
+	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++)
+		if (strcasecmp(s, kw[i]) == 0)
+			return 1;
+	return 0;
+}
+
 static void vsel(const struct pq_node *n, struct buf *b)
 {
 	const char *name = n->str;
-	int quoted_name = name && !metric_name_valid(name);
+	int quoted_name = name && (!metric_name_valid(name) || reserved(name));
 	if (name && !quoted_name)
 		buf_adds(b, name);
 	if (quoted_name) {
