@@ -32,6 +32,7 @@ struct pq_arena_chunk {
 void *pq_alloc(struct pq_eval *ev, size_t n)
 {
 	n = (n + 15) & ~(size_t)15;
+	ev->arena_bytes += n;
 	struct pq_arena_chunk *c = ev->arena;
 	if (!c || c->size - c->used < n) {
 		size_t sz = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
@@ -108,6 +109,10 @@ void pq_note(struct pq_eval *ev, int warn, const struct pq_node *n, const char *
 
 int pq_check(struct pq_eval *ev)
 {
+	/* intermediate values count against the sample limit too (16 bytes a point) */
+	if (ev->arena_bytes / 16 > ev->max_samples)
+		return pq_fail(ev, PQ_ERR_TOO_MANY,
+		    "query processing would load too many samples into memory in query execution");
 	if (ev->deadline_ns && (++ev->tick & 255) == 0 && clock_mono_ns() > ev->deadline_ns)
 		return pq_fail(ev, PQ_ERR_TIMEOUT, "query timed out in expression evaluation");
 	return 0;

@@ -67,6 +67,7 @@ struct pq_eval {
 	int64_t deadline_ns;		/* monotonic deadline, 0 none */
 	unsigned tick;			/* counts work between deadline checks */
 	struct pq_arena_chunk *arena;	/* per-query memory */
+	size_t arena_bytes;		/* bytes handed out by the arena (capped via max_samples) */
 	struct labels **pool;		/* label sets to free at the end */
 	size_t npool, cappool;		/* used, allocated */
 	struct storage_result *res;	/* select results kept alive */

@@ -105,6 +105,9 @@ T_TEST(sample_limit)
 	o.max_samples = 1000;
 	T_EQ_INT(eval("sum_over_time(cnt[10m])", 600000, &o, &r, err, sizeof(err)), 0);
 	pq_result_free(&r);
+	/* intermediate points count too: a million-step subquery is refused */
+	o.max_samples = 100000;
+	T_EQ_INT(eval("max_over_time(sum(cnt)[1000000s:1s])", 1000000000, &o, &r, err, sizeof(err)), PQ_ERR_TOO_MANY);
 }
 
 T_TEST(timeout)
