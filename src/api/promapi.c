@@ -570,7 +570,7 @@ static int h_format(const struct promapi_request *rq, struct buf *b, int *status
 		return engine_error(b, status, rc, err, "query");
 	struct buf f;
 	buf_init(&f, PQ_QUERY_MAX * 4);
-	pq_format(e, &f);
+	pq_format_pretty(e, &f);
 	pq_free(e);
 	buf_adds(b, "{\"status\":\"success\",\"data\":");
 	json_str(b, f.data ? f.data : "");

@@ -217,6 +217,147 @@ int pq_format_node(const struct pq_node *n, struct buf *b)
 	return 0;
 }
 
+#define PRETTY_LINE_MAX 100	/* Prometheus splits expressions longer than this */
+
+static size_t node_len(const struct pq_node *n)
+{
+	struct buf t;
+	buf_init(&t, PQ_QUERY_MAX * 8);
+	pq_format_node(n, &t);
+	size_t l = t.len;
+	buf_free(&t);
+	return l;
+}
+
+static void indent(int level, struct buf *b)
+{
+	for (int i = 0; i < level; i++)
+		buf_adds(b, "  ");
+}
+
+/* Prometheus's Pretty(level): one line when it fits, else split by node. */
+static void pretty(const struct pq_node *n, int level, struct buf *b)
+{
+	int split = node_len(n) > PRETTY_LINE_MAX;
+	switch (n->kind) {
+	case PQ_AGG:
+		indent(level, b);
+		if (!split) {
+			pq_format_node(n, b);
+			return;
+		}
+		buf_adds(b, pq_agg_str(n->agg));
+		if (n->without) {
+			buf_adds(b, " without ");
+			strs(&n->grouping, b);
+			buf_addc(b, ' ');
+		} else if (n->grouping.n) {
+			buf_adds(b, " by ");
+			strs(&n->grouping, b);
+			buf_addc(b, ' ');
+		}
+		buf_adds(b, "(\n");
+		if (n->param) {
+			pretty(n->param, level + 1, b);
+			buf_adds(b, ",\n");
+		}
+		pretty(n->sub, level + 1, b);
+		buf_addc(b, '\n');
+		indent(level, b);
+		buf_addc(b, ')');
+		return;
+	case PQ_BINARY:
+		if (!split) {
+			indent(level, b);
+			pq_format_node(n, b);
+			return;
+		}
+		pretty(n->lhs, level + 1, b);
+		buf_addc(b, '\n');
+		indent(level, b);
+		buf_adds(b, pq_op_str(n->op));
+		if (n->return_bool)
+			buf_adds(b, " bool");
+		if (n->vm_set && (n->vm_on || n->vm_labels.n)) {
+			buf_adds(b, n->vm_on ? " on " : " ignoring ");
+			strs(&n->vm_labels, b);
+			if (n->card == PQ_CARD_MANY_TO_ONE || n->card == PQ_CARD_ONE_TO_MANY) {
+				buf_adds(b, n->card == PQ_CARD_MANY_TO_ONE ? " group_left " : " group_right ");
+				strs(&n->include, b);
+			}
+		}
+		buf_addc(b, '\n');
+		pretty(n->rhs, level + 1, b);
+		return;
+	case PQ_CALL:
+		indent(level, b);
+		if (!split) {
+			pq_format_node(n, b);
+			return;
+		}
+		buf_adds(b, n->func->name);
+		buf_adds(b, "(\n");
+		for (size_t i = 0; i < n->nargs; i++) {
+			if (i)
+				buf_adds(b, ",\n");
+			pretty(n->args[i], level + 1, b);
+		}
+		buf_addc(b, '\n');
+		indent(level, b);
+		buf_addc(b, ')');
+		return;
+	case PQ_PAREN:
+		indent(level, b);
+		if (!split) {
+			pq_format_node(n, b);
+			return;
+		}
+		buf_adds(b, "(\n");
+		pretty(n->sub, level + 1, b);
+		buf_addc(b, '\n');
+		indent(level, b);
+		buf_addc(b, ')');
+		return;
+	case PQ_SUBQ:
+		if (!split) {
+			pq_format_node(n, b);
+			return;
+		}
+		pretty(n->sub, level, b);
+		buf_addc(b, '[');
+		dur(n->range_ms, b);
+		buf_addc(b, ':');
+		if (n->step_ms)
+			dur(n->step_ms, b);
+		buf_addc(b, ']');
+		at_off(n, b);
+		return;
+	case PQ_UNARY: {
+		struct buf c;
+		buf_init(&c, PQ_QUERY_MAX * 8);
+		pretty(n->sub, level, &c);
+		const char *t = c.data ? c.data : "";
+		while (*t == ' ' || *t == '\n' || *t == '\t')
+			t++;
+		indent(level, b);
+		buf_adds(b, pq_op_str(n->op));
+		buf_adds(b, t);
+		buf_free(&c);
+		return;
+	}
+	default:
+		indent(level, b);
+		pq_format_node(n, b);
+	}
+}
+
+int pq_format_pretty(const struct pq_expr *e, struct buf *out)
+{
+	size_t before = out->len;
+	pretty(e->root, 0, out);
+	return out->len == before ? -7 : 0;
+}
+
 int pq_format(const struct pq_expr *e, struct buf *out)
 {
 	size_t before = out->len;

@@ -62,6 +62,9 @@ int pq_expr_is_selector(const struct pq_expr *e);
 const struct matcher *pq_expr_matchers(const struct pq_expr *e, size_t *n /* out */);
 /* Append the expression pretty-printed in canonical form; 0 or -E2BIG. */
 int pq_format(const struct pq_expr *e, struct buf *out);
+/* Append the expression as Prometheus's format_query does: one line when it
+ * fits in 100 characters, else split and indented by node; 0 or -E2BIG. */
+int pq_format_pretty(const struct pq_expr *e, struct buf *out);
 
 /* One series of a result: for a vector n == 1 and t is the evaluation time. */
 struct pq_series {

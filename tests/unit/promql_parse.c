@@ -136,6 +136,40 @@ T_TEST(fmt_float)
 	T_EQ_STR(b, "1435781451.781");
 }
 
+T_TEST(pretty)
+{
+	struct pq_expr *e;
+	char err[256];
+	const char *q = "sum by (job) (rate(http_requests_total{job=\"api-server\",handler=~\"/api/v1/.*\"}[5m])) / on (job) group_left sum by (job) (rate(http_requests_total[5m]))";
+	T_EQ_INT(pq_parse(q, &e, err, sizeof(err)), 0);
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	pq_format_pretty(e, &b);
+	T_EQ_STR(b.data,
+	    "  sum by (job) (rate(http_requests_total{job=\"api-server\", handler=~\"/api/v1/.*\"}[5m]))\n"
+	    "/ on (job) group_left ()\n"
+	    "  sum by (job) (rate(http_requests_total[5m]))");
+	buf_free(&b);
+	pq_free(e);
+	/* an operand that is itself too long splits again, by its own rule */
+	q = "sum by (job, instance, handler, method, status_code) (rate(http_requests_total{job=\"api-server\"}[5m]))";
+	T_EQ_INT(pq_parse(q, &e, err, sizeof(err)), 0);
+	buf_init(&b, 1 << 16);
+	pq_format_pretty(e, &b);
+	T_EQ_STR(b.data,
+	    "sum by (job, instance, handler, method, status_code) (\n"
+	    "  rate(http_requests_total{job=\"api-server\"}[5m])\n"
+	    ")");
+	buf_free(&b);
+	pq_free(e);
+	T_EQ_INT(pq_parse("sum(x)", &e, err, sizeof(err)), 0);
+	buf_init(&b, 1 << 16);
+	pq_format_pretty(e, &b);
+	T_EQ_STR(b.data, "sum(x)");
+	buf_free(&b);
+	pq_free(e);
+}
+
 T_TEST(deep_nesting_rejected)
 {
 	char q[2000];
@@ -158,6 +192,7 @@ int main(void)
 	T_RUN(errors);
 	T_RUN(strings_and_numbers);
 	T_RUN(fmt_float);
+	T_RUN(pretty);
 	T_RUN(deep_nesting_rejected);
 	return t_done();
 }
