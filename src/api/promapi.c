@@ -445,6 +445,25 @@ static int get_range(const struct promapi_request *rq, int64_t *start, int64_t *
 	return 0;
 }
 
+/* limit=N for series/labels/values: 0 (none) or N; -1 with an error written. */
+static long get_limit(const struct promapi_request *rq, struct buf *b, int *status)
+{
+	const char *s = promapi_param(rq, "limit");
+	if (!s || !*s)
+		return 0;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*end || end == s) {
+		api_error(b, status, 400, "bad_data", "invalid parameter \"limit\": strconv.Atoi: parsing \"%s\": invalid syntax", s);
+		return -1;
+	}
+	if (v < 0) {
+		api_error(b, status, 400, "bad_data", "invalid parameter \"limit\": limit must be non-negative");
+		return -1;
+	}
+	return v;
+}
+
 static int cmp_lbl(const void *a, const void *b)
 {
 	return labels_cmp(*(struct labels *const *)a, *(struct labels *const *)b);
@@ -455,7 +474,9 @@ static int h_series(struct storage *st, const struct promapi_request *rq, struct
 	struct pq_expr *sel[API_MATCHERS_MAX];
 	size_t n;
 	int64_t start, end;
-	if (get_matchers(rq, sel, &n, b, status) < 0 || get_range(rq, &start, &end, b, status) < 0)
+	long limit = 0;
+	if (get_matchers(rq, sel, &n, b, status) < 0 || get_range(rq, &start, &end, b, status) < 0 ||
+	    (limit = get_limit(rq, b, status)) < 0)
 		goto out_n;
 	if (n == 0) {
 		api_error(b, status, 400, "bad_data", "no match[] parameter provided");
@@ -487,14 +508,19 @@ static int h_series(struct storage *st, const struct promapi_request *rq, struct
 	qsort(all, na, sizeof(*all), cmp_lbl);
 	buf_adds(b, "{\"status\":\"success\",\"data\":[");
 	size_t w = 0;
+	int truncated = 0;
 	for (size_t j = 0; j < na; j++) {
 		if (j && labels_cmp(all[j], all[j - 1]) == 0)
 			continue;
+		if (limit > 0 && w == (size_t)limit) {
+			truncated = 1;
+			break;
+		}
 		if (w++)
 			buf_addc(b, ',');
 		json_labels(b, all[j]);
 	}
-	buf_adds(b, "]}");
+	buf_adds(b, truncated ? "],\"warnings\":[\"results truncated due to limit\"]}" : "]}");
 	for (size_t j = 0; j < na; j++)
 		labels_free(all[j]);
 	free(all);
@@ -520,7 +546,9 @@ static int h_labels(struct storage *st, const struct promapi_request *rq, const 
 	struct pq_expr *sel[API_MATCHERS_MAX];
 	size_t n = 0;
 	int64_t start, end;
-	if (get_matchers(rq, sel, &n, b, status) < 0 || get_range(rq, &start, &end, b, status) < 0)
+	long limit = 0;
+	if (get_matchers(rq, sel, &n, b, status) < 0 || get_range(rq, &start, &end, b, status) < 0 ||
+	    (limit = get_limit(rq, b, status)) < 0)
 		goto out;
 	char **all = NULL;
 	size_t na = 0;
@@ -544,14 +572,19 @@ static int h_labels(struct storage *st, const struct promapi_request *rq, const 
 	qsort(all, na, sizeof(*all), cmp_str);
 	buf_adds(b, "{\"status\":\"success\",\"data\":[");
 	size_t w = 0;
+	int truncated = 0;
 	for (size_t j = 0; j < na; j++) {
 		if (j && strcmp(all[j], all[j - 1]) == 0)
 			continue;
+		if (limit > 0 && w == (size_t)limit) {
+			truncated = 1;
+			break;
+		}
 		if (w++)
 			buf_addc(b, ',');
 		json_str(b, all[j]);
 	}
-	buf_adds(b, "]}");
+	buf_adds(b, truncated ? "],\"warnings\":[\"results truncated due to limit\"]}" : "]}");
 	storage_strings_free(all, na);
 	*status = 200;
 out:

@@ -122,6 +122,12 @@ T_TEST(series_labels_values)
 	T_EQ_STR(req("GET", "/label/job/values", NULL), "{\"status\":\"success\",\"data\":[\"a\",\"b\"]}");
 	T_EQ_STR(req("GET", "/label/__name__/values", "start=0&end=10"), "{\"status\":\"success\",\"data\":[\"other\",\"up\"]}");
 	T_EQ_STR(req("GET", "/metadata", NULL), "{\"status\":\"success\",\"data\":{}}");
+	T_EQ_STR(req("GET", "/label/job/values", "limit=1"),
+	    "{\"status\":\"success\",\"data\":[\"a\"],\"warnings\":[\"results truncated due to limit\"]}");
+	T_EQ_STR(req("GET", "/series", "match[]=up&limit=1"),
+	    "{\"status\":\"success\",\"data\":[{\"__name__\":\"up\",\"job\":\"a\"}],\"warnings\":[\"results truncated due to limit\"]}");
+	T_EQ_STR(req("GET", "/labels", "limit=-1"),
+	    "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"limit\\\": limit must be non-negative\"}");
 	req("GET", "/series", "match[]=sum(up)");
 	T_EQ_INT(status, 400);
 }
