@@ -286,7 +286,7 @@ static int eval_vsel(struct pq_eval *ev, const struct pq_node *n, struct pq_val 
 		o->ls = ss->labels;
 		o->v = pq_alloc(ev, ev->nsteps * sizeof(double));
 		o->ok = pq_alloc(ev, ev->nsteps);
-		o->ts = pq_alloc(ev, ev->nsteps * sizeof(int64_t));
+		o->ts = ev->want_ts ? pq_alloc(ev, ev->nsteps * sizeof(int64_t)) : NULL;
 		size_t j = 0, any = 0;
 		for (size_t k = 0; k < ev->nsteps; k++) {
 			int64_t T = (fixed ? at : pq_step_t(ev, k)) - off;
@@ -299,7 +299,8 @@ static int eval_vsel(struct pq_eval *ev, const struct pq_node *n, struct pq_val 
 				continue;
 			o->v[k] = ss->v[x];
 			o->ok[k] = 1;
-			o->ts[k] = ss->t[x];
+			if (o->ts)
+				o->ts[k] = ss->t[x];
 			any++;
 		}
 		if (any) {

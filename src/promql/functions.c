@@ -191,7 +191,10 @@ static int fn_minmax_of(struct pq_eval *ev, const struct pq_node *n, struct pq_v
 static int fn_timestamp(struct pq_eval *ev, const struct pq_node *n, struct pq_val *out)
 {
 	struct pq_val in;
+	/* only a plain selector reports its samples' own timestamps */
+	ev->want_ts = pq_unparen(n->args[0])->kind == PQ_VSEL;
 	int rc = arg(ev, n, 0, &in);
+	ev->want_ts = 0;
 	if (rc < 0)
 		return rc;
 	struct pq_ser *o = vec_like(ev, &in, out, 1);
