@@ -583,24 +583,24 @@ static int natcmp(const char *a, const char *b)
 	return *a ? 1 : *b ? -1 : 0;
 }
 
-static int sort_cmp(const struct sort_ctx *c, const struct pq_ser *a, const struct pq_ser *b)
+static int sort_cmp(const struct sort_ctx *sc, const struct pq_ser *a, const struct pq_ser *b)
 {
-	if (c->mode < 2) {
+	if (sc->mode < 2) {
 		double va = a->v[0], vb = b->v[0];
 		if (isnan(va) || isnan(vb))
 			return isnan(va) && isnan(vb) ? 0 : isnan(va) ? 1 : -1;
 		if (va == vb)
 			return 0;
-		return (c->mode == 0) == (va < vb) ? -1 : 1;
+		return (sc->mode == 0) == (va < vb) ? -1 : 1;
 	}
-	for (size_t i = 0; i < c->nn; i++) {
-		const char *la = labels_get(a->ls, c->names[i]), *lb = labels_get(b->ls, c->names[i]);
+	for (size_t i = 0; i < sc->nn; i++) {
+		const char *la = labels_get(a->ls, sc->names[i]), *lb = labels_get(b->ls, sc->names[i]);
 		int c = natcmp(la ? la : "", lb ? lb : "");
 		if (c)
-			return c->mode == 3 ? -c : c;
+			return sc->mode == 3 ? -c : c;
 	}
 	int c = labels_cmp(a->ls, b->ls);
-	return c->mode == 3 ? -c : c;
+	return sc->mode == 3 ? -c : c;
 }
 
 /* Stable merge sort of v[0..n) using tmp (n slots): ties keep input order. */
