@@ -21,7 +21,7 @@ pid=
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT INT TERM
 
-python3 - "$tmp" <<'PY'
+python3 - "$tmp" <<'PY' || { echo "FAIL promql_diff: generating the data set failed"; exit 1; }
 import math, random, sys
 out = sys.argv[1]
 random.seed(42)
