@@ -681,6 +681,9 @@ int promapi_handle(struct storage *st, const struct promapi_request *rq, struct 
 		free(name);
 	} else if (strcmp(p, "/metadata") == 0) {
 		buf_adds(body, "{\"status\":\"success\",\"data\":{}}");
+	} else if (strcmp(p, "/query_exemplars") == 0) {
+		/* vigil keeps no exemplars; Grafana asks anyway */
+		buf_adds(body, "{\"status\":\"success\",\"data\":[]}");
 	} else if (strcmp(p, "/format_query") == 0)
 		h_format(rq, body, http_status);
 	else if (strcmp(p, "/status/buildinfo") == 0 || strcmp(p, "/status/runtimeinfo") == 0 ||

@@ -122,6 +122,7 @@ T_TEST(series_labels_values)
 	T_EQ_STR(req("GET", "/label/job/values", NULL), "{\"status\":\"success\",\"data\":[\"a\",\"b\"]}");
 	T_EQ_STR(req("GET", "/label/__name__/values", "start=0&end=10"), "{\"status\":\"success\",\"data\":[\"other\",\"up\"]}");
 	T_EQ_STR(req("GET", "/metadata", NULL), "{\"status\":\"success\",\"data\":{}}");
+	T_EQ_STR(req("GET", "/query_exemplars", "query=up"), "{\"status\":\"success\",\"data\":[]}");
 	T_EQ_STR(req("GET", "/label/job/values", "limit=1"),
 	    "{\"status\":\"success\",\"data\":[\"a\"],\"warnings\":[\"results truncated due to limit\"]}");
 	T_EQ_STR(req("GET", "/series", "match[]=up&limit=1"),
