@@ -14,7 +14,9 @@
 static void go_float(double v, struct buf *b)
 {
 	if (isnan(v)) { buf_adds(b, "NaN"); return; }
-	if (isinf(v)) { buf_adds(b, v > 0 ? "+Inf" : "-Inf"); return; }
+	/* "Inf", not Go's "+Inf": a leading '+' would read back as a unary
+	 * operator binding looser than '^' */
+	if (isinf(v)) { buf_adds(b, v > 0 ? "Inf" : "-Inf"); return; }
 	char e[64];
 	int p;
 	for (p = 1; p <= 17; p++) {
