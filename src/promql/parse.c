@@ -228,6 +228,22 @@ static int parse_dur(struct parser *p, int64_t *ms, int allow_neg)
 	return p->failed ? -1 : 0;
 }
 
+/* 1 if s is valid UTF-8 (regexes are compiled without PCRE2's own check). */
+static int utf8_valid(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	while (*u) {
+		size_t len = *u < 0x80 ? 1 : (*u >> 5) == 6 ? 2 : (*u >> 4) == 14 ? 3 : (*u >> 3) == 30 ? 4 : 0;
+		if (!len || (len == 2 && *u < 0xC2))
+			return 0;
+		for (size_t j = 1; j < len; j++)
+			if ((u[j] & 0xC0) != 0x80)
+				return 0;
+		u += len;
+	}
+	return 1;
+}
+
 static int parse_matchers(struct parser *p, struct pq_node *n)
 {
 	/* after '{' */
@@ -280,6 +296,11 @@ static int parse_matchers(struct parser *p, struct pq_node *n)
 		if (p->tok.type != TK_STR) {
 			free(lname);
 			unexpected(p, "label matching");
+			return -1;
+		}
+		if ((mt == MATCH_RE || mt == MATCH_NRE) && !utf8_valid(p->tok.str)) {
+			perr_at(p, p->tok.pos, "invalid regular expression: invalid UTF-8");
+			free(lname);
 			return -1;
 		}
 		n->ms = xreallocarray(n->ms, n->nms + 1, sizeof(*n->ms));

@@ -108,6 +108,7 @@ T_TEST(errors)
 	T_EQ_STR(fmt("foo{a=\"b\"} {{schema:1}}"), "ERR 1:12: parse error: native histograms are not supported");
 	T_EQ_STR(fmt("\"abc"), "ERR 1:1: parse error: unterminated quoted string");
 	T_EQ_STR(fmt("foo{a=~\"(\"}"), "ERR 1:8: parse error: invalid regular expression \"(\": missing closing parenthesis");
+	T_EQ_STR(fmt("x{a=~\"\\xff\"}"), "ERR 1:6: parse error: invalid regular expression: invalid UTF-8");
 	T_EQ_STR(fmt("topk(x)"), "ERR 1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1");
 }
 
