@@ -331,6 +331,22 @@ static int get_timeout(const struct promapi_request *rq, struct buf *b, int *sta
 	return 0;
 }
 
+/* lookback_delta= overrides the lookback for one query (Prometheus 3). */
+static int get_lookback(const struct promapi_request *rq, struct buf *b, int *status, struct pq_opts *o)
+{
+	const char *s = promapi_param(rq, "lookback_delta");
+	int64_t ms;
+	if (!s || !*s)
+		return 0;
+	if (promapi_parse_duration(s, &ms) < 0 || ms < 0) {
+		api_error(b, status, 400, "bad_data", "error parsing lookback delta duration: cannot parse \"%s\" to a valid duration", s);
+		return -1;
+	}
+	if (ms > 0)
+		o->lookback_ms = ms;
+	return 0;
+}
+
 static int64_t now_ms(const struct promapi_request *rq)
 {
 	return rq->now_ms ? rq->now_ms : clock_wall_ms();
@@ -352,6 +368,10 @@ static int h_query(struct storage *st, const struct promapi_request *rq, struct 
 		return engine_error(b, status, rc, err, "query");
 	struct pq_opts o;
 	opts_from(rq, timeout, &o);
+	if (get_lookback(rq, b, status, &o) < 0) {
+		pq_free(e);
+		return 0;
+	}
 	struct pq_result r;
 	rc = pq_eval_instant(st, e, t, &o, &r, err, sizeof(err));
 	pq_free(e);
@@ -389,6 +409,10 @@ static int h_query_range(struct storage *st, const struct promapi_request *rq, s
 		return engine_error(b, status, rc, err, "query");
 	struct pq_opts o;
 	opts_from(rq, timeout, &o);
+	if (get_lookback(rq, b, status, &o) < 0) {
+		pq_free(e);
+		return 0;
+	}
 	struct pq_result r;
 	rc = pq_eval_range(st, e, start, end, step, &o, &r, err, sizeof(err));
 	pq_free(e);

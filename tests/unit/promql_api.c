@@ -61,6 +61,18 @@ T_TEST(instant_scalar_string_matrix)
 	    "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"+Inf\"]}}");
 }
 
+T_TEST(lookback_delta)
+{
+	/* samples every 30s up to 60s; at 100s only a lookback >= 40s finds them */
+	T_EQ_STR(req("GET", "/query", "query=up{job=\"a\"}&time=100&lookback_delta=30s"),
+	    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}");
+	T_EQ_STR(req("GET", "/query", "query=up{job=\"a\"}&time=100&lookback_delta=41"),
+	    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+	    "{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},\"value\":[100,\"1\"]}]}}");
+	req("GET", "/query", "query=up&lookback_delta=soon");
+	T_EQ_INT(status, 400);
+}
+
 T_TEST(range_query)
 {
 	T_EQ_STR(req("GET", "/query_range", "query=up{job=\"b\"}&start=0&end=60&step=30s"),
@@ -180,6 +192,7 @@ int main(void)
 	st.ops->commit(st.impl);
 	T_RUN(instant_vector);
 	T_RUN(instant_scalar_string_matrix);
+	T_RUN(lookback_delta);
 	T_RUN(range_query);
 	T_RUN(errors);
 	T_RUN(sample_limit);
