@@ -406,18 +406,6 @@ static int eval_subq(struct pq_eval *ev, const struct pq_node *n, struct pq_val 
 	out->at_ms = at;
 	if (e < s)
 		return 0;
-	if (in.type == PQ_VAL_SCALAR) {
-		out->m = pq_alloc(ev, sizeof(struct pq_raw));
-		out->nm = 1;
-		int64_t *t = pq_alloc(ev, inner_n * sizeof(int64_t));
-		for (size_t k = 0; k < inner_n; k++)
-			t[k] = inner_start + (int64_t)k * step;
-		out->m[0].ls = pq_keep(ev, labels_new(NULL, 0));
-		out->m[0].t = t;
-		out->m[0].v = in.sc;
-		out->m[0].n = inner_n;
-		return pq_account(ev, inner_n);
-	}
 	out->m = pq_alloc(ev, (in.n ? in.n : 1) * sizeof(struct pq_raw));
 	size_t points = 0;
 	for (size_t i = 0; i < in.n; i++) {

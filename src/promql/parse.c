@@ -652,7 +652,7 @@ static struct pq_node *parse_postfix(struct parser *p, struct pq_node *n)
 				int64_t step = 0;
 				if (p->tok.type != TK_RBRACK && parse_dur(p, &step, 0) < 0)
 					goto fail;
-				if (n->type != PQ_VAL_VECTOR && n->type != PQ_VAL_SCALAR) {
+				if (n->type != PQ_VAL_VECTOR) {
 					perr_at(p, n->pos, "subquery is only allowed on instant vector, got %s instead", type_name(n->type));
 					goto fail;
 				}

@@ -109,6 +109,7 @@ T_TEST(errors)
 	T_EQ_STR(fmt("\"abc"), "ERR 1:1: parse error: unterminated quoted string");
 	T_EQ_STR(fmt("foo{a=~\"(\"}"), "ERR 1:8: parse error: invalid regular expression \"(\": missing closing parenthesis");
 	T_EQ_STR(fmt("x{a=~\"\\xff\"}"), "ERR 1:6: parse error: invalid regular expression: invalid UTF-8");
+	T_EQ_STR(fmt("time()[5m:1m]"), "ERR 1:1: parse error: subquery is only allowed on instant vector, got scalar instead");
 	T_EQ_STR(fmt("topk(x)"), "ERR 1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1");
 }
 
