@@ -162,7 +162,7 @@ static int load_om(struct storage *st, const char *path)
 	while (getline(&line, &cap, f) > 0) {
 		if (line[0] == '#' || line[0] == '\n')
 			continue;
-		struct pq_lexer lx = { line, strlen(line), 0, 0 };
+		struct pq_lexer lx = { line, strlen(line), 0, 0, 0, 0 };
 		struct pq_token t;
 		struct labels_builder lb;
 		lb_init(&lb);

@@ -134,7 +134,7 @@ static int parse_time(const char *s, int64_t *ms)
 /* Parse "metric{a="b"}" at *p into a label set; advance *p. */
 static struct labels *parse_series_desc(const char **p)
 {
-	struct pq_lexer lx = { *p, strlen(*p), 0, 0 };
+	struct pq_lexer lx = { *p, strlen(*p), 0, 0, 0, 0 };
 	struct pq_token t;
 	struct labels_builder lb;
 	lb_init(&lb);

@@ -96,7 +96,7 @@ T_TEST(range_query)
 T_TEST(errors)
 {
 	T_EQ_STR(req("GET", "/query", "query=sum(&time=1"),
-	    "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"query\\\": 1:5: parse error: unexpected end of input\"}");
+	    "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"query\\\": 1:5: parse error: unclosed left parenthesis\"}");
 	T_EQ_INT(status, 400);
 	T_EQ_STR(req("GET", "/query", "time=1"),
 	    "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"query\\\": 1:1: parse error: no expression found in input\"}");

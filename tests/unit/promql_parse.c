@@ -93,8 +93,8 @@ T_TEST(aggregations)
 
 T_TEST(errors)
 {
-	T_EQ_STR(fmt("foo{"), "ERR 1:5: parse error: unexpected end of input in label matching");
-	T_EQ_STR(fmt("sum(foo"), "ERR 1:8: parse error: unexpected end of input in aggregation");
+	T_EQ_STR(fmt("foo{"), "ERR 1:5: parse error: unexpected end of input inside braces");
+	T_EQ_STR(fmt("sum(foo"), "ERR 1:8: parse error: unclosed left parenthesis");
 	T_EQ_STR(fmt("rate(foo)"), "ERR 1:6: parse error: expected type range vector in call to function \"rate\", got instant vector");
 	T_EQ_STR(fmt("nosuch(foo)"), "ERR 1:1: parse error: unknown function with name \"nosuch\"");
 	T_EQ_STR(fmt("1 > 2"), "ERR 1:1: parse error: comparisons between scalars must use BOOL modifier");
@@ -110,6 +110,8 @@ T_TEST(errors)
 	T_EQ_STR(fmt("foo{a=~\"(\"}"), "ERR 1:8: parse error: invalid regular expression \"(\": missing closing parenthesis");
 	T_EQ_STR(fmt("x{a=~\"\\xff\"}"), "ERR 1:6: parse error: invalid regular expression: invalid UTF-8");
 	T_EQ_STR(fmt("time()[5m:1m]"), "ERR 1:1: parse error: subquery is only allowed on instant vector, got scalar instead");
+	T_EQ_STR(fmt("foo[5m"), "ERR 1:7: parse error: unclosed left bracket");
+	T_EQ_STR(fmt("foo}"), "ERR 1:4: parse error: unexpected right brace '}'");
 	T_EQ_STR(fmt("topk(x)"), "ERR 1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1");
 }
 
