@@ -63,9 +63,11 @@ int promapi_parse_params(struct promapi_request *req, const char *s, size_t n)
 	size_t i = 0;
 	while (i < n) {
 		size_t j = i;
-		while (j < n && s[j] != '&' && s[j] != ';')
-			j++;
-		if (j > i) {
+		int semicolon = 0;
+		while (j < n && s[j] != '&')
+			semicolon |= s[j++] == ';';
+		/* Go (and so Prometheus) drops a pair that holds a ';' */
+		if (j > i && !semicolon) {
 			size_t eq = i;
 			while (eq < j && s[eq] != '=')
 				eq++;

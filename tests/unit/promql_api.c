@@ -165,6 +165,10 @@ T_TEST(params_and_times)
 	T_EQ_INT(promapi_parse_params(&rq, qs, strlen(qs)), 0);
 	T_EQ_STR(promapi_param(&rq, "query"), "a");
 	T_EQ_STR(promapi_param(&rq, "y"), "+2 3");
+	const char *semi = "a=1;b=2&c=3";
+	T_EQ_INT(promapi_parse_params(&rq, semi, strlen(semi)), 0);
+	T_CHECK(promapi_param(&rq, "a") == NULL);
+	T_EQ_STR(promapi_param(&rq, "c"), "3");
 	promapi_request_free(&rq);
 	int64_t ms;
 	T_EQ_INT(promapi_parse_time("1435781451.781", &ms), 0);
