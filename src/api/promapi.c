@@ -515,7 +515,9 @@ static int h_series(struct storage *st, const struct promapi_request *rq, struct
 		char err[256] = "";
 		size_t nm;
 		const struct matcher *ms = pq_expr_matchers(sel[i], &nm);
-		struct select_hints h = { 0 };
+		/* only labels are needed: "series" tells the store it may skip samples
+		 * (as Prometheus's Select hints do for this endpoint) */
+		struct select_hints h = { .func = "series" };
 		int rc = st->ops->select(st->impl, ms, nm, start, end, &h, &r, err, sizeof(err));
 		if (rc < 0) {
 			api_error(b, status, 422, "execution", "%s", err[0] ? err : strerror(-rc));
