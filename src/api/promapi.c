@@ -720,7 +720,11 @@ int promapi_handle(struct storage *st, const struct promapi_request *rq, struct 
 	else
 		api_error(body, http_status, 404, "not_found", "unknown API endpoint %s", p);
 done:
-	if (body->len == 0 || (body->data && body->data[body->len - 1] != '}')) {
+	/* appends past the cap fail and leave the buffer as it was, so a body
+	 * that ends anywhere but its closing brace, or sits right at the cap,
+	 * lost something on the way */
+	if (body->len == 0 || (body->data && body->data[body->len - 1] != '}') ||
+	    body->len + 64 > body->cap) {
 		/* an append passed the cap: say so instead of sending half a document */
 		buf_reset(body);
 		buf_adds(body, "{\"status\":\"error\",\"errorType\":\"internal\",\"error\":\"response too large\"}");

@@ -157,6 +157,21 @@ T_TEST(format_and_status)
 	T_EQ_INT(status, 200);
 }
 
+T_TEST(response_too_large)
+{
+	struct promapi_request rq = { .method = "GET", .path = "/series" };
+	const char *f = "match[]=up";
+	promapi_parse_params(&rq, f, strlen(f));
+	struct buf small;
+	buf_init(&small, 80);
+	int st2;
+	T_EQ_INT(promapi_handle(&st, &rq, &small, &st2), -E2BIG);
+	T_EQ_INT(st2, 500);
+	T_EQ_STR(small.data, "{\"status\":\"error\",\"errorType\":\"internal\",\"error\":\"response too large\"}");
+	buf_free(&small);
+	promapi_request_free(&rq);
+}
+
 T_TEST(params_and_times)
 {
 	struct promapi_request rq = { 0 };
@@ -202,6 +217,7 @@ int main(void)
 	T_RUN(sample_limit);
 	T_RUN(series_labels_values);
 	T_RUN(format_and_status);
+	T_RUN(response_too_large);
 	T_RUN(params_and_times);
 	buf_free(&body);
 	st.ops->close(st.impl);
