@@ -188,17 +188,22 @@ static void json_str(struct buf *b, const char *s)
 static void json_float_str(struct buf *b, double v)
 {
 	char f[512];
-	pq_fmt_float(v, f, sizeof(f));
+	pq_fmt_json_float(v, f, sizeof(f));
 	buf_addc(b, '"');
 	buf_adds(b, f);
 	buf_addc(b, '"');
 }
 
+/* Seconds as Prometheus writes them: whole part, then ".ddd" only when the
+ * milliseconds are not zero (kept three digits wide: 60.500, 1.007). */
 static void json_time(struct buf *b, int64_t ms)
 {
-	char f[512];
-	pq_fmt_float((double)ms / 1000.0, f, sizeof(f));
-	buf_adds(b, f);
+	uint64_t a = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
+	if (ms < 0)
+		buf_addc(b, '-');
+	buf_printf(b, "%llu", (unsigned long long)(a / 1000));
+	if (a % 1000)
+		buf_printf(b, ".%03u", (unsigned)(a % 1000));
 }
 
 static void json_labels(struct buf *b, const struct labels *ls)

@@ -723,44 +723,88 @@ int pq_eval_range(struct storage *st, const struct pq_expr *e, int64_t start_ms,
 	return run(st, e, start_ms, end_ms, step_ms, 1, o, out, err, errsz);
 }
 
+void pq_fmt_json_float(double v, char *buf, size_t n)
+{
+	double a = fabs(v);
+	if (isnan(v) || isinf(v) || a == 0 || (a >= 1e-6 && a < 1e21)) {
+		pq_fmt_float(v, buf, n);
+		return;
+	}
+	/* Prometheus's JSON writer switches to Go's 'e' form out there:
+	 * shortest digits, "d.ddde-07" with at least two exponent digits */
+	char e[48];
+	for (int p = 15; p <= 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p - 1, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	char *x = strchr(e, 'e');
+	char mant[40];
+	size_t ml = (size_t)(x - e);
+	memcpy(mant, e, ml);
+	mant[ml] = 0;
+	if (strchr(mant, '.')) {
+		while (ml > 0 && mant[ml - 1] == '0')
+			mant[--ml] = 0;
+		if (ml > 0 && mant[ml - 1] == '.')
+			mant[--ml] = 0;
+	}
+	int exp = atoi(x + 1);
+	snprintf(buf, n, "%se%c%02d", mant, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+}
+
 void pq_fmt_float(double v, char *buf, size_t n)
 {
 	if (isnan(v)) { snprintf(buf, n, "NaN"); return; }
 	if (isinf(v)) { snprintf(buf, n, v > 0 ? "+Inf" : "-Inf"); return; }
 	if (v == 0) { snprintf(buf, n, signbit(v) ? "-0" : "0"); return; }
-	/* shortest round-trip digits, then written without an exponent (Go 'f', -1) */
-	char e[64];
-	int p;
-	for (p = 1; p <= 17; p++) {
+	if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
+		snprintf(buf, n, "%lld", (long long)v);
+		return;
+	}
+	/* Shortest round-trip digits (Go 'f', -1): if 15 significant digits read
+	 * back exactly, their zero-stripped form is the shortest; else 16 or 17. */
+	char e[48];
+	for (int p = 15; p <= 17; p++) {
 		snprintf(e, sizeof(e), "%.*e", p - 1, v);
 		if (strtod(e, NULL) == v)
 			break;
 	}
-	char digits[32];
+	char digits[24];
 	size_t nd = 0;
 	const char *c = e;
-	int neg = 0;
-	if (*c == '-') { neg = 1; c++; }
+	int neg = *c == '-';
+	if (neg)
+		c++;
 	for (; *c && *c != 'e'; c++)
 		if (*c >= '0' && *c <= '9' && nd < sizeof(digits) - 1)
 			digits[nd++] = *c;
-	digits[nd] = 0;
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
 	int exp = atoi(c + 1);
-	struct buf b;
-	buf_init(&b, 512);
-	if (neg) buf_addc(&b, '-');
+	char out[400];	/* '-' + "0." + 323 zeros + 17 digits at most */
+	size_t o = 0;
+	if (neg)
+		out[o++] = '-';
 	if (exp < 0) {
-		buf_adds(&b, "0.");
-		for (int i = 0; i < -exp - 1; i++) buf_addc(&b, '0');
-		buf_add(&b, digits, nd);
+		out[o++] = '0';
+		out[o++] = '.';
+		for (int i = 0; i < -exp - 1; i++)
+			out[o++] = '0';
+		memcpy(out + o, digits, nd);
+		o += nd;
 	} else if ((size_t)exp + 1 >= nd) {
-		buf_add(&b, digits, nd);
-		for (size_t i = nd; i < (size_t)exp + 1; i++) buf_addc(&b, '0');
+		memcpy(out + o, digits, nd);
+		o += nd;
+		for (size_t i = nd; i < (size_t)exp + 1; i++)
+			out[o++] = '0';
 	} else {
-		buf_add(&b, digits, (size_t)exp + 1);
-		buf_addc(&b, '.');
-		buf_add(&b, digits + exp + 1, nd - (size_t)exp - 1);
+		memcpy(out + o, digits, (size_t)exp + 1);
+		o += (size_t)exp + 1;
+		out[o++] = '.';
+		memcpy(out + o, digits + exp + 1, nd - (size_t)exp - 1);
+		o += nd - (size_t)exp - 1;
 	}
-	snprintf(buf, n, "%s", b.data ? b.data : "0");
-	buf_free(&b);
+	out[o] = 0;
+	snprintf(buf, n, "%s", out);
 }

@@ -44,8 +44,8 @@ T_TEST(instant_vector)
 	T_EQ_INT(status, 200);
 	T_EQ_STR(req("POST", "/query", "query=sum(up)%20by%20(job)&time=1970-01-01T00:01:00.5Z"),
 	    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
-	    "{\"metric\":{\"job\":\"a\"},\"value\":[60.5,\"1\"]},"
-	    "{\"metric\":{\"job\":\"b\"},\"value\":[60.5,\"0\"]}]}}");
+	    "{\"metric\":{\"job\":\"a\"},\"value\":[60.500,\"1\"]},"
+	    "{\"metric\":{\"job\":\"b\"},\"value\":[60.500,\"0\"]}]}}");
 }
 
 T_TEST(instant_scalar_string_matrix)
@@ -59,6 +59,10 @@ T_TEST(instant_scalar_string_matrix)
 	    "{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},\"values\":[[30,\"1\"],[60,\"1\"]]}]}}");
 	T_EQ_STR(req("GET", "/query", "query=1/0&time=1"),
 	    "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"+Inf\"]}}");
+	T_EQ_STR(req("GET", "/query", "query=1.5e-7&time=-1.007"),
+	    "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[-1.007,\"1.5e-07\"]}}");
+	T_EQ_STR(req("GET", "/query", "query=2e21&time=0"),
+	    "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[0,\"2e+21\"]}}");
 }
 
 T_TEST(lookback_delta)
