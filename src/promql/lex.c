@@ -345,7 +345,7 @@ void pq_lex_next(struct pq_lexer *lx, struct pq_token *t)
 		break;
 	case '}':
 		if (!lx->braces) {
-			tok_err(t, lx->pos, "unexpected right brace '}'");
+			tok_err(t, lx->pos, "unexpected character: '}'");
 			lx->pos++;
 			return;
 		}
@@ -417,7 +417,7 @@ const char *pq_tok_desc(const struct pq_lexer *lx, const struct pq_token *t, cha
 	case TK_LBRACK: return "[";
 	case TK_RBRACK: return "]";
 	case TK_COMMA: return "\",\"";
-	case TK_COLON: return "\":\"";
+	case TK_COLON: return "colon ':'";
 	case TK_AT: return "@";
 	case TK_ASSIGN: return "\"=\"";
 	default:
