@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -86,6 +87,20 @@ int promapi_parse_params(struct promapi_request *req, const char *s, size_t n)
 		}
 		i = j + 1;
 	}
+	return 0;
+}
+
+int promapi_parse_request(struct promapi_request *req, const char *query, size_t qlen,
+    const char *body, size_t blen, const char *content_type)
+{
+	static const char form[] = "application/x-www-form-urlencoded";
+	int is_post = req->method && strcmp(req->method, "POST") == 0;
+	if (is_post && body && content_type && strncasecmp(content_type, form, sizeof(form) - 1) == 0 &&
+	    (content_type[sizeof(form) - 1] == 0 || content_type[sizeof(form) - 1] == ';' ||
+	    content_type[sizeof(form) - 1] == ' ') && promapi_parse_params(req, body, blen) < 0)
+		return -EINVAL;
+	if (query && promapi_parse_params(req, query, qlen) < 0)
+		return -EINVAL;
 	return 0;
 }
 

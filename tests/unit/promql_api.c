@@ -189,6 +189,16 @@ T_TEST(params_and_times)
 	T_CHECK(promapi_param(&rq, "a") == NULL);
 	T_EQ_STR(promapi_param(&rq, "c"), "3");
 	promapi_request_free(&rq);
+	/* POST form values come first; other content types are not read */
+	struct promapi_request pr = { .method = "POST" };
+	const char *qs2 = "query=fromurl&time=5", *bd = "query=frombody";
+	T_EQ_INT(promapi_parse_request(&pr, qs2, strlen(qs2), bd, strlen(bd), "application/x-www-form-urlencoded; charset=utf-8"), 0);
+	T_EQ_STR(promapi_param(&pr, "query"), "frombody");
+	T_EQ_STR(promapi_param(&pr, "time"), "5");
+	promapi_request_free(&pr);
+	T_EQ_INT(promapi_parse_request(&pr, qs2, strlen(qs2), bd, strlen(bd), "application/json"), 0);
+	T_EQ_STR(promapi_param(&pr, "query"), "fromurl");
+	promapi_request_free(&pr);
 	int64_t ms;
 	T_EQ_INT(promapi_parse_time("1435781451.781", &ms), 0);
 	T_EQ_INT(ms, 1435781451781LL);
