@@ -5,9 +5,8 @@
  * decodes the request into a struct promapi_request and sends back the body
  * and status this fills in.
  *
- *   struct promapi_request rq = { .method = "GET", .path = "/query" };
- *   promapi_parse_params(&rq, body, body_len);        // POST form first,
- *   promapi_parse_params(&rq, query_string, qs_len);  // then the URL query
+ *   struct promapi_request rq = { .method = "POST", .path = "/query" };
+ *   promapi_parse_request(&rq, query_string, qs_len, body, body_len, content_type);
  *   struct buf out; buf_init(&out, BUF_CAP_HTTP_BODY); int status;
  *   promapi_handle(store, &rq, &out, &status);  // JSON in out, 200/400/422/503
  *   promapi_request_free(&rq); buf_free(&out);
