@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -63,9 +64,11 @@ int promapi_parse_params(struct promapi_request *req, const char *s, size_t n)
 	size_t i = 0;
 	while (i < n) {
 		size_t j = i;
-		while (j < n && s[j] != '&' && s[j] != ';')
-			j++;
-		if (j > i) {
+		int semicolon = 0;
+		while (j < n && s[j] != '&')
+			semicolon |= s[j++] == ';';
+		/* Go (and so Prometheus) drops a pair that holds a ';' */
+		if (j > i && !semicolon) {
 			size_t eq = i;
 			while (eq < j && s[eq] != '=')
 				eq++;
@@ -84,6 +87,20 @@ int promapi_parse_params(struct promapi_request *req, const char *s, size_t n)
 		}
 		i = j + 1;
 	}
+	return 0;
+}
+
+int promapi_parse_request(struct promapi_request *req, const char *query, size_t qlen,
+    const char *body, size_t blen, const char *content_type)
+{
+	static const char form[] = "application/x-www-form-urlencoded";
+	int is_post = req->method && strcmp(req->method, "POST") == 0;
+	if (is_post && body && content_type && strncasecmp(content_type, form, sizeof(form) - 1) == 0 &&
+	    (content_type[sizeof(form) - 1] == 0 || content_type[sizeof(form) - 1] == ';' ||
+	    content_type[sizeof(form) - 1] == ' ') && promapi_parse_params(req, body, blen) < 0)
+		return -EINVAL;
+	if (query && promapi_parse_params(req, query, qlen) < 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -186,17 +203,22 @@ static void json_str(struct buf *b, const char *s)
 static void json_float_str(struct buf *b, double v)
 {
 	char f[512];
-	pq_fmt_float(v, f, sizeof(f));
+	pq_fmt_json_float(v, f, sizeof(f));
 	buf_addc(b, '"');
 	buf_adds(b, f);
 	buf_addc(b, '"');
 }
 
+/* Seconds as Prometheus writes them: whole part, then ".ddd" only when the
+ * milliseconds are not zero (kept three digits wide: 60.500, 1.007). */
 static void json_time(struct buf *b, int64_t ms)
 {
-	char f[512];
-	pq_fmt_float((double)ms / 1000.0, f, sizeof(f));
-	buf_adds(b, f);
+	uint64_t a = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
+	if (ms < 0)
+		buf_addc(b, '-');
+	buf_printf(b, "%llu", (unsigned long long)(a / 1000));
+	if (a % 1000)
+		buf_printf(b, ".%03u", (unsigned)(a % 1000));
 }
 
 static void json_labels(struct buf *b, const struct labels *ls)
@@ -331,6 +353,22 @@ static int get_timeout(const struct promapi_request *rq, struct buf *b, int *sta
 	return 0;
 }
 
+/* lookback_delta= overrides the lookback for one query (Prometheus 3). */
+static int get_lookback(const struct promapi_request *rq, struct buf *b, int *status, struct pq_opts *o)
+{
+	const char *s = promapi_param(rq, "lookback_delta");
+	int64_t ms;
+	if (!s || !*s)
+		return 0;
+	if (promapi_parse_duration(s, &ms) < 0 || ms < 0) {
+		api_error(b, status, 400, "bad_data", "error parsing lookback delta duration: cannot parse \"%s\" to a valid duration", s);
+		return -1;
+	}
+	if (ms > 0)
+		o->lookback_ms = ms;
+	return 0;
+}
+
 static int64_t now_ms(const struct promapi_request *rq)
 {
 	return rq->now_ms ? rq->now_ms : clock_wall_ms();
@@ -352,6 +390,10 @@ static int h_query(struct storage *st, const struct promapi_request *rq, struct 
 		return engine_error(b, status, rc, err, "query");
 	struct pq_opts o;
 	opts_from(rq, timeout, &o);
+	if (get_lookback(rq, b, status, &o) < 0) {
+		pq_free(e);
+		return 0;
+	}
 	struct pq_result r;
 	rc = pq_eval_instant(st, e, t, &o, &r, err, sizeof(err));
 	pq_free(e);
@@ -389,6 +431,10 @@ static int h_query_range(struct storage *st, const struct promapi_request *rq, s
 		return engine_error(b, status, rc, err, "query");
 	struct pq_opts o;
 	opts_from(rq, timeout, &o);
+	if (get_lookback(rq, b, status, &o) < 0) {
+		pq_free(e);
+		return 0;
+	}
 	struct pq_result r;
 	rc = pq_eval_range(st, e, start, end, step, &o, &r, err, sizeof(err));
 	pq_free(e);
@@ -445,6 +491,25 @@ static int get_range(const struct promapi_request *rq, int64_t *start, int64_t *
 	return 0;
 }
 
+/* limit=N for series/labels/values: 0 (none) or N; -1 with an error written. */
+static long get_limit(const struct promapi_request *rq, struct buf *b, int *status)
+{
+	const char *s = promapi_param(rq, "limit");
+	if (!s || !*s)
+		return 0;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*end || end == s) {
+		api_error(b, status, 400, "bad_data", "invalid parameter \"limit\": strconv.Atoi: parsing \"%s\": invalid syntax", s);
+		return -1;
+	}
+	if (v < 0) {
+		api_error(b, status, 400, "bad_data", "invalid parameter \"limit\": limit must be non-negative");
+		return -1;
+	}
+	return v;
+}
+
 static int cmp_lbl(const void *a, const void *b)
 {
 	return labels_cmp(*(struct labels *const *)a, *(struct labels *const *)b);
@@ -455,7 +520,9 @@ static int h_series(struct storage *st, const struct promapi_request *rq, struct
 	struct pq_expr *sel[API_MATCHERS_MAX];
 	size_t n;
 	int64_t start, end;
-	if (get_matchers(rq, sel, &n, b, status) < 0 || get_range(rq, &start, &end, b, status) < 0)
+	long limit = 0;
+	if (get_matchers(rq, sel, &n, b, status) < 0 || get_range(rq, &start, &end, b, status) < 0 ||
+	    (limit = get_limit(rq, b, status)) < 0)
 		goto out_n;
 	if (n == 0) {
 		api_error(b, status, 400, "bad_data", "no match[] parameter provided");
@@ -468,7 +535,9 @@ static int h_series(struct storage *st, const struct promapi_request *rq, struct
 		char err[256] = "";
 		size_t nm;
 		const struct matcher *ms = pq_expr_matchers(sel[i], &nm);
-		struct select_hints h = { 0 };
+		/* only labels are needed: "series" tells the store it may skip samples
+		 * (as Prometheus's Select hints do for this endpoint) */
+		struct select_hints h = { .func = "series" };
 		int rc = st->ops->select(st->impl, ms, nm, start, end, &h, &r, err, sizeof(err));
 		if (rc < 0) {
 			api_error(b, status, 422, "execution", "%s", err[0] ? err : strerror(-rc));
@@ -487,14 +556,19 @@ static int h_series(struct storage *st, const struct promapi_request *rq, struct
 	qsort(all, na, sizeof(*all), cmp_lbl);
 	buf_adds(b, "{\"status\":\"success\",\"data\":[");
 	size_t w = 0;
+	int truncated = 0;
 	for (size_t j = 0; j < na; j++) {
 		if (j && labels_cmp(all[j], all[j - 1]) == 0)
 			continue;
+		if (limit > 0 && w == (size_t)limit) {
+			truncated = 1;
+			break;
+		}
 		if (w++)
 			buf_addc(b, ',');
 		json_labels(b, all[j]);
 	}
-	buf_adds(b, "]}");
+	buf_adds(b, truncated ? "],\"warnings\":[\"results truncated due to limit\"]}" : "]}");
 	for (size_t j = 0; j < na; j++)
 		labels_free(all[j]);
 	free(all);
@@ -520,7 +594,9 @@ static int h_labels(struct storage *st, const struct promapi_request *rq, const 
 	struct pq_expr *sel[API_MATCHERS_MAX];
 	size_t n = 0;
 	int64_t start, end;
-	if (get_matchers(rq, sel, &n, b, status) < 0 || get_range(rq, &start, &end, b, status) < 0)
+	long limit = 0;
+	if (get_matchers(rq, sel, &n, b, status) < 0 || get_range(rq, &start, &end, b, status) < 0 ||
+	    (limit = get_limit(rq, b, status)) < 0)
 		goto out;
 	char **all = NULL;
 	size_t na = 0;
@@ -544,14 +620,19 @@ static int h_labels(struct storage *st, const struct promapi_request *rq, const 
 	qsort(all, na, sizeof(*all), cmp_str);
 	buf_adds(b, "{\"status\":\"success\",\"data\":[");
 	size_t w = 0;
+	int truncated = 0;
 	for (size_t j = 0; j < na; j++) {
 		if (j && strcmp(all[j], all[j - 1]) == 0)
 			continue;
+		if (limit > 0 && w == (size_t)limit) {
+			truncated = 1;
+			break;
+		}
 		if (w++)
 			buf_addc(b, ',');
 		json_str(b, all[j]);
 	}
-	buf_adds(b, "]}");
+	buf_adds(b, truncated ? "],\"warnings\":[\"results truncated due to limit\"]}" : "]}");
 	storage_strings_free(all, na);
 	*status = 200;
 out:
@@ -570,7 +651,7 @@ static int h_format(const struct promapi_request *rq, struct buf *b, int *status
 		return engine_error(b, status, rc, err, "query");
 	struct buf f;
 	buf_init(&f, PQ_QUERY_MAX * 4);
-	pq_format(e, &f);
+	pq_format_pretty(e, &f);
 	pq_free(e);
 	buf_adds(b, "{\"status\":\"success\",\"data\":");
 	json_str(b, f.data ? f.data : "");
@@ -648,6 +729,9 @@ int promapi_handle(struct storage *st, const struct promapi_request *rq, struct 
 		free(name);
 	} else if (strcmp(p, "/metadata") == 0) {
 		buf_adds(body, "{\"status\":\"success\",\"data\":{}}");
+	} else if (strcmp(p, "/query_exemplars") == 0) {
+		/* vigil keeps no exemplars; Grafana asks anyway */
+		buf_adds(body, "{\"status\":\"success\",\"data\":[]}");
 	} else if (strcmp(p, "/format_query") == 0)
 		h_format(rq, body, http_status);
 	else if (strcmp(p, "/status/buildinfo") == 0 || strcmp(p, "/status/runtimeinfo") == 0 ||
@@ -656,7 +740,11 @@ int promapi_handle(struct storage *st, const struct promapi_request *rq, struct 
 	else
 		api_error(body, http_status, 404, "not_found", "unknown API endpoint %s", p);
 done:
-	if (body->len == 0 || (body->data && body->data[body->len - 1] != '}')) {
+	/* appends past the cap fail and leave the buffer as it was, so a body
+	 * that ends anywhere but its closing brace, or sits right at the cap,
+	 * lost something on the way */
+	if (body->len == 0 || (body->data && body->data[body->len - 1] != '}') ||
+	    body->len + 64 > body->cap) {
 		/* an append passed the cap: say so instead of sending half a document */
 		buf_reset(body);
 		buf_adds(body, "{\"status\":\"error\",\"errorType\":\"internal\",\"error\":\"response too large\"}");

@@ -5,9 +5,8 @@
  * decodes the request into a struct promapi_request and sends back the body
  * and status this fills in.
  *
- *   struct promapi_request rq = { .method = "GET", .path = "/query" };
- *   promapi_parse_params(&rq, body, body_len);        // POST form first,
- *   promapi_parse_params(&rq, query_string, qs_len);  // then the URL query
+ *   struct promapi_request rq = { .method = "POST", .path = "/query" };
+ *   promapi_parse_request(&rq, query_string, qs_len, body, body_len, content_type);
  *   struct buf out; buf_init(&out, BUF_CAP_HTTP_BODY); int status;
  *   promapi_handle(store, &rq, &out, &status);  // JSON in out, 200/400/422/503
  *   promapi_request_free(&rq); buf_free(&out);
@@ -49,6 +48,14 @@ struct promapi_request {
  * or too long parameters (req keeps what was parsed before the error).
  */
 int promapi_parse_params(struct promapi_request *req, const char *s, size_t n);
+/*
+ * Fill req's parameters from one HTTP request the way Go's ParseForm does:
+ * for POST, a body with Content-Type application/x-www-form-urlencoded is
+ * parsed first (its values win), then the URL query string. content_type may
+ * carry parameters ("...; charset=utf-8") or be NULL. Return 0 or -EINVAL.
+ */
+int promapi_parse_request(struct promapi_request *req, const char *query, size_t qlen,
+    const char *body, size_t blen, const char *content_type);
 /* Free the parameters a request owns (the request itself is the caller's). */
 void promapi_request_free(struct promapi_request *req);
 /* First value of name, or NULL. */

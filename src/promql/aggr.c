@@ -289,10 +289,10 @@ static int agg_count_values(struct pq_eval *ev, const struct pq_node *n, struct 
 	/* Prometheus 3 accepts any valid UTF-8 label name */
 	const unsigned char *u = (const unsigned char *)label;
 	int bad = !*u;
-	for (size_t i = 0; u[i] && !bad;) {
+	for (size_t i = 0; !bad && u[i];) {
 		size_t len = u[i] < 0x80 ? 1 : (u[i] >> 5) == 6 ? 2 : (u[i] >> 4) == 14 ? 3 : (u[i] >> 3) == 30 ? 4 : 0;
 		if (!len) { bad = 1; break; }
-		for (size_t j = 1; j < len; j++)
+		for (size_t j = 1; j < len && !bad; j++)
 			if ((u[i + j] & 0xC0) != 0x80)
 				bad = 1;
 		i += len;
@@ -308,44 +308,68 @@ static int agg_count_values(struct pq_eval *ev, const struct pq_node *n, struct 
 	struct pq_ser *os = xcalloc(cap, sizeof(*os));
 	size_t on = 0;
 	struct labels **gl = pq_alloc(ev, (in->n ? in->n : 1) * sizeof(struct labels *));
-	for (size_t i = 0; i < in->n; i++)
+	char **gkey = pq_alloc(ev, (in->n ? in->n : 1) * sizeof(char *));
+	for (size_t i = 0; i < in->n; i++) {
 		gl[i] = group_labels(ev, n, in->s[i].ls);
+		buf_reset(&ev->key);
+		labels_format(gl[i], &ev->key);
+		gkey[i] = pq_alloc(ev, ev->key.len + 1);
+		memcpy(gkey[i], ev->key.data ? ev->key.data : "", ev->key.len + 1);
+	}
+	/* (group, value) -> output series; labels are built once per new pair,
+	 * then merged by their final form (the label may override a group label) */
+	struct hmap bypair;
+	hmap_init(&bypair);
 	for (size_t k = 0; k < ev->nsteps; k++) {
 		for (size_t i = 0; i < in->n; i++) {
 			if (!in->s[i].ok[k])
 				continue;
 			char vb[64];
 			pq_fmt_float(in->s[i].v[k], vb, sizeof(vb));
-			struct labels_builder lb;
-			lb_init(&lb);
-			lb_reset(&lb, gl[i]);
-			lb_set(&lb, label, vb);
-			struct labels *ls = lb_finish(&lb);
-			lb_free(&lb);
 			buf_reset(&ev->key);
-			labels_format(ls, &ev->key);
-			void *x = hmap_get(&m, ev->key.data, ev->key.len);
+			buf_adds(&ev->key, gkey[i]);
+			buf_addc(&ev->key, '\xfe');
+			buf_adds(&ev->key, vb);
+			void *px = hmap_get(&bypair, ev->key.data, ev->key.len);
 			size_t oi;
-			if (!x) {
-				if (on == cap) {
-					cap *= 2;
-					os = xreallocarray(os, cap, sizeof(*os));
-				}
-				oi = on++;
-				memset(&os[oi], 0, sizeof(os[oi]));
-				os[oi].ls = pq_keep(ev, ls);
-				os[oi].v = pq_alloc(ev, ev->nsteps * sizeof(double));
-				os[oi].ok = pq_alloc(ev, ev->nsteps);
-				hmap_put(&m, ev->key.data, ev->key.len, (void *)(uintptr_t)(oi + 1));
+			if (px) {
+				oi = (size_t)(uintptr_t)px - 1;
 			} else {
-				oi = (size_t)(uintptr_t)x - 1;
-				labels_free(ls);
+				char *pkey = xstrndup(ev->key.data, ev->key.len);
+				size_t plen = ev->key.len;
+				struct labels_builder lb;
+				lb_init(&lb);
+				lb_reset(&lb, gl[i]);
+				lb_set(&lb, label, vb);
+				struct labels *ls = lb_finish(&lb);
+				lb_free(&lb);
+				buf_reset(&ev->key);
+				labels_format(ls, &ev->key);
+				void *x = hmap_get(&m, ev->key.data, ev->key.len);
+				if (!x) {
+					if (on == cap) {
+						cap *= 2;
+						os = xreallocarray(os, cap, sizeof(*os));
+					}
+					oi = on++;
+					memset(&os[oi], 0, sizeof(os[oi]));
+					os[oi].ls = pq_keep(ev, ls);
+					os[oi].v = pq_alloc(ev, ev->nsteps * sizeof(double));
+					os[oi].ok = pq_alloc(ev, ev->nsteps);
+					hmap_put(&m, ev->key.data, ev->key.len, (void *)(uintptr_t)(oi + 1));
+				} else {
+					oi = (size_t)(uintptr_t)x - 1;
+					labels_free(ls);
+				}
+				hmap_put(&bypair, pkey, plen, (void *)(uintptr_t)(oi + 1));
+				free(pkey);
 			}
 			os[oi].ok[k] = 1;
 			os[oi].v[k] += 1;
 		}
 	}
 	hmap_free(&m, NULL);
+	hmap_free(&bypair, NULL);
 	out->type = PQ_VAL_VECTOR;
 	out->s = pq_alloc(ev, (on ? on : 1) * sizeof(struct pq_ser));
 	memcpy(out->s, os, on * sizeof(*os));

@@ -247,6 +247,8 @@ static int vector_vector(struct pq_eval *ev, const struct pq_node *n, struct pq_
 	size_t *rstamp = pq_alloc(ev, sz * sizeof(size_t));
 	size_t *ridx = pq_alloc(ev, sz * sizeof(size_t));
 	size_t *lstamp = pq_alloc(ev, sz * sizeof(size_t));
+	size_t *last_j = pq_alloc(ev, (L->n ? L->n : 1) * sizeof(size_t));	/* partner+1 last step */
+	size_t *last_o = pq_alloc(ev, (L->n ? L->n : 1) * sizeof(size_t));	/* its output series */
 	struct hmap pairs, bylabels;
 	hmap_init(&pairs);
 	hmap_init(&bylabels);
@@ -313,11 +315,15 @@ static int vector_vector(struct pq_eval *ev, const struct pq_node *n, struct pq_
 			}
 			if (!keep)
 				continue;
-			/* find or make the output series for this pair */
+			/* find or make the output series for this pair; a series
+			 * usually meets the same partner at every step, so try the
+			 * last one before the map */
 			size_t key[2] = { i, j };
-			void *x = hmap_get(&pairs, key, sizeof(key));
 			size_t oi;
-			if (x) {
+			void *x = NULL;
+			if (last_j[i] == j + 1) {
+				oi = last_o[i];
+			} else if ((x = hmap_get(&pairs, key, sizeof(key)))) {
 				oi = (size_t)(uintptr_t)x - 1;
 			} else {
 				struct labels *ls = result_labels(ev, n, L->s[i].ls, R->s[j].ls);
@@ -342,6 +348,8 @@ static int vector_vector(struct pq_eval *ev, const struct pq_node *n, struct pq_
 				}
 				hmap_put(&pairs, key, sizeof(key), (void *)(uintptr_t)(oi + 1));
 			}
+			last_j[i] = j + 1;
+			last_o[i] = oi;
 			struct pq_ser *o = &out->s[oi];
 			if (o->ok[k]) {
 				rc = pq_fail(ev, PQ_ERR_EXEC, n->card == PQ_CARD_ONE_TO_ONE ?

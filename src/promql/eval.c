@@ -12,6 +12,14 @@
 #include "core/xmalloc.h"
 #include "promql/eval.h"
 
+/* The staleness-marker test, inlined for the per-sample loops. */
+static inline int stale(double v)
+{
+	uint64_t b;
+	memcpy(&b, &v, sizeof(b));
+	return b == STALE_NAN_BITS;
+}
+
 #define ARENA_CHUNK (256u << 10)	/* bytes per arena chunk (bigger asks get their own) */
 #define DEFAULT_SUBQUERY_STEP 60000	/* ms, Prometheus's default evaluation interval */
 
@@ -24,6 +32,7 @@ struct pq_arena_chunk {
 void *pq_alloc(struct pq_eval *ev, size_t n)
 {
 	n = (n + 15) & ~(size_t)15;
+	ev->arena_bytes += n;
 	struct pq_arena_chunk *c = ev->arena;
 	if (!c || c->size - c->used < n) {
 		size_t sz = n > ARENA_CHUNK / 4 ? n : ARENA_CHUNK;
@@ -100,6 +109,10 @@ void pq_note(struct pq_eval *ev, int warn, const struct pq_node *n, const char *
 
 int pq_check(struct pq_eval *ev)
 {
+	/* intermediate values count against the sample limit too (16 bytes a point) */
+	if (ev->arena_bytes / 16 > ev->max_samples)
+		return pq_fail(ev, PQ_ERR_TOO_MANY,
+		    "query processing would load too many samples into memory in query execution");
 	if (ev->deadline_ns && (++ev->tick & 255) == 0 && clock_mono_ns() > ev->deadline_ns)
 		return pq_fail(ev, PQ_ERR_TIMEOUT, "query timed out in expression evaluation");
 	return 0;
@@ -155,10 +168,16 @@ void pq_sig(struct pq_eval *ev, const struct labels *ls, const struct pq_strs *n
 		int in = in_names(names, nm);
 		if (include ? !in : (in || strcmp(nm, "__name__") == 0))
 			continue;
-		buf_adds(&ev->key, nm);
-		buf_addc(&ev->key, '\xff');
-		buf_adds(&ev->key, ls->v[i].value);
-		buf_addc(&ev->key, '\xff');
+		size_t a = strlen(nm), b = strlen(ls->v[i].value);
+		if (buf_reserve(&ev->key, a + b + 2) < 0)
+			break;
+		char *p = ev->key.data + ev->key.len;
+		memcpy(p, nm, a);
+		p[a] = '\xff';
+		memcpy(p + a + 1, ls->v[i].value, b);
+		p[a + 1 + b] = '\xff';
+		ev->key.len += a + b + 2;
+		ev->key.data[ev->key.len] = 0;
 	}
 }
 
@@ -267,7 +286,7 @@ static int eval_vsel(struct pq_eval *ev, const struct pq_node *n, struct pq_val 
 		o->ls = ss->labels;
 		o->v = pq_alloc(ev, ev->nsteps * sizeof(double));
 		o->ok = pq_alloc(ev, ev->nsteps);
-		o->ts = pq_alloc(ev, ev->nsteps * sizeof(int64_t));
+		o->ts = ev->want_ts ? pq_alloc(ev, ev->nsteps * sizeof(int64_t)) : NULL;
 		size_t j = 0, any = 0;
 		for (size_t k = 0; k < ev->nsteps; k++) {
 			int64_t T = (fixed ? at : pq_step_t(ev, k)) - off;
@@ -276,11 +295,12 @@ static int eval_vsel(struct pq_eval *ev, const struct pq_node *n, struct pq_val 
 			if (j == 0)
 				continue;
 			size_t x = j - 1;
-			if (ss->t[x] <= T - ev->lookback || is_stale_nan(ss->v[x]))
+			if (ss->t[x] <= T - ev->lookback || stale(ss->v[x]))
 				continue;
 			o->v[k] = ss->v[x];
 			o->ok[k] = 1;
-			o->ts[k] = ss->t[x];
+			if (o->ts)
+				o->ts[k] = ss->t[x];
 			any++;
 		}
 		if (any) {
@@ -297,21 +317,21 @@ static int eval_vsel(struct pq_eval *ev, const struct pq_node *n, struct pq_val 
 static void raw_from(struct pq_eval *ev, struct pq_raw *o, const struct labels *ls,
     const int64_t *t, const double *v, size_t n)
 {
-	size_t stale = 0;
+	size_t stale_n = 0;
 	for (size_t i = 0; i < n; i++)
-		stale += is_stale_nan(v[i]);
+		stale_n += stale(v[i]);
 	o->ls = (struct labels *)(uintptr_t)ls;
-	if (!stale) {
+	if (!stale_n) {
 		o->t = t;
 		o->v = v;
 		o->n = n;
 		return;
 	}
-	int64_t *tt = pq_alloc(ev, (n - stale + 1) * sizeof(int64_t));
-	double *vv = pq_alloc(ev, (n - stale + 1) * sizeof(double));
+	int64_t *tt = pq_alloc(ev, (n - stale_n + 1) * sizeof(int64_t));
+	double *vv = pq_alloc(ev, (n - stale_n + 1) * sizeof(double));
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (is_stale_nan(v[i]))
+		if (stale(v[i]))
 			continue;
 		tt[k] = t[i];
 		vv[k++] = v[i];
@@ -386,18 +406,6 @@ static int eval_subq(struct pq_eval *ev, const struct pq_node *n, struct pq_val 
 	out->at_ms = at;
 	if (e < s)
 		return 0;
-	if (in.type == PQ_VAL_SCALAR) {
-		out->m = pq_alloc(ev, sizeof(struct pq_raw));
-		out->nm = 1;
-		int64_t *t = pq_alloc(ev, inner_n * sizeof(int64_t));
-		for (size_t k = 0; k < inner_n; k++)
-			t[k] = inner_start + (int64_t)k * step;
-		out->m[0].ls = pq_keep(ev, labels_new(NULL, 0));
-		out->m[0].t = t;
-		out->m[0].v = in.sc;
-		out->m[0].n = inner_n;
-		return pq_account(ev, inner_n);
-	}
 	out->m = pq_alloc(ev, (in.n ? in.n : 1) * sizeof(struct pq_raw));
 	size_t points = 0;
 	for (size_t i = 0; i < in.n; i++) {
@@ -715,44 +723,88 @@ int pq_eval_range(struct storage *st, const struct pq_expr *e, int64_t start_ms,
 	return run(st, e, start_ms, end_ms, step_ms, 1, o, out, err, errsz);
 }
 
+void pq_fmt_json_float(double v, char *buf, size_t n)
+{
+	double a = fabs(v);
+	if (isnan(v) || isinf(v) || a == 0 || (a >= 1e-6 && a < 1e21)) {
+		pq_fmt_float(v, buf, n);
+		return;
+	}
+	/* Prometheus's JSON writer switches to Go's 'e' form out there:
+	 * shortest digits, "d.ddde-07" with at least two exponent digits */
+	char e[48];
+	for (int p = 15; p <= 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p - 1, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	char *x = strchr(e, 'e');
+	char mant[40];
+	size_t ml = (size_t)(x - e);
+	memcpy(mant, e, ml);
+	mant[ml] = 0;
+	if (strchr(mant, '.')) {
+		while (ml > 0 && mant[ml - 1] == '0')
+			mant[--ml] = 0;
+		if (ml > 0 && mant[ml - 1] == '.')
+			mant[--ml] = 0;
+	}
+	int exp = atoi(x + 1);
+	snprintf(buf, n, "%se%c%02d", mant, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
+}
+
 void pq_fmt_float(double v, char *buf, size_t n)
 {
 	if (isnan(v)) { snprintf(buf, n, "NaN"); return; }
 	if (isinf(v)) { snprintf(buf, n, v > 0 ? "+Inf" : "-Inf"); return; }
 	if (v == 0) { snprintf(buf, n, signbit(v) ? "-0" : "0"); return; }
-	/* shortest round-trip digits, then written without an exponent (Go 'f', -1) */
-	char e[64];
-	int p;
-	for (p = 1; p <= 17; p++) {
+	if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
+		snprintf(buf, n, "%lld", (long long)v);
+		return;
+	}
+	/* Shortest round-trip digits (Go 'f', -1): if 15 significant digits read
+	 * back exactly, their zero-stripped form is the shortest; else 16 or 17. */
+	char e[48];
+	for (int p = 15; p <= 17; p++) {
 		snprintf(e, sizeof(e), "%.*e", p - 1, v);
 		if (strtod(e, NULL) == v)
 			break;
 	}
-	char digits[32];
+	char digits[24];
 	size_t nd = 0;
 	const char *c = e;
-	int neg = 0;
-	if (*c == '-') { neg = 1; c++; }
+	int neg = *c == '-';
+	if (neg)
+		c++;
 	for (; *c && *c != 'e'; c++)
 		if (*c >= '0' && *c <= '9' && nd < sizeof(digits) - 1)
 			digits[nd++] = *c;
-	digits[nd] = 0;
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
 	int exp = atoi(c + 1);
-	struct buf b;
-	buf_init(&b, 512);
-	if (neg) buf_addc(&b, '-');
+	char out[400];	/* '-' + "0." + 323 zeros + 17 digits at most */
+	size_t o = 0;
+	if (neg)
+		out[o++] = '-';
 	if (exp < 0) {
-		buf_adds(&b, "0.");
-		for (int i = 0; i < -exp - 1; i++) buf_addc(&b, '0');
-		buf_add(&b, digits, nd);
+		out[o++] = '0';
+		out[o++] = '.';
+		for (int i = 0; i < -exp - 1; i++)
+			out[o++] = '0';
+		memcpy(out + o, digits, nd);
+		o += nd;
 	} else if ((size_t)exp + 1 >= nd) {
-		buf_add(&b, digits, nd);
-		for (size_t i = nd; i < (size_t)exp + 1; i++) buf_addc(&b, '0');
+		memcpy(out + o, digits, nd);
+		o += nd;
+		for (size_t i = nd; i < (size_t)exp + 1; i++)
+			out[o++] = '0';
 	} else {
-		buf_add(&b, digits, (size_t)exp + 1);
-		buf_addc(&b, '.');
-		buf_add(&b, digits + exp + 1, nd - (size_t)exp - 1);
+		memcpy(out + o, digits, (size_t)exp + 1);
+		o += (size_t)exp + 1;
+		out[o++] = '.';
+		memcpy(out + o, digits + exp + 1, nd - (size_t)exp - 1);
+		o += nd - (size_t)exp - 1;
 	}
-	snprintf(buf, n, "%s", b.data ? b.data : "0");
-	buf_free(&b);
+	out[o] = 0;
+	snprintf(buf, n, "%s", out);
 }

@@ -61,12 +61,14 @@ struct pq_eval {
 	int64_t qstart, qend;		/* the query's own range (for start()/end()) */
 	int64_t qstep;			/* the query's step, ms */
 	int range_query;		/* 1 for a range query */
+	int want_ts;			/* the selector being evaluated feeds timestamp() */
 	int64_t lookback;		/* instant selector lookback, ms */
 	size_t max_samples;		/* sample limit */
 	size_t cur_samples;		/* samples loaded so far */
 	int64_t deadline_ns;		/* monotonic deadline, 0 none */
 	unsigned tick;			/* counts work between deadline checks */
 	struct pq_arena_chunk *arena;	/* per-query memory */
+	size_t arena_bytes;		/* bytes handed out by the arena (capped via max_samples) */
 	struct labels **pool;		/* label sets to free at the end */
 	size_t npool, cappool;		/* used, allocated */
 	struct storage_result *res;	/* select results kept alive */
@@ -110,8 +112,11 @@ void pq_sig(struct pq_eval *ev, const struct labels *ls, const struct pq_strs *n
 /* Merge series with equal labels whose steps do not overlap; error on overlap. */
 int pq_dedup(struct pq_eval *ev, struct pq_val *v);
 
+/* Binary operators (binop.c): 0 or a PQ_ERR_* with the message set. */
 int pq_eval_binary(struct pq_eval *ev, const struct pq_node *n, struct pq_val *out);
+/* Aggregations (aggr.c): 0 or a PQ_ERR_*. */
 int pq_eval_agg(struct pq_eval *ev, const struct pq_node *n, struct pq_val *out);
+/* Function calls (functions.c and friends): 0 or a PQ_ERR_*. */
 int pq_eval_call(struct pq_eval *ev, const struct pq_node *n, struct pq_val *out);
 
 #endif

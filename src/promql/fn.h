@@ -35,11 +35,18 @@ struct pq_ot_ctx {
 	const double *param2;	/* per-step trend factor */
 };
 
+/* Window functions (rangefn.c), each a pq_window_fn:
+ * rate/increase/delta (ctx: int, bit0 counter, bit1 per-second) */
 int pq_w_extrapolated(struct pq_eval *ev, const void *ctx, const struct pq_window *w, double *out);
+/* irate/idelta (ctx: int, 1 for irate) */
 int pq_w_instant(struct pq_eval *ev, const void *ctx, const struct pq_window *w, double *out);
+/* deriv (no ctx) */
 int pq_w_deriv(struct pq_eval *ev, const void *ctx, const struct pq_window *w, double *out);
+/* predict_linear (ctx: per-step seconds ahead) */
 int pq_w_predict(struct pq_eval *ev, const void *ctx, const struct pq_window *w, double *out);
+/* changes/resets (ctx: int, 1 for resets) */
 int pq_w_changes(struct pq_eval *ev, const void *ctx, const struct pq_window *w, double *out);
+/* the *_over_time family (ctx: struct pq_ot_ctx) */
 int pq_w_over_time(struct pq_eval *ev, const void *ctx, const struct pq_window *w, double *out);
 
 /* Matrix argument evaluation with a function-name hint (eval.c). */

@@ -140,6 +140,17 @@ static int fn_round(struct pq_eval *ev, const struct pq_node *n, struct pq_val *
 	return 0;
 }
 
+/* Go's math.Max / math.Min: a NaN argument gives NaN (C's fmax/fmin skip it). */
+static double go_max(double a, double b)
+{
+	return (isnan(a) || isnan(b)) ? NAN : fmax(a, b);
+}
+
+static double go_min(double a, double b)
+{
+	return (isnan(a) || isnan(b)) ? NAN : fmin(a, b);
+}
+
 static int fn_clamp(struct pq_eval *ev, const struct pq_node *n, struct pq_val *out)
 {
 	struct pq_val in, a, b;
@@ -160,11 +171,11 @@ static int fn_clamp(struct pq_eval *ev, const struct pq_node *n, struct pq_val *
 				continue;
 			double v = in.s[i].v[k];
 			if (which == 1)
-				v = fmax(lo, v);
+				v = go_max(lo, v);
 			else if (which == 2)
-				v = fmin(hi, v);
+				v = go_min(hi, v);
 			else
-				v = fmax(lo, fmin(hi, v));
+				v = go_max(lo, go_min(hi, v));
 			o[i].v[k] = v;
 			o[i].ok[k] = 1;
 		}
@@ -191,7 +202,10 @@ static int fn_minmax_of(struct pq_eval *ev, const struct pq_node *n, struct pq_v
 static int fn_timestamp(struct pq_eval *ev, const struct pq_node *n, struct pq_val *out)
 {
 	struct pq_val in;
+	/* only a plain selector reports its samples' own timestamps */
+	ev->want_ts = pq_unparen(n->args[0])->kind == PQ_VSEL;
 	int rc = arg(ev, n, 0, &in);
+	ev->want_ts = 0;
 	if (rc < 0)
 		return rc;
 	struct pq_ser *o = vec_like(ev, &in, out, 1);
@@ -541,7 +555,6 @@ struct sort_ctx {
 	size_t nn;		/* names */
 };
 
-static struct sort_ctx g_sort;	/* qsort has no context argument */
 
 static int natcmp(const char *a, const char *b)
 {
@@ -570,25 +583,42 @@ static int natcmp(const char *a, const char *b)
 	return *a ? 1 : *b ? -1 : 0;
 }
 
-static int sort_cmp(const void *x, const void *y)
+static int sort_cmp(const struct sort_ctx *sc, const struct pq_ser *a, const struct pq_ser *b)
 {
-	const struct pq_ser *a = x, *b = y;
-	if (g_sort.mode < 2) {
+	if (sc->mode < 2) {
 		double va = a->v[0], vb = b->v[0];
 		if (isnan(va) || isnan(vb))
 			return isnan(va) && isnan(vb) ? 0 : isnan(va) ? 1 : -1;
 		if (va == vb)
 			return 0;
-		return (g_sort.mode == 0) == (va < vb) ? -1 : 1;
+		return (sc->mode == 0) == (va < vb) ? -1 : 1;
 	}
-	for (size_t i = 0; i < g_sort.nn; i++) {
-		const char *la = labels_get(a->ls, g_sort.names[i]), *lb = labels_get(b->ls, g_sort.names[i]);
+	for (size_t i = 0; i < sc->nn; i++) {
+		const char *la = labels_get(a->ls, sc->names[i]), *lb = labels_get(b->ls, sc->names[i]);
 		int c = natcmp(la ? la : "", lb ? lb : "");
 		if (c)
-			return g_sort.mode == 3 ? -c : c;
+			return sc->mode == 3 ? -c : c;
 	}
 	int c = labels_cmp(a->ls, b->ls);
-	return g_sort.mode == 3 ? -c : c;
+	return sc->mode == 3 ? -c : c;
+}
+
+/* Stable merge sort of v[0..n) using tmp (n slots): ties keep input order. */
+static void merge_sort(const struct sort_ctx *c, struct pq_ser *v, struct pq_ser *tmp, size_t n)
+{
+	if (n < 2)
+		return;
+	size_t h = n / 2;
+	merge_sort(c, v, tmp, h);
+	merge_sort(c, v + h, tmp, n - h);
+	size_t i = 0, j = h, k = 0;
+	while (i < h && j < n)
+		tmp[k++] = sort_cmp(c, &v[j], &v[i]) < 0 ? v[j++] : v[i++];
+	while (i < h)
+		tmp[k++] = v[i++];
+	while (j < n)
+		tmp[k++] = v[j++];
+	memcpy(v, tmp, n * sizeof(*v));
 }
 
 static int fn_sort(struct pq_eval *ev, const struct pq_node *n, struct pq_val *out)
@@ -614,17 +644,8 @@ static int fn_sort(struct pq_eval *ev, const struct pq_node *n, struct pq_val *o
 			c.names[c.nn++] = s.str;
 		}
 	}
-	/* stable: insertion order breaks ties */
-	g_sort = c;
-	for (size_t i = 1; i < out->n; i++) {
-		struct pq_ser t = out->s[i];
-		size_t j = i;
-		while (j > 0 && sort_cmp(&out->s[j - 1], &t) > 0) {
-			out->s[j] = out->s[j - 1];
-			j--;
-		}
-		out->s[j] = t;
-	}
+	struct pq_ser *tmp = pq_alloc(ev, (out->n ? out->n : 1) * sizeof(struct pq_ser));
+	merge_sort(&c, out->s, tmp, out->n);
 	return 0;
 }
 

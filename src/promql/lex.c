@@ -289,7 +289,15 @@ void pq_lex_next(struct pq_lexer *lx, struct pq_token *t)
 	}
 	t->pos = (int)lx->pos;
 	if (lx->pos >= lx->len) {
-		t->type = TK_EOF;
+		/* Prometheus's lexer reports what is left open */
+		if (lx->braces)
+			tok_err(t, lx->pos, "unexpected end of input inside braces");
+		else if (lx->parens)
+			tok_err(t, lx->pos, "unclosed left parenthesis");
+		else if (lx->brackets)
+			tok_err(t, lx->pos, "unclosed left bracket");
+		else
+			t->type = TK_EOF;
 		return;
 	}
 	unsigned char c = (unsigned char)s[lx->pos];
@@ -321,15 +329,39 @@ void pq_lex_next(struct pq_lexer *lx, struct pq_token *t)
 	}
 	int len = 1;
 	switch (c) {
-	case '(': t->type = TK_LPAREN; break;
-	case ')': t->type = TK_RPAREN; break;
+	case '(': t->type = TK_LPAREN; lx->parens++; break;
+	case ')':
+		if (!lx->parens) {
+			tok_err(t, lx->pos, "unexpected right parenthesis ')'");
+			lx->pos++;
+			return;
+		}
+		t->type = TK_RPAREN;
+		lx->parens--;
+		break;
 	case '{':
 		if (c1 == '{') { t->type = TK_OPEN_HIST; len = 2; }
-		else t->type = TK_LBRACE;
+		else { t->type = TK_LBRACE; lx->braces = 1; }
 		break;
-	case '}': t->type = TK_RBRACE; break;
+	case '}':
+		if (!lx->braces) {
+			tok_err(t, lx->pos, "unexpected character: '}'");
+			lx->pos++;
+			return;
+		}
+		t->type = TK_RBRACE;
+		lx->braces = 0;
+		break;
 	case '[': t->type = TK_LBRACK; lx->brackets++; break;
-	case ']': t->type = TK_RBRACK; if (lx->brackets) lx->brackets--; break;
+	case ']':
+		if (!lx->brackets) {
+			tok_err(t, lx->pos, "unexpected right bracket ']'");
+			lx->pos++;
+			return;
+		}
+		t->type = TK_RBRACK;
+		lx->brackets--;
+		break;
 	case ',': t->type = TK_COMMA; break;
 	case ':': t->type = TK_COLON; break;
 	case '@': t->type = TK_AT; break;
@@ -385,7 +417,7 @@ const char *pq_tok_desc(const struct pq_lexer *lx, const struct pq_token *t, cha
 	case TK_LBRACK: return "[";
 	case TK_RBRACK: return "]";
 	case TK_COMMA: return "\",\"";
-	case TK_COLON: return "\":\"";
+	case TK_COLON: return "colon ':'";
 	case TK_AT: return "@";
 	case TK_ASSIGN: return "\"=\"";
 	default:

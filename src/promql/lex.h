@@ -25,6 +25,8 @@ struct pq_lexer {
 	size_t len;		/* bytes */
 	size_t pos;		/* next byte */
 	int brackets;		/* '[' nesting: ':' is a token there, not part of a name */
+	int parens;		/* '(' nesting, for "unclosed left parenthesis" */
+	int braces;		/* inside '{' ... '}' */
 };
 
 /* Scan the next token into t (t->str is malloced for TK_STR and TK_ERR). */

@@ -176,8 +176,12 @@ static struct pq_node *parse_expr(struct parser *p, int min_prec);
 /* "(a, b, c)" label lists for by/without/on/ignoring/group_x. */
 static int parse_label_list(struct parser *p, struct pq_strs *out, const char *ctx)
 {
-	if (expect(p, TK_LPAREN, ctx) < 0)
+	if (p->tok.type != TK_LPAREN) {
+		char d[128];
+		perr_at(p, p->tok.pos, "unexpected %s in %s, expected \"(\"", pq_tok_desc(&p->lx, &p->tok, d, sizeof(d)), ctx);
 		return -1;
+	}
+	next(p);
 	while (!p->failed && p->tok.type != TK_RPAREN) {
 		if (p->tok.type == TK_IDENT || p->tok.type == TK_STR) {
 			if (p->tok.type == TK_IDENT && !label_name_valid(p->tok.str)) {
@@ -207,7 +211,7 @@ static int parse_label_list(struct parser *p, struct pq_strs *out, const char *c
 }
 
 /* A duration: "5m", or a number of seconds. */
-static int parse_dur(struct parser *p, int64_t *ms, int allow_neg)
+static int parse_dur(struct parser *p, int64_t *ms, int allow_neg, const char *ctx)
 {
 	int neg = 0;
 	if (allow_neg && (p->tok.type == TK_SUB || p->tok.type == TK_ADD)) {
@@ -218,6 +222,10 @@ static int parse_dur(struct parser *p, int64_t *ms, int allow_neg)
 		*ms = (int64_t)p->tok.num;
 	} else if (p->tok.type == TK_NUM && isfinite(p->tok.num) && fabs(p->tok.num) < 9e15) {
 		*ms = (int64_t)llround(p->tok.num * 1000);
+	} else if (ctx) {
+		char d[128];
+		perr_at(p, p->tok.pos, "unexpected %s in %s, expected duration", pq_tok_desc(&p->lx, &p->tok, d, sizeof(d)), ctx);
+		return -1;
 	} else {
 		unexpected(p, NULL);
 		return -1;
@@ -226,6 +234,22 @@ static int parse_dur(struct parser *p, int64_t *ms, int allow_neg)
 		*ms = -*ms;
 	next(p);
 	return p->failed ? -1 : 0;
+}
+
+/* 1 if s is valid UTF-8 (regexes are compiled without PCRE2's own check). */
+static int utf8_valid(const char *s)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	while (*u) {
+		size_t len = *u < 0x80 ? 1 : (*u >> 5) == 6 ? 2 : (*u >> 4) == 14 ? 3 : (*u >> 3) == 30 ? 4 : 0;
+		if (!len || (len == 2 && *u < 0xC2))
+			return 0;
+		for (size_t j = 1; j < len; j++)
+			if ((u[j] & 0xC0) != 0x80)
+				return 0;
+		u += len;
+	}
+	return 1;
 }
 
 static int parse_matchers(struct parser *p, struct pq_node *n)
@@ -282,10 +306,15 @@ static int parse_matchers(struct parser *p, struct pq_node *n)
 			unexpected(p, "label matching");
 			return -1;
 		}
+		if ((mt == MATCH_RE || mt == MATCH_NRE) && !utf8_valid(p->tok.str)) {
+			perr_at(p, p->tok.pos, "invalid regular expression: invalid UTF-8");
+			free(lname);
+			return -1;
+		}
 		n->ms = xreallocarray(n->ms, n->nms + 1, sizeof(*n->ms));
 		char e[256];
 		if (matcher_init(&n->ms[n->nms], mt, lname, p->tok.str, e, sizeof(e)) < 0) {
-			perr_at(p, p->tok.pos, "%s", e);
+			perr_at(p, lpos, "%s", e);
 			free(lname);
 			return -1;
 		}
@@ -372,7 +401,7 @@ static int check_agg_types(struct parser *p, struct pq_node *n)
 		break;
 	}
 	if (want == PQ_VAL_NONE && n->param) {
-		perr_at(p, n->pos, "no parameter allowed for aggregation %s", agg_names[n->agg]);
+		perr_at(p, n->pos, "wrong number of arguments for aggregate expression provided, expected 1, got 2");
 		return -1;
 	}
 	if (want != PQ_VAL_NONE) {
@@ -385,10 +414,8 @@ static int check_agg_types(struct parser *p, struct pq_node *n)
 			return -1;
 		}
 	}
-	if (n->agg == PQ_AGG_COUNT_VALUES && n->param->kind == PQ_STR &&
-	    !label_name_valid(n->param->str)) {
-		/* Prometheus 3 accepts any UTF-8 name; reject invalid UTF-8 at evaluation */
-	}
+	/* count_values' label may be any UTF-8 name (Prometheus 3); invalid UTF-8
+	 * is rejected at evaluation with Prometheus's message */
 	return 0;
 }
 
@@ -602,7 +629,8 @@ static int parse_at(struct parser *p, enum pq_at *at, int64_t *at_ms)
 		next(p);
 	}
 	if (p->tok.type != TK_NUM && p->tok.type != TK_DUR) {
-		unexpected(p, NULL);
+		char d[128];
+		perr_at(p, p->tok.pos, "unexpected %s in @, expected timestamp", pq_tok_desc(&p->lx, &p->tok, d, sizeof(d)));
 		return -1;
 	}
 	double v = p->tok.type == TK_DUR ? p->tok.num / 1000 : p->tok.num;
@@ -626,14 +654,15 @@ static struct pq_node *parse_postfix(struct parser *p, struct pq_node *n)
 			int bpos = p->tok.pos;
 			next(p);
 			int64_t range;
-			if (parse_dur(p, &range, 0) < 0)
+			int dpos = p->tok.pos;
+			if (parse_dur(p, &range, 0, NULL) < 0)
 				goto fail;
 			if (p->tok.type == TK_COLON) {
 				next(p);
 				int64_t step = 0;
-				if (p->tok.type != TK_RBRACK && parse_dur(p, &step, 0) < 0)
+				if (p->tok.type != TK_RBRACK && parse_dur(p, &step, 0, NULL) < 0)
 					goto fail;
-				if (n->type != PQ_VAL_VECTOR && n->type != PQ_VAL_SCALAR) {
+				if (n->type != PQ_VAL_VECTOR) {
 					perr_at(p, n->pos, "subquery is only allowed on instant vector, got %s instead", type_name(n->type));
 					goto fail;
 				}
@@ -655,7 +684,7 @@ static struct pq_node *parse_postfix(struct parser *p, struct pq_node *n)
 				n = m;
 			}
 			if (n->range_ms <= 0 && !p->failed) {
-				perr_at(p, bpos, "duration must be greater than 0");
+				perr_at(p, dpos, "duration must be greater than 0");
 				goto fail;
 			}
 			n->end = p->tok.pos + 1;
@@ -678,7 +707,7 @@ static struct pq_node *parse_postfix(struct parser *p, struct pq_node *n)
 					goto fail;
 				}
 				next(p);
-				if (parse_dur(p, &t->offset_ms, 1) < 0)
+				if (parse_dur(p, &t->offset_ms, 1, "offset") < 0)
 					goto fail;
 			}
 			n->end = p->tok.pos;
@@ -744,19 +773,44 @@ static int parse_bin_mods(struct parser *p, struct pq_node *b)
 	return p->failed ? -1 : 0;
 }
 
-static int check_binary(struct parser *p, struct pq_node *b)
+/* Prometheus's checks, each reported where Prometheus points: at the
+ * operator (op_pos), at the bad operand, or at the whole expression. */
+static int check_binary(struct parser *p, struct pq_node *b, int op_pos)
 {
 	enum pq_value_type lt = b->lhs->type, rt = b->rhs->type;
-	if ((lt != PQ_VAL_SCALAR && lt != PQ_VAL_VECTOR) || (rt != PQ_VAL_SCALAR && rt != PQ_VAL_VECTOR)) {
-		perr_at(p, b->pos, "binary expression must contain only scalar and instant vector types");
-		return -1;
-	}
 	if (b->return_bool && !pq_op_is_cmp(b->op)) {
-		perr_at(p, b->pos, "bool modifier can only be used on comparison operators");
+		perr_at(p, op_pos, "bool modifier can only be used on comparison operators");
 		return -1;
 	}
 	if (pq_op_is_cmp(b->op) && !b->return_bool && lt == PQ_VAL_SCALAR && rt == PQ_VAL_SCALAR) {
-		perr_at(p, b->pos, "comparisons between scalars must use BOOL modifier");
+		perr_at(p, op_pos, "comparisons between scalars must use BOOL modifier");
+		return -1;
+	}
+	if (b->vm_on)
+		for (size_t j = 0; j < b->vm_labels.n; j++)
+			for (size_t i = 0; i < b->include.n; i++)
+				if (strcmp(b->include.v[i], b->vm_labels.v[j]) == 0) {
+					perr_at(p, op_pos, "label \"%s\" must not occur in ON and GROUP clause at once", b->include.v[i]);
+					return -1;
+				}
+	if (lt != PQ_VAL_SCALAR && lt != PQ_VAL_VECTOR) {
+		perr_at(p, b->lhs->pos, "binary expression must contain only scalar and instant vector types");
+		return -1;
+	}
+	if (rt != PQ_VAL_SCALAR && rt != PQ_VAL_VECTOR) {
+		perr_at(p, b->rhs->pos, "binary expression must contain only scalar and instant vector types");
+		return -1;
+	}
+	if (lt != PQ_VAL_VECTOR || rt != PQ_VAL_VECTOR) {
+		if (b->vm_set && b->vm_labels.n) {
+			perr_at(p, b->pos, "vector matching only allowed between instant vectors");
+			return -1;
+		}
+		/* on()/ignoring() with no labels against a scalar is dropped silently */
+		b->vm_set = 0;
+		b->vm_on = 0;
+	} else if (pq_op_is_set(b->op) && (b->card == PQ_CARD_MANY_TO_ONE || b->card == PQ_CARD_ONE_TO_MANY)) {
+		perr_at(p, b->pos, "no grouping allowed for \"%s\" operation", pq_op_str(b->op));
 		return -1;
 	}
 	if (pq_op_is_set(b->op)) {
@@ -764,23 +818,8 @@ static int check_binary(struct parser *p, struct pq_node *b)
 			perr_at(p, b->pos, "set operator \"%s\" not allowed in binary scalar expression", pq_op_str(b->op));
 			return -1;
 		}
-		if (b->card == PQ_CARD_MANY_TO_ONE || b->card == PQ_CARD_ONE_TO_MANY) {
-			perr_at(p, b->pos, "no grouping allowed for \"%s\" operation", pq_op_str(b->op));
-			return -1;
-		}
 		b->card = PQ_CARD_MANY_TO_MANY;
 	}
-	if (b->vm_set && (lt != PQ_VAL_VECTOR || rt != PQ_VAL_VECTOR)) {
-		perr_at(p, b->pos, "vector matching only allowed between instant vectors");
-		return -1;
-	}
-	if (b->vm_on)
-		for (size_t i = 0; i < b->include.n; i++)
-			for (size_t j = 0; j < b->vm_labels.n; j++)
-				if (strcmp(b->include.v[i], b->vm_labels.v[j]) == 0) {
-					perr_at(p, b->pos, "label \"%s\" must not occur in ON and GROUP clause at once", b->include.v[i]);
-					return -1;
-				}
 	b->type = (lt == PQ_VAL_VECTOR || rt == PQ_VAL_VECTOR) ? PQ_VAL_VECTOR : PQ_VAL_SCALAR;
 	return 0;
 }
@@ -795,7 +834,7 @@ static struct pq_node *parse_unary(struct parser *p)
 		if (!in)
 			return NULL;
 		if (in->type != PQ_VAL_SCALAR && in->type != PQ_VAL_VECTOR) {
-			perr_at(p, pos, "unary expression only allowed on expressions of type scalar or instant vector, got %s", type_name(in->type));
+			perr_at(p, pos, "unary expression only allowed on expressions of type scalar or instant vector, got \"%s\"", type_name(in->type));
 			pq_node_free(in);
 			return NULL;
 		}
@@ -828,6 +867,7 @@ static struct pq_node *parse_expr(struct parser *p, int min_prec)
 	int prec, right;
 	while (lhs && !p->failed && binop_of(p, &op, &prec, &right) && prec >= min_prec) {
 		struct pq_node *b = node_new(PQ_BINARY, lhs->pos);
+		int op_pos = p->tok.pos;
 		b->op = op;
 		b->lhs = lhs;
 		lhs = NULL;
@@ -842,7 +882,7 @@ static struct pq_node *parse_expr(struct parser *p, int min_prec)
 			break;
 		}
 		b->end = b->rhs->end;
-		if (check_binary(p, b) < 0) {
+		if (check_binary(p, b, op_pos) < 0) {
 			pq_node_free(b);
 			break;
 		}

@@ -62,6 +62,9 @@ int pq_expr_is_selector(const struct pq_expr *e);
 const struct matcher *pq_expr_matchers(const struct pq_expr *e, size_t *n /* out */);
 /* Append the expression pretty-printed in canonical form; 0 or -E2BIG. */
 int pq_format(const struct pq_expr *e, struct buf *out);
+/* Append the expression as Prometheus's format_query does: one line when it
+ * fits in 100 characters, else split and indented by node; 0 or -E2BIG. */
+int pq_format_pretty(const struct pq_expr *e, struct buf *out);
 
 /* One series of a result: for a vector n == 1 and t is the evaluation time. */
 struct pq_series {
@@ -105,6 +108,9 @@ int pq_eval_range(struct storage *st, const struct pq_expr *e, int64_t start_ms,
 /* Format a float as Prometheus writes sample values (Go 'f', -1: "0.1",
  * "1000000", "+Inf", "NaN") into buf (always NUL-terminated). */
 void pq_fmt_float(double v, char *buf, size_t n);
+/* The same as Prometheus's API JSON writes sample values: Go 'e' form below
+ * 1e-6 and from 1e21 up ("1.5e-07", "1e+21"), else as pq_fmt_float. */
+void pq_fmt_json_float(double v, char *buf, size_t n);
 /* Free a result's contents; r may be NULL. */
 void pq_result_free(struct pq_result *r);
 

@@ -52,6 +52,12 @@ int pq_range_apply(struct pq_eval *ev, const struct pq_val *m, int keep_name,
 				o->ok[k] = 1;
 				any++;
 			}
+			/* long series with wide windows: look at the clock inside too */
+			if ((k & 63) == 63) {
+				int rc = pq_check(ev);
+				if (rc < 0)
+					return rc;
+			}
 		}
 		if (any)
 			out->n++;

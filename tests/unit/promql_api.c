@@ -44,8 +44,8 @@ T_TEST(instant_vector)
 	T_EQ_INT(status, 200);
 	T_EQ_STR(req("POST", "/query", "query=sum(up)%20by%20(job)&time=1970-01-01T00:01:00.5Z"),
 	    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
-	    "{\"metric\":{\"job\":\"a\"},\"value\":[60.5,\"1\"]},"
-	    "{\"metric\":{\"job\":\"b\"},\"value\":[60.5,\"0\"]}]}}");
+	    "{\"metric\":{\"job\":\"a\"},\"value\":[60.500,\"1\"]},"
+	    "{\"metric\":{\"job\":\"b\"},\"value\":[60.500,\"0\"]}]}}");
 }
 
 T_TEST(instant_scalar_string_matrix)
@@ -59,6 +59,22 @@ T_TEST(instant_scalar_string_matrix)
 	    "{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},\"values\":[[30,\"1\"],[60,\"1\"]]}]}}");
 	T_EQ_STR(req("GET", "/query", "query=1/0&time=1"),
 	    "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[1,\"+Inf\"]}}");
+	T_EQ_STR(req("GET", "/query", "query=1.5e-7&time=-1.007"),
+	    "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[-1.007,\"1.5e-07\"]}}");
+	T_EQ_STR(req("GET", "/query", "query=2e21&time=0"),
+	    "{\"status\":\"success\",\"data\":{\"resultType\":\"scalar\",\"result\":[0,\"2e+21\"]}}");
+}
+
+T_TEST(lookback_delta)
+{
+	/* samples every 30s up to 60s; at 100s only a lookback >= 40s finds them */
+	T_EQ_STR(req("GET", "/query", "query=up{job=\"a\"}&time=100&lookback_delta=30s"),
+	    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[]}}");
+	T_EQ_STR(req("GET", "/query", "query=up{job=\"a\"}&time=100&lookback_delta=41"),
+	    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+	    "{\"metric\":{\"__name__\":\"up\",\"job\":\"a\"},\"value\":[100,\"1\"]}]}}");
+	req("GET", "/query", "query=up&lookback_delta=soon");
+	T_EQ_INT(status, 400);
 }
 
 T_TEST(range_query)
@@ -84,7 +100,7 @@ T_TEST(range_query)
 T_TEST(errors)
 {
 	T_EQ_STR(req("GET", "/query", "query=sum(&time=1"),
-	    "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"query\\\": 1:5: parse error: unexpected end of input\"}");
+	    "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"query\\\": 1:5: parse error: unclosed left parenthesis\"}");
 	T_EQ_INT(status, 400);
 	T_EQ_STR(req("GET", "/query", "time=1"),
 	    "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"query\\\": 1:1: parse error: no expression found in input\"}");
@@ -122,6 +138,13 @@ T_TEST(series_labels_values)
 	T_EQ_STR(req("GET", "/label/job/values", NULL), "{\"status\":\"success\",\"data\":[\"a\",\"b\"]}");
 	T_EQ_STR(req("GET", "/label/__name__/values", "start=0&end=10"), "{\"status\":\"success\",\"data\":[\"other\",\"up\"]}");
 	T_EQ_STR(req("GET", "/metadata", NULL), "{\"status\":\"success\",\"data\":{}}");
+	T_EQ_STR(req("GET", "/query_exemplars", "query=up"), "{\"status\":\"success\",\"data\":[]}");
+	T_EQ_STR(req("GET", "/label/job/values", "limit=1"),
+	    "{\"status\":\"success\",\"data\":[\"a\"],\"warnings\":[\"results truncated due to limit\"]}");
+	T_EQ_STR(req("GET", "/series", "match[]=up&limit=1"),
+	    "{\"status\":\"success\",\"data\":[{\"__name__\":\"up\",\"job\":\"a\"}],\"warnings\":[\"results truncated due to limit\"]}");
+	T_EQ_STR(req("GET", "/labels", "limit=-1"),
+	    "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"invalid parameter \\\"limit\\\": limit must be non-negative\"}");
 	req("GET", "/series", "match[]=sum(up)");
 	T_EQ_INT(status, 400);
 }
@@ -138,6 +161,21 @@ T_TEST(format_and_status)
 	T_EQ_INT(status, 200);
 }
 
+T_TEST(response_too_large)
+{
+	struct promapi_request rq = { .method = "GET", .path = "/series" };
+	const char *f = "match[]=up";
+	promapi_parse_params(&rq, f, strlen(f));
+	struct buf small;
+	buf_init(&small, 80);
+	int st2;
+	T_EQ_INT(promapi_handle(&st, &rq, &small, &st2), -E2BIG);
+	T_EQ_INT(st2, 500);
+	T_EQ_STR(small.data, "{\"status\":\"error\",\"errorType\":\"internal\",\"error\":\"response too large\"}");
+	buf_free(&small);
+	promapi_request_free(&rq);
+}
+
 T_TEST(params_and_times)
 {
 	struct promapi_request rq = { 0 };
@@ -146,7 +184,21 @@ T_TEST(params_and_times)
 	T_EQ_INT(promapi_parse_params(&rq, qs, strlen(qs)), 0);
 	T_EQ_STR(promapi_param(&rq, "query"), "a");
 	T_EQ_STR(promapi_param(&rq, "y"), "+2 3");
+	const char *semi = "a=1;b=2&c=3";
+	T_EQ_INT(promapi_parse_params(&rq, semi, strlen(semi)), 0);
+	T_CHECK(promapi_param(&rq, "a") == NULL);
+	T_EQ_STR(promapi_param(&rq, "c"), "3");
 	promapi_request_free(&rq);
+	/* POST form values come first; other content types are not read */
+	struct promapi_request pr = { .method = "POST" };
+	const char *qs2 = "query=fromurl&time=5", *bd = "query=frombody";
+	T_EQ_INT(promapi_parse_request(&pr, qs2, strlen(qs2), bd, strlen(bd), "application/x-www-form-urlencoded; charset=utf-8"), 0);
+	T_EQ_STR(promapi_param(&pr, "query"), "frombody");
+	T_EQ_STR(promapi_param(&pr, "time"), "5");
+	promapi_request_free(&pr);
+	T_EQ_INT(promapi_parse_request(&pr, qs2, strlen(qs2), bd, strlen(bd), "application/json"), 0);
+	T_EQ_STR(promapi_param(&pr, "query"), "fromurl");
+	promapi_request_free(&pr);
 	int64_t ms;
 	T_EQ_INT(promapi_parse_time("1435781451.781", &ms), 0);
 	T_EQ_INT(ms, 1435781451781LL);
@@ -173,11 +225,13 @@ int main(void)
 	st.ops->commit(st.impl);
 	T_RUN(instant_vector);
 	T_RUN(instant_scalar_string_matrix);
+	T_RUN(lookback_delta);
 	T_RUN(range_query);
 	T_RUN(errors);
 	T_RUN(sample_limit);
 	T_RUN(series_labels_values);
 	T_RUN(format_and_status);
+	T_RUN(response_too_large);
 	T_RUN(params_and_times);
 	buf_free(&body);
 	st.ops->close(st.impl);

@@ -93,11 +93,11 @@ T_TEST(aggregations)
 
 T_TEST(errors)
 {
-	T_EQ_STR(fmt("foo{"), "ERR 1:5: parse error: unexpected end of input in label matching");
-	T_EQ_STR(fmt("sum(foo"), "ERR 1:8: parse error: unexpected end of input in aggregation");
+	T_EQ_STR(fmt("foo{"), "ERR 1:5: parse error: unexpected end of input inside braces");
+	T_EQ_STR(fmt("sum(foo"), "ERR 1:8: parse error: unclosed left parenthesis");
 	T_EQ_STR(fmt("rate(foo)"), "ERR 1:6: parse error: expected type range vector in call to function \"rate\", got instant vector");
 	T_EQ_STR(fmt("nosuch(foo)"), "ERR 1:1: parse error: unknown function with name \"nosuch\"");
-	T_EQ_STR(fmt("1 > 2"), "ERR 1:1: parse error: comparisons between scalars must use BOOL modifier");
+	T_EQ_STR(fmt("1 > 2"), "ERR 1:3: parse error: comparisons between scalars must use BOOL modifier");
 	T_EQ_STR(fmt("1 and foo"), "ERR 1:1: parse error: set operator \"and\" not allowed in binary scalar expression");
 	T_EQ_STR(fmt("{}"), "ERR 1:1: parse error: vector selector must contain at least one non-empty matcher");
 	T_EQ_STR(fmt("foo{x=\"1\"}{y=\"2\"}"), "ERR 1:11: parse error: unexpected {");
@@ -107,7 +107,20 @@ T_TEST(errors)
 	T_EQ_STR(fmt("foo\n  + )"), "ERR 2:5: parse error: unexpected right parenthesis ')'");
 	T_EQ_STR(fmt("foo{a=\"b\"} {{schema:1}}"), "ERR 1:12: parse error: native histograms are not supported");
 	T_EQ_STR(fmt("\"abc"), "ERR 1:1: parse error: unterminated quoted string");
-	T_EQ_STR(fmt("foo{a=~\"(\"}"), "ERR 1:8: parse error: invalid regular expression \"(\": missing closing parenthesis");
+	T_EQ_STR(fmt("foo{a=~\"(\"}"), "ERR 1:5: parse error: invalid regular expression \"(\": missing closing parenthesis");
+	T_EQ_STR(fmt("x{a=~\"\\xff\"}"), "ERR 1:6: parse error: invalid regular expression: invalid UTF-8");
+	T_EQ_STR(fmt("time()[5m:1m]"), "ERR 1:1: parse error: subquery is only allowed on instant vector, got scalar instead");
+	T_EQ_STR(fmt("foo[5m"), "ERR 1:7: parse error: unclosed left bracket");
+	T_EQ_STR(fmt("foo}"), "ERR 1:4: parse error: unexpected character: '}'");
+	/* these read exactly as Prometheus's own answers to the same queries */
+	T_EQ_STR(fmt("sum(foo) by"), "ERR 1:12: parse error: unexpected end of input in grouping opts, expected \"(\"");
+	T_EQ_STR(fmt("foo offset"), "ERR 1:11: parse error: unexpected end of input in offset, expected duration");
+	T_EQ_STR(fmt("foo @"), "ERR 1:6: parse error: unexpected end of input in @, expected timestamp");
+	T_EQ_STR(fmt("foo[0s]"), "ERR 1:5: parse error: duration must be greater than 0");
+	T_EQ_STR(fmt("foo + on(a) group_left(a) bar"), "ERR 1:5: parse error: label \"a\" must not occur in ON and GROUP clause at once");
+	T_EQ_STR(fmt("avg(foo, bar)"), "ERR 1:1: parse error: wrong number of arguments for aggregate expression provided, expected 1, got 2");
+	T_EQ_STR(fmt("foo[5m:1m:1m]"), "ERR 1:10: parse error: unexpected colon ':'");
+	T_EQ_STR(fmt("-\"a\""), "ERR 1:1: parse error: unary expression only allowed on expressions of type scalar or instant vector, got \"string\"");
 	T_EQ_STR(fmt("topk(x)"), "ERR 1:1: parse error: wrong number of arguments for aggregate expression provided, expected 2, got 1");
 }
 
@@ -136,6 +149,40 @@ T_TEST(fmt_float)
 	T_EQ_STR(b, "1435781451.781");
 }
 
+T_TEST(pretty)
+{
+	struct pq_expr *e;
+	char err[256];
+	const char *q = "sum by (job) (rate(http_requests_total{job=\"api-server\",handler=~\"/api/v1/.*\"}[5m])) / on (job) group_left sum by (job) (rate(http_requests_total[5m]))";
+	T_EQ_INT(pq_parse(q, &e, err, sizeof(err)), 0);
+	struct buf b;
+	buf_init(&b, 1 << 16);
+	pq_format_pretty(e, &b);
+	T_EQ_STR(b.data,
+	    "  sum by (job) (rate(http_requests_total{job=\"api-server\", handler=~\"/api/v1/.*\"}[5m]))\n"
+	    "/ on (job) group_left ()\n"
+	    "  sum by (job) (rate(http_requests_total[5m]))");
+	buf_free(&b);
+	pq_free(e);
+	/* an operand that is itself too long splits again, by its own rule */
+	q = "sum by (job, instance, handler, method, status_code) (rate(http_requests_total{job=\"api-server\"}[5m]))";
+	T_EQ_INT(pq_parse(q, &e, err, sizeof(err)), 0);
+	buf_init(&b, 1 << 16);
+	pq_format_pretty(e, &b);
+	T_EQ_STR(b.data,
+	    "sum by (job, instance, handler, method, status_code) (\n"
+	    "  rate(http_requests_total{job=\"api-server\"}[5m])\n"
+	    ")");
+	buf_free(&b);
+	pq_free(e);
+	T_EQ_INT(pq_parse("sum(x)", &e, err, sizeof(err)), 0);
+	buf_init(&b, 1 << 16);
+	pq_format_pretty(e, &b);
+	T_EQ_STR(b.data, "sum(x)");
+	buf_free(&b);
+	pq_free(e);
+}
+
 T_TEST(deep_nesting_rejected)
 {
 	char q[2000];
@@ -158,6 +205,7 @@ int main(void)
 	T_RUN(errors);
 	T_RUN(strings_and_numbers);
 	T_RUN(fmt_float);
+	T_RUN(pretty);
 	T_RUN(deep_nesting_rejected);
 	return t_done();
 }
