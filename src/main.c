@@ -9,6 +9,7 @@
 #include "api/admin_cli.h"
 #include "collect/agent.h"
 #include "probe/probe.h"
+#include "promql/promql.h"
 #include "snmp/cli.h"
 #include "snmp/sim.h"
 #include "core/config.h"
@@ -43,6 +44,10 @@ static const struct command commands[] = {
 	  "Collect-only mode for remote hosts: no store. Serves this host's metrics\n"
 	  "(node_exporter names) on /metrics, Prometheus text or OpenMetrics when the\n"
 	  "Accept header asks for it. Default listen address 127.0.0.1:9921.\n" },
+	{ "query", query_cli_main, "vigil query [--range S E STEP] EXPR  PromQL from the terminal",
+	  "usage: vigil query [--server URL] [--token TOKEN] [--range START END STEP] EXPR\n"
+	  "Prints a table (and a small chart per series for --range). The server\n"
+	  "defaults to http://127.0.0.1:9920; TOKEN defaults to $VIGIL_TOKEN.\n" },
 	{ "snmpsim", snmpsim_main, "vigil snmpsim DIR           serve *.snmprec recordings as SNMP agents",
 	  "usage: vigil snmpsim DIR [--listen ADDR:PORT] [--advance]\n\n"
 	  "Serves every DIR/*.snmprec as its own agent on one UDP port (loopback only):\n"

@@ -87,9 +87,11 @@ void storeapi_handle(struct storage *st, const struct storeapi_request *req,
 		return;
 	}
 	*ctype = "application/json";
-	struct promapi_request rq = { .method = req->method, .path = req->path };
-	if ((req->body_len && promapi_parse_params(&rq, req->body, req->body_len) < 0) ||
-	    promapi_parse_params(&rq, req->query, req->query_len) < 0) {
+	struct promapi_request rq = { .method = req->method, .path = req->path,
+		.timeout_ms = cnt->limits.timeout_ms, .max_samples = cnt->limits.max_samples,
+		.lookback_ms = cnt->limits.lookback_ms, .start_time_ms = cnt->limits.start_time_ms };
+	if (promapi_parse_request(&rq, req->query, req->query_len, req->body, req->body_len,
+	    req->body_len ? "application/x-www-form-urlencoded" : NULL) < 0) {
 		*status = 400;
 		buf_adds(body, "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"malformed query string or form body\"}");
 		promapi_request_free(&rq);

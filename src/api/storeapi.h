@@ -31,6 +31,12 @@ int storeapi_encode(const char *method, const char *path, const char *query,
 int storeapi_decode(const void *p, uint32_t len, struct storeapi_request *req /* out */);
 /* What the store worker counts about API traffic (for its /metrics families). */
 struct storeapi_counters {
+	struct {
+		int64_t timeout_ms;	/* query.timeout */
+		size_t max_samples;	/* query.max_samples */
+		int64_t lookback_ms;	/* query.lookback_delta */
+		int64_t start_time_ms;	/* when the store worker started */
+	} limits;		/* set by the store worker from the config */
 	struct storage *st;	/* the store (set by the handler) */
 	uint64_t appended;	/* samples appended from remote_write */
 	uint64_t rejected;	/* remote_write samples the store refused */

@@ -65,6 +65,16 @@ static const struct field storage_fields[] = {
 	FIELD_END,
 };
 
+static const struct field query_fields[] = {
+	FLD("timeout", F_DURATION, OFF(query_timeout_ms), 100, DAY, NULL, "2m",
+	    "A query running longer is cancelled with Prometheus's timeout error (503)."),
+	FLD("max_samples", F_INT, OFF(query_max_samples), 1000, 2000000000, NULL, "50000000",
+	    "Samples one query may hold in memory; past it the query fails (422) and memory stays bounded."),
+	FLD("lookback_delta", F_DURATION, OFF(query_lookback_ms), 1000, DAY, NULL, "5m",
+	    "How far back an instant vector selector looks for a sample."),
+	FIELD_END,
+};
+
 static const struct field host_fields[] = {
 	FLD("enabled", F_BOOL, OFF(host_enabled), 0, 0, NULL, "true",
 	  "Collect this host's metrics (node_exporter names)."),
@@ -269,6 +279,7 @@ static const struct field root_fields[] = {
 	FLD("global", F_SECTION, 0, 0, 0, global_fields, NULL, "Process-wide settings."),
 	FLD("web", F_SECTION, 0, 0, 0, web_fields, NULL, "The web worker."),
 	FLD("storage", F_SECTION, 0, 0, 0, storage_fields, NULL, "The store worker's time-series store."),
+	FLD("query", F_SECTION, 0, 0, 0, query_fields, NULL, "Limits of the PromQL engine (store worker). Queries run one at a time."),
 	FLD("host", F_SECTION, 0, 0, 0, host_fields, NULL, "Host metrics collected by the poller worker."),
 	FLD("snmp", F_SECTION, 0, 0, 0, snmp_fields, NULL, "SNMP devices polled by the poller worker."),
 	{ .key = "probes", .type = F_LIST, .off = OFF(probes), .off2 = OFF(nprobes),
@@ -769,6 +780,9 @@ static void set_defaults(struct config *c)
 	c->host_enabled = 1;
 	c->host_interval_ms = 10000;
 	c->snmp_profiles_dir = xstrdup("./profiles");
+	c->query_timeout_ms = 120000;
+	c->query_max_samples = 50000000;
+	c->query_lookback_ms = 300000;
 	c->snmp_interval_ms = 60000;
 	c->snmp_timeout_ms = 1000;
 	c->snmp_retries = 2;

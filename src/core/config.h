@@ -143,6 +143,11 @@ struct config {
 	int64_t wal_fsync_interval_ms;	/* the WAL is fsynced at least this often */
 	int64_t out_of_order_window_ms;	/* accept samples this far behind the newest */
 
+	/* query: */
+	int64_t query_timeout_ms;	/* a query is cancelled after this */
+	int64_t query_max_samples;	/* samples one query may load */
+	int64_t query_lookback_ms;	/* how far back an instant selector looks */
+
 	/* host: */
 	int host_enabled;		/* collect this host's metrics */
 	int64_t host_interval_ms;	/* collection interval */

@@ -10,6 +10,7 @@
 
 #include "api/storeapi.h"
 #include "core/batch.h"
+#include "core/clock.h"
 #include "core/log.h"
 #include "core/worker.h"
 #include "core/xmalloc.h"
@@ -42,6 +43,11 @@ static void maintain(struct loop *l, uint64_t id, void *ctx)
 static int store_apply(struct worker *w, const struct config *c, char *err, size_t errsz)
 {
 	w->state = &state;
+	state.api.limits.timeout_ms = c->query_timeout_ms;
+	state.api.limits.max_samples = (size_t)c->query_max_samples;
+	state.api.limits.lookback_ms = c->query_lookback_ms;
+	if (!state.api.limits.start_time_ms)
+		state.api.limits.start_time_ms = clock_wall_ms();
 	if (state.open)
 		return 0;	/* retention and fsync settings take effect at restart */
 	struct tsdb_options o;

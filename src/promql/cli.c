@@ -25,6 +25,8 @@
 #include "sandbox/egress.h"
 
 #define CLI_DEFAULT_SERVER "http://127.0.0.1:9920"
+
+static const char *cli_token;	/* bearer token sent with every request, or NULL */
 #define CLI_BODY_MAX (64u << 20)	/* bytes of response accepted */
 #define CLI_SPARK_WIDTH 40		/* sparkline cells */
 #define CLI_TIMEOUT_S 130		/* seconds for the whole request */
@@ -94,6 +96,10 @@ static int http_get(const char *url, struct buf *body, long *status)
 	if (!c)
 		return -1;
 	curl_easy_setopt(c, CURLOPT_URL, url);
+	if (cli_token) {
+		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
+		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, cli_token);
+	}
 	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
@@ -240,16 +246,20 @@ static char *cli_time(const char *s, int64_t now)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: vigil query [--server URL] [--range START END STEP] EXPR\n"
-	    "  START/END: unix seconds, RFC 3339, now, now-1h; STEP: 15s, 1m, or seconds\n");
+	fprintf(stderr, "usage: vigil query [--server URL] [--token TOKEN] [--range START END STEP] EXPR\n"
+	    "  START/END: unix seconds, RFC 3339, now, now-1h; STEP: 15s, 1m, or seconds\n"
+	    "  TOKEN: an API token (vigil token create); default $VIGIL_TOKEN\n");
 }
 
 int query_cli_main(int argc, char **argv)
 {
+	cli_token = getenv("VIGIL_TOKEN");
 	const char *server = CLI_DEFAULT_SERVER, *expr = NULL, *rs = NULL, *re = NULL, *rstep = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--server") == 0 && i + 1 < argc) {
 			server = argv[++i];
+		} else if (strcmp(argv[i], "--token") == 0 && i + 1 < argc) {
+			cli_token = argv[++i];
 		} else if (strcmp(argv[i], "--range") == 0 && i + 3 < argc) {
 			rs = argv[++i];
 			re = argv[++i];

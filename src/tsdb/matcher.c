@@ -22,7 +22,7 @@ int matcher_init(struct matcher *m, enum match_type type, const char *name,
 	PCRE2_SIZE eoff;
 	/* DOTALL: Prometheus (Go RE2 with (?s)) lets '.' match newlines. */
 	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED,
-	    PCRE2_DOTALL | PCRE2_UTF | PCRE2_NO_UTF_CHECK, &ecode, &eoff, NULL);
+	    PCRE2_DOTALL | PCRE2_UTF, &ecode, &eoff, NULL);
 	free(pat);
 	if (!re) {
 		PCRE2_UCHAR msg[128];

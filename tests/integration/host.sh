@@ -34,4 +34,22 @@ start || fail host/restarts "$(tail -2 "$T/err")"
 after=$(q 'count_over_time(node_load1[1h])')
 python3 -c "import sys; sys.exit(0 if float('$after') >= float('$before') > 0 else 1)" 2>/dev/null &&
 	pass "host/samples_survive_restart ($before before, $after after)" || fail host/samples_survive_restart "before $before after $after"
+# The terminal client: a table, and a chart per series for a range.
+out=$(VIGIL_TOKEN=$TOK timeout 20 "$VIGIL" query --server "http://127.0.0.1:$PORT" 'node_load1')
+echo "$out" | grep -q 'node_load1{.*instance="testhost".*}' && pass host/vigil_query_table || fail host/vigil_query_table "$out"
+out=$(timeout 20 "$VIGIL" query --token "$TOK" --server "http://127.0.0.1:$PORT" --range now-1m now 5s 'node_load1')
+echo "$out" | grep -q '[▁▂▃▄▅▆▇█]' && pass host/vigil_query_range_chart || fail host/vigil_query_range_chart "$out"
+out=$(timeout 20 "$VIGIL" query --server "http://127.0.0.1:$PORT" 'up' 2>&1); rc=$?
+[ "$rc" != 0 ] && pass host/vigil_query_without_token_fails || fail host/vigil_query_without_token_fails "$out"
+# Limits apply on reload: a query over query.max_samples fails with Prometheus's error.
+printf 'query:\n  max_samples: 1000\n' >>"$T/vigil.yml"
+kill -HUP "$PID"
+ok=0
+for i in $(seq 1 30); do
+	code=$(curl -s -o "$T/big" -w '%{http_code}' -H "Authorization: Bearer $TOK" "http://127.0.0.1:$PORT/api/v1/query" \
+		--data-urlencode 'query=count_over_time({__name__=~"node_.+"}[1h])')
+	[ "$code" = 422 ] && grep -q 'too many samples' "$T/big" && { ok=1; break; }
+	sleep 0.2
+done
+[ "$ok" = 1 ] && pass host/query_max_samples_enforced || fail host/query_max_samples_enforced "HTTP $code $(head -c 200 "$T/big")"
 [ "$FAILS" = 0 ]
