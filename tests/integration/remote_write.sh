@@ -58,6 +58,19 @@ pc=$(q "$PP" 'count by (job, instance) (node_cpu_seconds_total)')
 if promtool query instant "http://promtool:$RT@127.0.0.1:$VP" 'up{job="node"}' >"$T/pt" 2>&1 && grep -q '=> 1 @' "$T/pt"; then
 	pass rw/promtool_query_instant_against_vigil
 else fail rw/promtool_query_instant_against_vigil "$(head -3 "$T/pt")"; fi
+# Debian's promtool gives the same answers from vigil as from Prometheus for
+# the same samples (a window that remote_write has certainly delivered).
+sleep 3
+END=$(( $(date +%s) - 4 )); START=$((END - 8))
+pq() { promtool query "$@" 2>&1; }
+a=$(pq labels "http://promtool:$RT@127.0.0.1:$VP" job); b=$(pq labels "http://127.0.0.1:$PP" job)
+[ -n "$a" ] && [ "$a" = "$b" ] && pass "rw/promtool_labels_same ($a)" || fail rw/promtool_labels_same "vigil [$a] prometheus [$b]"
+a=$(pq series --match='node_load1' --start=$START --end=$END "http://promtool:$RT@127.0.0.1:$VP")
+b=$(pq series --match='node_load1' --start=$START --end=$END "http://127.0.0.1:$PP")
+[ -n "$a" ] && [ "$a" = "$b" ] && pass rw/promtool_series_same || fail rw/promtool_series_same "vigil [$a] prometheus [$b]"
+a=$(pq range --start=$START --end=$END --step=2s "http://promtool:$RT@127.0.0.1:$VP" 'sum by (job) (node_memory_MemTotal_bytes)')
+b=$(pq range --start=$START --end=$END --step=2s "http://127.0.0.1:$PP" 'sum by (job) (node_memory_MemTotal_bytes)')
+[ -n "$a" ] && [ "$a" = "$b" ] && pass rw/promtool_range_same || fail rw/promtool_range_same "vigil [$a] prometheus [$b]"
 code=$(curl -s -o "$T/resp" -w '%{http_code}' -X POST --data-binary 'garbage' -H "Authorization: Bearer $WT" \
 	-H 'Content-Type: application/x-protobuf' -H 'Content-Encoding: snappy' "http://127.0.0.1:$VP/api/v1/write")
 [ "$code" = 400 ] && grep -q 'snappy' "$T/resp" && pass rw/malformed_body_400_with_reason || fail rw/malformed_body_400_with_reason "HTTP $code: $(cat "$T/resp")"
