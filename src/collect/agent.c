@@ -12,9 +12,14 @@
  * agent_parse_args so config-file support can be added in one place.
  */
 #include "collect/agent.h"
+#include "collect/agent_push.h"
+#include "core/config.h"
+#include "sandbox/sandbox.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pwd.h>
+#include <sys/stat.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -57,7 +62,12 @@ static void usage(FILE *f)
 	    "  --collectors     run only these collectors\n"
 	    "  --enable         add collectors that are off by default (processes)\n"
 	    "  --process-group  watch processes whose comm or cmdline matches REGEX as group NAME\n"
-	    "  --textfile-dir   also serve the *.prom files of DIR (node_exporter's textfile collector)\n", f);
+	    "  --textfile-dir   also serve the *.prom files of DIR (node_exporter's textfile collector;\n"
+	    "                   started as root the agent runs as vigil or nobody: DIR must be readable)\n"
+	    "  --remote-write URL   also push every collection there (Prometheus remote_write),\n"
+	    "                   e.g. http://central:9920/api/v1/write; interval defaults to 15s\n"
+	    "  --token-file F   bearer token for --remote-write, from a file of mode 0600\n"
+	    "  --job NAME, --instance NAME   labels of pushed series (default node, host name)\n", f);
 }
 
 void agent_opts_free(struct agent_opts *o)
@@ -103,6 +113,14 @@ int agent_parse_args(int argc, char **argv, struct agent_opts *o, char *err, siz
 			o->proc = v;
 		} else if (!strcmp(a, "--sys")) {
 			o->sys = v;
+		} else if (!strcmp(a, "--remote-write")) {
+			o->remote_write = v;
+		} else if (!strcmp(a, "--token-file")) {
+			o->token_file = v;
+		} else if (!strcmp(a, "--job")) {
+			o->job = v;
+		} else if (!strcmp(a, "--instance")) {
+			o->instance = v;
 		} else if (!strcmp(a, "--textfile-dir")) {
 			o->textfile_dir = v;
 		} else if (!strcmp(a, "--process-group")) {
@@ -228,6 +246,30 @@ static int parse_listen(const char *s, struct sockaddr_storage *sa, socklen_t *l
 	return 0;
 }
 
+/* Read a bearer token from a file nobody else can read. */
+static int read_token(const char *path, char *tok, size_t toksz, char *err, size_t errsz)
+{
+	struct stat st;
+	FILE *f = fopen(path, "re");
+	if (!f || fstat(fileno(f), &st) < 0) {
+		snprintf(err, errsz, "--token-file %s: %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		snprintf(err, errsz, "--token-file %s: readable by group or others (mode %04o); run: chmod 600 %s",
+		    path, (unsigned)(st.st_mode & 07777), path);
+		fclose(f);
+		return -1;
+	}
+	if (!fgets(tok, (int)toksz, f))
+		tok[0] = '\0';
+	fclose(f);
+	tok[strcspn(tok, "\r\n")] = '\0';
+	return 0;
+}
+
 int agent_main(int argc, char **argv)
 {
 	struct agent_opts o;
@@ -251,6 +293,41 @@ int agent_main(int argc, char **argv)
 		agent_opts_free(&o);
 		return 2;
 	}
+	struct agent_push *push = NULL;
+	if (o.remote_write) {
+		char tok[512] = "", inst[256];
+		if (o.token_file && read_token(o.token_file, tok, sizeof(tok), err, sizeof(err)) < 0) {
+			fprintf(stderr, "vigil agent: %s\n", err);
+			agent_opts_free(&o);
+			return 2;
+		}
+		if (!o.instance && gethostname(inst, sizeof(inst) - 1) < 0)
+			snprintf(inst, sizeof(inst), "localhost");
+		push = agent_push_new(o.remote_write, tok[0] ? tok : NULL, o.job ? o.job : "node",
+		    o.instance ? o.instance : inst, err, sizeof(err));
+		explicit_bzero(tok, sizeof(tok));
+		if (!push) {
+			fprintf(stderr, "vigil agent: %s\n", err);
+			agent_opts_free(&o);
+			return 2;
+		}
+		if (!o.interval_ms)
+			o.interval_ms = 15000;
+	}
+	/* The same sandbox as the poller worker, before any thread starts. */
+	char sberr[256];
+	int landlock_on = 0;
+	struct sandbox_spec sb = { .role = ROLE_POLLER };
+	if (geteuid() == 0) {
+		struct passwd *pw = getpwnam("vigil");
+		if (!pw)
+			pw = getpwnam("nobody");
+		if (pw) {
+			sb.drop_user = 1;
+			sb.uid = pw->pw_uid;
+			sb.gid = pw->pw_gid;
+		}
+	}
 	struct collect_config cfg = COLLECT_CONFIG_DEFAULT;
 	cfg.proc = o.proc;
 	cfg.sys = o.sys;
@@ -265,6 +342,10 @@ int agent_main(int argc, char **argv)
 	if (!a.c) {
 		fprintf(stderr, "vigil agent: %s\n", err);
 		goto out;
+	}
+	if (sandbox_enter(&sb, &landlock_on, sberr, sizeof(sberr)) < 0) {
+		fprintf(stderr, "vigil agent: cannot enter the sandbox: %s\n", sberr);
+		goto out_collect_only;
 	}
 	pthread_mutex_init(&a.mu, NULL);
 	buf_init(&a.text, COLLECT_RENDER_MAX);
@@ -289,6 +370,8 @@ int agent_main(int argc, char **argv)
 		if (o.interval_ms && clock_mono_ms() >= next) {
 			pthread_mutex_lock(&a.mu);
 			agent_refresh(&a);
+			if (push)
+				agent_push_run(push, a.c, clock_wall_ms());
 			pthread_mutex_unlock(&a.mu);
 			next += o.interval_ms;
 		}
@@ -299,7 +382,9 @@ out_collect:
 	buf_free(&a.text);
 	buf_free(&a.om);
 	pthread_mutex_destroy(&a.mu);
+out_collect_only:
 	collect_free(a.c);
+	agent_push_free(push);
 out:
 	for (size_t k = 0; k < o.ngroups; k++)
 		free(o.group_names[k]);

@@ -26,6 +26,10 @@ struct agent_opts {
 	struct collect_procgroup *groups;	/* process groups (owned array) */
 	char *group_names[COLLECT_GROUPS_MAX];	/* owned group names */
 	size_t ngroups;			/* entries in groups */
+	const char *remote_write;	/* push each collection to this URL, or NULL */
+	const char *token_file;		/* file (mode 0600) holding the bearer token */
+	const char *job;		/* job label of pushed series (default "node") */
+	const char *instance;		/* instance label (default: host name) */
 	int help;			/* --help was given */
 };
 

@@ -171,8 +171,10 @@ int sandbox_enter(const struct sandbox_spec *s, int *landlock_on, char *err, siz
 	*landlock_on = 0;
 	if (s->drop_user && drop_user(s, err, errsz) < 0)
 		return -1;
-	/* The parent-death signal is cleared by a credential change: set it after. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != s->parent_pid) {
+	/* The parent-death signal is cleared by a credential change: set it after.
+	 * (Workers only: a standalone process such as vigil agent has no parent
+	 * to follow, parent_pid 0.) */
+	if (s->parent_pid && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != s->parent_pid)) {
 		snprintf(err, errsz, "parent is gone");
 		return -1;
 	}

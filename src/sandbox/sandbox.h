@@ -18,7 +18,7 @@ struct sandbox_spec {
 	uid_t uid;		/* unprivileged user */
 	gid_t gid;		/* its group */
 	const char *rw_path;	/* the one directory it may write (data dir), or NULL */
-	pid_t parent_pid;	/* the supervising parent; gone means exit */
+	pid_t parent_pid;	/* the supervising parent; gone means exit (0: none) */
 };
 
 /*

@@ -8,6 +8,10 @@ cd "$(dirname "$0")/../.."
 . tests/integration/collect_lib.sh
 name=collect_node_exporter_diff
 tmp=$(mktemp -d)
+# vigil agent started as root switches to an unprivileged user (like
+# node_exporter running as its own): the textfile directory must be readable
+# by it, as a real one (/var/lib/node_exporter/textfile_collector) is.
+chmod 755 "$tmp"
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$tmp"; }
 trap cleanup EXIT
