@@ -310,11 +310,11 @@ static int parse_group(struct rparse *p, const yaml_node_t *n, struct rule_group
 	const yaml_node_t *at;
 	if (get_str(p, n, "name", &name, &at) < 0)
 		return -1;
+	p->group = *name ? name : NULL;
 	if (check_keys(p, n, "group", group_keys) < 0)
 		return -1;
 	if (!*name)
 		return rerr(p, n, "Groupname must not be empty");
-	p->group = name;
 	g->name = xstrdup(name);
 	g->file = xstrdup(p->name);
 	if (get_duration(p, n, "interval", &g->interval_ms) < 0)
@@ -326,11 +326,11 @@ static int parse_group(struct rparse *p, const yaml_node_t *n, struct rule_group
 		char *end;
 		errno = 0;
 		long long v = strtoll(lim, &end, 10);
-		if (*end || errno || v < 0) {
-			rerr(p, at, "limit must be a non-negative integer: \"%s\"", lim);
+		if (*end || errno) {
+			rerr(p, at, "limit must be an integer: \"%s\"", lim);
 			goto fail;
 		}
-		g->limit = v;
+		g->limit = v > 0 ? v : 0;	/* Prometheus: zero or less is no limit */
 	}
 	yaml_node_t *rules = get(p, n, "rules");
 	if (is_null(rules))
@@ -472,7 +472,8 @@ int rules_parse(struct rule_set *rs, const char *name, const char *text, size_t 
 		rs->cap = rs->ngroups + ng + 8;
 		rs->groups = xreallocarray(rs->groups, rs->cap, sizeof(*rs->groups));
 	}
-	memcpy(rs->groups + rs->ngroups, gv, ng * sizeof(*gv));
+	if (ng)
+		memcpy(rs->groups + rs->ngroups, gv, ng * sizeof(*gv));
 	rs->ngroups += ng;
 	ng = 0;
 	rc = 0;

@@ -288,8 +288,14 @@ static int parse_var(struct tparse *p, struct operand *o)
 		else if (strcmp(name, "value") == 0) o->var = VAR_VALUE;
 		else if (strcmp(name, "externalLabels") == 0) o->var = VAR_EXTLABELS;
 		else if (strcmp(name, "externalURL") == 0) o->var = VAR_EXTURL;
-		else
+		else {
+			size_t q = p->pos;
+			while (q < p->act_end && isspace((unsigned char)p->src[q]))
+				q++;
+			if (q + 1 < p->act_end && (p->src[q] == ':' || p->src[q] == '=') )
+				return terr(p, q, "variable declarations are not supported");
 			return terr(p, start, "undefined variable \"$%s\"", name);
+		}
 	}
 	if (p->pos < p->act_end && p->src[p->pos] == '.') {
 		size_t fpos = p->pos;
