@@ -134,8 +134,16 @@ T_TEST(rules_unreadable_and_multidoc)
 	rule_set_free(rs);
 }
 
-int main(void)
+/*
+ * `alert_rules_test check-rules FILE...` runs `vigil check rules` (so the
+ * integration script can compare it with promtool before main.c wires it).
+ */
+int main(int argc, char **argv)
 {
+	if (argc > 1 && strcmp(argv[1], "check-rules") == 0) {
+		argv[1] = "rules";
+		return rules_cli_main(argc - 1, argv + 1);
+	}
 	T_RUN(rules_declarative_cases);
 	T_RUN(rules_full_file_contents);
 	T_RUN(rules_expr_checker_is_asked);
