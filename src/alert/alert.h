@@ -316,4 +316,53 @@ int alert_config_parse(const char *name, const char *text, size_t len,
     struct alert_config *out /* out */, char *err, size_t errsz);
 void alert_config_free(struct alert_config *c);
 
+/* ---- notification delivery (notify.c) ---- */
+
+#define NOTIFY_BATCH_MAX     64		/* notifications in one request to one receiver */
+#define NOTIFY_RESPONSE_MAX  (64u << 10)	/* response bytes kept for error messages */
+
+struct loop;
+struct notifier;
+
+/*
+ * Open (creating if needed) the durable queue at db_path (SQLite) and make a
+ * notifier that delivers on loop l with libcurl's multi interface. Nothing
+ * is sent until notifier_configure. Return 0, or -1 with a reason in err.
+ */
+int notifier_open(struct loop *l, const char *db_path, struct notifier **out /* out */,
+    char *err, size_t errsz);
+/*
+ * Use the receivers of c from now on; takes over c's contents (c is zeroed).
+ * Requests in flight are abandoned and their notifications stay queued, so
+ * they are sent again (at-least-once). Queued rows for receivers no longer
+ * configured wait until they expire.
+ */
+void notifier_configure(struct notifier *n, struct alert_config *c);
+/*
+ * Accept a MSG_ALERTS payload: a JSON array of Alertmanager API v2 alerts
+ * ({labels, annotations, startsAt, endsAt, generatorURL}). One queue row per
+ * alert and receiver is committed (fsynced) before this returns. Return the
+ * rows added, or -1 with a reason in err (nothing is queued).
+ */
+int notifier_accept(struct notifier *n, const char *json, size_t len, char *err, size_t errsz);
+/* Notifications waiting (queued rows, including ones being sent). */
+int64_t notifier_queue_length(const struct notifier *n);
+/* Requests in flight. */
+int notifier_in_flight(const struct notifier *n);
+/* Append vigil_notifications_* families (exposition text). 0 or -E2BIG. */
+int notifier_metrics(const struct notifier *n, struct buf *out);
+/* Abandon requests in flight (they stay queued), close the queue. NULL is fine. */
+void notifier_close(struct notifier *n);
+/*
+ * Add egress rules for every receiver of c (the URL's host resolved now,
+ * its port, TCP). Return 0, or -1 with "receiver NAME: reason" in err.
+ */
+int notify_allow_receivers(const struct alert_config *c, char *err, size_t errsz);
+/*
+ * `vigil notify-test -c CONFIG --db FILE [--alerts FILE.json] [--timeout S]`
+ * (argv[0] is "notify-test"): enqueue the alerts of FILE.json (if given) and
+ * deliver until the queue is empty (exit 0) or the timeout passes (exit 1).
+ */
+int notify_cli_main(int argc, char **argv);
+
 #endif

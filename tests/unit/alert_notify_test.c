@@ -1,0 +1,231 @@
+/*
+ * alert_notify_test.c — the notifier's pieces that need no network: the
+ * alerting config section, the JSON reader, payload formats, the durable
+ * queue across a close/reopen. Delivery to real peers is in
+ * tests/integration/alert_notify.sh, which runs this binary as
+ * `alert_notify_test notify-test ...` until main.c wires `vigil notify-test`.
+ */
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "alert/alert.h"
+#include "alert/json.h"
+#include "alert/notify_fmt.h"
+#include "core/loop.h"
+#include "sandbox/egress.h"
+#include "t.h"
+
+static const char *cfg_yaml =
+    "web:\n  listen: 127.0.0.1:9920\n"
+    "rule_files: [rules/vigil-defaults.yml, /etc/vigil/rules/*.yml]\n"
+    "alerting:\n"
+    "  evaluation_interval: 30s\n"
+    "  external_url: http://vigil.example:9920\n"
+    "  external_labels: {site: lon}\n"
+    "  alertmanagers:\n  - url: http://127.0.0.1:9093/\n"
+    "  receivers:\n"
+    "  - name: hook\n    webhook: {url: 'http://127.0.0.1:8080/x', timeout: 5s, bearer_token_secret: hooktoken}\n"
+    "  - name: mail\n    email:\n      smarthost: 127.0.0.1:2525\n      from: vigil@example.com\n"
+    "      to: [ops@example.com, noc@example.com]\n      starttls: true\n"
+    "      username: vigil\n      password_secret: smtp\n"
+    "  queue: {max_age: 1h, min_backoff: 2s, max_backoff: 1m, max_length: 1000}\n";
+
+T_TEST(notify_config_parse)
+{
+	struct alert_config c;
+	char err[ALERT_ERR_MAX] = "";
+	T_EQ_INT(alert_config_parse("v.yml", cfg_yaml, strlen(cfg_yaml), &c, err, sizeof(err)), 0);
+	T_EQ_STR(err, "");
+	T_EQ_INT(c.nrule_files, 2);
+	T_EQ_INT(c.evaluation_interval_ms, 30000);
+	T_EQ_INT(c.resend_delay_ms, 60000);
+	T_EQ_STR(labels_get(c.external_labels, "site"), "lon");
+	T_EQ_INT(c.nreceivers, 3);
+	T_EQ_INT(c.receivers[0].kind, RECV_ALERTMANAGER);
+	T_EQ_STR(c.receivers[0].name, "alertmanager-0");
+	T_EQ_STR(c.receivers[0].url, "http://127.0.0.1:9093");
+	T_EQ_INT(c.receivers[1].kind, RECV_WEBHOOK);
+	T_EQ_INT(c.receivers[1].timeout_ms, 5000);
+	T_EQ_STR(c.receivers[1].bearer_secret, "hooktoken");
+	T_EQ_INT(c.receivers[2].kind, RECV_EMAIL);
+	T_EQ_STR(c.receivers[2].url, "smtp://127.0.0.1:2525");
+	T_EQ_INT(c.receivers[2].nto, 2);
+	T_EQ_INT(c.receivers[2].starttls, 1);
+	T_EQ_INT(c.queue_max_age_ms, 3600000);
+	T_EQ_INT(c.queue_min_backoff_ms, 2000);
+	T_EQ_INT(c.queue_max_length, 1000);
+	alert_config_free(&c);
+}
+
+static const char *cfg_err(const char *y)
+{
+	static char err[ALERT_ERR_MAX];
+	struct alert_config c;
+	err[0] = 0;
+	if (alert_config_parse("v.yml", y, strlen(y), &c, err, sizeof(err)) == 0) {
+		alert_config_free(&c);
+		return "ok";
+	}
+	return err;
+}
+
+T_TEST(notify_config_errors)
+{
+	T_EQ_STR(cfg_err("alerting:\n  bogus: 1\n"), "v.yml:2:3: alerting: unknown key \"bogus\"");
+	T_EQ_STR(cfg_err("alerting:\n  alertmanagers:\n  - url: ftp://x\n"),
+	    "v.yml:3:10: \"ftp://x\" is not an http:// or https:// URL");
+	T_EQ_STR(cfg_err("alerting:\n  receivers:\n  - name: a\n"),
+	    "v.yml:3:5: receiver \"a\": exactly one of webhook or email");
+	T_EQ_STR(cfg_err("alerting:\n  receivers:\n  - name: a\n    webhook: {url: 'http://h/'}\n"
+	    "  - name: a\n    webhook: {url: 'http://h/'}\n"), "v.yml:2:3: alerting: two receivers are called \"a\"");
+	T_EQ_STR(cfg_err("alerting:\n  receivers:\n  - name: m\n    email: {smarthost: 'h:25', from: a@b}\n"),
+	    "v.yml:4:12: email: to is required");
+	T_EQ_STR(cfg_err("alerting:\n  resend_delay: 5\n"),
+	    "v.yml:2:17: alerting.resend_delay: expected a positive duration like 30s, 5m, 1h");
+	T_EQ_STR(cfg_err("alerting:\n  external_labels: {'bad-name': x}\n"),
+	    "v.yml:2:21: alerting.external_labels: \"bad-name\" needs a valid label name and a non-empty string value");
+	T_EQ_STR(cfg_err("rule_files: x.yml\n"), "v.yml:1:13: rule_files must be a list of paths");
+	T_EQ_STR(cfg_err("alerting:\n  receivers:\n  - name: m\n    email: {smarthost: 'h:25', from: \"a@b\\r\\nBcc: x\", to: c@d}\n"),
+	    "v.yml:4:38: email.from: a plain address like vigil@example.com");
+	T_EQ_STR(cfg_err("web: {listen: x}\n"), "ok");
+}
+
+T_TEST(notify_json_reader)
+{
+	struct ajson *j;
+	char err[128];
+	const char *s = "[{\"a\":\"x\\u00e9\\ud83d\\ude00\\n\",\"b\":[1,-2.5e3,true,null],\"c\":{}}]";
+	T_EQ_INT(ajson_parse(s, strlen(s), &j, err, sizeof(err)), 0);
+	T_EQ_INT(j->t, AJSON_ARR);
+	T_EQ_STR(ajson_get_str(j->v[0], "a"), "x\xc3\xa9\xf0\x9f\x98\x80\n");
+	T_EQ_DBL(ajson_get(j->v[0], "b")->v[1]->num, -2500, 0);
+	struct buf b;
+	buf_init(&b, 4096);
+	ajson_write(j, &b);
+	T_EQ_STR(b.data, "[{\"a\":\"x\xc3\xa9\xf0\x9f\x98\x80\\n\",\"b\":[1,-2500,true,null],\"c\":{}}]");
+	buf_free(&b);
+	ajson_free(j);
+	static const char *const bad[] = { "", "[", "{\"a\"}", "[1,]", "\"\x01\"", "[1] x", "{\"a\":tru}", "\"\\q\"" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		T_EQ_INT(ajson_parse(bad[i], strlen(bad[i]), &j, err, sizeof(err)), -1);
+		T_CHECK(j == NULL);
+	}
+	char deep[200];
+	memset(deep, '[', sizeof(deep));
+	T_EQ_INT(ajson_parse(deep, sizeof(deep), &j, err, sizeof(err)), -1);
+	T_CHECK(strstr(err, "nested deeper than 64") != NULL);
+}
+
+static const char *alert1 = "{\"labels\":{\"alertname\":\"Down\",\"instance\":\"web1\"},"
+    "\"annotations\":{\"summary\":\"web1 down\\nline2\"},\"startsAt\":\"2026-11-27T10:00:00Z\","
+    "\"endsAt\":\"2026-11-27T10:04:00.5Z\",\"generatorURL\":\"http://v/graph\"}";
+static const char *alert2 = "{\"labels\":{\"alertname\":\"Down\",\"instance\":\"web2\"},"
+    "\"annotations\":{\"summary\":\"web2 down\"},\"startsAt\":\"2026-11-27T10:01:00Z\","
+    "\"endsAt\":\"2026-11-27T10:02:00Z\"}";
+#define NOW 1795773780000LL	/* 2026-11-27T10:03:00Z */
+
+T_TEST(notify_payload_formats)
+{
+	int64_t ms;
+	T_EQ_INT(notify_parse_time("2026-11-27T10:03:00Z", &ms), 0);
+	T_EQ_INT(ms, NOW);
+	T_EQ_INT(notify_parse_time("2026-11-27T12:03:00.25+02:00", &ms), 0);
+	T_EQ_INT(ms, NOW + 250);
+	T_EQ_INT(notify_parse_time("2026-11-27 10:03:00Z", &ms), -1);
+	struct notify_batch b = { 0 };
+	T_EQ_INT(notify_batch_add(&b, alert1, strlen(alert1)), 0);
+	T_EQ_INT(notify_batch_add(&b, alert2, strlen(alert2)), 0);
+	T_EQ_INT(notify_batch_add(&b, "{\"labels\":{}}", 13), -1);
+	struct buf o;
+	buf_init(&o, 1 << 20);
+	T_EQ_INT(notify_format_webhook(&b, "hook", "http://v", NOW, &o), 0);
+	T_EQ_STR(o.data, "{\"version\":\"4\",\"groupKey\":\"{}:{receiver=\\\"hook\\\"}\",\"truncatedAlerts\":0,"
+	    "\"status\":\"firing\",\"receiver\":\"hook\",\"groupLabels\":{},\"commonLabels\":{\"alertname\":\"Down\"},"
+	    "\"commonAnnotations\":{},\"externalURL\":\"http://v\",\"alerts\":["
+	    "{\"status\":\"firing\",\"labels\":{\"alertname\":\"Down\",\"instance\":\"web1\"},"
+	    "\"annotations\":{\"summary\":\"web1 down\\nline2\"},\"startsAt\":\"2026-11-27T10:00:00Z\","
+	    "\"endsAt\":\"0001-01-01T00:00:00Z\",\"generatorURL\":\"http://v/graph\",\"fingerprint\":\"be0c9a7f872c721e\"},"
+	    "{\"status\":\"resolved\",\"labels\":{\"alertname\":\"Down\",\"instance\":\"web2\"},"
+	    "\"annotations\":{\"summary\":\"web2 down\"},\"startsAt\":\"2026-11-27T10:01:00Z\","
+	    "\"endsAt\":\"2026-11-27T10:02:00Z\",\"generatorURL\":\"\",\"fingerprint\":\"be029a7f87241d99\"}]}");
+	buf_reset(&o);
+	struct receiver_config r = { .kind = RECV_EMAIL, .name = "mail", .from = "vigil@example.com" };
+	char *to[] = { "ops@example.com" };
+	r.to = to;
+	r.nto = 1;
+	T_EQ_INT(notify_format_email(&b, &r, NOW, &o), 0);
+	T_CHECK(strstr(o.data, "Date: Fri, 27 Nov 2026 10:03:00 +0000\r\nFrom: <vigil@example.com>\r\n"
+	    "To: <ops@example.com>\r\n") == o.data);
+	T_CHECK(strstr(o.data, "\r\nSubject: [FIRING:1] Down\r\n") != NULL);
+	T_CHECK(strstr(o.data, "[FIRING] Down\r\nLabels:\r\n  alertname = Down\r\n  instance = web1\r\n"
+	    "Annotations:\r\n  summary = web1 down\r\n    line2\r\nStarted: 2026-11-27T10:00:00Z\r\n"
+	    "Source: http://v/graph\r\n") != NULL);
+	T_CHECK(strstr(o.data, "[RESOLVED] Down\r\n") != NULL);
+	T_CHECK(strstr(o.data, "Ended: 2026-11-27T10:02:00Z\r\n") != NULL);
+	T_CHECK(strchr(o.data, '\n') == strchr(o.data, '\r') + 1);
+	buf_reset(&o);
+	T_EQ_INT(notify_format_alertmanager(&b, &o), 0);
+	T_CHECK(o.data[0] == '[' && strstr(o.data, "\"instance\":\"web2\"") != NULL);
+	buf_free(&o);
+	notify_batch_free(&b);
+}
+
+T_TEST(notify_queue_survives_reopen)
+{
+	char dir[] = "/tmp/alert_notify_test.XXXXXX";
+	T_CHECK(mkdtemp(dir) != NULL);
+	char db[256];
+	snprintf(db, sizeof(db), "%s/notify.db", dir);
+	const char *y = "alerting:\n  receivers:\n  - name: a\n    webhook: {url: 'http://127.0.0.1:9/'}\n"
+	    "  - name: b\n    webhook: {url: 'http://127.0.0.1:9/'}\n  queue: {max_length: 5}\n";
+	struct loop *l = loop_new();
+	struct notifier *n;
+	char err[ALERT_ERR_MAX] = "";
+	T_EQ_INT(notifier_open(l, db, &n, err, sizeof(err)), 0);
+	struct alert_config c;
+	T_EQ_INT(alert_config_parse("t", y, strlen(y), &c, err, sizeof(err)), 0);
+	/* not configured yet: nothing is sent, rows just wait */
+	struct buf arr;
+	buf_init(&arr, 1 << 16);
+	buf_printf(&arr, "[%s,%s]", alert1, alert2);
+	notifier_configure(n, &c);
+	egress_reset();	/* nothing allowed: delivery attempts fail and rows stay */
+	T_EQ_INT(notifier_accept(n, arr.data, arr.len, err, sizeof(err)), 4);
+	T_EQ_INT(notifier_queue_length(n), 4);
+	T_EQ_INT(notifier_accept(n, "[{\"labels\":{}}]", 15, err, sizeof(err)), -1);
+	T_EQ_STR(err, "alert 0: labels must be a non-empty object of strings");
+	T_EQ_INT(notifier_accept(n, "{}", 2, err, sizeof(err)), -1);
+	notifier_close(n);
+	/* reopen: the same four rows; a third batch overflows max_length 5 */
+	T_EQ_INT(notifier_open(l, db, &n, err, sizeof(err)), 0);
+	T_EQ_INT(notifier_queue_length(n), 4);
+	T_EQ_INT(alert_config_parse("t", y, strlen(y), &c, err, sizeof(err)), 0);
+	notifier_configure(n, &c);
+	T_EQ_INT(notifier_accept(n, arr.data, arr.len, err, sizeof(err)), 4);
+	T_EQ_INT(notifier_queue_length(n), 5);
+	struct buf m;
+	buf_init(&m, 1 << 16);
+	notifier_metrics(n, &m);
+	T_CHECK(strstr(m.data, "vigil_notification_queue_length 5\n") != NULL);
+	T_CHECK(strstr(m.data, "vigil_notifications_dropped_total{receiver=\"a\",reason=\"queue_full\"} 2\n") != NULL);
+	T_CHECK(strstr(m.data, "vigil_notifications_dropped_total{receiver=\"b\",reason=\"queue_full\"} 1\n") != NULL);
+	buf_free(&m);
+	buf_free(&arr);
+	notifier_close(n);
+	loop_free(l);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	T_EQ_INT(system(cmd), 0);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "notify-test") == 0)
+		return notify_cli_main(argc - 1, argv + 1);
+	T_RUN(notify_config_parse);
+	T_RUN(notify_config_errors);
+	T_RUN(notify_json_reader);
+	T_RUN(notify_payload_formats);
+	T_RUN(notify_queue_survives_reopen);
+	return t_done();
+}
