@@ -56,7 +56,7 @@ def webhook(portfile, outdir, delay, fail):
         def log_message(self, *a):
             pass
 
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", PORT), H)
     write_port(portfile, srv.server_address[1])
     srv.serve_forever()
 
@@ -115,7 +115,7 @@ def smtp(portfile, outdir):
         daemon_threads = True
         allow_reuse_address = True
 
-    srv = S(("127.0.0.1", 0), SMTPHandler)
+    srv = S(("127.0.0.1", PORT), SMTPHandler)
     srv.outdir = outdir
     write_port(portfile, srv.server_address[1])
     srv.serve_forever()
@@ -132,6 +132,7 @@ if __name__ == "__main__":
     args = sys.argv[4:]
     delay = float(args[args.index("--delay") + 1]) if "--delay" in args else 0
     fail = int(args[args.index("--fail") + 1]) if "--fail" in args else 0
+    PORT = int(args[args.index("--port") + 1]) if "--port" in args else 0
     os.makedirs(outdir, exist_ok=True)
     if kind == "webhook":
         webhook(portfile, outdir, delay, fail)
