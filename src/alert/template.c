@@ -550,8 +550,8 @@ static struct nodes *parse_list(struct tparse *p, enum stop *why, int nested)
 {
 	struct nodes *ns = xcalloc(1, sizeof(*ns));
 	for (;;) {
-		size_t open, body, body_end, close_end;
-		int lt, rt;
+		size_t open = 0, body = 0, body_end = 0, close_end = 0;
+		int lt = 0, rt = 0;
 		int r = next_action(p, &open, &body, &body_end, &close_end, &lt, &rt);
 		if (r < 0)
 			goto fail;
@@ -993,7 +993,7 @@ static int go_printf(struct texec *x, const struct val *args, size_t n, struct v
 static int call(struct texec *x, enum fn fn, const struct val *a, size_t n, struct val *out)
 {
 	char tmp[128];
-	double f;
+	double f = 0;
 	memset(out, 0, sizeof(*out));
 	switch (fn) {
 	case FN_HUMANIZE: case FN_HUMANIZE1024: case FN_HUMANIZE_PCT: case FN_HUMANIZE_DUR:
@@ -1029,7 +1029,7 @@ static int call(struct texec *x, enum fn fn, const struct val *a, size_t n, stru
 		return 0;
 	}
 	case FN_EQ: case FN_NE: case FN_LT: case FN_LE: case FN_GT: case FN_GE: {
-		int r;
+		int r = 0;
 		if (compare(x, fn, &a[0], &a[1], &r) < 0)
 			return -1;
 		out->k = V_BOOL;
