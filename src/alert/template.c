@@ -384,8 +384,10 @@ static int parse_cmd(struct tparse *p, struct cmd *cmd, int first)
 		struct operand o;
 		int is_fn;
 		enum fn fn;
-		if (parse_operand(p, &o, &is_fn, &fn) < 0)
+		if (parse_operand(p, &o, &is_fn, &fn) < 0) {
+			operand_free(&o);
 			return -1;
+		}
 		if (is_fn) {
 			if (cmd->nargs > 0 || cmd->fn != FN_NONE)
 				return terr(p, start, "function \"%s\" must come first in a command", fns[fn].name);
