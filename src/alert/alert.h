@@ -316,6 +316,38 @@ int alert_config_parse(const char *name, const char *text, size_t len,
     struct alert_config *out /* out */, char *err, size_t errsz);
 void alert_config_free(struct alert_config *c);
 
+/* ---- the store worker's view (runtime.c) ---- */
+
+struct alert_runtime;
+
+/*
+ * Read `rule_files:` and `alerting:` from the config text, load every rule
+ * file (globs allowed; relative paths are relative to the config file's
+ * directory; check is the PromQL syntax check, may be NULL) and make an
+ * engine. If state_path (may be NULL) names a file saved earlier, its alerts
+ * are restored. Return 0, or -1 with "FILE:LINE:COL: reason" in err.
+ * On reload: make the new runtime with the same state_path after
+ * alert_runtime_save on the old one, then free the old one.
+ */
+int alert_runtime_new(const char *cfg_name, const char *cfg_text, size_t len, alert_expr_check_fn check,
+    void *cctx, const char *state_path, struct alert_runtime **out /* out */, char *err, size_t errsz);
+/*
+ * Evaluate what is due at now_ms (call about once a second). Samples go to
+ * sink; if alerts need sending, msg gets the whole MSG_ALERTS payload (a JSON
+ * array) — send it to the notifier when msg->len > 0. State is saved after
+ * every evaluation. Returns the number of rules that failed.
+ */
+int alert_runtime_tick(struct alert_runtime *rt, int64_t now_ms, alert_query_fn q, void *qctx,
+    const struct sample_sink *sink, struct buf *msg);
+/* Write the state file now (atomically: temp file, fsync, rename). 0 or -errno. */
+int alert_runtime_save(struct alert_runtime *rt);
+/* The engine, for alert_api_rules / alert_api_alerts. */
+struct alert_engine *alert_runtime_engine(const struct alert_runtime *rt);
+/* The alerting section in force. */
+const struct alert_config *alert_runtime_config(const struct alert_runtime *rt);
+/* Save (if anything changed) and free; NULL is fine. */
+void alert_runtime_free(struct alert_runtime *rt);
+
 /* ---- notification delivery (notify.c) ---- */
 
 #define NOTIFY_BATCH_MAX     64		/* notifications in one request to one receiver */

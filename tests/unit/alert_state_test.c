@@ -366,6 +366,52 @@ T_TEST(state_eval_due_respects_interval)
 	fx_free(&f);
 }
 
+/* The store worker's wrapper: rule_files relative to the config, state file across restarts. */
+T_TEST(state_runtime_persists_across_restart)
+{
+	char dir[] = "/tmp/alert_state_test.XXXXXX";
+	T_CHECK(mkdtemp(dir) != NULL);
+	char path[256], cfgp[256], statep[256];
+	snprintf(path, sizeof(path), "%s/r1.yml", dir);
+	FILE *f = fopen(path, "w");
+	fputs(rules_for, f);
+	fclose(f);
+	snprintf(cfgp, sizeof(cfgp), "%s/vigil.yml", dir);
+	snprintf(statep, sizeof(statep), "%s/alerts.state", dir);
+	const char *cfg = "rule_files: ['r*.yml']\nalerting:\n  external_url: http://v:1\n";
+	struct alert_runtime *rt;
+	char err[ALERT_ERR_MAX] = "";
+	T_EQ_INT(alert_runtime_new(cfgp, cfg, strlen(cfg), NULL, NULL, statep, &rt, err, sizeof(err)), 0);
+	T_EQ_STR(err, "");
+	T_EQ_INT(rule_set_count(alert_runtime_engine(rt)->rules), 1);
+	struct fake_query q = { 0 };
+	fq_set(&q, "web1", 0);
+	struct buf msg;
+	buf_init(&msg, 1 << 20);
+	alert_runtime_tick(rt, T0, fake_query_fn, &q, NULL, &msg);
+	T_EQ_INT(msg.len, 0);
+	alert_runtime_tick(rt, T0 + 5 * MIN, fake_query_fn, &q, NULL, &msg);
+	T_CHECK(msg.len > 2 && msg.data[0] == '[' && msg.data[msg.len - 1] == ']');
+	alert_runtime_free(rt);
+	/* "restart": the firing alert is back, with its original activeAt */
+	T_EQ_INT(alert_runtime_new(cfgp, cfg, strlen(cfg), NULL, NULL, statep, &rt, err, sizeof(err)), 0);
+	struct buf a;
+	buf_init(&a, 1 << 20);
+	alert_api_alerts(alert_runtime_engine(rt), &a);
+	T_CHECK(strstr(a.data, "\"state\":\"firing\",\"activeAt\":\"2023-11-14T22:14:00Z\"") != NULL);
+	alert_runtime_free(rt);
+	/* a missing rule file is an error naming it */
+	const char *bad = "rule_files: [nope.yml]\n";
+	T_EQ_INT(alert_runtime_new(cfgp, bad, strlen(bad), NULL, NULL, NULL, &rt, err, sizeof(err)), -1);
+	T_CHECK(strstr(err, "/nope.yml: No such file or directory") != NULL);
+	buf_free(&a);
+	buf_free(&msg);
+	alert_vector_free(&q.vec);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	T_EQ_INT(system(cmd), 0);
+}
+
 int main(void)
 {
 	T_RUN(state_pending_then_firing_then_resolved);
@@ -377,5 +423,6 @@ int main(void)
 	T_RUN(state_save_restore_roundtrip);
 	T_RUN(state_api_json_shapes);
 	T_RUN(state_eval_due_respects_interval);
+	T_RUN(state_runtime_persists_across_restart);
 	return t_done();
 }
