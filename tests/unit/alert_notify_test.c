@@ -203,6 +203,7 @@ T_TEST(notify_queue_survives_reopen)
 	notifier_configure(n, &c);
 	T_EQ_INT(notifier_accept(n, arr.data, arr.len, err, sizeof(err)), 4);
 	T_EQ_INT(notifier_queue_length(n), 5);
+	T_CHECK(egress_refused_count() > 0);	/* every attempt went through the egress policy */
 	struct buf m;
 	buf_init(&m, 1 << 16);
 	notifier_metrics(n, &m);
@@ -218,6 +219,37 @@ T_TEST(notify_queue_survives_reopen)
 	T_EQ_INT(system(cmd), 0);
 }
 
+/* docs/ALERTING.md's configuration example is a config that loads. */
+T_TEST(notify_docs_example_loads)
+{
+	FILE *f = fopen("docs/ALERTING.md", "r");
+	T_CHECK(f != NULL);
+	if (!f)
+		return;
+	struct buf y;
+	buf_init(&y, 1 << 20);
+	char line[1024];
+	int in = 0, done = 0;
+	while (!done && fgets(line, sizeof(line), f)) {
+		if (!in && strncmp(line, "```yaml", 7) == 0)
+			in = 1;
+		else if (in && strncmp(line, "```", 3) == 0)
+			done = 1;
+		else if (in)
+			buf_adds(&y, line);
+	}
+	fclose(f);
+	T_CHECK(done && y.len > 100);
+	struct alert_config c;
+	char err[ALERT_ERR_MAX] = "";
+	T_EQ_INT(alert_config_parse("ALERTING.md", y.data, y.len, &c, err, sizeof(err)), 0);
+	T_EQ_STR(err, "");
+	T_EQ_INT(c.nreceivers, 3);
+	T_EQ_INT(c.nrule_files, 2);
+	alert_config_free(&c);
+	buf_free(&y);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "notify-test") == 0)
@@ -227,5 +259,6 @@ int main(int argc, char **argv)
 	T_RUN(notify_json_reader);
 	T_RUN(notify_payload_formats);
 	T_RUN(notify_queue_survives_reopen);
+	T_RUN(notify_docs_example_loads);
 	return t_done();
 }
