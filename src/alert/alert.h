@@ -290,6 +290,7 @@ struct receiver_config {
 	char *password;			/* filled from the secrets by the notifier (owned) */
 	char *bearer_secret;		/* webhook: secret name for an Authorization bearer token */
 	char *bearer;			/* filled from the secrets (owned) */
+	char *ca_file;			/* PEM CA bundle to verify the server with (NULL: system) */
 };
 
 struct alert_config {

@@ -148,7 +148,7 @@ static struct receiver_config *new_receiver(struct alert_config *c, const yaml_n
 
 static int parse_alertmanagers(struct cparse *p, const yaml_node_t *seq, struct alert_config *c)
 {
-	static const char *const k[] = { "name", "url", "timeout", NULL };
+	static const char *const k[] = { "name", "url", "timeout", "ca_file", NULL };
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return cerr(p, seq, "alerting.alertmanagers must be a list");
 	int i = 0;
@@ -161,7 +161,8 @@ static int parse_alertmanagers(struct cparse *p, const yaml_node_t *seq, struct 
 			return -1;
 		r->kind = RECV_ALERTMANAGER;
 		if (str(p, m, "name", "alertmanager", &r->name) < 0 || str(p, m, "url", "alertmanager", &r->url) < 0 ||
-		    dur(p, m, "timeout", "alertmanager", &r->timeout_ms) < 0)
+		    dur(p, m, "timeout", "alertmanager", &r->timeout_ms) < 0 ||
+		    str(p, m, "ca_file", "alertmanager", &r->ca_file) < 0)
 			return -1;
 		if (!r->url)
 			return cerr(p, m, "alerting.alertmanagers[%d]: url is required", i);
@@ -178,14 +179,15 @@ static int parse_alertmanagers(struct cparse *p, const yaml_node_t *seq, struct 
 static int parse_email(struct cparse *p, const yaml_node_t *m, struct receiver_config *r)
 {
 	static const char *const k[] = { "smarthost", "from", "to", "starttls", "username", "password_secret",
-		"timeout", NULL };
+		"timeout", "ca_file", NULL };
 	if (keys(p, m, "email", k) < 0)
 		return -1;
 	r->kind = RECV_EMAIL;
 	char *host = NULL;
 	if (str(p, m, "smarthost", "email", &host) < 0 || str(p, m, "from", "email", &r->from) < 0 ||
 	    boolean(p, m, "starttls", "email", &r->starttls) < 0 || str(p, m, "username", "email", &r->username) < 0 ||
-	    str(p, m, "password_secret", "email", &r->password_secret) < 0 || dur(p, m, "timeout", "email", &r->timeout_ms) < 0) {
+	    str(p, m, "password_secret", "email", &r->password_secret) < 0 || dur(p, m, "timeout", "email", &r->timeout_ms) < 0 ||
+	    str(p, m, "ca_file", "email", &r->ca_file) < 0) {
 		free(host);
 		return -1;
 	}
@@ -228,7 +230,7 @@ static int parse_email(struct cparse *p, const yaml_node_t *m, struct receiver_c
 static int parse_receivers(struct cparse *p, const yaml_node_t *seq, struct alert_config *c)
 {
 	static const char *const k[] = { "name", "webhook", "email", NULL };
-	static const char *const wk[] = { "url", "timeout", "bearer_token_secret", NULL };
+	static const char *const wk[] = { "url", "timeout", "bearer_token_secret", "ca_file", NULL };
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return cerr(p, seq, "alerting.receivers must be a list");
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
@@ -247,7 +249,8 @@ static int parse_receivers(struct cparse *p, const yaml_node_t *seq, struct aler
 			r->kind = RECV_WEBHOOK;
 			if (keys(p, wh, "webhook", wk) < 0 || str(p, wh, "url", "webhook", &r->url) < 0 ||
 			    dur(p, wh, "timeout", "webhook", &r->timeout_ms) < 0 ||
-			    str(p, wh, "bearer_token_secret", "webhook", &r->bearer_secret) < 0)
+			    str(p, wh, "bearer_token_secret", "webhook", &r->bearer_secret) < 0 ||
+			    str(p, wh, "ca_file", "webhook", &r->ca_file) < 0)
 				return -1;
 			if (!r->url)
 				return cerr(p, wh, "webhook: url is required");
@@ -404,6 +407,7 @@ void alert_config_free(struct alert_config *c)
 		if (r->bearer)
 			explicit_bzero(r->bearer, strlen(r->bearer));
 		free(r->bearer);
+		free(r->ca_file);
 	}
 	free(c->receivers);
 	memset(c, 0, sizeof(*c));

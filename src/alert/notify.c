@@ -379,6 +379,8 @@ static int start_request(struct notifier *n, size_t ri, struct request *rq)
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_resp);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, rq);
+	if (r->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, r->ca_file);
 	if (r->kind == RECV_EMAIL) {
 		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 		curl_easy_setopt(e, CURLOPT_URL, r->url);

@@ -232,7 +232,36 @@ PY
 then pass kill_mid_delivery_loses_nothing
 else fail kill_mid_delivery_loses_nothing "rc=$rc $(tail -2 "$TMP/d6.log")"; fi
 
-# --- 6: a config the driver refuses ---
+# --- 6: STARTTLS: required and offered -> the mail goes encrypted; required but
+# not offered (the plain sink) -> nothing is sent in clear, it stays queued ---
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+	-keyout "$TMP/key.pem" -out "$TMP/cert.pem" >/dev/null 2>&1
+start_peer smtp tlsmail --tls "$TMP/cert.pem" "$TMP/key.pem"; TLSMAIL=$PORT
+cat >"$TMP/tls.yml" <<YML
+alerting:
+  receivers:
+  - name: tlsmail
+    email: {smarthost: "127.0.0.1:$TLSMAIL", from: vigil@example.com, to: ops@example.com,
+            starttls: true, ca_file: "$TMP/cert.pem"}
+YML
+"${DRIVER[@]}" -c "$TMP/tls.yml" --db "$TMP/q6.db" --alerts "$TMP/fire.json" --timeout 15 >"$TMP/d7.out" 2>"$TMP/d7.log"; rc=$?
+env=$(ls "$TMP"/tlsmail/*.env 2>/dev/null | head -1)
+if [ $rc = 0 ] && [ -n "$env" ] && grep -q "^TLS yes" "$env" && grep -q "^Subject: \[FIRING:2\]" "${env%.env}.eml"; then
+	pass email_over_starttls
+else
+	fail email_over_starttls "rc=$rc $(tail -2 "$TMP/d7.log") $(tail -2 "$TMP/tlsmail.log")"
+fi
+sed "s/$TLSMAIL/$SMTP/" "$TMP/tls.yml" >"$TMP/notls.yml"
+before=$(count "$TMP/mail" eml)
+"${DRIVER[@]}" -c "$TMP/notls.yml" --db "$TMP/q7.db" --alerts "$TMP/fire.json" --timeout 3 >"$TMP/d8.out" 2>"$TMP/d8.log"; rc=$?
+if [ $rc = 1 ] && [ "$(count "$TMP/mail" eml)" = "$before" ] && grep -q "^queue length 2" "$TMP/d8.out" &&
+	grep -q "notification delivery failed" "$TMP/d8.log"; then
+	pass starttls_required_never_sends_in_clear
+else
+	fail starttls_required_never_sends_in_clear "rc=$rc mails $before -> $(count "$TMP/mail" eml) $(tail -1 "$TMP/d8.log")"
+fi
+
+# --- 7: a config the driver refuses ---
 echo "alerting: {receivers: [{name: x, webhook: {url: 'ftp://x'}}]}" >"$TMP/bad.yml"
 out=$("${DRIVER[@]}" -c "$TMP/bad.yml" --db "$TMP/q5.db" 2>&1); rc=$?
 if [ $rc = 2 ] && grep -q "bad.yml:1:49: \"ftp://x\" is not an http:// or https:// URL" <<<"$out"; then

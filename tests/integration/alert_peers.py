@@ -77,7 +77,17 @@ class SMTPHandler(socketserver.StreamRequestHandler):
             if verb in ("EHLO", "HELO"):
                 self.reply("250-sink.test" if verb == "EHLO" else "250 sink.test")
                 if verb == "EHLO":
+                    if self.server.tls and not getattr(self, "in_tls", False):
+                        self.reply("250-STARTTLS")
                     self.reply("250 8BITMIME")
+            elif cmd.upper() == "STARTTLS" and self.server.tls:
+                self.reply("220 go ahead")
+                self.wfile.flush()
+                self.connection = self.server.tls.wrap_socket(self.connection, server_side=True)
+                self.rfile = self.connection.makefile("rb")
+                self.wfile = self.connection.makefile("wb", buffering=0)
+                self.in_tls = True
+                mail_from, rcpt = None, []
             elif verb == "MAIL":
                 mail_from, rcpt = cmd[10:].strip(), []
                 self.reply("250 OK")
@@ -96,7 +106,8 @@ class SMTPHandler(socketserver.StreamRequestHandler):
                     data.append(l)
                 n = save(self.server.outdir, "eml", b"".join(data))
                 with open(os.path.join(self.server.outdir, "%04d.env" % n), "w") as f:
-                    f.write("FROM %s\nTO %s\n" % (mail_from, " ".join(rcpt)))
+                    f.write("FROM %s\nTO %s\nTLS %s\n" % (mail_from, " ".join(rcpt),
+                                                           "yes" if getattr(self, "in_tls", False) else "no"))
                 self.reply("250 queued")
             elif verb == "RSET":
                 mail_from, rcpt = None, []
@@ -110,13 +121,18 @@ class SMTPHandler(socketserver.StreamRequestHandler):
                 self.reply("502 not implemented")
 
 
-def smtp(portfile, outdir):
+def smtp(portfile, outdir, tls_cert):
     class S(socketserver.ThreadingMixIn, socketserver.TCPServer):
         daemon_threads = True
         allow_reuse_address = True
 
     srv = S(("127.0.0.1", PORT), SMTPHandler)
     srv.outdir = outdir
+    srv.tls = None
+    if tls_cert:
+        import ssl
+        srv.tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        srv.tls.load_cert_chain(tls_cert[0], tls_cert[1])
     write_port(portfile, srv.server_address[1])
     srv.serve_forever()
 
@@ -137,4 +153,5 @@ if __name__ == "__main__":
     if kind == "webhook":
         webhook(portfile, outdir, delay, fail)
     else:
-        smtp(portfile, outdir)
+        i = args.index("--tls") if "--tls" in args else -1
+        smtp(portfile, outdir, args[i + 1:i + 3] if i >= 0 else None)

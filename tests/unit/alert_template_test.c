@@ -130,6 +130,60 @@ T_TEST(template_errors_at_run)
 	T_EQ_STR(ex("{{ if gt $labels.job 1.0 }}x{{ end }}", 1), "ERR: incompatible types for comparison");
 }
 
+/* The shipped rules' annotations render as Prometheus renders them
+ * (the same strings tests/data/alert/defaults_test.yml expects of promtool). */
+static const char *render_default(const char *alert, const char *ann, const char *l1, const char *v1,
+    const char *l2, const char *v2, double value)
+{
+	static char out[1024];
+	struct rule_set *rs = rule_set_new();
+	char err[ALERT_ERR_MAX] = "";
+	snprintf(out, sizeof(out), "(not found)");
+	if (rules_load_file(rs, "rules/vigil-defaults.yml", NULL, NULL, err, sizeof(err)) < 0) {
+		snprintf(out, sizeof(out), "%s", err);
+		rule_set_free(rs);
+		return out;
+	}
+	for (size_t g = 0; g < rs->ngroups; g++)
+		for (size_t i = 0; i < rs->groups[g].nrules; i++) {
+			const struct rule *r = &rs->groups[g].rules[i];
+			if (strcmp(r->name, alert) != 0)
+				continue;
+			for (size_t k = 0; k < r->nannotations; k++) {
+				if (strcmp(r->annotations[k].name, ann) != 0)
+					continue;
+				struct labels *ls = mk(l1, v1, l2, v2);
+				struct template_data d = { .labels = ls, .value = value };
+				struct buf b;
+				buf_init(&b, 1 << 16);
+				template_expand(r->annotations[k].tmpl, r->annotations[k].text, &d, &b, err, sizeof(err));
+				snprintf(out, sizeof(out), "%s", b.data ? b.data : "");
+				buf_free(&b);
+				labels_free(ls);
+			}
+		}
+	rule_set_free(rs);
+	return out;
+}
+
+T_TEST(template_default_rules_render_like_prometheus)
+{
+	T_EQ_STR(render_default("InterfaceHighInboundUtilization", "summary", "ifName", "Gi0/1", "instance", "sw1", 0.9),
+	    "Inbound utilization of Gi0/1 on sw1 is 90%");
+	T_EQ_STR(render_default("CertificateExpiresSoon", "summary", "instance", "https://a.example", NULL, NULL, 862800),
+	    "TLS certificate of https://a.example expires in 9d 23h 40m 0s");
+	T_EQ_STR(render_default("HostHighCpuLoad", "summary", "instance", "h1", NULL, NULL, 95.0000001),
+	    "CPU load on h1 is 95%");
+	T_EQ_STR(render_default("InterfaceErrors", "summary", "ifName", "Gi0/1", "instance", "sw1", 3),
+	    "Interface Gi0/1 on sw1 drops or errors 3.0 packets/s");
+	T_EQ_STR(render_default("HostDiskNearlyFull", "summary", "mountpoint", "/", "instance", "h1", 0.05),
+	    "Disk / on h1 is nearly full (5% free)");
+	T_EQ_STR(render_default("NodeDown", "description", "node", "core-sw1", NULL, NULL, 3),
+	    "core-sw1 has failed vigil's availability polls in a row.");
+	T_EQ_STR(render_default("VigilWorkerRestarting", "summary", "worker", "store", NULL, NULL, 5),
+	    "vigil's store worker restarted 5 times in 15 minutes");
+}
+
 int main(void)
 {
 	T_RUN(template_variables);
@@ -138,5 +192,6 @@ int main(void)
 	T_RUN(template_if_else);
 	T_RUN(template_errors_at_compile);
 	T_RUN(template_errors_at_run);
+	T_RUN(template_default_rules_render_like_prometheus);
 	return t_done();
 }
