@@ -45,6 +45,7 @@
 #define TEMPLATE_MAX_OUTPUT    (256u << 10)	/* one expanded template */
 #define TEMPLATE_MAX_DEPTH     32		/* nesting of if blocks / parentheses */
 #define ALERT_MAX_PER_RULE     100000		/* active alerts one rule may hold */
+#define ALERT_MSG_MAX          (16u << 20)	/* one MSG_ALERTS payload (the cap in core/ipc.c) */
 #define ALERT_RESOLVED_RETENTION_MS (15 * 60 * 1000)	/* resolved alerts kept (Prometheus) */
 
 /* ---- instant vectors: what a query returns ---- */

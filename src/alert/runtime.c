@@ -163,7 +163,7 @@ int alert_runtime_tick(struct alert_runtime *rt, int64_t now_ms, alert_query_fn 
 {
 	uint64_t before = rt->e->evaluations;
 	struct buf notify;
-	buf_init(&notify, BUF_CAP_IPC_FRAME - 16);
+	buf_init(&notify, ALERT_MSG_MAX - 2);
 	int failed = alert_engine_eval_due(rt->e, now_ms, q, qctx, sink, &notify);
 	if (notify.len) {
 		buf_addc(msg, '[');

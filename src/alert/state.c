@@ -370,6 +370,7 @@ static int eval_alerting(struct alert_engine *e, struct group_state *gs, struct 
 		struct alert *a = all[i];
 		if (!a || !needs_sending(a, ts, e->opts.resend_delay_ms))
 			continue;
+		int64_t prev_sent = a->last_sent_ms, prev_valid = a->valid_until_ms;
 		a->last_sent_ms = ts;
 		a->valid_until_ms = ts + 4 * delta;
 		if (notify) {
@@ -378,7 +379,10 @@ static int eval_alerting(struct alert_engine *e, struct group_state *gs, struct 
 				notify->len = mark;
 				if (notify->data)
 					notify->data[mark] = 0;
-				log_warn("notification batch full; alert will be resent", "alertname=%s", r->name);
+				/* Not sent: try again at the next evaluation. */
+				a->last_sent_ms = prev_sent;
+				a->valid_until_ms = prev_valid;
+				log_warn("notification batch full; alert goes with the next evaluation", "alertname=%s", r->name);
 			}
 		}
 	}

@@ -71,4 +71,54 @@ if [ $rc = 2 ] && [ "$out" = "$CASES/good/minimal.yml: 1 rules found" ] &&
 else
 	fail check_rules_many_files_exit_2 "rc=$rc out=$out err=$(cat "$TMP/err")"
 fi
+# /api/v1/rules: the same document shape and the same rule data as a real
+# Prometheus serving the same files (queries aside: Prometheus reprints them).
+PORT=$(free_port)
+cat >"$TMP/prom.yml" <<YML
+global: {evaluation_interval: 1m}
+rule_files: ["$PWD/rules/vigil-defaults.yml", "$PWD/$CASES/good/full.yml"]
+YML
+prometheus --config.file="$TMP/prom.yml" --storage.tsdb.path="$TMP/tsdb" \
+	--web.listen-address=127.0.0.1:$PORT >"$TMP/prom.log" 2>&1 &
+PROM=$!
+trap 'kill $PROM 2>/dev/null; wait $PROM 2>/dev/null; rm -rf "$TMP"' EXIT
+if wait_for curl -sf "http://127.0.0.1:$PORT/api/v1/rules" &&
+	curl -sf "http://127.0.0.1:$PORT/api/v1/rules" >"$TMP/prom_rules.json" &&
+	build/asan/tests/alert_rules_test api-rules "$PWD/rules/vigil-defaults.yml" >"$TMP/v1.json" &&
+	build/asan/tests/alert_rules_test api-rules "$PWD/$CASES/good/full.yml" >"$TMP/v2.json" &&
+	python3 - "$TMP/prom_rules.json" "$TMP/v1.json" "$TMP/v2.json" <<'PY'
+import json, sys
+prom = json.load(open(sys.argv[1]))
+ours = [json.load(open(f)) for f in sys.argv[2:]]
+assert prom["status"] == "success"
+pg = prom["data"]["groups"]
+vg = ours[0]["data"]["groups"] + ours[1]["data"]["groups"]
+assert [g["name"] for g in pg] == [g["name"] for g in vg], ([g["name"] for g in pg], [g["name"] for g in vg])
+def shape(x):
+    if isinstance(x, dict):
+        return {k: shape(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [shape(x[0])] if x else []
+    return type(x).__name__.replace("int", "float")
+for p, v in zip(pg, vg):
+    for k in ("name", "file", "interval", "limit"):
+        assert p[k] == v[k], (k, p[k], v[k])
+    assert len(p["rules"]) == len(v["rules"])
+    for pr, vr in zip(p["rules"], v["rules"]):
+        # the evaluation may or may not have run yet in Prometheus
+        for r in (pr, vr):
+            for k in ("health", "lastError", "evaluationTime", "lastEvaluation", "state", "alerts", "query"):
+                r.pop(k, None)
+        assert pr == vr, (pr, vr)
+    p0, v0 = dict(p), dict(v)
+    for g in (p0, v0):
+        g.pop("rules"); g.pop("evaluationTime"); g.pop("lastEvaluation")
+    assert shape(p0) == shape(v0)
+# key sets of every rule object, evaluated or not
+for p, v in zip(pg, vg):
+    for pr, vr in zip(p["rules"], v["rules"]):
+        assert set(pr) - {"lastError"} <= set(vr) | {"lastError"}, (set(pr), set(vr))
+PY
+then pass api_v1_rules_matches_prometheus
+else fail api_v1_rules_matches_prometheus "$(tail -3 "$TMP/prom.log")"; fi
 [ $FAILS = 0 ]

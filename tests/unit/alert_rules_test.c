@@ -140,6 +140,24 @@ T_TEST(rules_unreadable_and_multidoc)
  */
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "api-rules") == 0) {
+		/* /api/v1/rules for FILE, never evaluated (compared with Prometheus's) */
+		struct rule_set *rs = rule_set_new();
+		char err[ALERT_ERR_MAX];
+		if (rules_load_file(rs, argv[2], NULL, NULL, err, sizeof(err)) < 0) {
+			fprintf(stderr, "%s\n", err);
+			rule_set_free(rs);
+			return 2;
+		}
+		struct alert_engine *e = alert_engine_new(rs, NULL);
+		struct buf b;
+		buf_init(&b, 1 << 24);
+		alert_api_rules(e, NULL, &b);
+		puts(b.data);
+		buf_free(&b);
+		alert_engine_free(e);
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "check-rules") == 0) {
 		argv[1] = "rules";
 		return rules_cli_main(argc - 1, argv + 1);
