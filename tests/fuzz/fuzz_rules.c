@@ -4,13 +4,17 @@
  * expanded against sample labels); anything else is a rule file, which,
  * when it loads, is evaluated once against a fixed one-sample vector (so
  * every label and annotation template of every rule is expanded) and
- * rendered as /api/v1/rules JSON.
+ * rendered as /api/v1/rules JSON. Input starting with 'J' is a MSG_ALERTS
+ * payload: parsed, checked, and rendered as webhook, email and Alertmanager
+ * bodies (the notifier's input from another process).
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
 #include "alert/alert.h"
+#include "alert/json.h"
+#include "alert/notify_fmt.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -51,6 +55,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			labels_free(ls);
 			template_free(t);
 		}
+		return 0;
+	}
+	if (size > 0 && data[0] == 'J') {
+		struct ajson *j;
+		if (ajson_parse((const char *)data + 1, size - 1, &j, err, sizeof(err)) < 0)
+			return 0;
+		struct notify_batch nb = { 0 };
+		struct buf one, out;
+		buf_init(&one, AJSON_MAX_BYTES);
+		buf_init(&out, 1u << 26);
+		for (size_t i = 0; j->t == AJSON_ARR && i < j->n; i++) {
+			if (notify_alert_check(j->v[i], err, sizeof(err)) < 0)
+				continue;
+			buf_reset(&one);
+			if (ajson_write(j->v[i], &one) == 0)
+				notify_batch_add(&nb, one.data, one.len);
+		}
+		char *to[] = { "ops@example.com" };
+		struct receiver_config r = { .kind = RECV_EMAIL, .name = "m", .from = "v@example.com", .to = to, .nto = 1 };
+		notify_format_webhook(&nb, "hook", "http://x", 1700000000000LL, &out);
+		buf_reset(&out);
+		notify_format_email(&nb, &r, 1700000000000LL, &out);
+		buf_reset(&out);
+		notify_format_alertmanager(&nb, &out);
+		notify_batch_free(&nb);
+		buf_free(&one);
+		buf_free(&out);
+		ajson_free(j);
 		return 0;
 	}
 	struct rule_set *rs = rule_set_new();
