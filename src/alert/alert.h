@@ -292,6 +292,7 @@ struct receiver_config {
 	char *bearer_secret;		/* webhook: secret name for an Authorization bearer token */
 	char *bearer;			/* filled from the secrets (owned) */
 	char *ca_file;			/* PEM CA bundle to verify the server with (NULL: system) */
+	char *resolve_pin;		/* "HOST:PORT:ADDR,..." from notify_allow_receivers (NULL: numeric host) */
 };
 
 struct alert_config {
@@ -389,9 +390,11 @@ int notifier_metrics(const struct notifier *n, struct buf *out);
 void notifier_close(struct notifier *n);
 /*
  * Add egress rules for every receiver of c (the URL's host resolved now,
- * its port, TCP). Return 0, or -1 with "receiver NAME: reason" in err.
+ * its port, TCP), and pin each host name to those addresses (resolve_pin),
+ * so delivery never resolves a name itself and can only reach what the
+ * policy allows. Return 0, or -1 with "receiver NAME: reason" in err.
  */
-int notify_allow_receivers(const struct alert_config *c, char *err, size_t errsz);
+int notify_allow_receivers(struct alert_config *c, char *err, size_t errsz);
 /*
  * `vigil notify-test -c CONFIG --db FILE [--alerts FILE.json] [--timeout S]`
  * (argv[0] is "notify-test"): enqueue the alerts of FILE.json (if given) and

@@ -5,6 +5,7 @@
  */
 #include <curl/curl.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -30,10 +31,10 @@ static uint16_t default_port(const char *url)
 	return 80;
 }
 
-int notify_allow_receivers(const struct alert_config *c, char *err, size_t errsz)
+int notify_allow_receivers(struct alert_config *c, char *err, size_t errsz)
 {
 	for (size_t i = 0; i < c->nreceivers; i++) {
-		const struct receiver_config *r = &c->receivers[i];
+		struct receiver_config *r = &c->receivers[i];
 		CURLU *u = curl_url();
 		char *host = NULL, *port = NULL;
 		int rc = -1;
@@ -52,17 +53,33 @@ int notify_allow_receivers(const struct alert_config *c, char *err, size_t errsz
 			memmove(h, h + 1, strlen(h));
 			h[strcspn(h, "]")] = 0;
 		}
-		struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res = NULL;
-		int g = getaddrinfo(h, NULL, &hints, &res);
-		if (g != 0) {
-			snprintf(err, errsz, "receiver %s: cannot resolve %s: %s", r->name, h, gai_strerror(g));
-			goto next;
+		struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST }, *res = NULL;
+		int numeric = getaddrinfo(h, NULL, &hints, &res) == 0;
+		if (!numeric) {
+			hints.ai_flags = 0;
+			int g = getaddrinfo(h, NULL, &hints, &res);
+			if (g != 0) {
+				snprintf(err, errsz, "receiver %s: cannot resolve %s: %s", r->name, h, gai_strerror(g));
+				goto next;
+			}
 		}
 		char why[160];
 		snprintf(why, sizeof(why), "notification receiver %s", r->name);
-		for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
+		struct buf pin;
+		buf_init(&pin, 4096);
+		buf_printf(&pin, "%s:%u:", h, (unsigned)p);
+		size_t base = pin.len;
+		for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
 			egress_allow_addr(ai->ai_addr, ai->ai_addrlen, IPPROTO_TCP, p, why);
+			char a[INET6_ADDRSTRLEN + 2] = "";
+			if (getnameinfo(ai->ai_addr, ai->ai_addrlen, a, sizeof(a), NULL, 0, NI_NUMERICHOST) == 0 &&
+			    !strstr(pin.data + base, a))
+				buf_printf(&pin, ai->ai_family == AF_INET6 ? "%s[%s]" : "%s%s", pin.len > base ? "," : "", a);
+		}
 		freeaddrinfo(res);
+		free(r->resolve_pin);
+		r->resolve_pin = !numeric && pin.len > base ? buf_detach(&pin, NULL) : NULL;
+		buf_free(&pin);
 		rc = 0;
 next:
 		curl_free(host);

@@ -408,6 +408,7 @@ void alert_config_free(struct alert_config *c)
 			explicit_bzero(r->bearer, strlen(r->bearer));
 		free(r->bearer);
 		free(r->ca_file);
+		free(r->resolve_pin);
 	}
 	free(c->receivers);
 	memset(c, 0, sizeof(*c));

@@ -53,6 +53,7 @@ struct request {
 	struct buf resp;		/* response body (capped) */
 	struct curl_slist *hdrs;	/* HTTP headers */
 	struct curl_slist *rcpt;	/* SMTP recipients */
+	struct curl_slist *pin;		/* CURLOPT_RESOLVE entry: the host's vetted addresses */
 	int64_t *ids;			/* queue rows carried */
 	size_t nids;			/* entries in ids */
 	char errbuf[CURL_ERROR_SIZE];	/* libcurl's error text */
@@ -265,6 +266,7 @@ static void request_free(struct request *rq)
 	buf_free(&rq->resp);
 	curl_slist_free_all(rq->hdrs);
 	curl_slist_free_all(rq->rcpt);
+	curl_slist_free_all(rq->pin);
 	free(rq->ids);
 	free(rq);
 }
@@ -381,6 +383,11 @@ static int start_request(struct notifier *n, size_t ri, struct request *rq)
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, rq);
 	if (r->ca_file)
 		curl_easy_setopt(e, CURLOPT_CAINFO, r->ca_file);
+	if (r->resolve_pin) {
+		/* libcurl uses these addresses and resolves nothing itself. */
+		rq->pin = curl_slist_append(NULL, r->resolve_pin);
+		curl_easy_setopt(e, CURLOPT_RESOLVE, rq->pin);
+	}
 	if (r->kind == RECV_EMAIL) {
 		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 		curl_easy_setopt(e, CURLOPT_URL, r->url);

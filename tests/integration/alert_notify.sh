@@ -60,7 +60,7 @@ alerting:
   - url: http://127.0.0.1:$AM
   receivers:
   - name: hook
-    webhook: {url: "http://127.0.0.1:$HOOK/alerts"}
+    webhook: {url: "http://localhost:$HOOK/alerts"}   # a name: pinned to its addresses
   - name: mail
     email:
       smarthost: 127.0.0.1:$SMTP

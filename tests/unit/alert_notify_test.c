@@ -5,6 +5,9 @@
  * tests/integration/alert_notify.sh, which runs this binary as
  * `alert_notify_test notify-test ...` until main.c wires `vigil notify-test`.
  */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -55,6 +58,29 @@ T_TEST(notify_config_parse)
 	T_EQ_INT(c.queue_min_backoff_ms, 2000);
 	T_EQ_INT(c.queue_max_length, 1000);
 	alert_config_free(&c);
+}
+
+T_TEST(notify_receivers_pinned_and_allowed)
+{
+	const char *y = "alerting:\n  alertmanagers: [{url: 'http://localhost:9093'}]\n"
+	    "  receivers:\n  - name: ip\n    webhook: {url: 'https://127.0.0.1/x'}\n";
+	struct alert_config c;
+	char err[ALERT_ERR_MAX] = "";
+	T_EQ_INT(alert_config_parse("v.yml", y, strlen(y), &c, err, sizeof(err)), 0);
+	egress_reset();
+	T_EQ_INT(notify_allow_receivers(&c, err, sizeof(err)), 0);
+	T_CHECK(c.receivers[0].resolve_pin && strncmp(c.receivers[0].resolve_pin, "localhost:9093:", 15) == 0);
+	T_CHECK(c.receivers[0].resolve_pin && strstr(c.receivers[0].resolve_pin, "127.0.0.1") != NULL);
+	T_CHECK(c.receivers[1].resolve_pin == NULL);	/* numeric: nothing to resolve */
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(9093) };
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	T_EQ_INT(egress_check((struct sockaddr *)&sa, sizeof(sa), IPPROTO_TCP), 0);
+	sa.sin_port = htons(443);
+	T_EQ_INT(egress_check((struct sockaddr *)&sa, sizeof(sa), IPPROTO_TCP), 0);
+	sa.sin_port = htons(25);	/* not a receiver */
+	T_EQ_INT(egress_check((struct sockaddr *)&sa, sizeof(sa), IPPROTO_TCP), -EACCES);
+	alert_config_free(&c);
+	egress_reset();
 }
 
 static const char *cfg_err(const char *y)
@@ -256,6 +282,7 @@ int main(int argc, char **argv)
 		return notify_cli_main(argc - 1, argv + 1);
 	T_RUN(notify_config_parse);
 	T_RUN(notify_config_errors);
+	T_RUN(notify_receivers_pinned_and_allowed);
 	T_RUN(notify_json_reader);
 	T_RUN(notify_payload_formats);
 	T_RUN(notify_queue_survives_reopen);
