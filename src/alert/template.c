@@ -19,6 +19,10 @@
 #include "alert/alert.h"
 #include "core/xmalloc.h"
 
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+#include <time.h>
+
 enum var { VAR_LABELS, VAR_VALUE, VAR_EXTLABELS, VAR_EXTURL };
 
 enum opd_kind { OPD_VAR, OPD_STR, OPD_NUM, OPD_BOOL, OPD_PIPE };
@@ -38,7 +42,7 @@ struct operand {
 enum fn {
 	FN_NONE = -1, FN_HUMANIZE, FN_HUMANIZE1024, FN_HUMANIZE_PCT, FN_HUMANIZE_DUR, FN_PRINTF,
 	FN_TOUPPER, FN_TOLOWER, FN_TITLE, FN_EQ, FN_NE, FN_LT, FN_LE, FN_GT, FN_GE, FN_AND, FN_OR,
-	FN_NOT, FN_INDEX, FN_COUNT
+	FN_NOT, FN_INDEX, FN_REREPLACEALL, FN_MATCH, FN_HUMANIZE_TS, FN_SAFEHTML, FN_COUNT
 };
 
 static const struct {
@@ -53,6 +57,8 @@ static const struct {
 	[FN_LT] = { "lt", 2, 2 }, [FN_LE] = { "le", 2, 2 }, [FN_GT] = { "gt", 2, 2 },
 	[FN_GE] = { "ge", 2, 2 }, [FN_AND] = { "and", 1, 16 }, [FN_OR] = { "or", 1, 16 },
 	[FN_NOT] = { "not", 1, 1 }, [FN_INDEX] = { "index", 2, 2 },
+	[FN_REREPLACEALL] = { "reReplaceAll", 3, 3 }, [FN_MATCH] = { "match", 2, 2 },
+	[FN_HUMANIZE_TS] = { "humanizeTimestamp", 1, 1 }, [FN_SAFEHTML] = { "safeHtml", 1, 1 },
 };
 
 struct cmd {
@@ -992,6 +998,57 @@ static int compare(struct texec *x, enum fn fn, const struct val *a, const struc
 
 static int go_printf(struct texec *x, const struct val *args, size_t n, struct val *out);
 
+/* reReplaceAll PATTERN REPL TEXT and match PATTERN TEXT (Go regexp, unanchored), via PCRE2. */
+static int regex_fn(struct texec *x, enum fn fn, const struct val *a, struct val *out)
+{
+	size_t np = fn == FN_MATCH ? 2 : 3;
+	for (size_t i = 0; i < np; i++)
+		if (a[i].k != V_STR)
+			return xerr(x, "wrong type for value; expected string; got %s", type_name(&a[i]));
+	int ec;
+	PCRE2_SIZE eo;
+	pcre2_code *re = pcre2_compile((PCRE2_SPTR)a[0].s, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec, &eo, NULL);
+	if (!re) {
+		PCRE2_UCHAR msg[128];
+		pcre2_get_error_message(ec, msg, sizeof(msg));
+		return xerr(x, "regexp: error parsing \"%.64s\": %s", a[0].s, (const char *)msg);
+	}
+	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
+	int rc = 0;
+	if (fn == FN_MATCH) {
+		out->k = V_BOOL;
+		out->num = pcre2_match(re, (PCRE2_SPTR)a[1].s, PCRE2_ZERO_TERMINATED, 0, 0, md, NULL) >= 0;
+	} else {
+		PCRE2_SIZE cap = strlen(a[2].s) * 2 + strlen(a[1].s) + 64;
+		if (cap > TEMPLATE_MAX_OUTPUT)
+			cap = TEMPLATE_MAX_OUTPUT;
+		PCRE2_UCHAR *buf = xmalloc(cap);
+		PCRE2_SIZE outlen = cap;
+		int r = pcre2_substitute(re, (PCRE2_SPTR)a[2].s, PCRE2_ZERO_TERMINATED, 0,
+		    PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_OVERFLOW_LENGTH | PCRE2_SUBSTITUTE_UNKNOWN_UNSET |
+		    PCRE2_SUBSTITUTE_UNSET_EMPTY, md, NULL, (PCRE2_SPTR)a[1].s, PCRE2_ZERO_TERMINATED, buf, &outlen);
+		if (r == PCRE2_ERROR_NOMEMORY && outlen <= TEMPLATE_MAX_OUTPUT) {
+			buf = xreallocarray(buf, outlen + 1, 1);
+			cap = outlen + 1;
+			outlen = cap;
+			r = pcre2_substitute(re, (PCRE2_SPTR)a[2].s, PCRE2_ZERO_TERMINATED, 0,
+			    PCRE2_SUBSTITUTE_GLOBAL | PCRE2_SUBSTITUTE_UNKNOWN_UNSET | PCRE2_SUBSTITUTE_UNSET_EMPTY,
+			    md, NULL, (PCRE2_SPTR)a[1].s, PCRE2_ZERO_TERMINATED, buf, &outlen);
+		}
+		if (r < 0) {
+			free(buf);
+			rc = xerr(x, "reReplaceAll: bad replacement or result too long");
+		} else {
+			out->k = V_STR;
+			out->s = keep(x, xstrndup((const char *)buf, outlen));
+			free(buf);
+		}
+	}
+	pcre2_match_data_free(md);
+	pcre2_code_free(re);
+	return rc;
+}
+
 static int call(struct texec *x, enum fn fn, const struct val *a, size_t n, struct val *out)
 {
 	char tmp[128];
@@ -1049,6 +1106,45 @@ static int call(struct texec *x, enum fn fn, const struct val *a, size_t n, stru
 		out->k = V_BOOL;
 		out->num = !truth(&a[0]);
 		return 0;
+	case FN_REREPLACEALL: case FN_MATCH:
+		return regex_fn(x, fn, a, out);
+	case FN_SAFEHTML:
+		if (a[0].k != V_STR)
+			return xerr(x, "wrong type for value; expected string; got %s", type_name(&a[0]));
+		*out = a[0];
+		return 0;
+	case FN_HUMANIZE_TS: {
+		/* Go's time.Time.String() of the Unix time, in UTC */
+		if (to_float(x, &a[0], &f) < 0)
+			return -1;
+		if (isnan(f) || isinf(f)) {
+			g4(f, "", tmp, sizeof(tmp));
+		} else if (fabs(f) > 9.2e9) {
+			return xerr(x, "%g cannot be represented as a nanoseconds timestamp since it overflows int64", f);
+		} else {
+			/* model.Time: whole milliseconds, truncated like Prometheus */
+			int64_t ms = (int64_t)(f * 1e9) / 1000000;
+			int64_t sec = ms / 1000, frac_ms = ms % 1000;
+			if (frac_ms < 0) {
+				frac_ms += 1000;
+				sec--;
+			}
+			time_t tsec = (time_t)sec;
+			struct tm tm;
+			gmtime_r(&tsec, &tm);
+			char base[64], frac[8] = "";
+			strftime(base, sizeof(base), "%Y-%m-%d %H:%M:%S", &tm);
+			if (frac_ms) {
+				snprintf(frac, sizeof(frac), ".%03d", (int)frac_ms);
+				for (size_t i = strlen(frac) - 1; frac[i] == '0'; i--)
+					frac[i] = 0;
+			}
+			snprintf(tmp, sizeof(tmp), "%s%s +0000 UTC", base, frac);
+		}
+		out->k = V_STR;
+		out->s = keep(x, xstrdup(tmp));
+		return 0;
+	}
 	case FN_INDEX: {
 		if (a[0].k != V_MAP)
 			return xerr(x, "can't index item of type %s", type_name(&a[0]));

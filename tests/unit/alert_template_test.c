@@ -75,6 +75,8 @@ T_TEST(template_humanize_funcs)
 	T_EQ_STR(ex("{{ humanize $value }}", NAN), "NaN");
 	T_EQ_STR(ex("{{ humanize $value }}", INFINITY), "+Inf");
 	T_EQ_STR(ex("{{ humanize \"1000\" }}", 1), "1k");
+	T_EQ_STR(ex("{{ humanizeTimestamp $value }}", 1700000040.5), "2023-11-14 22:14:00.5 +0000 UTC");
+	T_EQ_STR(ex("{{ humanizeTimestamp 0 }}", 1), "1970-01-01 00:00:00 +0000 UTC");
 }
 
 T_TEST(template_printf)
@@ -87,6 +89,14 @@ T_TEST(template_printf)
 	T_EQ_STR(ex("{{ printf \"%d\" }}", 1), "%!d(MISSING)");
 	T_EQ_STR(ex("{{ printf \"x\" 1 }}", 1), "x%!(EXTRA int=1)");
 	T_EQ_STR(ex("{{ $value | printf \"%.0f\" }}", 7.6), "8");
+	T_EQ_STR(ex("{{ reReplaceAll \"(.*)b\" \"${1}X\" \"web1\" }}", 1), "weX1");
+	T_EQ_STR(ex("{{ \"h1:9100\" | reReplaceAll \":.*\" \"\" }}", 1), "h1");
+	T_EQ_STR(ex("{{ reReplaceAll \"o\" \"0\" \"foo boo\" }}", 1), "f00 b00");
+	T_EQ_STR(ex("{{ if match \"^web\" $labels.instance }}m{{ end }}", 1), "m");
+	T_EQ_STR(ex("{{ if match \"^db\" $labels.instance }}m{{ end }}", 1), "");
+	T_EQ_STR(ex("{{ safeHtml \"<b>\" }}", 1), "<b>");
+	T_EQ_STR(ex("{{ reReplaceAll \"(\" \"\" \"x\" }}", 1),
+	    "ERR: regexp: error parsing \"(\": missing closing parenthesis");
 }
 
 T_TEST(template_if_else)
