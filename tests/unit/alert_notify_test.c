@@ -276,6 +276,67 @@ T_TEST(notify_docs_example_loads)
 	buf_free(&y);
 }
 
+/* Unit-test double for the PromQL engine: one series, value 1. */
+static int one_series(void *ctx, const char *expr, int64_t ts, struct alert_vector *out, char *err, size_t errsz)
+{
+	(void)ctx; (void)expr; (void)ts; (void)err; (void)errsz;
+	struct label v[] = { { "__name__", "up" }, { "instance", "web1" } };
+	struct labels *ls = labels_new(v, 2);
+	alert_vector_add(out, ls, 1);
+	labels_free(ls);
+	return 0;
+}
+
+/* What the store's engine emits is exactly what the notifier accepts. */
+T_TEST(notify_accepts_what_the_engine_sends)
+{
+	const char *rules = "groups:\n- name: g\n  rules:\n  - alert: Up\n    expr: up\n"
+	    "    annotations: {summary: '{{ $labels.instance }} is {{ $value }}'}\n";
+	struct rule_set *rs = rule_set_new();
+	char err[ALERT_ERR_MAX] = "";
+	T_EQ_INT(rules_parse(rs, "r.yml", rules, strlen(rules), NULL, NULL, err, sizeof(err)), 0);
+	struct label ev[] = { { "site", "lon" } };
+	struct labels *ext = labels_new(ev, 1);
+	struct alert_engine_opts o = { .external_labels = ext, .external_url = "http://v:9920" };
+	struct alert_engine *e = alert_engine_new(rs, &o);
+	labels_free(ext);
+	struct buf notify, msg;
+	buf_init(&notify, 1 << 20);
+	buf_init(&msg, 1 << 20);
+	alert_engine_eval_group(e, 0, 1700000040000LL, one_series, NULL, NULL, &notify);
+	buf_printf(&msg, "[%s]", notify.data ? notify.data : "");
+	char dir[] = "/tmp/alert_notify_test.XXXXXX";
+	T_CHECK(mkdtemp(dir) != NULL);
+	char db[256];
+	snprintf(db, sizeof(db), "%s/notify.db", dir);
+	struct loop *l = loop_new();
+	struct notifier *n;
+	T_EQ_INT(notifier_open(l, db, &n, err, sizeof(err)), 0);
+	const char *y = "alerting:\n  receivers:\n  - name: a\n    webhook: {url: 'http://127.0.0.1:9/'}\n";
+	struct alert_config c;
+	T_EQ_INT(alert_config_parse("t", y, strlen(y), &c, err, sizeof(err)), 0);
+	egress_reset();
+	notifier_configure(n, &c);
+	T_EQ_INT(notifier_accept(n, msg.data, msg.len, err, sizeof(err)), 1);
+	T_EQ_STR(err, "");
+	struct notify_batch b = { 0 };
+	T_EQ_INT(notify_batch_add(&b, notify.data, notify.len), 0);
+	T_EQ_STR(ajson_get_str(b.v[0].labels, "site"), "lon");
+	T_EQ_STR(ajson_get_str(b.v[0].labels, "alertname"), "Up");
+	T_EQ_STR(ajson_get_str(b.v[0].annotations, "summary"), "web1 is 1");
+	T_EQ_INT(b.v[0].starts_ms, 1700000040000LL);
+	T_EQ_INT(b.v[0].ends_ms, 1700000040000LL + 4 * 60000);
+	notify_batch_free(&b);
+	notifier_close(n);
+	loop_free(l);
+	alert_engine_free(e);
+	buf_free(&notify);
+	buf_free(&msg);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	T_EQ_INT(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "notify-test") == 0)
@@ -287,5 +348,6 @@ int main(int argc, char **argv)
 	T_RUN(notify_payload_formats);
 	T_RUN(notify_queue_survives_reopen);
 	T_RUN(notify_docs_example_loads);
+	T_RUN(notify_accepts_what_the_engine_sends);
 	return t_done();
 }
