@@ -109,31 +109,64 @@ static struct recv_stats *stats_for(struct notifier *n, const char *name)
 	return &n->stats[n->nstats++];
 }
 
+static const char queue_schema[] =
+    "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+    "CREATE TABLE IF NOT EXISTS queue ("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " receiver TEXT NOT NULL,"
+    " payload TEXT NOT NULL,"
+    " enqueued_ms INTEGER NOT NULL,"
+    " next_try_ms INTEGER NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT);"
+    "CREATE INDEX IF NOT EXISTS queue_due ON queue (receiver, next_try_ms);"
+    "SELECT COUNT(*) FROM queue;";
+
+/* Open db_path and make sure the queue table is there. 0, or the SQLite error code. */
+static int open_queue(struct notifier *n, const char *db_path, char *err, size_t errsz)
+{
+	if (sqlite3_open_v2(db_path, &n->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "%s: %s", db_path, n->db ? sqlite3_errmsg(n->db) : "cannot open");
+		return SQLITE_CANTOPEN;
+	}
+	sqlite3_busy_timeout(n->db, 2000);
+	/* synchronous=FULL: a row is on disk before notifier_accept returns. */
+	char *msg = NULL;
+	int rc = sqlite3_exec(n->db, queue_schema, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		snprintf(err, errsz, "%s: cannot use the queue: %s", db_path, msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return rc;
+}
+
 int notifier_open(struct loop *l, const char *db_path, struct notifier **out, char *err, size_t errsz)
 {
 	*out = NULL;
 	struct notifier *n = xcalloc(1, sizeof(*n));
 	n->loop = l;
-	if (sqlite3_open_v2(db_path, &n->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-	    NULL) != SQLITE_OK) {
-		snprintf(err, errsz, "%s: %s", db_path, n->db ? sqlite3_errmsg(n->db) : "cannot open");
-		goto fail;
+	int rc = open_queue(n, db_path, err, errsz);
+	if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) {
+		/* A damaged queue must not keep vigil from starting: keep it aside for
+		 * inspection and start an empty one (its notifications are lost). */
+		char *aside = xasprintf("%s.corrupt-%lld", db_path, (long long)clock_wall_ms());
+		char q[ALERT_ERR_MAX + 8];
+		log_error("notification queue is damaged; moved aside, starting empty", "file=%s moved_to=%s err=%s",
+		    db_path, aside, log_quote(q, sizeof(q), err));
+		sqlite3_close(n->db);
+		n->db = NULL;
+		if (rename(db_path, aside) == 0) {
+			char *wal = xasprintf("%s-wal", db_path), *shm = xasprintf("%s-shm", db_path);
+			unlink(wal);
+			unlink(shm);
+			free(wal);
+			free(shm);
+			rc = open_queue(n, db_path, err, errsz);
+		}
+		free(aside);
 	}
-	sqlite3_busy_timeout(n->db, 2000);
-	/* synchronous=FULL: a row is on disk before notifier_accept returns. */
-	if (db_exec(n, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-	    "CREATE TABLE IF NOT EXISTS queue ("
-	    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-	    " receiver TEXT NOT NULL,"
-	    " payload TEXT NOT NULL,"
-	    " enqueued_ms INTEGER NOT NULL,"
-	    " next_try_ms INTEGER NOT NULL,"
-	    " attempts INTEGER NOT NULL DEFAULT 0,"
-	    " last_error TEXT);"
-	    "CREATE INDEX IF NOT EXISTS queue_due ON queue (receiver, next_try_ms);") < 0) {
-		snprintf(err, errsz, "%s: cannot create the queue table: %s", db_path, sqlite3_errmsg(n->db));
+	if (rc != SQLITE_OK)
 		goto fail;
-	}
 	n->multi = curl_multi_init();
 	if (!n->multi) {
 		snprintf(err, errsz, "libcurl: cannot make a multi handle");
