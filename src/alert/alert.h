@@ -295,6 +295,21 @@ struct receiver_config {
 	char *resolve_pin;		/* "HOST:PORT:ADDR,..." from notify_allow_receivers (NULL: numeric host) */
 };
 
+#define ALERT_MAX_WINDOWS 256	/* maintenance windows */
+#define ALERT_MAX_MATCHERS 16	/* matchers of one window */
+
+struct matcher;
+
+/* A maintenance window: notifications for matching alerts are not sent while it is active. */
+struct maint_window {
+	char *name;			/* window name (metrics label) */
+	struct matcher *m;		/* label matchers, all must match (tsdb/storage.h) */
+	size_t nm;			/* entries in m (0: every alert) */
+	int64_t start_ms, end_ms;	/* one-off window [start, end) in ms since the epoch, or 0 */
+	unsigned weekdays;		/* weekly window: bit 0 Sunday .. bit 6 Saturday (0: one-off) */
+	int from_min, to_min;		/* weekly: minutes of the UTC day; to < from crosses midnight */
+};
+
 struct alert_config {
 	char **rule_files;		/* paths or globs from `rule_files:` */
 	size_t nrule_files;		/* entries in rule_files */
@@ -308,6 +323,8 @@ struct alert_config {
 	int64_t queue_max_backoff_ms;	/* longest wait between retries */
 	int64_t queue_min_backoff_ms;	/* first retry after this */
 	int64_t queue_max_length;	/* notifications held at most (oldest dropped) */
+	struct maint_window *windows;	/* alerting.maintenance */
+	size_t nwindows;		/* entries in windows */
 };
 
 /*
@@ -318,6 +335,18 @@ struct alert_config {
 int alert_config_parse(const char *name, const char *text, size_t len,
     struct alert_config *out /* out */, char *err, size_t errsz);
 void alert_config_free(struct alert_config *c);
+
+/* ---- maintenance windows (maint.c) ---- */
+
+/* Parse a matcher written as in PromQL: name="v", name!="v", name=~"re", name!~"re".
+ * 0, or -1 with a reason in err. */
+int maint_parse_matcher(const char *s, struct matcher *out /* out */, char *err, size_t errsz);
+/* Return 1 if w is active at now_ms. */
+int maint_active(const struct maint_window *w, int64_t now_ms);
+/* Return 1 if every matcher of w matches ls. */
+int maint_matches(const struct maint_window *w, const struct labels *ls);
+/* Free a window's contents. */
+void maint_window_clear(struct maint_window *w);
 
 /* ---- the store worker's view (runtime.c) ---- */
 

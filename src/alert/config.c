@@ -11,8 +11,10 @@
 #include <yaml.h>
 
 #include "alert/alert.h"
+#include "alert/notify_fmt.h"
 #include "core/clock.h"
 #include "core/xmalloc.h"
+#include "tsdb/storage.h"
 
 struct cparse {
 	yaml_document_t *doc;	/* the parsed config */
@@ -263,10 +265,80 @@ static int parse_receivers(struct cparse *p, const yaml_node_t *seq, struct aler
 	return 0;
 }
 
+static int hhmm(const char *s, int *min)
+{
+	int h, m, n = 0;
+	if (!s || sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || s[n] || h < 0 || h > 24 || m < 0 || m > 59 ||
+	    (h == 24 && m != 0))
+		return -1;
+	*min = h * 60 + m;
+	return 0;
+}
+
+static int parse_window(struct cparse *p, const yaml_node_t *m, struct maint_window *w)
+{
+	static const char *const k[] = { "name", "matchers", "start", "end", "weekly", NULL };
+	static const char *const wk[] = { "days", "from", "to", NULL };
+	static const char *const days[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+	if (keys(p, m, "alerting.maintenance[]", k) < 0 || str(p, m, "name", "maintenance", &w->name) < 0)
+		return -1;
+	if (!w->name)
+		return cerr(p, m, "maintenance: name is required");
+	yaml_node_t *ms = get(p, m, "matchers");
+	if (ms) {
+		if (ms->type != YAML_SEQUENCE_NODE)
+			return cerr(p, ms, "maintenance \"%s\": matchers must be a list like ['job=\"node\"']", w->name);
+		size_t n = (size_t)(ms->data.sequence.items.top - ms->data.sequence.items.start);
+		if (n > ALERT_MAX_MATCHERS)
+			return cerr(p, ms, "maintenance \"%s\": more than %d matchers", w->name, ALERT_MAX_MATCHERS);
+		w->m = xcalloc(n ? n : 1, sizeof(*w->m));
+		for (yaml_node_item_t *it = ms->data.sequence.items.start; it < ms->data.sequence.items.top; it++) {
+			char e[ALERT_ERR_MAX];
+			const char *s = sc(nd(p, *it));
+			if (!s || maint_parse_matcher(s, &w->m[w->nm], e, sizeof(e)) < 0)
+				return cerr(p, nd(p, *it), "maintenance \"%s\": %s", w->name, s ? e : "matchers are strings");
+			w->nm++;
+		}
+	}
+	yaml_node_t *st = get(p, m, "start"), *en = get(p, m, "end"), *wy = get(p, m, "weekly");
+	if (wy ? (st || en) : (!st || !en))
+		return cerr(p, m, "maintenance \"%s\": either start and end, or weekly", w->name);
+	if (!wy) {
+		if (!sc(st) || notify_parse_time(sc(st), &w->start_ms) < 0)
+			return cerr(p, st, "maintenance \"%s\": start must be an RFC 3339 time", w->name);
+		if (!sc(en) || notify_parse_time(sc(en), &w->end_ms) < 0 || w->end_ms <= w->start_ms)
+			return cerr(p, en, "maintenance \"%s\": end must be an RFC 3339 time after start", w->name);
+		return 0;
+	}
+	if (keys(p, wy, "weekly", wk) < 0)
+		return -1;
+	yaml_node_t *dl = get(p, wy, "days");
+	if (!dl || dl->type != YAML_SEQUENCE_NODE)
+		return cerr(p, dl ? dl : wy, "maintenance \"%s\": weekly.days is a list like [sat, sun]", w->name);
+	for (yaml_node_item_t *it = dl->data.sequence.items.start; it < dl->data.sequence.items.top; it++) {
+		const char *s = sc(nd(p, *it));
+		int d;
+		for (d = 0; d < 7 && !(s && strcmp(s, days[d]) == 0); d++)
+			;
+		if (d == 7)
+			return cerr(p, nd(p, *it), "maintenance \"%s\": days are sun, mon, tue, wed, thu, fri, sat", w->name);
+		w->weekdays |= 1u << d;
+	}
+	if (!w->weekdays)
+		return cerr(p, dl, "maintenance \"%s\": weekly.days is empty", w->name);
+	yaml_node_t *fr = get(p, wy, "from"), *to = get(p, wy, "to");
+	const yaml_node_t *bad = !fr ? wy : hhmm(sc(fr), &w->from_min) < 0 ? fr : !to ? wy :
+	    hhmm(sc(to), &w->to_min) < 0 || w->from_min == w->to_min ? to : NULL;
+	if (bad)
+		return cerr(p, bad, "maintenance \"%s\": weekly.from and weekly.to are different "
+		    "times like \"02:00\" (UTC)", w->name);
+	return 0;
+}
+
 static int parse_alerting(struct cparse *p, const yaml_node_t *m, struct alert_config *c)
 {
 	static const char *const k[] = { "evaluation_interval", "resend_delay", "external_url", "external_labels",
-		"alertmanagers", "receivers", "queue", NULL };
+		"alertmanagers", "receivers", "queue", "maintenance", NULL };
 	static const char *const qk[] = { "max_age", "min_backoff", "max_backoff", "max_length", NULL };
 	if (keys(p, m, "alerting", k) < 0 || dur(p, m, "evaluation_interval", "alerting", &c->evaluation_interval_ms) < 0 ||
 	    dur(p, m, "resend_delay", "alerting", &c->resend_delay_ms) < 0 ||
@@ -301,6 +373,19 @@ static int parse_alerting(struct cparse *p, const yaml_node_t *m, struct alert_c
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(c->receivers[i].name, c->receivers[j].name) == 0)
 				return cerr(p, m, "alerting: two receivers are called \"%s\"", c->receivers[i].name);
+	if ((v = get(p, m, "maintenance"))) {
+		if (v->type != YAML_SEQUENCE_NODE)
+			return cerr(p, v, "alerting.maintenance must be a list");
+		for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+			if (c->nwindows >= ALERT_MAX_WINDOWS)
+				return cerr(p, v, "alerting.maintenance: more than %d windows", ALERT_MAX_WINDOWS);
+			c->windows = xreallocarray(c->windows, c->nwindows + 1, sizeof(*c->windows));
+			memset(&c->windows[c->nwindows], 0, sizeof(*c->windows));
+			c->nwindows++;
+			if (parse_window(p, nd(p, *it), &c->windows[c->nwindows - 1]) < 0)
+				return -1;
+		}
+	}
 	if ((v = get(p, m, "queue"))) {
 		if (keys(p, v, "alerting.queue", qk) < 0 || dur(p, v, "max_age", "queue", &c->queue_max_age_ms) < 0 ||
 		    dur(p, v, "min_backoff", "queue", &c->queue_min_backoff_ms) < 0 ||
@@ -411,5 +496,8 @@ void alert_config_free(struct alert_config *c)
 		free(r->resolve_pin);
 	}
 	free(c->receivers);
+	for (size_t i = 0; i < c->nwindows; i++)
+		maint_window_clear(&c->windows[i]);
+	free(c->windows);
 	memset(c, 0, sizeof(*c));
 }

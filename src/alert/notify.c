@@ -70,6 +70,8 @@ struct notifier {
 	struct recv_stats *stats;	/* counters by receiver name */
 	size_t nstats;			/* entries in stats */
 	int64_t queue_len;		/* rows in the queue */
+	struct recv_stats *wstats;	/* per maintenance window: .sent counts suppressed alerts */
+	size_t nwstats;			/* entries in wstats */
 	int configured;			/* notifier_configure was called */
 };
 
@@ -611,6 +613,39 @@ void notifier_configure(struct notifier *n, struct alert_config *c)
 	pump(n);
 }
 
+/* The active maintenance window that covers alert a (NULL: none). */
+static const struct maint_window *in_maintenance(const struct notifier *n, const struct ajson *a, int64_t now)
+{
+	if (!n->cfg.nwindows)
+		return NULL;
+	const struct ajson *lj = ajson_get(a, "labels");
+	struct labels_builder lb;
+	lb_init(&lb);
+	for (size_t i = 0; lj && i < lj->n; i++)
+		lb_set(&lb, lj->keys[i], lj->v[i]->str);
+	struct labels *ls = lb_finish(&lb);
+	lb_free(&lb);
+	const struct maint_window *hit = NULL;
+	for (size_t i = 0; i < n->cfg.nwindows && !hit; i++)
+		if (maint_active(&n->cfg.windows[i], now) && maint_matches(&n->cfg.windows[i], ls))
+			hit = &n->cfg.windows[i];
+	labels_free(ls);
+	return hit;
+}
+
+static void count_suppressed(struct notifier *n, const char *window)
+{
+	for (size_t i = 0; i < n->nwstats; i++)
+		if (strcmp(n->wstats[i].name, window) == 0) {
+			n->wstats[i].sent++;
+			return;
+		}
+	n->wstats = xreallocarray(n->wstats, n->nwstats + 1, sizeof(*n->wstats));
+	memset(&n->wstats[n->nwstats], 0, sizeof(*n->wstats));
+	n->wstats[n->nwstats].name = xstrdup(window);
+	n->wstats[n->nwstats++].sent = 1;
+}
+
 int notifier_accept(struct notifier *n, const char *json, size_t len, char *err, size_t errsz)
 {
 	struct ajson *j;
@@ -640,6 +675,12 @@ int notifier_accept(struct notifier *n, const char *json, size_t len, char *err,
 	struct buf one;
 	buf_init(&one, AJSON_MAX_BYTES);
 	for (size_t i = 0; i < j->n; i++) {
+		const struct maint_window *w = in_maintenance(n, j->v[i], now);
+		if (w) {
+			count_suppressed(n, w->name);
+			log_debug("notification suppressed by a maintenance window", "window=%s", w->name);
+			continue;
+		}
 		buf_reset(&one);
 		ajson_write(j->v[i], &one);
 		for (size_t k = 0; k < n->cfg.nreceivers; k++) {
@@ -723,6 +764,11 @@ int notifier_metrics(const struct notifier *n, struct buf *b)
 		    s->name, (unsigned long long)s->expired, s->name, (unsigned long long)s->rejected, s->name,
 		    (unsigned long long)s->overflow);
 	}
+	rc |= buf_adds(b, "# HELP vigil_notifications_suppressed_total Alerts not notified because a maintenance "
+	    "window covered them.\n# TYPE vigil_notifications_suppressed_total counter\n");
+	for (size_t i = 0; i < n->nwstats; i++)
+		rc |= buf_printf(b, "vigil_notifications_suppressed_total{window=\"%s\"} %llu\n", n->wstats[i].name,
+		    (unsigned long long)n->wstats[i].sent);
 	rc |= buf_printf(b, "# HELP vigil_notification_queue_length Notifications waiting for delivery.\n"
 	    "# TYPE vigil_notification_queue_length gauge\nvigil_notification_queue_length %lld\n",
 	    (long long)n->queue_len);
@@ -745,5 +791,8 @@ void notifier_close(struct notifier *n)
 	for (size_t i = 0; i < n->nstats; i++)
 		free(n->stats[i].name);
 	free(n->stats);
+	for (size_t i = 0; i < n->nwstats; i++)
+		free(n->wstats[i].name);
+	free(n->wstats);
 	free(n);
 }

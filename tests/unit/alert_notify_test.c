@@ -349,6 +349,95 @@ T_TEST(notify_accepts_what_the_engine_sends)
 	T_EQ_INT(system(cmd), 0);
 }
 
+T_TEST(notify_maintenance_windows)
+{
+	const char *y = "alerting:\n  receivers:\n  - name: a\n    webhook: {url: 'http://127.0.0.1:9/'}\n"
+	    "  maintenance:\n"
+	    "  - name: upgrade\n    matchers: ['instance=~\"web.*\"', 'severity!=\"critical\"']\n"
+	    "    start: 2026-11-27T10:00:00Z\n    end: 2026-11-27T12:00:00Z\n"
+	    "  - name: nightly\n    weekly: {days: [fri], from: '23:00', to: '01:30'}\n";
+	struct alert_config c;
+	char err[ALERT_ERR_MAX] = "";
+	T_EQ_INT(alert_config_parse("v.yml", y, strlen(y), &c, err, sizeof(err)), 0);
+	T_EQ_STR(err, "");
+	T_EQ_INT(c.nwindows, 2);
+	const struct maint_window *up = &c.windows[0], *ni = &c.windows[1];
+	int64_t fri10 = NOW - 3 * 60000;	/* 2026-11-27 (a Friday) 10:00Z */
+	T_CHECK(maint_active(up, fri10));
+	T_CHECK(!maint_active(up, fri10 - 1));
+	T_CHECK(!maint_active(up, fri10 + 2 * 3600000));	/* end is exclusive */
+	T_CHECK(!maint_active(ni, fri10));
+	T_CHECK(maint_active(ni, fri10 + 13 * 3600000));	/* Fri 23:00 */
+	T_CHECK(maint_active(ni, fri10 + 15 * 3600000));	/* Sat 01:00, the night after Friday */
+	T_CHECK(!maint_active(ni, fri10 + 16 * 3600000));	/* Sat 02:00 */
+	T_CHECK(!maint_active(ni, fri10 - 630 * 60000));	/* Thu 23:30: Thursday is not listed */
+	T_CHECK(!maint_active(ni, fri10 + 37 * 3600000));	/* Sat 23:00 */
+	struct label l1[] = { { "instance", "web1" }, { "severity", "warning" } };
+	struct label l2[] = { { "instance", "web1" }, { "severity", "critical" } };
+	struct label l3[] = { { "instance", "db1" } };
+	struct labels *a = labels_new(l1, 2), *b = labels_new(l2, 2), *d = labels_new(l3, 1);
+	T_CHECK(maint_matches(up, a));
+	T_CHECK(!maint_matches(up, b));
+	T_CHECK(!maint_matches(up, d));
+	T_CHECK(maint_matches(ni, d));	/* no matchers: every alert */
+	labels_free(a);
+	labels_free(b);
+	labels_free(d);
+	alert_config_free(&c);
+	static const char *const bad[][2] = {
+		{ "alerting:\n  maintenance:\n  - name: x\n    start: 2026-11-27T10:00:00Z\n",
+		  "v.yml:3:5: maintenance \"x\": either start and end, or weekly" },
+		{ "alerting:\n  maintenance:\n  - name: x\n    matchers: ['job~\"a\"']\n    weekly: {days: [sun], from: '1:00', to: '2:00'}\n",
+		  "v.yml:4:16: maintenance \"x\": matcher \"job~\"a\"\": expected =, !=, =~ or !~ after the name" },
+		{ "alerting:\n  maintenance:\n  - name: x\n    weekly: {days: [sunday], from: '01:00', to: '02:00'}\n",
+		  "v.yml:4:21: maintenance \"x\": days are sun, mon, tue, wed, thu, fri, sat" },
+		{ "alerting:\n  maintenance:\n  - name: x\n    weekly: {days: [sun], from: '25:00', to: '02:00'}\n",
+		  "v.yml:4:33: maintenance \"x\": weekly.from and weekly.to are different times like \"02:00\" (UTC)" },
+		{ "alerting:\n  maintenance:\n  - name: x\n    matchers: ['job=~\"(\"']\n    start: 2026-11-27T10:00:00Z\n    end: 2026-11-27T11:00:00Z\n",
+		  "v.yml:4:16: maintenance \"x\": matcher \"job=~\"(\"\": " },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *e = cfg_err(bad[i][0]);
+		if (strncmp(e, bad[i][1], strlen(bad[i][1])) != 0)
+			T_FAILF("case %zu: got \"%s\", want prefix \"%s\"", i, e, bad[i][1]);
+	}
+}
+
+/* An alert covered by an active window is not queued; others are. */
+T_TEST(notify_maintenance_suppresses)
+{
+	char dir[] = "/tmp/alert_notify_test.XXXXXX";
+	T_CHECK(mkdtemp(dir) != NULL);
+	char db[256], y[512];
+	snprintf(db, sizeof(db), "%s/notify.db", dir);
+	snprintf(y, sizeof(y), "alerting:\n  receivers:\n  - name: a\n    webhook: {url: 'http://127.0.0.1:9/'}\n"
+	    "  maintenance:\n  - name: now\n    matchers: ['instance=\"web1\"']\n"
+	    "    start: 2000-01-01T00:00:00Z\n    end: 2100-01-01T00:00:00Z\n");
+	struct loop *l = loop_new();
+	struct notifier *n;
+	struct alert_config c;
+	char err[ALERT_ERR_MAX] = "";
+	T_EQ_INT(notifier_open(l, db, &n, err, sizeof(err)), 0);
+	T_EQ_INT(alert_config_parse("t", y, strlen(y), &c, err, sizeof(err)), 0);
+	egress_reset();
+	notifier_configure(n, &c);
+	struct buf arr;
+	buf_init(&arr, 1 << 16);
+	buf_printf(&arr, "[%s,%s]", alert1, alert2);	/* web1 (covered) and web2 */
+	T_EQ_INT(notifier_accept(n, arr.data, arr.len, err, sizeof(err)), 1);
+	struct buf m;
+	buf_init(&m, 1 << 16);
+	notifier_metrics(n, &m);
+	T_CHECK(strstr(m.data, "vigil_notifications_suppressed_total{window=\"now\"} 1\n") != NULL);
+	buf_free(&m);
+	buf_free(&arr);
+	notifier_close(n);
+	loop_free(l);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	T_EQ_INT(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "notify-test") == 0)
@@ -361,5 +450,7 @@ int main(int argc, char **argv)
 	T_RUN(notify_queue_survives_reopen);
 	T_RUN(notify_docs_example_loads);
 	T_RUN(notify_accepts_what_the_engine_sends);
+	T_RUN(notify_maintenance_windows);
+	T_RUN(notify_maintenance_suppresses);
 	return t_done();
 }
