@@ -6,7 +6,8 @@
  * every label and annotation template of every rule is expanded) and
  * rendered as /api/v1/rules JSON. Input starting with 'J' is a MSG_ALERTS
  * payload: parsed, checked, and rendered as webhook, email and Alertmanager
- * bodies (the notifier's input from another process).
+ * bodies (the notifier's input from another process). Input starting with
+ * 'C' is a vigil config whose rule_files/alerting sections are parsed.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -54,6 +55,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			buf_free(&b);
 			labels_free(ls);
 			template_free(t);
+		}
+		return 0;
+	}
+	if (size > 0 && data[0] == 'C') {
+		struct alert_config c;
+		if (alert_config_parse("fuzz.yml", (const char *)data + 1, size - 1, &c, err, sizeof(err)) == 0) {
+			for (size_t i = 0; i < c.nwindows; i++)
+				maint_active(&c.windows[i], 1700000000000LL);
+			alert_config_free(&c);
 		}
 		return 0;
 	}
