@@ -957,11 +957,10 @@ static int eval_operand(struct texec *x, const struct operand *o, struct val *ou
 		out->map = m;
 		return 0;
 	}
+	/* Prometheus expands with missingkey=zero: an absent label is "". */
 	const char *s = m ? labels_get(m, o->field) : NULL;
-	if (s) {
-		out->k = V_STR;
-		out->s = s;
-	}
+	out->k = V_STR;
+	out->s = s ? s : "";
 	return 0;
 }
 
@@ -1257,6 +1256,9 @@ static int go_printf(struct texec *x, const struct val *a, size_t n, struct val 
 				go_float(v->num, tmp, sizeof(tmp));
 			} else if ((verb == 'g' || verb == 'G') && !has_prec) {
 				go_float(v->num, tmp, sizeof(tmp));
+				if (verb == 'G')
+					for (char *c = tmp; *c; c++)
+						*c = *c == 'e' ? 'E' : *c;
 			} else {
 				snprintf(fmtbuf, sizeof(fmtbuf), "%s%c", cs, verb == 'F' ? 'f' : verb);
 				snprintf(tmp, sizeof(tmp), fmtbuf, v->num);

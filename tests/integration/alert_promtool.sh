@@ -75,10 +75,12 @@ fi
 # Prometheus serving the same files (queries aside: Prometheus reprints them).
 PORT=$(free_port)
 cat >"$TMP/prom.yml" <<YML
-global: {evaluation_interval: 1m}
-rule_files: ["$PWD/rules/vigil-defaults.yml", "$PWD/$CASES/good/full.yml"]
+global: {evaluation_interval: 1m, external_labels: {site: lon}}
+rule_files: ["$PWD/rules/vigil-defaults.yml", "$PWD/$CASES/good/full.yml",
+             "$PWD/tests/data/alert/template_conformance.yml"]
 YML
 prometheus --config.file="$TMP/prom.yml" --storage.tsdb.path="$TMP/tsdb" \
+	--web.external-url=http://vigil.test:9090 \
 	--web.listen-address=127.0.0.1:$PORT >"$TMP/prom.log" 2>&1 &
 PROM=$!
 trap 'kill $PROM 2>/dev/null; wait $PROM 2>/dev/null; rm -rf "$TMP"' EXIT
@@ -86,13 +88,14 @@ if wait_for curl -sf "http://127.0.0.1:$PORT/api/v1/rules" &&
 	curl -sf "http://127.0.0.1:$PORT/api/v1/rules" >"$TMP/prom_rules.json" &&
 	build/asan/tests/alert_rules_test api-rules "$PWD/rules/vigil-defaults.yml" >"$TMP/v1.json" &&
 	build/asan/tests/alert_rules_test api-rules "$PWD/$CASES/good/full.yml" >"$TMP/v2.json" &&
-	python3 - "$TMP/prom_rules.json" "$TMP/v1.json" "$TMP/v2.json" <<'PY'
+	build/asan/tests/alert_rules_test api-rules "$PWD/tests/data/alert/template_conformance.yml" >"$TMP/v3.json" &&
+	python3 - "$TMP/prom_rules.json" "$TMP/v1.json" "$TMP/v2.json" "$TMP/v3.json" <<'PY'
 import json, sys
 prom = json.load(open(sys.argv[1]))
 ours = [json.load(open(f)) for f in sys.argv[2:]]
 assert prom["status"] == "success"
 pg = prom["data"]["groups"]
-vg = ours[0]["data"]["groups"] + ours[1]["data"]["groups"]
+vg = [g for o in ours for g in o["data"]["groups"]]
 assert [g["name"] for g in pg] == [g["name"] for g in vg], ([g["name"] for g in pg], [g["name"] for g in vg])
 def shape(x):
     if isinstance(x, dict):
@@ -121,4 +124,35 @@ for p, v in zip(pg, vg):
 PY
 then pass api_v1_rules_matches_prometheus
 else fail api_v1_rules_matches_prometheus "$(tail -3 "$TMP/prom.log")"; fi
+# Templates: Prometheus renders the conformance rules' labels and annotations
+# (Go's text/template and Prometheus's functions); vigil must render the same.
+if wait_for sh -c "curl -sf http://127.0.0.1:$PORT/api/v1/alerts | grep -q '\"alertname\":\"Logic\"'" &&
+	curl -sf "http://127.0.0.1:$PORT/api/v1/alerts" >"$TMP/prom_alerts.json" &&
+	build/asan/tests/alert_rules_test api-alerts "$PWD/tests/data/alert/template_conformance.yml" >"$TMP/v_alerts.json" &&
+	python3 - "$TMP/prom_alerts.json" "$TMP/v_alerts.json" <<'PY'
+import json, sys
+prom = [a for a in json.load(open(sys.argv[1]))["data"]["alerts"]
+        if a["labels"]["alertname"] in ("Numbers", "Small", "Durations", "Logic")]
+ours = json.load(open(sys.argv[2]))["data"]["alerts"]
+key = lambda a: json.dumps(a["labels"], sort_keys=True)
+mine = {key(a): a for a in ours}
+assert len(prom) == 4 and len(ours) == 4, (len(prom), len(ours))
+bad = []
+for p in prom:
+    v = mine.get(key(p))
+    if v is None:
+        bad.append("labels differ: prometheus %s; vigil has %s" % (p["labels"], [a["labels"] for a in ours]))
+        continue
+    for k in sorted(set(p["annotations"]) | set(v["annotations"])):
+        if p["annotations"].get(k) != v["annotations"].get(k):
+            bad.append("%s.%s: prometheus %r vigil %r" % (p["labels"]["alertname"], k,
+                       p["annotations"].get(k), v["annotations"].get(k)))
+    if p["value"] != v["value"] or p["state"] != v["state"]:
+        bad.append("%s: value/state %s/%s vs %s/%s" % (p["labels"]["alertname"], p["value"], p["state"], v["value"], v["state"]))
+    assert set(p) == set(v), (set(p), set(v))
+assert not bad, "\n".join(bad)
+print("compared %d alerts, %d annotations" % (len(prom), sum(len(p["annotations"]) for p in prom)))
+PY
+then pass templates_render_like_prometheus
+else fail templates_render_like_prometheus "see above"; fi
 [ $FAILS = 0 ]

@@ -135,11 +135,63 @@ T_TEST(rules_unreadable_and_multidoc)
 }
 
 /*
+ * A unit-test double for the PromQL engine, for the template conformance
+ * rules only: it understands exactly
+ * label_replace(vector(N), "instance", "V", "", "") and returns {instance="V"} N.
+ */
+static int conformance_query(void *ctx, const char *expr, int64_t ts, struct alert_vector *out, char *err,
+    size_t errsz)
+{
+	(void)ctx;
+	(void)ts;
+	double v;
+	char inst[128];
+	if (sscanf(expr, "label_replace(vector(%lf), \"instance\", \"%127[^\"]\"", &v, inst) != 2) {
+		snprintf(err, errsz, "test double cannot evaluate %s", expr);
+		return -1;
+	}
+	struct label l = { "instance", inst };
+	struct labels *ls = labels_new(&l, 1);
+	alert_vector_add(out, ls, v);
+	labels_free(ls);
+	return 0;
+}
+
+/* /api/v1/alerts after one evaluation of FILE with conformance_query. */
+static int api_alerts_main(const char *file)
+{
+	struct rule_set *rs = rule_set_new();
+	char err[ALERT_ERR_MAX];
+	if (rules_load_file(rs, file, NULL, NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s\n", err);
+		rule_set_free(rs);
+		return 2;
+	}
+	struct label site = { "site", "lon" };
+	struct labels *ext = labels_new(&site, 1);
+	struct alert_engine_opts o = { .external_labels = ext, .external_url = "http://vigil.test:9090" };
+	struct alert_engine *e = alert_engine_new(rs, &o);
+	labels_free(ext);
+	int failed = 0;
+	for (size_t g = 0; g < e->ngroups; g++)
+		failed += alert_engine_eval_group(e, g, 1700000040000LL, conformance_query, NULL, NULL, NULL);
+	struct buf b;
+	buf_init(&b, 1 << 24);
+	alert_api_alerts(e, &b);
+	puts(b.data);
+	buf_free(&b);
+	alert_engine_free(e);
+	return failed ? 1 : 0;
+}
+
+/*
  * `alert_rules_test check-rules FILE...` runs `vigil check rules` (so the
  * integration script can compare it with promtool before main.c wires it).
  */
 int main(int argc, char **argv)
 {
+	if (argc == 3 && strcmp(argv[1], "api-alerts") == 0)
+		return api_alerts_main(argv[2]);
 	if (argc == 3 && strcmp(argv[1], "api-rules") == 0) {
 		/* /api/v1/rules for FILE, never evaluated (compared with Prometheus's) */
 		struct rule_set *rs = rule_set_new();

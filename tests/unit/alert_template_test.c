@@ -50,7 +50,7 @@ T_TEST(template_variables)
 	T_EQ_STR(ex("plain text", 1), "plain text");
 	T_EQ_STR(ex("{{ $labels.instance }} down", 1), "web1 down");
 	T_EQ_STR(ex("{{$labels.job}}/{{ .Labels.instance }}", 1), "node/web1");
-	T_EQ_STR(ex("{{ $labels.missing }}", 1), "<no value>");
+	T_EQ_STR(ex("{{ $labels.missing }}", 1), "");	/* Prometheus: missingkey=zero */
 	T_EQ_STR(ex("{{ $labels }}", 1), "map[instance:web1 job:node]");
 	T_EQ_STR(ex("{{ $value }}", 0.5), "0.5");
 	T_EQ_STR(ex("{{ $value }}", 1234567), "1.234567e+06");
