@@ -1079,7 +1079,8 @@ static int call(struct texec *x, enum fn fn, const struct val *a, size_t n, stru
 			else {
 				if (start && isalpha((unsigned char)*c))
 					*c = (char)toupper((unsigned char)*c);
-				start = !isalnum((unsigned char)*c) && *c != '_' && *c != '\'';
+				/* Go's strings.Title: any other ASCII byte starts a word ("It'S") */
+				start = !isalnum((unsigned char)*c) && *c != '_' && !((unsigned char)*c & 0x80);
 			}
 		}
 		out->k = V_STR;
@@ -1231,7 +1232,14 @@ static int go_printf(struct texec *x, const struct val *a, size_t n, struct val 
 		}
 		const struct val *v = &a[ai++];
 		char fmtbuf[48], tmp[512];
-		if (strchr("vs", verb)) {
+		if (verb == 't' && v->k == V_BOOL) {
+			snprintf(fmtbuf, sizeof(fmtbuf), "%ss", cs);
+			rc = buf_printf(&b, fmtbuf, v->num != 0 ? "true" : "false");
+		} else if ((verb == 'x' || verb == 'X') && v->k == V_STR) {
+			/* Go: the bytes in hex */
+			for (const unsigned char *c = (const unsigned char *)v->s; *c && rc == 0; c++)
+				rc = buf_printf(&b, verb == 'x' ? "%02x" : "%02X", *c);
+		} else if (verb == 'v' || (verb == 's' && (v->k == V_STR || v->k == V_MAP || v->k == V_NOVALUE))) {
 			struct buf t;
 			buf_init(&t, TEMPLATE_MAX_OUTPUT);
 			rc = print_val(v, &t);

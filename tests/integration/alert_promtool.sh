@@ -126,17 +126,17 @@ then pass api_v1_rules_matches_prometheus
 else fail api_v1_rules_matches_prometheus "$(tail -3 "$TMP/prom.log")"; fi
 # Templates: Prometheus renders the conformance rules' labels and annotations
 # (Go's text/template and Prometheus's functions); vigil must render the same.
-if wait_for sh -c "curl -sf http://127.0.0.1:$PORT/api/v1/alerts | grep -q '\"alertname\":\"Logic\"'" &&
+if wait_for sh -c "curl -sf http://127.0.0.1:$PORT/api/v1/alerts | grep -q '\"alertname\":\"Edge\"'" &&
 	curl -sf "http://127.0.0.1:$PORT/api/v1/alerts" >"$TMP/prom_alerts.json" &&
 	build/asan/tests/alert_rules_test api-alerts "$PWD/tests/data/alert/template_conformance.yml" >"$TMP/v_alerts.json" &&
 	python3 - "$TMP/prom_alerts.json" "$TMP/v_alerts.json" <<'PY'
 import json, sys
 prom = [a for a in json.load(open(sys.argv[1]))["data"]["alerts"]
-        if a["labels"]["alertname"] in ("Numbers", "Small", "Durations", "Logic")]
+        if a["labels"]["alertname"] in ("Numbers", "Small", "Durations", "Logic", "Edge")]
 ours = json.load(open(sys.argv[2]))["data"]["alerts"]
 key = lambda a: json.dumps(a["labels"], sort_keys=True)
 mine = {key(a): a for a in ours}
-assert len(prom) == 4 and len(ours) == 4, (len(prom), len(ours))
+assert len(prom) == 5 and len(ours) == 5, (len(prom), len(ours))
 bad = []
 for p in prom:
     v = mine.get(key(p))
