@@ -77,6 +77,9 @@ typedef int (*alert_query_fn)(void *ctx, const char *expr, int64_t ts_ms,
     struct alert_vector *out, char *err, size_t errsz);
 /* Check that expr parses; 0, or -1 with a reason in err. */
 typedef int (*alert_expr_check_fn)(void *ctx, const char *expr, char *err, size_t errsz);
+/* Append expr in PromQL's canonical form (what Prometheus shows as a rule's
+ * "query" and puts in generatorURL); 0, or -1 to use expr as written. */
+typedef int (*alert_expr_format_fn)(void *ctx, const char *expr, struct buf *out);
 
 /* ---- templates (template.c) ---- */
 
@@ -195,6 +198,7 @@ struct alert {
 struct rule_state {
 	const struct rule *rule;	/* the rule (in the engine's rule set) */
 	const struct rule_group *group;	/* its group */
+	char *query;			/* the expr in canonical form, or as written (owned) */
 	struct hmap active;		/* labels hash (8 bytes) -> struct alert * (alerting rules) */
 	struct hmap prev;		/* labels hash -> struct labels * written last evaluation */
 	int healthy;			/* last evaluation succeeded (or never ran: -1) */
@@ -217,6 +221,8 @@ struct alert_engine_opts {
 	int64_t resend_delay_ms;		/* resend firing alerts this often (default 1m) */
 	const struct labels *external_labels;	/* added to notifications (may be NULL) */
 	const char *external_url;		/* generatorURL base, e.g. "http://host:9920" */
+	alert_expr_format_fn format_expr;	/* canonical PromQL printer (may be NULL) */
+	void *format_ctx;			/* its context */
 };
 
 struct alert_engine {
@@ -262,7 +268,7 @@ int alert_api_rules(const struct alert_engine *e, const char *type, struct buf *
 int alert_api_alerts(const struct alert_engine *e, struct buf *out);
 /* Append one alert as an Alertmanager API v2 object (labels incl. external
  * labels, annotations, startsAt, endsAt, generatorURL). 0 or -E2BIG. */
-int alert_notify_json(const struct alert_engine *e, const struct rule *r,
+int alert_notify_json(const struct alert_engine *e, const char *query,
     const struct alert *a, struct buf *out);
 /* Append t (ms since epoch) as RFC 3339 with milliseconds, UTC, unquoted. */
 int alert_time_rfc3339(int64_t ms, struct buf *out);
@@ -355,14 +361,16 @@ struct alert_runtime;
 /*
  * Read `rule_files:` and `alerting:` from the config text, load every rule
  * file (globs allowed; relative paths are relative to the config file's
- * directory; check is the PromQL syntax check, may be NULL) and make an
+ * directory; check is the PromQL syntax check and format its canonical
+ * printer, both may be NULL and get cctx) and make an
  * engine. If state_path (may be NULL) names a file saved earlier, its alerts
  * are restored. Return 0, or -1 with "FILE:LINE:COL: reason" in err.
  * On reload: make the new runtime with the same state_path after
  * alert_runtime_save on the old one, then free the old one.
  */
 int alert_runtime_new(const char *cfg_name, const char *cfg_text, size_t len, alert_expr_check_fn check,
-    void *cctx, const char *state_path, struct alert_runtime **out /* out */, char *err, size_t errsz);
+    alert_expr_format_fn format, void *cctx, const char *state_path, struct alert_runtime **out /* out */,
+    char *err, size_t errsz);
 /*
  * Evaluate what is due at now_ms (call about once a second). Samples go to
  * sink; if alerts need sending, msg gets the whole MSG_ALERTS payload (a JSON

@@ -156,7 +156,7 @@ static int rule_json(const struct rule_state *rs, struct buf *out)
 		rc |= buf_printf(out, "{\"state\":\"%s\",\"name\":", alert_state_name(top));
 		rc |= buf_add_json_str(out, r->name, strlen(r->name));
 		rc |= buf_adds(out, ",\"query\":");
-		rc |= buf_add_json_str(out, r->expr, strlen(r->expr));
+		rc |= buf_add_json_str(out, rs->query, strlen(rs->query));
 		rc |= buf_adds(out, ",\"duration\":");
 		rc |= add_seconds(out, r->for_ms);
 		rc |= buf_adds(out, ",\"keepFiringFor\":");
@@ -174,7 +174,7 @@ static int rule_json(const struct rule_state *rs, struct buf *out)
 		rc |= buf_adds(out, "{\"name\":");
 		rc |= buf_add_json_str(out, r->name, strlen(r->name));
 		rc |= buf_adds(out, ",\"query\":");
-		rc |= buf_add_json_str(out, r->expr, strlen(r->expr));
+		rc |= buf_add_json_str(out, rs->query, strlen(rs->query));
 		if (r->nlabels) {
 			rc |= buf_adds(out, ",\"labels\":");
 			rc |= kv_json(r->labels, r->nlabels, out);
@@ -273,7 +273,7 @@ static int query_escape(const char *s, struct buf *out)
 	return 0;
 }
 
-int alert_notify_json(const struct alert_engine *e, const struct rule *r,
+int alert_notify_json(const struct alert_engine *e, const char *query,
     const struct alert *a, struct buf *out)
 {
 	/* External labels go on every notification unless the alert has that label. */
@@ -299,7 +299,7 @@ int alert_notify_json(const struct alert_engine *e, const struct rule *r,
 	buf_init(&url, 1u << 20);
 	rc |= buf_adds(&url, e->opts.external_url ? e->opts.external_url : "");
 	rc |= buf_adds(&url, "/graph?g0.expr=");
-	rc |= query_escape(r->expr, &url);
+	rc |= query_escape(query, &url);
 	rc |= buf_adds(&url, "&g0.tab=1");
 	if (rc == 0 && url.data) {
 		/* The URL goes inside the quotes already written; escape it as JSON. */

@@ -90,7 +90,8 @@ static char *read_all(const char *path, size_t *len)
 }
 
 int alert_runtime_new(const char *cfg_name, const char *cfg_text, size_t len, alert_expr_check_fn check,
-    void *cctx, const char *state_path, struct alert_runtime **out, char *err, size_t errsz)
+    alert_expr_format_fn format, void *cctx, const char *state_path, struct alert_runtime **out,
+    char *err, size_t errsz)
 {
 	*out = NULL;
 	struct alert_runtime *rt = xcalloc(1, sizeof(*rt));
@@ -107,7 +108,7 @@ int alert_runtime_new(const char *cfg_name, const char *cfg_text, size_t len, al
 	}
 	struct alert_engine_opts o = { .default_interval_ms = rt->cfg.evaluation_interval_ms,
 		.resend_delay_ms = rt->cfg.resend_delay_ms, .external_labels = rt->cfg.external_labels,
-		.external_url = rt->cfg.external_url };
+		.external_url = rt->cfg.external_url, .format_expr = format, .format_ctx = cctx };
 	rt->e = alert_engine_new(rs, &o);
 	if (state_path) {
 		rt->state_path = xstrdup(state_path);

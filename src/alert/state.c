@@ -96,6 +96,13 @@ struct alert_engine *alert_engine_new(struct rule_set *rs, const struct alert_en
 			gs->rules[j].rule = &g->rules[j];
 			gs->rules[j].group = g;
 			gs->rules[j].healthy = -1;
+			struct buf q;
+			buf_init(&q, 1u << 20);
+			if (!e->opts.format_expr || e->opts.format_expr(e->opts.format_ctx, g->rules[j].expr, &q) < 0 || !q.data)
+				gs->rules[j].query = xstrdup(g->rules[j].expr);
+			else
+				gs->rules[j].query = buf_detach(&q, NULL);
+			buf_free(&q);
 			hmap_init(&gs->rules[j].active);
 			hmap_init(&gs->rules[j].prev);
 		}
@@ -111,6 +118,7 @@ void alert_engine_free(struct alert_engine *e)
 		for (size_t j = 0; j < e->groups[i].group->nrules; j++) {
 			hmap_free(&e->groups[i].rules[j].active, alert_free);
 			hmap_free(&e->groups[i].rules[j].prev, labels_free_v);
+			free(e->groups[i].rules[j].query);
 		}
 		free(e->groups[i].rules);
 	}
@@ -375,7 +383,7 @@ static int eval_alerting(struct alert_engine *e, struct group_state *gs, struct 
 		a->valid_until_ms = ts + 4 * delta;
 		if (notify) {
 			size_t mark = notify->len;
-			if ((notify->len && buf_addc(notify, ',') < 0) || alert_notify_json(e, r, a, notify) < 0) {
+			if ((notify->len && buf_addc(notify, ',') < 0) || alert_notify_json(e, rs->query, a, notify) < 0) {
 				notify->len = mark;
 				if (notify->data)
 					notify->data[mark] = 0;

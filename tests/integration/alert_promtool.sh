@@ -74,16 +74,24 @@ fi
 # /api/v1/rules: the same document shape and the same rule data as a real
 # Prometheus serving the same files (queries aside: Prometheus reprints them).
 PORT=$(free_port)
+# Prometheus's own notifications go to a recording HTTP peer standing in for Alertmanager.
+python3 tests/integration/alert_peers.py webhook "$TMP/am.port" "$TMP/am" 2>"$TMP/am.log" &
+AMREC=$!
+wait_for test -s "$TMP/am.port"
 cat >"$TMP/prom.yml" <<YML
 global: {evaluation_interval: 1m, external_labels: {site: lon}}
+alerting:
+  alertmanagers:
+  - api_version: v2
+    static_configs: [{targets: ["127.0.0.1:$(cat "$TMP/am.port")"]}]
 rule_files: ["$PWD/rules/vigil-defaults.yml", "$PWD/$CASES/good/full.yml",
              "$PWD/tests/data/alert/template_conformance.yml"]
 YML
 prometheus --config.file="$TMP/prom.yml" --storage.tsdb.path="$TMP/tsdb" \
-	--web.external-url=http://vigil.test:9090 \
+	--web.external-url=http://vigil.test:9090 --rules.alert.resend-delay=1s \
 	--web.listen-address=127.0.0.1:$PORT >"$TMP/prom.log" 2>&1 &
 PROM=$!
-trap 'kill $PROM 2>/dev/null; wait $PROM 2>/dev/null; rm -rf "$TMP"' EXIT
+trap 'kill $PROM $AMREC 2>/dev/null; wait $PROM $AMREC 2>/dev/null; rm -rf "$TMP"' EXIT
 if wait_for curl -sf "http://127.0.0.1:$PORT/api/v1/rules" &&
 	curl -sf "http://127.0.0.1:$PORT/api/v1/rules" >"$TMP/prom_rules.json" &&
 	build/asan/tests/alert_rules_test api-rules "$PWD/rules/vigil-defaults.yml" >"$TMP/v1.json" &&
@@ -155,4 +163,30 @@ print("compared %d alerts, %d annotations" % (len(prom), sum(len(p["annotations"
 PY
 then pass templates_render_like_prometheus
 else fail templates_render_like_prometheus "see above"; fi
+
+# What Prometheus POSTs to Alertmanager and what vigil queues for it: the same
+# alerts (labels with external labels, annotations, generatorURL, the fields).
+# (Prometheus learns its Alertmanager targets about 5 s after start.)
+wait_for sh -c "cat '$TMP'/am/*.json 2>/dev/null | grep -q '\"alertname\":\"Edge\"'" ||
+	wait_for sh -c "cat '$TMP'/am/*.json 2>/dev/null | grep -q '\"alertname\":\"Edge\"'"
+if cat "$TMP"/am/*.json 2>/dev/null | grep -q '"alertname":"Edge"' &&
+	build/asan/tests/alert_rules_test notify-json "$PWD/tests/data/alert/template_conformance.yml" >"$TMP/v_notify.json" &&
+	python3 - "$TMP/am" "$TMP/v_notify.json" <<'PY'
+import glob, json, sys
+prom = {}
+for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
+    for a in json.load(open(f)):
+        prom[json.dumps(a["labels"], sort_keys=True)] = a
+ours = json.load(open(sys.argv[2]))
+assert len(ours) == 5, len(ours)
+for v in ours:
+    p = prom.get(json.dumps(v["labels"], sort_keys=True))
+    assert p is not None, ("no Prometheus alert with labels", v["labels"], list(prom))
+    assert set(p) == set(v), (sorted(p), sorted(v))
+    assert p["annotations"] == v["annotations"], (p["annotations"], v["annotations"])
+    assert p["generatorURL"] == v["generatorURL"], (p["generatorURL"], v["generatorURL"])
+print("compared %d notifications" % len(ours))
+PY
+then pass notifications_match_what_prometheus_sends
+else fail notifications_match_what_prometheus_sends "see above"; fi
 [ $FAILS = 0 ]

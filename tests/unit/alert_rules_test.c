@@ -157,8 +157,9 @@ static int conformance_query(void *ctx, const char *expr, int64_t ts, struct ale
 	return 0;
 }
 
-/* /api/v1/alerts after one evaluation of FILE with conformance_query. */
-static int api_alerts_main(const char *file)
+/* /api/v1/alerts (or with notify set, the MSG_ALERTS payload) after one
+ * evaluation of FILE with conformance_query. */
+static int api_alerts_main(const char *file, int notify)
 {
 	struct rule_set *rs = rule_set_new();
 	char err[ALERT_ERR_MAX];
@@ -173,12 +174,18 @@ static int api_alerts_main(const char *file)
 	struct alert_engine *e = alert_engine_new(rs, &o);
 	labels_free(ext);
 	int failed = 0;
-	for (size_t g = 0; g < e->ngroups; g++)
-		failed += alert_engine_eval_group(e, g, 1700000040000LL, conformance_query, NULL, NULL, NULL);
-	struct buf b;
+	struct buf b, nb;
 	buf_init(&b, 1 << 24);
-	alert_api_alerts(e, &b);
-	puts(b.data);
+	buf_init(&nb, 1 << 24);
+	for (size_t g = 0; g < e->ngroups; g++)
+		failed += alert_engine_eval_group(e, g, 1700000040000LL, conformance_query, NULL, NULL, &nb);
+	if (notify) {
+		printf("[%s]\n", nb.data ? nb.data : "");
+	} else {
+		alert_api_alerts(e, &b);
+		puts(b.data);
+	}
+	buf_free(&nb);
 	buf_free(&b);
 	alert_engine_free(e);
 	return failed ? 1 : 0;
@@ -191,7 +198,9 @@ static int api_alerts_main(const char *file)
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "api-alerts") == 0)
-		return api_alerts_main(argv[2]);
+		return api_alerts_main(argv[2], 0);
+	if (argc == 3 && strcmp(argv[1], "notify-json") == 0)
+		return api_alerts_main(argv[2], 1);
 	if (argc == 3 && strcmp(argv[1], "api-rules") == 0) {
 		/* /api/v1/rules for FILE, never evaluated (compared with Prometheus's) */
 		struct rule_set *rs = rule_set_new();

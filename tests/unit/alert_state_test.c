@@ -381,7 +381,7 @@ T_TEST(state_runtime_persists_across_restart)
 	const char *cfg = "rule_files: ['r*.yml']\nalerting:\n  external_url: http://v:1\n";
 	struct alert_runtime *rt;
 	char err[ALERT_ERR_MAX] = "";
-	T_EQ_INT(alert_runtime_new(cfgp, cfg, strlen(cfg), NULL, NULL, statep, &rt, err, sizeof(err)), 0);
+	T_EQ_INT(alert_runtime_new(cfgp, cfg, strlen(cfg), NULL, NULL, NULL, statep, &rt, err, sizeof(err)), 0);
 	T_EQ_STR(err, "");
 	T_EQ_INT(rule_set_count(alert_runtime_engine(rt)->rules), 1);
 	struct fake_query q = { 0 };
@@ -394,7 +394,7 @@ T_TEST(state_runtime_persists_across_restart)
 	T_CHECK(msg.len > 2 && msg.data[0] == '[' && msg.data[msg.len - 1] == ']');
 	alert_runtime_free(rt);
 	/* "restart": the firing alert is back, with its original activeAt */
-	T_EQ_INT(alert_runtime_new(cfgp, cfg, strlen(cfg), NULL, NULL, statep, &rt, err, sizeof(err)), 0);
+	T_EQ_INT(alert_runtime_new(cfgp, cfg, strlen(cfg), NULL, NULL, NULL, statep, &rt, err, sizeof(err)), 0);
 	struct buf a;
 	buf_init(&a, 1 << 20);
 	alert_api_alerts(alert_runtime_engine(rt), &a);
@@ -402,7 +402,7 @@ T_TEST(state_runtime_persists_across_restart)
 	alert_runtime_free(rt);
 	/* a missing rule file is an error naming it */
 	const char *bad = "rule_files: [nope.yml]\n";
-	T_EQ_INT(alert_runtime_new(cfgp, bad, strlen(bad), NULL, NULL, NULL, &rt, err, sizeof(err)), -1);
+	T_EQ_INT(alert_runtime_new(cfgp, bad, strlen(bad), NULL, NULL, NULL, NULL, &rt, err, sizeof(err)), -1);
 	T_CHECK(strstr(err, "/nope.yml: No such file or directory") != NULL);
 	buf_free(&a);
 	buf_free(&msg);
@@ -410,6 +410,40 @@ T_TEST(state_runtime_persists_across_restart)
 	char cmd[300];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	T_EQ_INT(system(cmd), 0);
+}
+
+/* A stand-in for PromQL's canonical printer: squeezes double spaces. */
+static int squeeze(void *ctx, const char *expr, struct buf *out)
+{
+	(void)ctx;
+	for (const char *p = expr; *p; p++)
+		if (!(p[0] == ' ' && p[1] == ' '))
+			buf_addc(out, *p);
+	return 0;
+}
+
+/* The canonical form is what the API shows and generatorURL carries. */
+T_TEST(state_query_uses_formatter)
+{
+	struct rule_set *rs = rule_set_new();
+	char err[ALERT_ERR_MAX];
+	const char *y = "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: 'up  ==  0'\n";
+	T_EQ_INT(rules_parse(rs, "t.yml", y, strlen(y), NULL, NULL, err, sizeof(err)), 0);
+	struct alert_engine_opts o = { .format_expr = squeeze, .external_url = "http://v" };
+	struct alert_engine *e = alert_engine_new(rs, &o);
+	struct fake_query q = { 0 };
+	fq_set(&q, "web1", 0);
+	struct buf n, b;
+	buf_init(&n, 1 << 16);
+	buf_init(&b, 1 << 16);
+	alert_engine_eval_group(e, 0, T0, fake_query_fn, &q, NULL, &n);
+	T_CHECK(strstr(S(&n), "\"generatorURL\":\"http://v/graph?g0.expr=up+%3D%3D+0&g0.tab=1\"") != NULL);
+	alert_api_rules(e, NULL, &b);
+	T_CHECK(strstr(S(&b), "\"query\":\"up == 0\"") != NULL);
+	buf_free(&n);
+	buf_free(&b);
+	alert_vector_free(&q.vec);
+	alert_engine_free(e);
 }
 
 int main(void)
@@ -424,5 +458,6 @@ int main(void)
 	T_RUN(state_api_json_shapes);
 	T_RUN(state_eval_due_respects_interval);
 	T_RUN(state_runtime_persists_across_restart);
+	T_RUN(state_query_uses_formatter);
 	return t_done();
 }
