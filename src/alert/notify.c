@@ -42,6 +42,7 @@ struct recv_stats {
 	uint64_t expired;	/* notifications dropped after max_age */
 	uint64_t rejected;	/* notifications the receiver refused for good (4xx) */
 	uint64_t overflow;	/* notifications dropped because the queue was full */
+	uint64_t deduped;	/* repeats not sent to a direct receiver (dedup()) */
 };
 
 struct request {
@@ -122,7 +123,16 @@ static const char queue_schema[] =
     " attempts INTEGER NOT NULL DEFAULT 0,"
     " last_error TEXT);"
     "CREATE INDEX IF NOT EXISTS queue_due ON queue (receiver, next_try_ms);"
+    /* What each direct receiver was last told about each alert (see dedup()). */
+    "CREATE TABLE IF NOT EXISTS notified ("
+    " receiver TEXT NOT NULL,"
+    " fingerprint INTEGER NOT NULL,"
+    " firing INTEGER NOT NULL,"
+    " sent_ms INTEGER NOT NULL,"
+    " PRIMARY KEY (receiver, fingerprint));"
     "SELECT COUNT(*) FROM queue;";
+
+#define NOTIFIED_KEEP_MS (7 * 86400000LL)	/* forget what a receiver was told after this */
 
 /* Open db_path and make sure the queue table is there. 0, or the SQLite error code. */
 static int open_queue(struct notifier *n, const char *db_path, char *err, size_t errsz)
@@ -646,6 +656,53 @@ static void count_suppressed(struct notifier *n, const char *window)
 	n->wstats[n->nwstats++].sent = 1;
 }
 
+/*
+ * Whether direct receiver r should hear about alert a now. The store re-sends
+ * firing alerts every resend_delay and resolved ones for 15 minutes, which
+ * Alertmanager de-duplicates; webhooks and email would not, so for them the
+ * notifier sends a firing alert once (again after repeat_interval) and a
+ * resolution only for an alert it had announced. The decision is recorded
+ * in the same transaction as the queue rows. Return 1 to queue it.
+ */
+static int dedup(struct notifier *n, const struct receiver_config *r, const struct ajson *a, int64_t now)
+{
+	if (r->kind == RECV_ALERTMANAGER)
+		return 1;
+	int64_t ends = 0;
+	const char *e = ajson_get_str(a, "endsAt");
+	if (e)
+		notify_parse_time(e, &ends);
+	int firing = !(ends > 0 && ends <= now);
+	sqlite3_int64 fp = (sqlite3_int64)notify_fingerprint(ajson_get(a, "labels"));
+	sqlite3_stmt *st;
+	int have = 0, was_firing = 0;
+	int64_t sent = 0;
+	if (sqlite3_prepare_v2(n->db, "SELECT firing, sent_ms FROM notified WHERE receiver = ?1 AND fingerprint = ?2",
+	    -1, &st, NULL) != SQLITE_OK)
+		return 1;
+	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, fp);
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		have = 1;
+		was_firing = sqlite3_column_int(st, 0);
+		sent = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_finalize(st);
+	int send = firing ? !have || !was_firing || now - sent >= r->repeat_interval_ms : have && was_firing;
+	if (!send)
+		return 0;
+	if (sqlite3_prepare_v2(n->db, "INSERT OR REPLACE INTO notified (receiver, fingerprint, firing, sent_ms)"
+	    " VALUES (?1, ?2, ?3, ?4)", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, fp);
+		sqlite3_bind_int(st, 3, firing);
+		sqlite3_bind_int64(st, 4, now);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
+	return 1;
+}
+
 int notifier_accept(struct notifier *n, const char *json, size_t len, char *err, size_t errsz)
 {
 	struct ajson *j;
@@ -684,6 +741,10 @@ int notifier_accept(struct notifier *n, const char *json, size_t len, char *err,
 		buf_reset(&one);
 		ajson_write(j->v[i], &one);
 		for (size_t k = 0; k < n->cfg.nreceivers; k++) {
+			if (!dedup(n, &n->cfg.receivers[k], j->v[i], now)) {
+				stats_for(n, n->cfg.receivers[k].name)->deduped++;
+				continue;
+			}
 			sqlite3_reset(st);
 			sqlite3_bind_text(st, 1, n->cfg.receivers[k].name, -1, SQLITE_STATIC);
 			sqlite3_bind_text(st, 2, one.data, (int)one.len, SQLITE_STATIC);
@@ -700,6 +761,11 @@ int notifier_accept(struct notifier *n, const char *json, size_t len, char *err,
 	}
 	sqlite3_finalize(st);
 	buf_free(&one);
+	if (sqlite3_prepare_v2(n->db, "DELETE FROM notified WHERE sent_ms < ?1", -1, &st, NULL) == SQLITE_OK) {
+		sqlite3_bind_int64(st, 1, now - NOTIFIED_KEEP_MS);
+		sqlite3_step(st);
+		sqlite3_finalize(st);
+	}
 	/* Over the cap: the oldest rows go (counted), so the newest state gets through. */
 	int64_t count = db_count(n), excess = count - n->cfg.queue_max_length;
 	if (excess > 0 && sqlite3_prepare_v2(n->db, "SELECT receiver FROM queue ORDER BY id LIMIT ?1", -1, &st,
@@ -764,6 +830,11 @@ int notifier_metrics(const struct notifier *n, struct buf *b)
 		    s->name, (unsigned long long)s->expired, s->name, (unsigned long long)s->rejected, s->name,
 		    (unsigned long long)s->overflow);
 	}
+	rc |= buf_adds(b, "# HELP vigil_notifications_deduplicated_total Repeats of an alert's state a webhook or "
+	    "email receiver was already told.\n# TYPE vigil_notifications_deduplicated_total counter\n");
+	for (size_t i = 0; i < n->nstats; i++)
+		rc |= buf_printf(b, "vigil_notifications_deduplicated_total{receiver=\"%s\"} %llu\n", n->stats[i].name,
+		    (unsigned long long)n->stats[i].deduped);
 	rc |= buf_adds(b, "# HELP vigil_notifications_suppressed_total Alerts not notified because a maintenance "
 	    "window covered them.\n# TYPE vigil_notifications_suppressed_total counter\n");
 	for (size_t i = 0; i < n->nwstats; i++)

@@ -156,6 +156,20 @@ else
 	fail resolved_email "$(grep Subject "$eml")"
 fi
 
+# --- 2b: the store re-sends firing alerts every resend_delay: Alertmanager gets
+# them again (it de-duplicates), the webhook and email hear only what changed
+# (InterfaceDown fires again after its resolution; HostLowMemory they know) ---
+out=$("${DRIVER[@]}" -c "$TMP/vigil.yml" --db "$TMP/q1.db" --alerts "$TMP/fire.json" --timeout 20 2>"$TMP/d2b.log"); rc=$?
+if [ $rc = 0 ] && grep -q "^queued 4 notifications" <<<"$out" &&
+	grep -q 'vigil_notifications_deduplicated_total{receiver="hook"} 1' <<<"$out" && python3 - "$TMP/hook" <<'PY'
+import glob, json, sys
+last = json.load(open(sorted(glob.glob(sys.argv[1] + "/*.json"))[-1]))
+assert [a["labels"]["alertname"] for a in last["alerts"]] == ["InterfaceDown"], last["alerts"]
+assert last["status"] == "firing"
+PY
+then pass direct_receivers_hear_only_changes
+else fail direct_receivers_hear_only_changes "rc=$rc $(grep -E 'queued|dedup' <<<"$out" | tr '\n' ' ')"; fi
+
 # --- 3: a receiver that fails twice (503) gets it on the third try ---
 start_peer webhook flaky --fail 2; FLAKY=$PORT
 cat >"$TMP/flaky.yml" <<YML

@@ -202,8 +202,8 @@ T_TEST(notify_queue_survives_reopen)
 	T_CHECK(mkdtemp(dir) != NULL);
 	char db[256];
 	snprintf(db, sizeof(db), "%s/notify.db", dir);
-	const char *y = "alerting:\n  receivers:\n  - name: a\n    webhook: {url: 'http://127.0.0.1:9/'}\n"
-	    "  - name: b\n    webhook: {url: 'http://127.0.0.1:9/'}\n  queue: {max_length: 5}\n";
+	const char *y = "alerting:\n  alertmanagers:\n  - {name: a, url: 'http://127.0.0.1:9'}\n"
+	    "  - {name: b, url: 'http://127.0.0.1:9'}\n  queue: {max_length: 5}\n";
 	struct loop *l = loop_new();
 	struct notifier *n;
 	char err[ALERT_ERR_MAX] = "";
@@ -324,7 +324,7 @@ T_TEST(notify_accepts_what_the_engine_sends)
 	struct loop *l = loop_new();
 	struct notifier *n;
 	T_EQ_INT(notifier_open(l, db, &n, err, sizeof(err)), 0);
-	const char *y = "alerting:\n  receivers:\n  - name: a\n    webhook: {url: 'http://127.0.0.1:9/'}\n";
+	const char *y = "alerting:\n  alertmanagers:\n  - {name: a, url: 'http://127.0.0.1:9'}\n";
 	struct alert_config c;
 	T_EQ_INT(alert_config_parse("t", y, strlen(y), &c, err, sizeof(err)), 0);
 	egress_reset();
@@ -410,7 +410,7 @@ T_TEST(notify_maintenance_suppresses)
 	T_CHECK(mkdtemp(dir) != NULL);
 	char db[256], y[512];
 	snprintf(db, sizeof(db), "%s/notify.db", dir);
-	snprintf(y, sizeof(y), "alerting:\n  receivers:\n  - name: a\n    webhook: {url: 'http://127.0.0.1:9/'}\n"
+	snprintf(y, sizeof(y), "alerting:\n  alertmanagers:\n  - {name: a, url: 'http://127.0.0.1:9'}\n"
 	    "  maintenance:\n  - name: now\n    matchers: ['instance=\"web1\"']\n"
 	    "    start: 2000-01-01T00:00:00Z\n    end: 2100-01-01T00:00:00Z\n");
 	struct loop *l = loop_new();
@@ -438,6 +438,52 @@ T_TEST(notify_maintenance_suppresses)
 	T_EQ_INT(system(cmd), 0);
 }
 
+/* Webhook and email receivers hear of a state once; Alertmanager gets every re-send. */
+T_TEST(notify_dedup_for_direct_receivers)
+{
+	char dir[] = "/tmp/alert_notify_test.XXXXXX";
+	T_CHECK(mkdtemp(dir) != NULL);
+	char db[256];
+	snprintf(db, sizeof(db), "%s/notify.db", dir);
+	const char *y = "alerting:\n  alertmanagers: [{name: am, url: 'http://127.0.0.1:9'}]\n"
+	    "  receivers:\n  - name: hook\n    webhook: {url: 'http://127.0.0.1:9/', repeat_interval: 50ms}\n";
+	const char *firing = "[{\"labels\":{\"alertname\":\"A\"},\"endsAt\":\"2100-01-01T00:00:00Z\"}]";
+	const char *resolved = "[{\"labels\":{\"alertname\":\"A\"},\"endsAt\":\"2001-01-01T00:00:00Z\"}]";
+	const char *other = "[{\"labels\":{\"alertname\":\"B\"},\"endsAt\":\"2001-01-01T00:00:00Z\"}]";
+	struct loop *l = loop_new();
+	struct notifier *n;
+	struct alert_config c;
+	char err[ALERT_ERR_MAX] = "";
+	T_EQ_INT(notifier_open(l, db, &n, err, sizeof(err)), 0);
+	T_EQ_INT(alert_config_parse("t", y, strlen(y), &c, err, sizeof(err)), 0);
+	egress_reset();
+	notifier_configure(n, &c);
+	T_EQ_INT(notifier_accept(n, firing, strlen(firing), err, sizeof(err)), 2);	/* am + hook */
+	T_EQ_INT(notifier_accept(n, firing, strlen(firing), err, sizeof(err)), 1);	/* am only */
+	T_EQ_INT(notifier_accept(n, resolved, strlen(resolved), err, sizeof(err)), 2);	/* the resolution */
+	T_EQ_INT(notifier_accept(n, resolved, strlen(resolved), err, sizeof(err)), 1);
+	T_EQ_INT(notifier_accept(n, other, strlen(other), err, sizeof(err)), 1);	/* never announced */
+	T_EQ_INT(notifier_accept(n, firing, strlen(firing), err, sizeof(err)), 2);	/* fires again */
+	usleep(60000);
+	T_EQ_INT(notifier_accept(n, firing, strlen(firing), err, sizeof(err)), 2);	/* repeat_interval passed */
+	notifier_close(n);
+	/* what was announced survives a restart */
+	T_EQ_INT(notifier_open(l, db, &n, err, sizeof(err)), 0);
+	T_EQ_INT(alert_config_parse("t", y, strlen(y), &c, err, sizeof(err)), 0);
+	notifier_configure(n, &c);
+	T_EQ_INT(notifier_accept(n, resolved, strlen(resolved), err, sizeof(err)), 2);
+	struct buf m;
+	buf_init(&m, 1 << 16);
+	notifier_metrics(n, &m);
+	T_CHECK(strstr(m.data, "vigil_notifications_deduplicated_total{receiver=\"hook\"} 0\n") != NULL);
+	buf_free(&m);
+	notifier_close(n);
+	loop_free(l);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	T_EQ_INT(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "notify-test") == 0)
@@ -452,5 +498,6 @@ int main(int argc, char **argv)
 	T_RUN(notify_accepts_what_the_engine_sends);
 	T_RUN(notify_maintenance_windows);
 	T_RUN(notify_maintenance_suppresses);
+	T_RUN(notify_dedup_for_direct_receivers);
 	return t_done();
 }
