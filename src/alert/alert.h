@@ -300,6 +300,7 @@ struct receiver_config {
 	char *ca_file;			/* PEM CA bundle to verify the server with (NULL: system) */
 	char *resolve_pin;		/* "HOST:PORT:ADDR,..." from notify_allow_receivers (NULL: numeric host) */
 	int64_t repeat_interval_ms;	/* webhook/email: re-announce a still-firing alert after this */
+	int64_t escalate_after_ms;	/* webhook/email: only alerts firing at least this long (0: all) */
 };
 
 #define ALERT_MAX_WINDOWS 256	/* maintenance windows */

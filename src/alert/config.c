@@ -182,7 +182,7 @@ static int parse_alertmanagers(struct cparse *p, const yaml_node_t *seq, struct 
 static int parse_email(struct cparse *p, const yaml_node_t *m, struct receiver_config *r)
 {
 	static const char *const k[] = { "smarthost", "from", "to", "starttls", "username", "password_secret",
-		"timeout", "ca_file", "repeat_interval", NULL };
+		"timeout", "ca_file", "repeat_interval", "escalate_after", NULL };
 	if (keys(p, m, "email", k) < 0)
 		return -1;
 	r->kind = RECV_EMAIL;
@@ -191,7 +191,8 @@ static int parse_email(struct cparse *p, const yaml_node_t *m, struct receiver_c
 	    boolean(p, m, "starttls", "email", &r->starttls) < 0 || str(p, m, "username", "email", &r->username) < 0 ||
 	    str(p, m, "password_secret", "email", &r->password_secret) < 0 || dur(p, m, "timeout", "email", &r->timeout_ms) < 0 ||
 	    str(p, m, "ca_file", "email", &r->ca_file) < 0 ||
-	    dur(p, m, "repeat_interval", "email", &r->repeat_interval_ms) < 0) {
+	    dur(p, m, "repeat_interval", "email", &r->repeat_interval_ms) < 0 ||
+	    dur(p, m, "escalate_after", "email", &r->escalate_after_ms) < 0) {
 		free(host);
 		return -1;
 	}
@@ -234,7 +235,8 @@ static int parse_email(struct cparse *p, const yaml_node_t *m, struct receiver_c
 static int parse_receivers(struct cparse *p, const yaml_node_t *seq, struct alert_config *c)
 {
 	static const char *const k[] = { "name", "webhook", "email", NULL };
-	static const char *const wk[] = { "url", "timeout", "bearer_token_secret", "ca_file", "repeat_interval", NULL };
+	static const char *const wk[] = { "url", "timeout", "bearer_token_secret", "ca_file", "repeat_interval",
+		"escalate_after", NULL };
 	if (seq->type != YAML_SEQUENCE_NODE)
 		return cerr(p, seq, "alerting.receivers must be a list");
 	for (yaml_node_item_t *it = seq->data.sequence.items.start; it < seq->data.sequence.items.top; it++) {
@@ -255,7 +257,8 @@ static int parse_receivers(struct cparse *p, const yaml_node_t *seq, struct aler
 			    dur(p, wh, "timeout", "webhook", &r->timeout_ms) < 0 ||
 			    str(p, wh, "bearer_token_secret", "webhook", &r->bearer_secret) < 0 ||
 			    str(p, wh, "ca_file", "webhook", &r->ca_file) < 0 ||
-			    dur(p, wh, "repeat_interval", "webhook", &r->repeat_interval_ms) < 0)
+			    dur(p, wh, "repeat_interval", "webhook", &r->repeat_interval_ms) < 0 ||
+			    dur(p, wh, "escalate_after", "webhook", &r->escalate_after_ms) < 0)
 				return -1;
 			if (!r->url)
 				return cerr(p, wh, "webhook: url is required");

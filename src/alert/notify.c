@@ -673,6 +673,14 @@ static int dedup(struct notifier *n, const struct receiver_config *r, const stru
 	if (e)
 		notify_parse_time(e, &ends);
 	int firing = !(ends > 0 && ends <= now);
+	if (firing && r->escalate_after_ms > 0) {
+		/* Escalation: only alerts that have been firing long enough; the
+		 * store's re-sends bring the others back until they qualify. */
+		int64_t starts = 0;
+		const char *s = ajson_get_str(a, "startsAt");
+		if (!s || notify_parse_time(s, &starts) < 0 || now - starts < r->escalate_after_ms)
+			return 0;
+	}
 	sqlite3_int64 fp = (sqlite3_int64)notify_fingerprint(ajson_get(a, "labels"));
 	sqlite3_stmt *st;
 	int have = 0, was_firing = 0;

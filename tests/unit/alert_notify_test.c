@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alert/alert.h"
@@ -484,6 +485,45 @@ T_TEST(notify_dedup_for_direct_receivers)
 	T_EQ_INT(system(cmd), 0);
 }
 
+/* An escalation receiver hears of an alert only once it has fired long enough. */
+T_TEST(notify_escalation)
+{
+	char dir[] = "/tmp/alert_notify_test.XXXXXX";
+	T_CHECK(mkdtemp(dir) != NULL);
+	char db[256], young[512], old[512];
+	snprintf(db, sizeof(db), "%s/notify.db", dir);
+	const char *y = "alerting:\n  receivers:\n  - name: oncall\n    webhook: {url: 'http://127.0.0.1:9/'}\n"
+	    "  - name: manager\n    webhook: {url: 'http://127.0.0.1:9/', escalate_after: 30m}\n";
+	time_t now = time(NULL);
+	struct tm tm;
+	char t1[32], t2[32];
+	time_t a = now - 60, b = now - 3600;
+	gmtime_r(&a, &tm);
+	strftime(t1, sizeof(t1), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	gmtime_r(&b, &tm);
+	strftime(t2, sizeof(t2), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	snprintf(young, sizeof(young), "[{\"labels\":{\"alertname\":\"A\"},\"startsAt\":\"%s\","
+	    "\"endsAt\":\"2100-01-01T00:00:00Z\"}]", t1);
+	snprintf(old, sizeof(old), "[{\"labels\":{\"alertname\":\"A\"},\"startsAt\":\"%s\","
+	    "\"endsAt\":\"2100-01-01T00:00:00Z\"}]", t2);
+	struct loop *l = loop_new();
+	struct notifier *n;
+	struct alert_config c;
+	char err[ALERT_ERR_MAX] = "";
+	T_EQ_INT(notifier_open(l, db, &n, err, sizeof(err)), 0);
+	T_EQ_INT(alert_config_parse("t", y, strlen(y), &c, err, sizeof(err)), 0);
+	T_EQ_INT(c.receivers[1].escalate_after_ms, 1800000);
+	egress_reset();
+	notifier_configure(n, &c);
+	T_EQ_INT(notifier_accept(n, young, strlen(young), err, sizeof(err)), 1);	/* oncall only */
+	T_EQ_INT(notifier_accept(n, old, strlen(old), err, sizeof(err)), 1);		/* now the manager */
+	notifier_close(n);
+	loop_free(l);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	T_EQ_INT(system(cmd), 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc > 1 && strcmp(argv[1], "notify-test") == 0)
@@ -499,5 +539,6 @@ int main(int argc, char **argv)
 	T_RUN(notify_maintenance_windows);
 	T_RUN(notify_maintenance_suppresses);
 	T_RUN(notify_dedup_for_direct_receivers);
+	T_RUN(notify_escalation);
 	return t_done();
 }
