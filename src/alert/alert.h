@@ -8,13 +8,17 @@
  *   template.c  the Go text/template subset annotations and labels use
  *   state.c     rule evaluation against a query callback, alert state
  *               (inactive/pending/firing), ALERTS series, save/restore
+ *   runtime.c   what the store worker calls: rule_files, tick, state file
  *   api.c       /api/v1/rules, /api/v1/alerts JSON, the MSG_ALERTS payload
  *   json.c      a small capped JSON reader (MSG_ALERTS, notify-test input)
  *   notify.c    the durable notification queue (SQLite) and delivery
  *               (Alertmanager API v2, webhook, SMTP) over libcurl's multi
- *               interface on core/loop.h
+ *               interface on core/loop.h; de-duplication, escalation
+ *   notify_fmt.c  the bodies sent: Alertmanager, webhook JSON, email
+ *   maint.c     maintenance windows (matchers, one-off and weekly)
  *   config.c    the `rule_files:` and `alerting:` config sections
- *   cli.c       `vigil check rules`, `vigil notify-test`
+ *   cli.c       receivers' egress rules, `vigil notify-test`
+ *               (`vigil check rules` is rules_cli_main in rules.c)
  *
  * The PromQL engine is not part of this module: rule evaluation asks an
  * alert_query_fn for an instant vector, and rule loading may ask an
@@ -24,6 +28,7 @@
  *   if (rules_load_file(rs, "rules.yml", NULL, NULL, err, sizeof err) < 0) ...
  *   struct alert_engine *e = alert_engine_new(rs, &opts);   // takes rs
  *   alert_engine_eval_due(e, now_ms, query, qctx, sink, &notifications);
+ * or, in the store worker, all of it at once: alert_runtime_new / _tick.
  */
 #ifndef VIGIL_ALERT_H
 #define VIGIL_ALERT_H
@@ -106,6 +111,7 @@ int template_compile(const char *text, size_t n, struct template **out /* out */
  */
 int template_expand(const struct template *t, const char *src, const struct template_data *d,
     struct buf *out, char *err, size_t errsz);
+/* Free a compiled template; NULL is fine. */
 void template_free(struct template *t);
 /* Go's and Prometheus's number formatting used by templates (also by tests). */
 void template_humanize(double v, char *out, size_t outsz);
@@ -151,6 +157,7 @@ struct rule_set {
 	size_t cap;			/* slots allocated */
 };
 
+/* Make an empty rule set (rules_parse / rules_load_file fill it). */
 struct rule_set *rule_set_new(void);
 /* Free a rule set; NULL is fine. */
 void rule_set_free(struct rule_set *rs);
@@ -236,6 +243,7 @@ struct alert_engine {
 
 /* Make an engine that owns rs (NULL opts: defaults). */
 struct alert_engine *alert_engine_new(struct rule_set *rs, const struct alert_engine_opts *opts);
+/* Free the engine, its rules and every alert; NULL is fine. */
 void alert_engine_free(struct alert_engine *e);
 /*
  * Evaluate group gi at ts_ms: run every rule through query, update alert
@@ -257,6 +265,7 @@ int alert_engine_eval_due(struct alert_engine *e, int64_t now_ms, alert_query_fn
  */
 int alert_engine_save(const struct alert_engine *e, struct buf *out);
 int alert_engine_restore(struct alert_engine *e, const void *p, size_t n);
+/* "inactive", "pending" or "firing". */
 const char *alert_state_name(enum alert_state s);
 
 /* ---- JSON (api.c) ---- */
@@ -342,6 +351,7 @@ struct alert_config {
  */
 int alert_config_parse(const char *name, const char *text, size_t len,
     struct alert_config *out /* out */, char *err, size_t errsz);
+/* Free what alert_config_parse filled in (c itself is the caller's); zeroes c. */
 void alert_config_free(struct alert_config *c);
 
 /* ---- maintenance windows (maint.c) ---- */
