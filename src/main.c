@@ -12,6 +12,8 @@
 #include "promql/promql.h"
 #include "snmp/cli.h"
 #include "snmp/sim.h"
+#include "alert/alert.h"
+#include "core/alerting.h"
 #include "core/config.h"
 #include "core/parent.h"
 #include "core/worker.h"
@@ -59,10 +61,11 @@ static const struct command commands[] = {
 	  "usage: see vigil snmppoll with no arguments\n" },
 	{ "probe", probe_cli_main, "vigil probe KIND TARGET      run one probe, print its series",
 	  "usage: see vigil probe with no arguments\n" },
-	{ "check", cmd_check, "vigil check config FILE    validate a config file (and its secrets file)",
-	  "usage: vigil check config FILE\n\n"
-	  "Parses FILE and the secrets file it names. Prints \"FILE: ok\" and exits 0,\n"
-	  "or prints FILE:LINE:COL: reason and exits 2.\n" },
+	{ "check", cmd_check, "vigil check config|rules FILE  validate a config (with its secrets and rule files) or rule files",
+	  "usage: vigil check config FILE\n       vigil check rules FILE...\n\n"
+	  "config parses FILE, the secrets file and the rule files it names. Prints\n"
+	  "\"FILE: ok\" and exits 0, or prints FILE:LINE:COL: reason and exits 2.\n"
+	  "rules checks Prometheus rule files as promtool check rules does.\n" },
 	{ "tsdb", tsdb_cli_main, "vigil tsdb import|analyze|dump  work with a store directory",
 	  "usage: vigil tsdb import [-d DIR] [--span DURATION] FILE\n"
 	  "       vigil tsdb analyze DIR\n"
@@ -165,6 +168,12 @@ static int cmd_serve(int argc, char **argv)
 
 static int cmd_check(int argc, char **argv)
 {
+	if (argc >= 3 && strcmp(argv[1], "rules") == 0) {
+		/* promtool check rules: the PromQL engine checks every expr */
+		rules_cli_set_checker(alerting_check_expr, NULL);
+		argv[1] = "rules";
+		return rules_cli_main(argc - 1, argv + 1);
+	}
 	if (argc != 3 || strcmp(argv[1], "config") != 0) {
 		fputs(find("check")->help, stderr);
 		return EXIT_USAGE;
@@ -175,7 +184,9 @@ static int cmd_check(int argc, char **argv)
 		fprintf(stderr, "%s\n", err);
 		return EXIT_USAGE;
 	}
-	if (config_load_secrets(c, err, sizeof(err)) < 0) {
+	if (config_load_secrets(c, err, sizeof(err)) < 0 ||
+	    ((c->rule_files_pos[0] || c->alerting_pos[0]) &&
+	     alerting_check_config(c->file, c->text, strlen(c->text), err, sizeof(err)) < 0)) {
 		fprintf(stderr, "%s\n", err);
 		config_free(c);
 		return EXIT_USAGE;
@@ -193,6 +204,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "__worker") == 0)
 		return worker_main(argc - 1, argv + 1);
+	if (strcmp(argv[1], "notify-test") == 0)	/* test driver for the notifier's queue */
+		return notify_cli_main(argc - 1, argv + 1);
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		usage(stdout);
 		return 0;

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "api/storeapi.h"
+#include "alert/alert.h"
 #include "api/promapi.h"
 #include "api/remote_write.h"
 #include "core/ipc.h"
@@ -79,6 +80,31 @@ static void remote_write(struct storage *st, const struct storeapi_request *req,
 	*status = 204;
 }
 
+/* GET /api/v1/rules (?type=alert|record) and /api/v1/alerts, in Prometheus's shapes. */
+static void alerts_api(const struct storeapi_request *req, struct buf *body, int *status,
+    struct storeapi_counters *cnt)
+{
+	struct promapi_request rq = { .method = req->method, .path = req->path };
+	promapi_parse_request(&rq, req->query, req->query_len, req->body, req->body_len,
+	    req->body_len ? "application/x-www-form-urlencoded" : NULL);
+	const char *type = promapi_param(&rq, "type");
+	*status = 200;
+	if (!cnt->alerts) {
+		buf_adds(body, strcmp(req->path, "/rules") == 0 ? "{\"status\":\"success\",\"data\":{\"groups\":[]}}"
+		    : "{\"status\":\"success\",\"data\":{\"alerts\":[]}}");
+	} else if (strcmp(req->path, "/rules") == 0) {
+		if (type && strcmp(type, "alert") != 0 && strcmp(type, "record") != 0) {
+			*status = 400;
+			buf_adds(body, "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"unsupported type\"}");
+		} else {
+			alert_api_rules(alert_runtime_engine(cnt->alerts), type, body);
+		}
+	} else {
+		alert_api_alerts(alert_runtime_engine(cnt->alerts), body);
+	}
+	promapi_request_free(&rq);
+}
+
 void storeapi_handle(struct storage *st, const struct storeapi_request *req,
     struct buf *body, int *status, const char **ctype, struct storeapi_counters *cnt)
 {
@@ -87,6 +113,10 @@ void storeapi_handle(struct storage *st, const struct storeapi_request *req,
 		return;
 	}
 	*ctype = "application/json";
+	if (strcmp(req->path, "/rules") == 0 || strcmp(req->path, "/alerts") == 0) {
+		alerts_api(req, body, status, cnt);
+		return;
+	}
 	struct promapi_request rq = { .method = req->method, .path = req->path,
 		.timeout_ms = cnt->limits.timeout_ms, .max_samples = cnt->limits.max_samples,
 		.lookback_ms = cnt->limits.lookback_ms, .start_time_ms = cnt->limits.start_time_ms };

@@ -15,6 +15,8 @@
 #include "core/buf.h"
 #include "tsdb/storage.h"
 
+struct alert_runtime;
+
 struct storeapi_request {
 	char method[16];	/* "GET" or "POST" */
 	char path[512];		/* path below /api/v1, e.g. "/query" */
@@ -38,6 +40,7 @@ struct storeapi_counters {
 		int64_t start_time_ms;	/* when the store worker started */
 	} limits;		/* set by the store worker from the config */
 	struct storage *st;	/* the store (set by the handler) */
+	struct alert_runtime *alerts;	/* for /api/v1/rules and /alerts (NULL: none) */
 	uint64_t appended;	/* samples appended from remote_write */
 	uint64_t rejected;	/* remote_write samples the store refused */
 	uint64_t rw_requests;	/* remote_write requests taken */

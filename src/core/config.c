@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/config_schema.h"
 #include "core/xmalloc.h"
+#include "alert/alert.h"
 #include "probe/probe.h"
 
 #include <arpa/inet.h>
@@ -282,6 +283,10 @@ static const struct field root_fields[] = {
 	FLD("query", F_SECTION, 0, 0, 0, query_fields, NULL, "Limits of the PromQL engine (store worker). Queries run one at a time."),
 	FLD("host", F_SECTION, 0, 0, 0, host_fields, NULL, "Host metrics collected by the poller worker."),
 	FLD("snmp", F_SECTION, 0, 0, 0, snmp_fields, NULL, "SNMP devices polled by the poller worker."),
+	{ .key = "rule_files", .type = F_OPAQUE, .off = OFF(rule_files_pos), .def = "[]",
+	  .doc = "Prometheus rule files (globs; relative to the config file). See docs/ALERTING.md." },
+	{ .key = "alerting", .type = F_OPAQUE, .off = OFF(alerting_pos), .def = "",
+	  .doc = "Evaluation interval, external labels, Alertmanagers, webhook and email receivers, maintenance windows: docs/ALERTING.md." },
 	{ .key = "probes", .type = F_LIST, .off = OFF(probes), .off2 = OFF(nprobes),
 	  .elem_size = sizeof(struct cfg_probe), .sub = probe_fields,
 	  .doc = "Availability and service probes (ICMP node status, TCP, HTTP(S), DNS, TLS, Nagios plugins)." },
@@ -511,6 +516,12 @@ static int kv_flatten(struct pctx *p, const yaml_node_t *n, const char *prefix,
 static int set_field(struct pctx *p, const struct field *f, const yaml_node_t *n,
     const char *path, void *base)
 {
+	if (f->type == F_OPAQUE) {
+		int *pos = (int *)(void *)fieldp(base, f->off);
+		pos[0] = (int)n->start_mark.line + 1;
+		pos[1] = (int)n->start_mark.column + 1;
+		return 0;
+	}
 	if (f->type == F_KVMAP) {
 		struct config_kv *kv = (struct config_kv *)(void *)fieldp(base, f->off);
 		if (n->type != YAML_MAPPING_NODE)
@@ -768,6 +779,28 @@ static void free_fields(const struct field *fields, void *base)
 	}
 }
 
+/* rule_files and alerting are the alerting module's: it checks them, and the
+ * secrets its receivers name become references for the notifier only. */
+static int check_alerting(struct config *c, const char *name, const char *text, size_t len,
+    char *err, size_t errsz)
+{
+	struct alert_config ac;
+	if (alert_config_parse(name, text, len, &ac, err, errsz) < 0)
+		return -1;
+	for (size_t i = 0; i < ac.nreceivers; i++) {
+		const char *names[2] = { ac.receivers[i].password_secret, ac.receivers[i].bearer_secret };
+		for (int k = 0; k < 2; k++) {
+			if (!names[k])
+				continue;
+			c->refs = xreallocarray(c->refs, c->nrefs + 1, sizeof(*c->refs));
+			c->refs[c->nrefs++] = (struct config_secret_ref){ xstrdup(names[k]), ROLE_NOTIFIER,
+				c->alerting_pos[0], c->alerting_pos[1] };
+		}
+	}
+	alert_config_free(&ac);
+	return 0;
+}
+
 static void set_defaults(struct config *c)
 {
 	c->log_level = LOG_INFO;
@@ -834,6 +867,8 @@ int config_parse(const char *name, const char *text, size_t len, struct config *
 		goto out;
 	}
 	rc = parse_map(&p, root_fields, root, "", c);
+	if (rc == 0 && (c->rule_files_pos[0] || c->alerting_pos[0]))
+		rc = check_alerting(c, name, text, len, err, errsz);
 	for (size_t i = 0; rc == 0 && i < c->nscrapes; i++)
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(c->scrapes[i].job_name, c->scrapes[j].job_name) == 0) {
@@ -903,7 +938,15 @@ int config_load_file(const char *path, struct config **out, char *err, size_t er
 
 int config_load_default(struct config **out, char *err, size_t errsz)
 {
-	return config_parse("(default)", config_default_yaml, strlen(config_default_yaml), out, err, errsz);
+	/* The default rules (rules/vigil-defaults.yml) are on by default when
+	 * vigil starts from a directory that has them (make run, a checkout). */
+	char rules[4096];
+	if (!realpath(CONFIG_DEFAULT_RULES, rules))
+		return config_parse("(default)", config_default_yaml, strlen(config_default_yaml), out, err, errsz);
+	char *text = xasprintf("%srule_files:\n  - \"%s\"\n", config_default_yaml, rules);
+	int rc = config_parse("(default)", text, strlen(text), out, err, errsz);
+	free(text);
+	return rc;
 }
 
 const struct config_secret *config_secret_find(const struct config *c, const char *name)

@@ -170,12 +170,19 @@ struct config {
 	struct cfg_snmp_device *snmp_devices;	/* devices to poll */
 	size_t nsnmp_devices;			/* entries in snmp_devices */
 
+	/* rule_files and alerting: read by the alerting module (alert_config_parse) */
+	int rule_files_pos[2];		/* line, col of rule_files (0: absent) */
+	int alerting_pos[2];		/* line, col of alerting (0: absent) */
+
 	/* Secrets named by the config, and the secrets file's contents. */
 	struct config_secret_ref *refs;	/* references, in file order */
 	size_t nrefs;			/* entries in refs */
 	struct config_secret *secrets;	/* loaded by config_load_secrets() */
 	size_t nsecrets;		/* entries in secrets */
 };
+
+/* Rule file the default config evaluates when it exists (relative to where vigil starts). */
+#define CONFIG_DEFAULT_RULES "rules/vigil-defaults.yml"
 
 /* The embedded default configuration (what `vigil serve` runs with no -c). */
 extern const char config_default_yaml[];

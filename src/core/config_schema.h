@@ -30,6 +30,8 @@ enum ftype {
 	F_LIST,		/* list of maps -> array of elem_size structs at off, count at off2 */
 	F_SECRET,	/* name of a secret (recorded for config_load_secrets) -> char *;
 			 * min holds the enum config_role that uses it */
+	F_OPAQUE,	/* any value, read by another module's own parser (rule_files,
+			 * alerting: alert_config_parse); only its position is kept */
 	F_KVMAP,	/* a map of any keys, flattened to "a.b" = "v" pairs (lists repeat
 			 * the key) -> struct config_kv at off; checked whole by kv_check */
 };

@@ -1,5 +1,6 @@
 /* parent.c — see parent.h. */
 #include "core/parent.h"
+#include "core/alerting.h"
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/ipc.h"
@@ -251,7 +252,11 @@ static void send_config(struct parent *p, struct child *k)
 			buf_add(&sec, s->value, strlen(s->value) + 1);
 		}
 	}
-	buf_add(&cfg, p->cfg->file, strlen(p->cfg->file) + 1);
+	/* Workers run elsewhere: give them the file's absolute path (rule_files
+	 * are relative to it). */
+	char abs[PATH_MAX];
+	const char *fname = p->config_path && realpath(p->cfg->file, abs) ? abs : p->cfg->file;
+	buf_add(&cfg, fname, strlen(fname) + 1);
 	buf_add(&cfg, p->cfg->text, strlen(p->cfg->text));
 	ipc_conn_send(&k->ch, MSG_SECRETS, sec.data ? sec.data : "", (uint32_t)sec.len);
 	ipc_conn_send(&k->ch, MSG_CONFIG, cfg.data, (uint32_t)cfg.len);
@@ -387,7 +392,7 @@ static void spawn(struct parent *p, enum config_role role)
 	snprintf(suid, sizeof(suid), "%u", (unsigned)p->uid);
 	snprintf(sgid, sizeof(sgid), "%u", (unsigned)p->gid);
 	snprintf(sppid, sizeof(sppid), "%d", (int)getpid());
-	const char *rw = (role == ROLE_STORE || role == ROLE_WEB) ? p->data_dir : "-";
+	const char *rw = (role == ROLE_STORE || role == ROLE_WEB || role == ROLE_NOTIFIER) ? p->data_dir : "-";
 	pid_t pid = fork();
 	if (pid < 0)
 		goto fail;
@@ -485,6 +490,9 @@ static void reload(struct parent *p)
 	int rc = p->config_path ? config_load_file(p->config_path, &c, err, sizeof(err))
 	    : config_load_default(&c, err, sizeof(err));
 	if (rc == 0 && config_load_secrets(c, err, sizeof(err)) < 0)
+		rc = -1;
+	if (rc == 0 && (c->rule_files_pos[0] || c->alerting_pos[0]) &&
+	    alerting_check_config(c->file, c->text, strlen(c->text), err, sizeof(err)) < 0)
 		rc = -1;
 	if (rc < 0) {
 		p->reloads_failed++;
@@ -743,6 +751,9 @@ int parent_run(const char *config_path)
 	int rc = config_path ? config_load_file(config_path, &p.cfg, err, sizeof(err))
 	    : config_load_default(&p.cfg, err, sizeof(err));
 	if (rc == 0 && config_load_secrets(p.cfg, err, sizeof(err)) < 0)
+		rc = -1;
+	if (rc == 0 && (p.cfg->rule_files_pos[0] || p.cfg->alerting_pos[0]) &&
+	    alerting_check_config(p.cfg->file, p.cfg->text, strlen(p.cfg->text), err, sizeof(err)) < 0)
 		rc = -1;
 	if (rc == 0 && resolve_user(&p, err, sizeof(err)) < 0)
 		rc = -1;

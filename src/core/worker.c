@@ -328,9 +328,11 @@ int worker_main(int argc, char **argv)
 		}
 		sb.rw_path = ".";
 		/* Started as root: the data directory becomes the whole file system
-		 * for the store and web workers (SQLite, which resolves full paths,
-		 * then never needs the parents of storage.path to be searchable). */
-		if (sb.drop_user) {
+		 * of the web worker (SQLite resolves full paths: with the chroot the
+		 * parents of storage.path need not be searchable by its user). The
+		 * store reads rule files and the notifier CA bundles elsewhere, so
+		 * they stay in the data directory by cwd and Landlock instead. */
+		if (sb.drop_user && role == ROLE_WEB) {
 			if (chroot(".") < 0 || chdir("/") < 0) {
 				log_error("cannot chroot into the data directory", "reason=\"%s\"", strerror(errno));
 				return 1;

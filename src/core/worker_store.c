@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert/alert.h"
 #include "api/storeapi.h"
+#include "core/alerting.h"
 #include "core/batch.h"
 #include "core/clock.h"
 #include "core/log.h"
@@ -27,9 +29,67 @@ struct store_state {
 	uint64_t bad_batches;		/* batches that failed to decode */
 	uint64_t api_requests;		/* API requests answered */
 	struct storeapi_counters api;	/* remote_write and API counters */
+	struct alert_runtime *alerts;	/* rule evaluation (NULL: no rule_files) */
+	struct alerting_query_ctx qctx;	/* what rule queries run against */
+	uint64_t alert_msgs;		/* MSG_ALERTS sent to the notifier */
+	uint64_t alert_msgs_dropped;	/* MSG_ALERTS the notifier could not take */
+	struct worker *w;		/* the worker (for sending) */
 };
 
 static struct store_state state;
+
+#define ALERT_TICK_MS 1000	/* rule groups are due on their own intervals; checked this often */
+
+/* Rule results (ALERTS, ALERTS_FOR_STATE, recording rules) go into the store. */
+static int rule_sample(void *ctx, const struct labels *ls, int64_t ts, double v)
+{
+	struct store_state *s = ctx;
+	if (s->st.ops->append(s->st.impl, ls, ts, v) < 0)
+		s->rejected++;
+	else
+		s->appended++;
+	return 0;
+}
+
+static void alert_tick(struct loop *l, uint64_t id, void *ctx)
+{
+	struct store_state *s = ctx;
+	(void)id;
+	if (s->alerts) {
+		struct sample_sink sink = { rule_sample, s };
+		struct buf msg;
+		buf_init(&msg, 16u << 20);
+		alert_runtime_tick(s->alerts, clock_wall_ms(), alerting_query, &s->qctx, &sink, &msg);
+		if (msg.len) {
+			if (worker_send(s->w, ROLE_NOTIFIER, MSG_ALERTS, msg.data, (uint32_t)msg.len) == 0)
+				s->alert_msgs++;
+			else
+				s->alert_msgs_dropped++;	/* the state file keeps them; resent next time */
+		}
+		buf_free(&msg);
+	}
+	loop_add_timer(l, ALERT_TICK_MS, alert_tick, s);
+}
+
+/* (Re)load rule files; on failure the running rules stay. */
+static int apply_alerts(struct store_state *s, const struct config *c, char *err, size_t errsz)
+{
+	struct alert_runtime *rt = NULL;
+	if (!c->rule_files_pos[0] && !c->alerting_pos[0]) {
+		alert_runtime_free(s->alerts);
+		s->alerts = NULL;
+		return 0;
+	}
+	if (s->alerts)
+		alert_runtime_save(s->alerts);
+	if (alert_runtime_new(c->file, c->text, strlen(c->text), alerting_check_expr, alerting_format_expr,
+	    NULL, "alerts.state", &rt, err, errsz) < 0)
+		return -1;
+	alert_runtime_free(s->alerts);
+	s->alerts = rt;
+	s->api.alerts = rt;
+	return 0;
+}
 
 static void maintain(struct loop *l, uint64_t id, void *ctx)
 {
@@ -48,8 +108,11 @@ static int store_apply(struct worker *w, const struct config *c, char *err, size
 	state.api.limits.lookback_ms = c->query_lookback_ms;
 	if (!state.api.limits.start_time_ms)
 		state.api.limits.start_time_ms = clock_wall_ms();
+	state.qctx.lookback_ms = c->query_lookback_ms;
+	state.qctx.max_samples = (size_t)c->query_max_samples;
+	state.qctx.timeout_ms = c->query_timeout_ms;
 	if (state.open)
-		return 0;	/* retention and fsync settings take effect at restart */
+		return apply_alerts(&state, c, err, errsz);	/* retention and fsync: at restart */
 	struct tsdb_options o;
 	tsdb_options_default(&o);
 	o.dir = ".";	/* the worker runs inside storage.path */
@@ -65,7 +128,12 @@ static int store_apply(struct worker *w, const struct config *c, char *err, size
 	}
 	tsdb_storage(state.db, &state.st);
 	state.open = 1;
+	state.w = w;
+	state.qctx.st = &state.st;
+	if (apply_alerts(&state, c, err, errsz) < 0)
+		return -1;
 	loop_add_timer(w->loop, MAINTAIN_MS, maintain, &state);
+	loop_add_timer(w->loop, ALERT_TICK_MS, alert_tick, &state);
 	return 0;
 }
 
@@ -140,6 +208,11 @@ static void store_metrics(struct worker *w, struct buf *b)
 	buf_adds(b, "# HELP vigil_store_api_requests_total API requests the store worker answered.\n"
 	    "# TYPE vigil_store_api_requests_total counter\n");
 	buf_printf(b, "vigil_store_api_requests_total %llu\n", (unsigned long long)s->api_requests);
+	buf_adds(b, "# HELP vigil_alert_notifications_handed_total Alert batches handed to the notifier worker, by result.\n"
+	    "# TYPE vigil_alert_notifications_handed_total counter\n");
+	buf_printf(b, "vigil_alert_notifications_handed_total{result=\"sent\"} %llu\n", (unsigned long long)s->alert_msgs);
+	buf_printf(b, "vigil_alert_notifications_handed_total{result=\"notifier_unavailable\"} %llu\n",
+	    (unsigned long long)s->alert_msgs_dropped);
 	buf_adds(b, "# HELP vigil_remote_write_requests_total remote_write requests received, by result.\n"
 	    "# TYPE vigil_remote_write_requests_total counter\n");
 	buf_printf(b, "vigil_remote_write_requests_total{result=\"success\"} %llu\n", (unsigned long long)s->api.rw_requests);
@@ -153,6 +226,8 @@ static void store_metrics(struct worker *w, struct buf *b)
 static void store_shutdown(struct worker *w)
 {
 	struct store_state *s = w->state;
+	if (s)
+		alert_runtime_free(s->alerts);	/* saves the alert state */
 	if (s && s->open) {
 		s->st.ops->close(s->st.impl);	/* fsyncs the WAL, closes the tsdb */
 		s->open = 0;
