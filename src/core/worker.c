@@ -1,6 +1,7 @@
 /* worker.c — see worker.h. */
 #include "core/worker.h"
 #include "core/log.h"
+#include "core/sqlite_rel.h"
 #include "core/xmalloc.h"
 #include "sandbox/egress.h"
 #include "sandbox/sandbox.h"
@@ -351,6 +352,11 @@ int worker_main(int argc, char **argv)
 	sigaddset(&ss, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
 	int sfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
+	/* Databases in the data directory open relative to it (see sqlite_rel.h). */
+	if (sqlite_rel_register() < 0) {
+		log_error("cannot set up SQLite", NULL);
+		return 1;
+	}
 	if (sandbox_enter(&sb, &w.landlock_on, err, sizeof(err)) < 0) {
 		log_error("cannot enter sandbox", "reason=\"%s\"", err);
 		return 1;

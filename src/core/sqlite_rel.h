@@ -1,0 +1,15 @@
+/*
+ * sqlite_rel.h — SQLite that opens relative database names relative to the
+ * current directory. Workers enter their data directory while privileged and
+ * then drop privileges; SQLite's stock unix VFS turns every name into a full
+ * path and opens that, which needs search permission on every parent of the
+ * data directory. This VFS is the stock one with that one step left out.
+ */
+#ifndef VIGIL_SQLITE_REL_H
+#define VIGIL_SQLITE_REL_H
+
+/* Register the relative-path VFS as SQLite's default for this process.
+ * Idempotent. 0, or -1 if SQLite has no default VFS to wrap. */
+int sqlite_rel_register(void);
+
+#endif
