@@ -185,6 +185,14 @@ reject:
 	config_free(c);
 	char q[CONFIG_ERR_MAX + 64];
 	log_error("config rejected", "reason=%s", log_quote(q, sizeof(q), err));
+	/* A reload that failed part-way may have replaced some of what ran:
+	 * apply the config in force again so the worker is whole. */
+	if (w->started) {
+		char err2[CONFIG_ERR_MAX];
+		log_setup(w->cfg->log_level, sandbox_role_name(w->role));
+		if (w->ops->apply_config(w, w->cfg, err2, sizeof(err2)) < 0)
+			log_error("could not restore the running config", "reason=%s", log_quote(q, sizeof(q), err2));
+	}
 	send_parent(w, MSG_CONFIG_REJECTED, err, (uint32_t)strlen(err) + 1);
 	return w->started ? 0 : -1;
 }
