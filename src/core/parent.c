@@ -302,6 +302,13 @@ static int child_msg(void *ctx, struct ipc_conn *c, uint32_t type, const void *p
 			fprintf(stderr, "vigil: %.*s\n", (int)len, (const char *)pl);
 			p->exit_code = 1;
 			p->stopping = 1;
+		} else if (p->last_reload_ok) {
+			/* The parent accepted this reload but a worker could not apply
+			 * it (it went back to the running config): not a success. */
+			p->last_reload_ok = 0;
+			p->reloads_failed++;
+			if (p->reloads_ok)
+				p->reloads_ok--;
 		}
 		return 0;
 	}

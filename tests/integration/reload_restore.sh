@@ -24,6 +24,8 @@ wait_for sh -c "[ \$(curl -sf -H 'Authorization: Bearer $TOK' 'http://127.0.0.1:
 cfg "no-such-host.invalid:$NP" >"$T/vigil.yml"
 kill -HUP "$VPID"
 wait_for grep -q 'proc=poller msg="config rejected".*no-such-host.invalid' "$T/err" && pass rr/poller_rejects_unresolvable_target || fail rr/poller_rejects_unresolvable_target "$(grep -i reject "$T/err" | tail -1)"
+wait_for sh -c "curl -sf http://127.0.0.1:$VP/metrics | grep -q '^vigil_config_last_reload_successful 0$'" &&
+	pass rr/reload_reported_as_failed || fail rr/reload_reported_as_failed "$(curl -sf http://127.0.0.1:$VP/metrics | grep reload)"
 a=$(n); sleep 3; b=$(n)
 [ "$b" -gt "$a" ] && pass "rr/old_scrape_keeps_running ($a -> $b scrapes)" || fail rr/old_scrape_keeps_running "$a -> $b"
 [ "$FAILS" = 0 ]
