@@ -49,7 +49,7 @@ async function points(title) {
   await el.waitFor({ timeout: T });
   return parseInt((await el.getAttribute('data-points')) ?? '0', 10);
 }
-const shot = (name) => page.screenshot({ path: `${OUT}/${name}.png`, fullPage: true });
+const shot = (name, fullPage = true) => page.screenshot({ path: `${OUT}/${name}.png`, fullPage });
 
 await step('vigil_unauthenticated_redirects_to_login', async () => {
   await page.goto(`${BASE}/`);
@@ -104,6 +104,7 @@ await step('vigil_switch_node_page', async () => {
   const n = await rows('[data-panel="interfaces"]');
   check(n >= 48, `only ${n} interface rows (want 48)`);
   check(await points('Interface traffic') > 0, 'no traffic points');
+  check(await points('Availability (%)') > 0, 'no availability points (snmp_up)');
   await shot('node-switch');
 });
 
@@ -135,7 +136,7 @@ await step('vigil_explore_ifHCInOctets', async () => {
   const n = await rows('[data-panel="table"]');
   check(n >= 48 * SWITCHES.length, `explore table has ${n} rows, want ${48 * SWITCHES.length}`);
   check(await points('Graph') > 0, 'explore chart empty');
-  await shot('explore');
+  await shot('explore', false);
 });
 
 await step('vigil_write_without_csrf_is_refused', async () => {
