@@ -140,8 +140,16 @@ await step('vigil_explore_ifHCInOctets', async () => {
 });
 
 await step('vigil_write_without_csrf_is_refused', async () => {
-  const r = await page.request.post(`${BASE}/api/v1/write`, { data: Buffer.from('x'), headers: { 'Content-Type': 'application/x-protobuf' } });
+  const hdr = { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' };
+  const r = await page.request.post(`${BASE}/api/v1/write`, { data: Buffer.from('x'), headers: hdr });
   check(r.status() === 403, `POST /api/v1/write with a session cookie, no CSRF token: ${r.status()}`);
+  check(/CSRF/.test(await r.text()), `403 body does not name the CSRF token: ${(await r.text()).slice(0, 100)}`);
+  // the same request with the session's token gets past the CSRF check
+  // (and is then judged on its body, which is garbage)
+  const who = await (await page.request.get(`${BASE}/api/auth/whoami`)).json();
+  check(who.csrf_token, 'whoami has no csrf_token');
+  const r2 = await page.request.post(`${BASE}/api/v1/write`, { data: Buffer.from('x'), headers: { ...hdr, 'X-CSRF-Token': who.csrf_token } });
+  check(r2.status() !== 403 && r2.status() !== 401, `with the CSRF token: ${r2.status()} ${(await r2.text()).slice(0, 100)}`);
 });
 
 await step('vigil_viewer_token_query', async () => {
