@@ -151,3 +151,17 @@ build/asan/e2e-devserver: tests/e2e/devserver.c build/asan/libvigil.a
 	@mkdir -p $(dir $@)
 	@echo '  LD     $@'; $(CC) $(ASAN_CFLAGS) -o $@ $< build/asan/libvigil.a $(PKG_LIBS)
 unit-bin: build/asan/e2e-devserver
+
+# ---- demo lab (owner: demolab; see docs/DEMO.md) ----
+# `make demo`: 24 simulated 48-port switches on loopback, this host and an
+# ICMP probe, all watched by ./vigil serve on http://127.0.0.1:9920/.
+# Ctrl-C stops vigil; the trap then stops the simulator.
+.PHONY: demo
+demo:
+	@./scripts/install-deps
+	@$(MAKE) --no-print-directory vigil
+	@./scripts/demo-lab build/demo 9920
+	@sim=$$(cat build/demo/sim.pid); trap 'kill $$sim 2>/dev/null; rm -f build/demo/sim.pid' EXIT INT TERM; \
+	 echo "demo: open http://127.0.0.1:9920/ (Ctrl-C stops the lab)"; \
+	 ./vigil serve -c build/demo/vigil.yml
+# ---- end demo lab ----

@@ -68,7 +68,7 @@ export async function nodePage(root: HTMLElement, instance: string, params: URLS
       h('span', { class: 'muted', style: 'font-size:14px' }, n?.status ?? 'unknown')));
     const k = await ifKindOf(instance);
     const [av, rt, cp, mm, dk, tr, fs, ifs, availPct] = await Promise.all([
-      R(`100 * avg_over_time(up${S}[${g.step}s]) or 100 * avg_over_time(probe_success${S}[${g.step}s])`),
+      R(`100 * avg_over_time(up${S}[${g.step}s]) or 100 * avg_over_time(probe_success${S}[${g.step}s]) or 100 * avg_over_time(snmp_up${S}[${g.step}s])`),
       R(`probe_icmp_duration_seconds${S.replace('}', ', phase="rtt"}')} * 1000 or probe_duration_seconds${S} * 1000 or scrape_duration_seconds${S} * 1000`),
       R(`100 * (1 - avg by (instance) (rate(node_cpu_seconds_total${S.replace('}', ', mode="idle"}')}[${g.rate}]))) or avg by (instance) (hrProcessorLoad${S})`),
       R(`label_replace(node_memory_MemTotal_bytes${S} - node_memory_MemAvailable_bytes${S}, "what", "used", "", "") or label_replace(node_memory_MemTotal_bytes${S}, "what", "total", "", "")`),
@@ -76,7 +76,7 @@ export async function nodePage(root: HTMLElement, instance: string, params: URLS
       R(`label_replace(sum by (instance) (8 * rate(${k.inOctets}${S}[${g.rate}])), "what", "in", "", "") or label_replace(sum by (instance) (8 * rate(${k.outOctets}${S}[${g.rate}])), "what", "out", "", "")`),
       query(`node_filesystem_size_bytes${S.replace('}', ', fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"}')}`).catch(() => [] as Sample[]),
       interfaces(instance, k),
-      query(`100 * avg_over_time(up${S}[${g.end - g.start}s]) or 100 * avg_over_time(probe_success${S}[${g.end - g.start}s])`).catch(() => [] as Sample[]),
+      query(`100 * avg_over_time(up${S}[${g.end - g.start}s]) or 100 * avg_over_time(probe_success${S}[${g.end - g.start}s]) or 100 * avg_over_time(snmp_up${S}[${g.end - g.start}s])`).catch(() => [] as Sample[]),
     ]);
     const what = (m: Record<string, string>) => m.what ?? m.job ?? 'value';
     drawChart(avail.el, av, g.start, g.end, g.step, { fmt: (v) => pct(v, 0), min: 0, max: 105, legend: (m) => m.job ?? 'availability' });

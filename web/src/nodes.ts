@@ -63,8 +63,8 @@ export async function loadNodes(): Promise<NodeRow[]> {
       group: String(n.group ?? ''), cpu: n.cpu_percent ?? null, mem: n.memory_percent ?? null, loss: n.packet_loss_percent ?? null,
     }));
   }
-  const [up, probe, vstat, uname, uptime, resp, cpu, mem, loss] = await Promise.all([
-    safe(query('up')), safe(query('probe_success')), safe(query('vigil_node_status')),
+  const [up, snmpUp, probe, vstat, uname, uptime, resp, cpu, mem, loss] = await Promise.all([
+    safe(query('up')), safe(query('snmp_up')), safe(query('probe_success')), safe(query('vigil_node_status')),
     safe(query('node_uname_info')), safe(query(Q.uptime)), safe(query(Q.resp)),
     safe(query(Q.cpu)), safe(query(Q.mem)), safe(query(Q.loss)),
   ]);
@@ -87,18 +87,28 @@ export async function loadNodes(): Promise<NodeRow[]> {
     setStatus(r, s.value[1] === '1');
     if (!r.group) r.group = s.metric.job ?? '';
   }
+  // vigil's SNMP poller: snmp_up{instance=<device name>} per polled device
+  for (const s of snmpUp) {
+    const r = get(s.metric.instance ?? '');
+    setStatus(r, s.value[1] === '1');
+    if (!r.group) r.group = 'snmp';
+  }
   for (const s of probe) {
     const r = get(s.metric.instance ?? '');
     setStatus(r, s.value[1] === '1');
     if (!r.group) r.group = s.metric.job ?? '';
   }
+  // vigil_node_status{node}: 0 unknown, 1 up, 2 warning, 3 down (src/probe/status.h)
   for (const s of vstat) {
-    const r = get(s.metric.instance ?? '');
+    const r = get(s.metric.node ?? s.metric.instance ?? '');
     const v = s.value[1];
-    r.status = v === '0' ? 'down' : v === '2' ? 'warning' : v === '1' ? 'up' : 'unknown';
+    r.status = v === '3' ? 'down' : v === '2' ? 'warning' : v === '1' ? 'up' : 'unknown';
     if (s.metric.group) r.group = s.metric.group;
   }
   for (const s of uname) {
+    // vigil's host collector has no `up` series: a current node_uname_info
+    // (job="node", instance=<hostname>) is this host reporting, so it is up.
+    if (!rows.has(s.metric.instance ?? '') && s.metric.job === 'node') setStatus(get(s.metric.instance ?? ''), true);
     const r = rows.get(s.metric.instance ?? '');
     if (!r) continue;
     if (s.metric.nodename) r.node = s.metric.nodename;
