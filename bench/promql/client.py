@@ -72,7 +72,7 @@ def main():
     end = T0 + (samples - 1) * 10
     span = end - T0
     shapes = ['a_X', 'rate(a_X[1m])', 'sum(a_X)', 'sum by (l) (rate(a_X[5m]))', 'a_X + a_X',
-              'topk(5, a_X)', 'histogram_quantile(0.9, sum by (le) (rate(h_X[5m])))']
+              'topk(5, a_X)', 'histogram_quantile(0.9, sum by (le) (rate(h_X_bucket[5m])))']
     sizes = ['one', 'ten', 'hundred', 'two_thousand']
     rows, skipped, mism, errors = [], [], [], []
     tot = {s[0]: 0.0 for s in systems}
@@ -102,6 +102,8 @@ def main():
                             break
                     if slow:
                         continue
+                    if not answers['vigil']:
+                        mism.append('%s: empty answer from vigil' % label)
                     for name in ('prometheus', 'victoria'):
                         m = compare(name, answers['vigil'], answers[name])
                         if m:
