@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <netinet/ip_icmp.h>
@@ -127,6 +128,20 @@ static int mkdir_p(const char *path)
 	return 0;
 }
 
+static uid_t chown_uid;		/* nftw callback's target user */
+static gid_t chown_gid;		/* and group */
+static int chown_failed;	/* errno of the first failed chown */
+
+static int chown_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)flag;
+	(void)ftw;
+	if ((st->st_uid != chown_uid || st->st_gid != chown_gid) &&
+	    lchown(path, chown_uid, chown_gid) < 0 && !chown_failed)
+		chown_failed = errno;
+	return 0;
+}
+
 static int prepare_data_dir(struct parent *p, char *err, size_t errsz)
 {
 	const char *path = p->cfg->storage_path;
@@ -139,10 +154,17 @@ static int prepare_data_dir(struct parent *p, char *err, size_t errsz)
 		snprintf(err, errsz, "storage.path %s: %s", path, strerror(errno));
 		return -1;
 	}
-	if (p->drop && chown(p->data_dir, p->uid, p->gid) < 0) {
-		snprintf(err, errsz, "storage.path %.400s: cannot hand to uid %u: %s", p->data_dir,
-		    (unsigned)p->uid, strerror(errno));
-		return -1;
+	/* Everything in the data directory belongs to the workers' user, also
+	 * what root put there (vigil tsdb import, vigil token create). */
+	if (p->drop) {
+		chown_uid = p->uid;
+		chown_gid = p->gid;
+		chown_failed = 0;
+		if (nftw(p->data_dir, chown_one, 32, FTW_PHYS) < 0 || chown_failed) {
+			snprintf(err, errsz, "storage.path %.400s: cannot hand to uid %u: %s", p->data_dir,
+			    (unsigned)p->uid, strerror(chown_failed ? chown_failed : errno));
+			return -1;
+		}
 	}
 	struct stat st0;
 	if (stat(p->data_dir, &st0) < 0 || !S_ISDIR(st0.st_mode)) {

@@ -123,6 +123,13 @@ static int open_blocks(struct tsdb *db, char *err, size_t errsz)
 		int rc = block_open(path, &b, berr, sizeof(berr));
 		if (rc == 0) {
 			tsdb_add_block(db, b);
+		} else if (rc == -EACCES || rc == -EPERM || rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM) {
+			/* Not damage: a block we may not read (e.g. written by root)
+			 * or a resource limit. Refuse to open rather than move good
+			 * data aside. */
+			snprintf(err, errsz, "%s", berr);
+			closedir(d);
+			return rc;
 		} else if (db->opt.read_only) {
 			log_error("tsdb: skipping damaged block", "reason=\"%s\"", berr);
 		} else {
