@@ -30,6 +30,7 @@
 #include "alert/json.h"
 #include "alert/notify_fmt.h"
 #include "core/clock.h"
+#include "core/curlloop.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/xmalloc.h"
@@ -63,8 +64,7 @@ struct request {
 struct notifier {
 	struct loop *loop;		/* event loop everything runs on */
 	sqlite3 *db;			/* the queue */
-	CURLM *multi;			/* libcurl multi handle */
-	uint64_t curl_timer;		/* loop timer libcurl asked for (0: none) */
+	struct curl_loop cl;		/* libcurl multi on the loop (core/curlloop.h) */
 	uint64_t pump_timer;		/* next queue scan (0: none) */
 	struct alert_config cfg;	/* receivers and queue settings (owned) */
 	struct request **inflight;	/* per receiver: its request or NULL */
@@ -152,6 +152,8 @@ static int open_queue(struct notifier *n, const char *db_path, char *err, size_t
 	return rc;
 }
 
+static void after_io(void *ctx);
+
 int notifier_open(struct loop *l, const char *db_path, struct notifier **out, char *err, size_t errsz)
 {
 	*out = NULL;
@@ -179,11 +181,7 @@ int notifier_open(struct loop *l, const char *db_path, struct notifier **out, ch
 	}
 	if (rc != SQLITE_OK)
 		goto fail;
-	n->multi = curl_multi_init();
-	if (!n->multi) {
-		snprintf(err, errsz, "libcurl: cannot make a multi handle");
-		goto fail;
-	}
+	curl_loop_init(&n->cl, l, after_io, n);
 	n->queue_len = db_count(n);
 	*out = n;
 	return 0;
@@ -203,7 +201,7 @@ static void check_done(struct notifier *n)
 {
 	CURLMsg *m;
 	int left;
-	while ((m = curl_multi_info_read(n->multi, &left))) {
+	while ((m = curl_multi_info_read(n->cl.multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		struct request *rq = NULL;
@@ -213,59 +211,9 @@ static void check_done(struct notifier *n)
 	}
 }
 
-static void on_fd(struct loop *l, int fd, unsigned events, void *ctx)
+static void after_io(void *ctx)
 {
-	struct notifier *n = ctx;
-	int running, flags = 0;
-	(void)l;
-	if (events & LOOP_READ)
-		flags |= CURL_CSELECT_IN;
-	if (events & LOOP_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(n->multi, fd, flags, &running);
-	check_done(n);
-}
-
-static int sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct notifier *n = userp;
-	(void)e;
-	(void)socketp;
-	if (what == CURL_POLL_REMOVE) {
-		loop_del_fd(n->loop, s);
-		return 0;
-	}
-	unsigned ev = 0;
-	if (what == CURL_POLL_IN || what == CURL_POLL_INOUT)
-		ev |= LOOP_READ;
-	if (what == CURL_POLL_OUT || what == CURL_POLL_INOUT)
-		ev |= LOOP_WRITE;
-	loop_add_fd(n->loop, s, ev, on_fd, n);
-	return 0;
-}
-
-static void on_curl_timer(struct loop *l, uint64_t id, void *ctx)
-{
-	struct notifier *n = ctx;
-	int running;
-	(void)l;
-	if (id == n->curl_timer)
-		n->curl_timer = 0;
-	curl_multi_socket_action(n->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(n);
-}
-
-static int timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct notifier *n = userp;
-	(void)multi;
-	if (n->curl_timer) {
-		loop_del_timer(n->loop, n->curl_timer);
-		n->curl_timer = 0;
-	}
-	if (timeout_ms >= 0)
-		n->curl_timer = loop_add_timer(n->loop, timeout_ms, on_curl_timer, n);
-	return 0;
+	check_done(ctx);
 }
 
 /* Every connection libcurl makes passes the egress policy first. */
@@ -304,7 +252,7 @@ static void request_free(struct request *rq)
 	if (!rq)
 		return;
 	if (rq->easy) {
-		curl_multi_remove_handle(rq->n->multi, rq->easy);
+		curl_multi_remove_handle(rq->n->cl.multi, rq->easy);
 		curl_easy_cleanup(rq->easy);
 	}
 	buf_free(&rq->body);
@@ -474,7 +422,7 @@ static int start_request(struct notifier *n, size_t ri, struct request *rq)
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, rq->body.data);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)rq->body.len);
 	}
-	if (curl_multi_add_handle(n->multi, e) != CURLM_OK)
+	if (curl_multi_add_handle(n->cl.multi, e) != CURLM_OK)
 		return -1;
 	return 0;
 }
@@ -561,7 +509,7 @@ static void pump(struct notifier *n)
 		if (!n->inflight[i])
 			start_batch(n, i, now);
 	int running;
-	curl_multi_socket_action(n->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	curl_multi_socket_action(n->cl.multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	if (n->pump_timer)
 		loop_del_timer(n->loop, n->pump_timer);
 	n->pump_timer = 0;
@@ -613,10 +561,6 @@ void notifier_configure(struct notifier *n, struct alert_config *c)
 	n->inflight = xcalloc(n->cfg.nreceivers ? n->cfg.nreceivers : 1, sizeof(*n->inflight));
 	for (size_t i = 0; i < n->cfg.nreceivers; i++)
 		stats_for(n, n->cfg.receivers[i].name);
-	curl_multi_setopt(n->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
-	curl_multi_setopt(n->multi, CURLMOPT_SOCKETDATA, n);
-	curl_multi_setopt(n->multi, CURLMOPT_TIMERFUNCTION, timer_cb);
-	curl_multi_setopt(n->multi, CURLMOPT_TIMERDATA, n);
 	/* A restart may have left rows marked in flight: they are due now. */
 	db_exec(n, "UPDATE queue SET next_try_ms = 0 WHERE next_try_ms < 0");
 	n->configured = 1;
@@ -860,11 +804,9 @@ void notifier_close(struct notifier *n)
 		return;
 	abandon_all(n);
 	free(n->inflight);
-	if (n->curl_timer)
-		loop_del_timer(n->loop, n->curl_timer);
 	if (n->pump_timer)
 		loop_del_timer(n->loop, n->pump_timer);
-	curl_multi_cleanup(n->multi);
+	curl_loop_free(&n->cl);
 	sqlite3_close(n->db);
 	alert_config_free(&n->cfg);
 	for (size_t i = 0; i < n->nstats; i++)

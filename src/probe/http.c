@@ -4,6 +4,7 @@
  * loop_add_fd / loop_add_timer). Every socket curl opens passes through
  * egress_check first (CURLOPT_OPENSOCKETFUNCTION), redirects included.
  */
+#include "core/curlloop.h"
 #include "probe/probe_int.h"
 #include "core/buf.h"
 #include "core/clock.h"
@@ -22,10 +23,7 @@
 #include <unistd.h>
 
 struct http_multi {
-	CURLM *m;		/* the multi handle */
-	struct loop *l;		/* loop it runs on */
-	uint64_t timer;		/* curl's pending timeout timer, or 0 */
-	int running;		/* transfers in progress */
+	struct curl_loop cl;	/* curl on the loop (core/curlloop.h) */
 };
 
 struct http_run {
@@ -69,50 +67,9 @@ static CURLcode http_ssl_ctx(CURL *h, void *sslctx, void *ud)
 
 static void http_check_done(struct http_multi *hm);
 
-static void http_on_sock(struct loop *l, int fd, unsigned ev, void *ctx)
+static void http_after_io(void *ctx)
 {
-	struct http_multi *hm = ctx;
-	(void)l;
-	int flags = (ev & LOOP_READ ? CURL_CSELECT_IN : 0) | (ev & LOOP_WRITE ? CURL_CSELECT_OUT : 0);
-	curl_multi_socket_action(hm->m, fd, flags, &hm->running);
-	http_check_done(hm);
-}
-
-static int http_sock_cb(CURL *e, curl_socket_t s, int what, void *userp, void *socketp)
-{
-	struct http_multi *hm = userp;
-	(void)e;
-	(void)socketp;
-	if (what == CURL_POLL_REMOVE) {
-		loop_del_fd(hm->l, s);
-		return 0;
-	}
-	unsigned ev = (what & CURL_POLL_IN ? LOOP_READ : 0) | (what & CURL_POLL_OUT ? LOOP_WRITE : 0);
-	loop_add_fd(hm->l, s, ev, http_on_sock, hm);
-	return 0;
-}
-
-static void http_on_timer(struct loop *l, uint64_t id, void *ctx)
-{
-	struct http_multi *hm = ctx;
-	(void)l;
-	if (hm->timer != id)
-		return;
-	hm->timer = 0;
-	curl_multi_socket_action(hm->m, CURL_SOCKET_TIMEOUT, 0, &hm->running);
-	http_check_done(hm);
-}
-
-static int http_timer_cb(CURLM *m, long timeout_ms, void *userp)
-{
-	struct http_multi *hm = userp;
-	(void)m;
-	if (hm->timer)
-		loop_del_timer(hm->l, hm->timer);
-	hm->timer = 0;
-	if (timeout_ms >= 0)
-		hm->timer = loop_add_timer(hm->l, timeout_ms, http_on_timer, hm);
-	return 0;
+	http_check_done(ctx);
 }
 
 struct http_multi *http_multi_new(struct loop *l)
@@ -123,14 +80,7 @@ struct http_multi *http_multi_new(struct loop *l)
 		curl_ready = 1;
 	}
 	struct http_multi *hm = xcalloc(1, sizeof(*hm));
-	hm->l = l;
-	hm->m = curl_multi_init();
-	if (!hm->m)
-		abort();
-	curl_multi_setopt(hm->m, CURLMOPT_SOCKETFUNCTION, http_sock_cb);
-	curl_multi_setopt(hm->m, CURLMOPT_SOCKETDATA, hm);
-	curl_multi_setopt(hm->m, CURLMOPT_TIMERFUNCTION, http_timer_cb);
-	curl_multi_setopt(hm->m, CURLMOPT_TIMERDATA, hm);
+	curl_loop_init(&hm->cl, l, http_after_io, hm);
 	return hm;
 }
 
@@ -138,9 +88,7 @@ void http_multi_free(struct http_multi *hm)
 {
 	if (!hm)
 		return;
-	if (hm->timer)
-		loop_del_timer(hm->l, hm->timer);
-	curl_multi_cleanup(hm->m);
+	curl_loop_free(&hm->cl);
 	free(hm);
 }
 
@@ -170,7 +118,7 @@ static curl_socket_t http_opensocket(void *ud, curlsocktype purpose, struct curl
 
 static void http_release(struct http_run *hr)
 {
-	curl_multi_remove_handle(hr->hm->m, hr->h);
+	curl_multi_remove_handle(hr->hm->cl.multi, hr->h);
 	curl_easy_cleanup(hr->h);
 	curl_slist_free_all(hr->hdrs);
 	curl_slist_free_all(hr->pin);
@@ -339,7 +287,7 @@ static void http_check_done(struct http_multi *hm)
 {
 	CURLMsg *msg;
 	int left;
-	while ((msg = curl_multi_info_read(hm->m, &left))) {
+	while ((msg = curl_multi_info_read(hm->cl.multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		struct http_run *hr = NULL;
@@ -418,7 +366,7 @@ int probe_http_start(struct probe_run *r)
 	}
 	r->kstate = hr;
 	r->on_timeout = http_timeout;
-	if (curl_multi_add_handle(hm->m, h) != CURLM_OK) {
+	if (curl_multi_add_handle(hm->cl.multi, h) != CURLM_OK) {
 		r->kstate = NULL;
 		curl_easy_cleanup(h);
 		curl_slist_free_all(hr->hdrs);

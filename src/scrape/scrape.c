@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 
 #include "core/clock.h"
+#include "core/curlloop.h"
 #include "core/hmap.h"
 #include "core/labels.h"
 #include "core/log.h"
@@ -76,8 +77,7 @@ struct starget {
 
 struct scrape_manager {
 	struct loop *l;			/* the event loop */
-	CURLM *multi;			/* the multi handle */
-	uint64_t curl_timer;		/* libcurl's timeout timer */
+	struct curl_loop cl;		/* libcurl multi on the loop (core/curlloop.h) */
 	struct sample_sink sink;	/* where samples go */
 	struct sjob *jobs;		/* jobs */
 	size_t njobs;			/* entries in jobs */
@@ -265,53 +265,9 @@ static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_
 	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
 }
 
-static void on_fd(struct loop *l, int fd, unsigned events, void *ctx)
+static void after_io(void *ctx)
 {
-	struct scrape_manager *m = ctx;
-	int running, flags = 0;
-	(void)l;
-	if (events & LOOP_READ)
-		flags |= CURL_CSELECT_IN;
-	if (events & LOOP_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	curl_multi_socket_action(m->multi, fd, flags, &running);
-	check_done(m);
-}
-
-static int on_curl_socket(CURL *e, curl_socket_t s, int what, void *ud, void *sockp)
-{
-	struct scrape_manager *m = ud;
-	(void)e;
-	(void)sockp;
-	if (what == CURL_POLL_REMOVE) {
-		loop_del_fd(m->l, s);
-		return 0;
-	}
-	unsigned ev = (what == CURL_POLL_IN || what == CURL_POLL_INOUT ? LOOP_READ : 0) |
-	    (what == CURL_POLL_OUT || what == CURL_POLL_INOUT ? LOOP_WRITE : 0);
-	loop_add_fd(m->l, s, ev, on_fd, m);
-	return 0;
-}
-
-static void on_curl_timeout(struct loop *l, uint64_t id, void *ctx)
-{
-	struct scrape_manager *m = ctx;
-	int running;
-	(void)l;
-	if (m->curl_timer == id)
-		m->curl_timer = 0;
-	curl_multi_socket_action(m->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	check_done(m);
-}
-
-static int on_curl_timer(CURLM *multi, long ms, void *ud)
-{
-	struct scrape_manager *m = ud;
-	(void)multi;
-	if (m->curl_timer)
-		loop_del_timer(m->l, m->curl_timer);
-	m->curl_timer = ms < 0 ? 0 : loop_add_timer(m->l, ms, on_curl_timeout, m);
-	return 0;
+	check_done(ctx);
 }
 
 /* ---- samples ---- */
@@ -602,14 +558,14 @@ static void check_done(struct scrape_manager *m)
 {
 	CURLMsg *msg;
 	int left;
-	while ((msg = curl_multi_info_read(m->multi, &left))) {
+	while ((msg = curl_multi_info_read(m->cl.multi, &left))) {
 		if (msg->msg != CURLMSG_DONE)
 			continue;
 		struct starget *t = NULL;
 		CURL *e = msg->easy_handle;
 		CURLcode cc = msg->data.result;
 		curl_easy_getinfo(e, CURLINFO_PRIVATE, (char **)&t);
-		curl_multi_remove_handle(m->multi, e);
+		curl_multi_remove_handle(m->cl.multi, e);
 		if (t)
 			finish(t, cc);
 	}
@@ -630,7 +586,7 @@ static void on_tick(struct loop *l, uint64_t id, void *ctx)
 	buf_reset(&t->body);
 	t->start_ns = clock_mono_ns();
 	t->start_wall_ms = clock_wall_ms();
-	if (curl_multi_add_handle(t->m->multi, t->easy) != CURLM_OK) {
+	if (curl_multi_add_handle(t->m->cl.multi, t->easy) != CURLM_OK) {
 		t->busy = 0;
 		schedule(t);
 	}
@@ -716,11 +672,7 @@ struct scrape_manager *scrape_manager_new(struct loop *l, const struct scrape_co
 	buf_init(&m->key, (size_t)SCRAPE_SAMPLE_LABELS * 2 * (LABEL_VALUE_MAX + 1));
 	m->arena = xmalloc(SCRAPE_ARENA);
 	m->md = pcre2_match_data_create(32, NULL);
-	m->multi = curl_multi_init();
-	curl_multi_setopt(m->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
-	curl_multi_setopt(m->multi, CURLMOPT_SOCKETDATA, m);
-	curl_multi_setopt(m->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
-	curl_multi_setopt(m->multi, CURLMOPT_TIMERDATA, m);
+	curl_loop_init(&m->cl, l, after_io, m);
 	for (size_t i = 0; i < n; i++)
 		ntargets += cfgs[i].ntargets;
 	if (ntargets > SCRAPE_TARGETS_MAX) {
@@ -756,7 +708,7 @@ void scrape_manager_free(struct scrape_manager *m)
 			loop_del_timer(m->l, t->timer);
 		if (t->easy) {
 			if (t->busy)
-				curl_multi_remove_handle(m->multi, t->easy);
+				curl_multi_remove_handle(m->cl.multi, t->easy);
 			curl_easy_cleanup(t->easy);
 		}
 		curl_slist_free_all(t->hdrs);
@@ -767,9 +719,7 @@ void scrape_manager_free(struct scrape_manager *m)
 	}
 	for (size_t i = 0; i < m->njobs; i++)
 		job_free(&m->jobs[i]);
-	if (m->curl_timer)
-		loop_del_timer(m->l, m->curl_timer);
-	curl_multi_cleanup(m->multi);
+	curl_loop_free(&m->cl);
 	pcre2_match_data_free(m->md);
 	free(m->arena);
 	for (size_t i = 0; i < m->nbatches; i++)
