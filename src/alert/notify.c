@@ -217,16 +217,6 @@ static void after_io(void *ctx)
 }
 
 /* Every connection libcurl makes passes the egress policy first. */
-static curl_socket_t open_socket(void *clientp, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	(void)clientp;
-	if (purpose != CURLSOCKTYPE_IPCXN)
-		return CURL_SOCKET_BAD;
-	if (egress_check(&a->addr, a->addrlen, IPPROTO_TCP) < 0)
-		return CURL_SOCKET_BAD;
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-}
-
 static size_t on_resp(char *p, size_t sz, size_t nm, void *ctx)
 {
 	struct request *rq = ctx;
@@ -369,8 +359,7 @@ static int start_request(struct notifier *n, size_t ri, struct request *rq)
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, rq->errbuf);
 	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)r->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)(r->timeout_ms < 5000 ? r->timeout_ms : 5000));
-	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
-	curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, n);
+	curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, curl_egress_socket);
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_resp);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, rq);

@@ -9,6 +9,7 @@
 
 #include "api/remote_write.h"
 #include "collect/agent_push.h"
+#include "core/curlloop.h"
 #include "core/log.h"
 #include "core/xmalloc.h"
 #include "sandbox/egress.h"
@@ -22,15 +23,6 @@ struct agent_push {
 	CURL *curl;			/* one handle, connections reused */
 	uint64_t ok, failed;		/* pushes so far */
 };
-
-static curl_socket_t open_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	(void)ctx;
-	(void)purpose;
-	if (egress_check(&a->addr, a->addrlen, IPPROTO_TCP) < 0)
-		return CURL_SOCKET_BAD;
-	return socket(a->family, a->socktype, a->protocol);
-}
 
 /* Allow the URL's host:port; fill host and port. */
 static int allow_url(const char *url, char *err, size_t errsz)
@@ -138,7 +130,7 @@ int agent_push_run(struct agent_push *p, struct collect_ctx *c, int64_t ts_ms)
 		curl_easy_setopt(e, CURLOPT_HTTPHEADER, h);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDS, body.data);
 		curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, (long)body.len);
-		curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+		curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, curl_egress_socket);
 		curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard);
 		curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)AGENT_PUSH_TIMEOUT_S);
 		curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");

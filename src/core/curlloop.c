@@ -1,7 +1,23 @@
 /* curlloop.c — see curlloop.h. */
+#include <netinet/in.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 
 #include "core/curlloop.h"
+#include "sandbox/egress.h"
+
+curl_socket_t curl_egress_socket(void *refused, curlsocktype purpose, struct curl_sockaddr *a)
+{
+	if (purpose != CURLSOCKTYPE_IPCXN)
+		return CURL_SOCKET_BAD;
+	if (egress_check(&a->addr, a->addrlen, IPPROTO_TCP) < 0) {
+		if (refused)
+			*(int *)refused = 1;
+		return CURL_SOCKET_BAD;
+	}
+	int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+	return fd < 0 ? CURL_SOCKET_BAD : fd;
+}
 
 static void on_fd(struct loop *l, int fd, unsigned events, void *ctx)
 {

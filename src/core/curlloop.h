@@ -26,6 +26,14 @@ struct curl_loop {
 	void *ctx;			/* its argument */
 };
 
+/*
+ * CURLOPT_OPENSOCKETFUNCTION for every libcurl user: the connection is made
+ * only if the egress policy (sandbox/egress.h) allows its address. With
+ * CURLOPT_OPENSOCKETDATA pointing at an int, a refusal sets it to 1 (NULL:
+ * nothing is recorded). Sockets are close-on-exec.
+ */
+curl_socket_t curl_egress_socket(void *refused, curlsocktype purpose, struct curl_sockaddr *a);
+
 /* Make the multi handle and hook it to l. Aborts if curl cannot make one. */
 void curl_loop_init(struct curl_loop *cl, struct loop *l, void (*after)(void *ctx), void *ctx);
 /* Cancel the timer and free the multi handle (its easy handles must already

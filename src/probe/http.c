@@ -104,18 +104,6 @@ static size_t http_write(char *p, size_t sz, size_t nm, void *ud)
 	return n;
 }
 
-static curl_socket_t http_opensocket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	struct http_run *hr = ud;
-	(void)purpose;
-	if (egress_check(&a->addr, a->addrlen, IPPROTO_TCP) < 0) {
-		hr->refused = 1;
-		return CURL_SOCKET_BAD;
-	}
-	int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-	return fd < 0 ? CURL_SOCKET_BAD : fd;
-}
-
 static void http_release(struct http_run *hr)
 {
 	curl_multi_remove_handle(hr->hm->cl.multi, hr->h);
@@ -324,8 +312,8 @@ int probe_http_start(struct probe_run *r)
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->timeout_ms);
 	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write);
 	curl_easy_setopt(h, CURLOPT_WRITEDATA, hr);
-	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, http_opensocket);
-	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, hr);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, curl_egress_socket);
+	curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, &hr->refused);
 	if (c->ip_version == 4 || c->ip_version == 6)
 		curl_easy_setopt(h, CURLOPT_IPRESOLVE,
 		    c->ip_version == 4 ? (long)CURL_IPRESOLVE_V4 : (long)CURL_IPRESOLVE_V6);

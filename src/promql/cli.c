@@ -19,6 +19,7 @@
 
 #include "core/buf.h"
 #include "core/clock.h"
+#include "core/curlloop.h"
 #include "core/xmalloc.h"
 #include "promql/json.h"
 #include "promql/promql.h"
@@ -32,17 +33,6 @@ static const char *cli_token;	/* bearer token sent with every request, or NULL *
 #define CLI_TIMEOUT_S 130		/* seconds for the whole request */
 
 /* ---- HTTP ---- */
-
-static curl_socket_t open_socket(void *ctx, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	(void)ctx;
-	(void)purpose;
-	if (egress_check(&a->addr, a->addrlen, IPPROTO_TCP) < 0) {
-		fprintf(stderr, "vigil query: connection refused by the egress policy\n");
-		return CURL_SOCKET_BAD;
-	}
-	return socket(a->family, a->socktype, a->protocol);
-}
 
 static size_t on_body(char *p, size_t sz, size_t n, void *ctx)
 {
@@ -100,7 +90,9 @@ static int http_get(const char *url, struct buf *body, long *status)
 		curl_easy_setopt(c, CURLOPT_HTTPAUTH, CURLAUTH_BEARER);
 		curl_easy_setopt(c, CURLOPT_XOAUTH2_BEARER, cli_token);
 	}
-	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+	int refused = 0;
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETFUNCTION, curl_egress_socket);
+	curl_easy_setopt(c, CURLOPT_OPENSOCKETDATA, &refused);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
 	curl_easy_setopt(c, CURLOPT_TIMEOUT, (long)CLI_TIMEOUT_S);
@@ -110,6 +102,8 @@ static int http_get(const char *url, struct buf *body, long *status)
 	CURLcode rc = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, status);
 	curl_easy_cleanup(c);
+	if (refused)
+		fprintf(stderr, "vigil query: connection refused by the egress policy\n");
 	if (rc != CURLE_OK) {
 		fprintf(stderr, "vigil query: %s: %s\n", url, curl_easy_strerror(rc));
 		return -1;

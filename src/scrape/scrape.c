@@ -253,18 +253,6 @@ static size_t on_write(char *p, size_t sz, size_t nm, void *ud)
 	return n;
 }
 
-static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
-{
-	struct starget *t = ud;
-	if (purpose != CURLSOCKTYPE_IPCXN)
-		return CURL_SOCKET_BAD;
-	if (egress_check(&a->addr, a->addrlen, IPPROTO_TCP) < 0) {
-		t->refused = 1;
-		return CURL_SOCKET_BAD;
-	}
-	return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
-}
-
 static void after_io(void *ctx)
 {
 	check_done(ctx);
@@ -632,8 +620,8 @@ static int target_init(struct scrape_manager *m, struct starget *t, struct sjob 
 	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->hdrs);
 	curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_write);
 	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
-	curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETDATA, t);
+	curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETFUNCTION, curl_egress_socket);
+	curl_easy_setopt(t->easy, CURLOPT_OPENSOCKETDATA, &t->refused);
 	curl_easy_setopt(t->easy, CURLOPT_PRIVATE, t);
 	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, (long)j->timeout_ms);
 	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
