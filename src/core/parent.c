@@ -78,6 +78,7 @@ static const enum config_role worker_roles[] = { ROLE_STORE, ROLE_POLLER, ROLE_N
 #define NWORKERS (sizeof(worker_roles) / sizeof(worker_roles[0]))
 
 static void spawn(struct parent *p, enum config_role role);
+static void begin_shutdown(struct parent *p);
 static void on_child_msg_ready(struct loop *l, int fd, unsigned ev, void *ctx);
 
 /* ---- start-up checks ------------------------------------------------- */
@@ -323,7 +324,8 @@ static int child_msg(void *ctx, struct ipc_conn *c, uint32_t type, const void *p
 		if (!p->started) {
 			fprintf(stderr, "vigil: %.*s\n", (int)len, (const char *)pl);
 			p->exit_code = 1;
-			p->stopping = 1;
+			if (!p->stopping)
+				begin_shutdown(p);	/* stop what did start */
 		} else if (p->last_reload_ok) {
 			/* The parent accepted this reload but a worker could not apply
 			 * it (it went back to the running config): not a success. */
@@ -495,7 +497,7 @@ static void reap(struct parent *p)
 			fprintf(stderr, "vigil: %s worker failed during start-up (%s); see the log above\n",
 			    sandbox_role_name(k->role), why);
 			p->exit_code = 1;
-			p->stopping = 1;
+			begin_shutdown(p);	/* stop what did start */
 			continue;
 		}
 		int64_t up = clock_mono_ms() - k->started_ms;
@@ -746,14 +748,6 @@ static void tick(struct loop *l, uint64_t id, void *ctx)
 		} else if (clock_mono_ms() - p->start_ms > STARTUP_LIMIT_MS && !p->stopping) {
 			fprintf(stderr, "vigil: workers did not become ready within %d s\n", STARTUP_LIMIT_MS / 1000);
 			p->exit_code = 1;
-			begin_shutdown(p);
-		}
-	}
-	if (p->stopping && p->exit_code && !p->kids[ROLE_WEB].restart_timer) {
-		/* A start-up failure: stop what did start. */
-		static int begun;
-		if (!begun) {
-			begun = 1;
 			begin_shutdown(p);
 		}
 	}

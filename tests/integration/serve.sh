@@ -136,6 +136,13 @@ expect_fail unwritable_data_dir 1 "^vigil: storage.path /proc/vigil-data: cannot
 touch "$T/afile"
 printf 'web:\n  listen: 127.0.0.1:%s\nstorage:\n  path: %s/afile\n' "$PORT" "$T" >"$T/file.yml"
 expect_fail data_dir_is_a_file 1 "^vigil: storage.path $T/afile: (cannot create: File exists|not a directory)$" serve -c "$T/file.yml"
+# A worker that fails during start-up (its users database cannot be opened):
+# vigil stops what it started and exits 1 with the reason.
+mkdir -p "$T/broken/web.db"
+printf 'web:\n  listen: 127.0.0.1:%s\nstorage:\n  path: %s/broken\n' "$PORT" "$T" >"$T/broken.yml"
+timeout -k 2 20 "$VIGIL" serve -c "$T/broken.yml" >"$T/o" 2>"$T/e"; rc=$?
+[ "$rc" = 1 ] && grep -q '^vigil: .*web.db' "$T/e" && pass serve/worker_failing_at_start_stops_everything ||
+	fail serve/worker_failing_at_start_stops_everything "exit $rc: $(grep -v level=info "$T/e" | tail -2)"
 n=$(pgrep -fc "__worker.*$T" || true)
 [ "$n" = 0 ] && pass serve/failed_starts_leave_nothing_running || fail serve/failed_starts_leave_nothing_running "$n workers"
 "$VIGIL" check config "$T/bad.yml" 2>"$T/e"; rc=$?
