@@ -584,6 +584,7 @@ static void begin_shutdown(struct parent *p)
 		struct child *k = &p->kids[worker_roles[i]];
 		if (k->restart_timer)
 			loop_del_timer(p->loop, k->restart_timer);
+		k->restart_timer = 0;
 		if (k->pid > 0 && k->ch.fd >= 0) {
 			ipc_conn_send(&k->ch, MSG_SHUTDOWN, NULL, 0);
 			ipc_conn_flush(&k->ch);
@@ -616,13 +617,8 @@ static void on_signal(struct loop *l, int fd, unsigned ev, void *ctx)
 			break;
 		}
 	}
-	if (p->stopping && !p->kids[ROLE_STORE].restart_timer) {
-		int any = 0;
-		for (size_t i = 0; i < NWORKERS; i++)
-			any |= p->kids[worker_roles[i]].pid > 0;
-		if (!any)
-			loop_stop(l);
-	}
+	if (p->stopping && all_down(p))
+		loop_stop(l);
 }
 
 /* ---- self metrics ------------------------------------------------------ */
