@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "api/http.h"
+#include "core/buf.h"
 #include "core/xmalloc.h"
 
 const char *http_req_header(const struct http_req *req, const char *name)
@@ -13,17 +14,6 @@ const char *http_req_header(const struct http_req *req, const char *name)
 		if (strcasecmp(req->headers[i].name, name) == 0)
 			return req->headers[i].value;
 	return NULL;
-}
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Decode n bytes of a form component into a new string; NULL if malformed. */
@@ -40,8 +30,8 @@ static char *form_decode(const char *s, size_t n)
 				free(o);
 				return NULL;
 			}
-			a = hexval(s[i + 1]);
-			b = hexval(s[i + 2]);
+			a = hex_digit(s[i + 1]);
+			b = hex_digit(s[i + 2]);
 			if (a < 0 || b < 0) {
 				free(o);
 				return NULL;

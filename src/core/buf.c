@@ -133,6 +133,17 @@ char *buf_detach(struct buf *b, size_t *len)
 	return d;
 }
 
+int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 int buf_add_u8(struct buf *b, uint8_t v)
 {
 	return buf_add(b, &v, 1);

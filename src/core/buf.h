@@ -47,6 +47,9 @@ int buf_reserve(struct buf *b, size_t n);
 /* Take the data out: return it (malloced, NUL-terminated) and empty b. */
 char *buf_detach(struct buf *b, size_t *len /* out, may be NULL */);
 
+/* Value of a hexadecimal digit (0-9, a-f, A-F), or -1. */
+int hex_digit(int c);
+
 /* Little helpers for binary encodings. */
 int buf_add_u8(struct buf *b, uint8_t v);
 int buf_add_u32le(struct buf *b, uint32_t v);

@@ -77,14 +77,6 @@ int pq_parse_duration(const char *s, size_t n, int64_t *ms)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9') return c - '0';
-	if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-	return -1;
-}
-
 static void add_utf8(struct buf *b, uint32_t cp)
 {
 	char o[4];
@@ -169,7 +161,7 @@ static void lex_string(struct pq_lexer *lx, struct pq_token *t)
 		if (nd) {
 			uint32_t v = 0;
 			for (int k = 0; k < nd; k++) {
-				int h = i < lx->len ? hexval((unsigned char)s[i]) : -1;
+				int h = i < lx->len ? hex_digit((unsigned char)s[i]) : -1;
 				if (h < 0) {
 					buf_free(&b);
 					tok_err(t, i, "invalid escape sequence");

@@ -1,5 +1,6 @@
 /* sim.c — see sim.h. */
 #include "snmp/sim.h"
+#include "core/buf.h"
 #include "core/clock.h"
 #include "core/hmap.h"
 #include "core/log.h"
@@ -19,17 +20,6 @@
 
 #define SIM_LISTEN_MAX 16	/* --listen options */
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_hex(const char *s, uint8_t **out, size_t *len)
 {
 	size_t n = strlen(s);
@@ -37,7 +27,7 @@ static int parse_hex(const char *s, uint8_t **out, size_t *len)
 		return -EINVAL;
 	uint8_t *p = xmalloc(n / 2 + 1);
 	for (size_t i = 0; i < n / 2; i++) {
-		int a = hexval(s[2 * i]), b = hexval(s[2 * i + 1]);
+		int a = hex_digit(s[2 * i]), b = hex_digit(s[2 * i + 1]);
 		if (a < 0 || b < 0) {
 			free(p);
 			return -EINVAL;
