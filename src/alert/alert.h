@@ -265,6 +265,16 @@ int alert_engine_eval_due(struct alert_engine *e, int64_t now_ms, alert_query_fn
  */
 int alert_engine_save(const struct alert_engine *e, struct buf *out);
 int alert_engine_restore(struct alert_engine *e, const void *p, size_t n);
+/*
+ * Prometheus's evaluation slot for group g (evaltime.c): the latest
+ * base + offset <= now_ms, base a multiple of interval_ms, offset =
+ * XXH64("file\xffFILE\xffname\xffNAME\xff") % interval (in ns), in ms.
+ */
+int64_t alert_group_eval_ts(const struct rule_group *g, int64_t interval_ms, int64_t now_ms);
+/* Prometheus's group hash (labels.Hash of {file, name}). */
+uint64_t alert_group_hash(const char *file, const char *name);
+/* XXH64 of n bytes with seed. */
+uint64_t alert_xxhash64(const void *data, size_t n, uint64_t seed);
 /* "inactive", "pending" or "firing". */
 const char *alert_state_name(enum alert_state s);
 

@@ -450,8 +450,8 @@ int alert_engine_eval_due(struct alert_engine *e, int64_t now_ms, alert_query_fn
 		struct group_state *gs = &e->groups[i];
 		if (gs->next_eval_ms > now_ms)
 			continue;
-		/* Evaluate at the interval boundary so timestamps line up run to run. */
-		int64_t ts = now_ms - now_ms % gs->interval_ms;
+		/* Prometheus's slot for this group, so both evaluate at the same instants. */
+		int64_t ts = alert_group_eval_ts(gs->group, gs->interval_ms, now_ms);
 		if (ts <= gs->last_eval_ms)
 			ts = now_ms;
 		failed += alert_engine_eval_group(e, i, ts, query, qctx, sink, notify);
