@@ -96,6 +96,9 @@ struct template_data {
 	double value;				/* $value / .Value */
 	const struct labels *external_labels;	/* $externalLabels / .ExternalLabels (may be NULL) */
 	const char *external_url;		/* $externalURL / .ExternalURL (may be NULL) */
+	alert_query_fn query;			/* runs {{ query "..." }} (NULL: query fails) */
+	void *query_ctx;			/* its context */
+	int64_t ts_ms;				/* evaluation time the queries run at */
 };
 
 /*

@@ -266,7 +266,7 @@ static void emit_alert_series(const struct sample_sink *sink, struct hmap *cur, 
 
 static int eval_alerting(struct alert_engine *e, struct group_state *gs, struct rule_state *rs,
     int64_t ts, const struct alert_vector *vec, const struct sample_sink *sink, struct buf *notify,
-    char *err, size_t errsz)
+    alert_query_fn query, void *qctx, char *err, size_t errsz)
 {
 	const struct rule *r = rs->rule;
 	struct hmap seen;	/* hash -> new struct alert (this evaluation's results) */
@@ -277,7 +277,8 @@ static int eval_alerting(struct alert_engine *e, struct group_state *gs, struct 
 	int rc = 0;
 	for (size_t i = 0; i < vec->n; i++) {
 		struct template_data d = { .labels = vec->v[i].ls, .value = vec->v[i].v,
-			.external_labels = e->opts.external_labels, .external_url = e->opts.external_url };
+			.external_labels = e->opts.external_labels, .external_url = e->opts.external_url,
+			.query = query, .query_ctx = qctx, .ts_ms = ts };	/* {{ query }} runs at ts */
 		lb_reset(&lb, vec->v[i].ls);
 		lb_del(&lb, "__name__");
 		expand_kvs(r->labels, r->nlabels, &d, &lb, r->name);
@@ -421,7 +422,7 @@ int alert_engine_eval_group(struct alert_engine *e, size_t gi, int64_t ts_ms,
 			if (rs->rule->type == RULE_RECORDING)
 				rc = eval_recording(rs, ts_ms, &vec, sink, err, sizeof(err));
 			else
-				rc = eval_alerting(e, gs, rs, ts_ms, &vec, sink, notify, err, sizeof(err));
+				rc = eval_alerting(e, gs, rs, ts_ms, &vec, sink, notify, query, qctx, err, sizeof(err));
 		}
 		e->evaluations++;
 		rs->healthy = rc == 0;

@@ -17,13 +17,14 @@
 #include <string.h>
 
 #include "alert/alert.h"
+#include "alert/template_int.h"
 #include "core/xmalloc.h"
 
 #define PCRE2_CODE_UNIT_WIDTH 8
 #include <pcre2.h>
 #include <time.h>
 
-enum var { VAR_LABELS, VAR_VALUE, VAR_EXTLABELS, VAR_EXTURL };
+enum var { VAR_LABELS, VAR_VALUE, VAR_EXTLABELS, VAR_EXTURL, VAR_DOT };
 
 enum opd_kind { OPD_VAR, OPD_STR, OPD_NUM, OPD_BOOL, OPD_PIPE };
 
@@ -32,17 +33,12 @@ struct pipe;
 struct operand {
 	enum opd_kind kind;	/* what it is */
 	enum var var;		/* OPD_VAR: which variable */
+	char *dfield;		/* VAR_DOT: field of the dot (.Labels; NULL: the dot itself) */
 	char *field;		/* OPD_VAR: map key after the variable (NULL: none) */
 	char *s;		/* OPD_STR: the literal (owned) */
 	double num;		/* OPD_NUM / OPD_BOOL value */
 	int is_int;		/* OPD_NUM: written without '.', 'e' */
 	struct pipe *sub;	/* OPD_PIPE: parenthesised pipeline */
-};
-
-enum fn {
-	FN_NONE = -1, FN_HUMANIZE, FN_HUMANIZE1024, FN_HUMANIZE_PCT, FN_HUMANIZE_DUR, FN_PRINTF,
-	FN_TOUPPER, FN_TOLOWER, FN_TITLE, FN_EQ, FN_NE, FN_LT, FN_LE, FN_GT, FN_GE, FN_AND, FN_OR,
-	FN_NOT, FN_INDEX, FN_REREPLACEALL, FN_MATCH, FN_HUMANIZE_TS, FN_SAFEHTML, FN_COUNT
 };
 
 static const struct {
@@ -59,6 +55,10 @@ static const struct {
 	[FN_NOT] = { "not", 1, 1 }, [FN_INDEX] = { "index", 2, 2 },
 	[FN_REREPLACEALL] = { "reReplaceAll", 3, 3 }, [FN_MATCH] = { "match", 2, 2 },
 	[FN_HUMANIZE_TS] = { "humanizeTimestamp", 1, 1 }, [FN_SAFEHTML] = { "safeHtml", 1, 1 },
+	[FN_QUERY] = { "query", 1, 1 }, [FN_FIRST] = { "first", 1, 1 }, [FN_LABEL] = { "label", 2, 2 },
+	[FN_VALUE] = { "value", 1, 1 }, [FN_STRVALUE] = { "strvalue", 1, 1 },
+	[FN_SORTBYLABEL] = { "sortByLabel", 2, 2 }, [FN_PATHPREFIX] = { "pathPrefix", 0, 0 },
+	[FN_EXTERNALURL] = { "externalURL", 0, 0 }, [FN_STRIPPORT] = { "stripPort", 1, 1 },
 };
 
 struct cmd {
@@ -72,15 +72,15 @@ struct pipe {
 	size_t n;		/* entries in cmds */
 };
 
-enum node_kind { NODE_TEXT, NODE_PRINT, NODE_IF };
+enum node_kind { NODE_TEXT, NODE_PRINT, NODE_IF, NODE_WITH, NODE_RANGE };
 
 struct node {
 	enum node_kind kind;	/* what it is */
 	const char *text;	/* NODE_TEXT: start in the template's copy */
 	size_t len;		/* NODE_TEXT: bytes */
-	struct pipe *pipe;	/* NODE_PRINT: value to print; NODE_IF: condition */
-	struct nodes *then;	/* NODE_IF: body */
-	struct nodes *els;	/* NODE_IF: else body (NULL: none) */
+	struct pipe *pipe;	/* NODE_PRINT: value to print; NODE_IF/WITH/RANGE: its argument */
+	struct nodes *then;	/* NODE_IF/WITH/RANGE: body */
+	struct nodes *els;	/* NODE_IF/WITH/RANGE: else body (NULL: none) */
 };
 
 struct nodes {
@@ -106,6 +106,7 @@ struct tparse {
 	size_t errsz;		/* its size */
 	int failed;		/* an error was reported */
 	int depth;		/* nesting */
+	int scope;		/* inside with/range bodies: the dot is not the data */
 };
 
 static int terr(struct tparse *p, size_t at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -137,6 +138,7 @@ static void pipe_free(struct pipe *pp);
 static void operand_free(struct operand *o)
 {
 	free(o->field);
+	free(o->dfield);
 	free(o->s);
 	pipe_free(o->sub);
 }
@@ -279,10 +281,16 @@ static int parse_var(struct tparse *p, struct operand *o)
 	p->pos++;	/* '$' or '.' */
 	size_t len = read_ident(p, name, sizeof(name));
 	o->kind = OPD_VAR;
-	if (dot) {
+	if (dot && p->scope > 0) {
+		/* inside with/range: resolved against the dot when it runs */
+		o->var = VAR_DOT;
+		if (len >= sizeof(name))
+			return terr(p, start, "bad field name");
+		o->dfield = len ? xstrdup(name) : NULL;
+	} else if (dot) {
 		if (len == 0)
-			return terr(p, start, "\".\" alone is not supported; use .Labels, .Value, "
-			    ".ExternalLabels or .ExternalURL");
+			return terr(p, start, "\".\" alone is not supported outside with/range; use .Labels, "
+			    ".Value, .ExternalLabels or .ExternalURL");
 		if (strcmp(name, "Labels") == 0) o->var = VAR_LABELS;
 		else if (strcmp(name, "Value") == 0) o->var = VAR_VALUE;
 		else if (strcmp(name, "ExternalLabels") == 0) o->var = VAR_EXTLABELS;
@@ -309,7 +317,7 @@ static int parse_var(struct tparse *p, struct operand *o)
 		size_t flen = read_ident(p, field, sizeof(field));
 		if (flen == 0 || flen >= sizeof(field))
 			return terr(p, fpos, "bad field name after \"%s\"", name);
-		if (o->var != VAR_LABELS && o->var != VAR_EXTLABELS)
+		if (o->var != VAR_LABELS && o->var != VAR_EXTLABELS && o->var != VAR_DOT)
 			return terr(p, fpos, "can't evaluate field %s of a %s", field,
 			    o->var == VAR_VALUE ? "number" : "string");
 		if (p->pos < p->act_end && p->src[p->pos] == '.')
@@ -364,10 +372,10 @@ static int parse_operand(struct tparse *p, struct operand *o, int *is_fn, enum f
 				return 0;
 			}
 		}
-		if (strcmp(name, "if") == 0 || strcmp(name, "else") == 0 || strcmp(name, "end") == 0)
+		if (strcmp(name, "if") == 0 || strcmp(name, "else") == 0 || strcmp(name, "end") == 0 ||
+		    strcmp(name, "range") == 0 || strcmp(name, "with") == 0)
 			return terr(p, start, "unexpected \"%s\" in operand", name);
-		if (strcmp(name, "query") == 0 || strcmp(name, "range") == 0 || strcmp(name, "with") == 0 ||
-		    strcmp(name, "define") == 0 || strcmp(name, "template") == 0 || strcmp(name, "block") == 0)
+		if (strcmp(name, "define") == 0 || strcmp(name, "template") == 0 || strcmp(name, "block") == 0)
 			return terr(p, start, "\"%s\" is not supported by vigil's templates", name);
 		return terr(p, start, "function \"%s\" not defined", name);
 	}
@@ -515,23 +523,28 @@ enum stop { STOP_EOF, STOP_ELSE, STOP_END, STOP_ELSE_IF };
 /* Parse nodes until EOF, {{else}} or {{end}}; sets *why. */
 static struct nodes *parse_list(struct tparse *p, enum stop *why, int nested);
 
-static int parse_if(struct tparse *p, struct node *nd, size_t open)
+/* {{ if P }}, {{ with P }}, {{ range P }} up to its {{ end }}; with and range
+ * set the dot for their body (not for the else branch), as in Go. */
+static int parse_if(struct tparse *p, struct node *nd, size_t open, enum node_kind kind)
 {
+	static const char *const kw[] = { [NODE_IF] = "if", [NODE_WITH] = "with", [NODE_RANGE] = "range" };
 	if (++p->depth > TEMPLATE_MAX_DEPTH)
 		return terr(p, open, "nesting too deep");
-	nd->kind = NODE_IF;
+	nd->kind = kind;
 	skip_ws(p);
 	if (p->pos >= p->act_end)
-		return terr(p, open, "missing value for if");
+		return terr(p, open, "missing value for %s", kw[kind]);
 	nd->pipe = parse_pipe(p, 0);
 	if (!nd->pipe)
 		return -1;
 	skip_ws(p);
 	if (p->pos < p->act_end)
-		return terr(p, p->pos, "unexpected \"%c\" in if", p->src[p->pos]);
+		return terr(p, p->pos, "unexpected \"%c\" in %s", p->src[p->pos], kw[kind]);
 	p->pos = p->act_close;
 	enum stop why;
+	p->scope += kind != NODE_IF;
 	nd->then = parse_list(p, &why, 1);
+	p->scope -= kind != NODE_IF;
 	if (!nd->then)
 		return -1;
 	if (why == STOP_ELSE) {
@@ -545,7 +558,7 @@ static int parse_if(struct tparse *p, struct node *nd, size_t open)
 		/* {{ else if X }} is an if nested in the else branch that shares the end. */
 		nd->els = xcalloc(1, sizeof(*nd->els));
 		struct node *sub = nodes_push(nd->els);
-		if (parse_if(p, sub, open) < 0)
+		if (parse_if(p, sub, open, NODE_IF) < 0)
 			return -1;
 	} else if (why != STOP_END) {
 		return terr(p, open, "unexpected EOF: missing {{ end }}");
@@ -598,9 +611,11 @@ static struct nodes *parse_list(struct tparse *p, enum stop *why, int nested)
 		size_t save = p->pos;
 		size_t wl = read_ident(p, word, sizeof(word));
 		if (wl && (p->pos >= p->act_end || !is_ident(p->src[p->pos]))) {
-			if (strcmp(word, "if") == 0) {
+			enum node_kind bk = strcmp(word, "if") == 0 ? NODE_IF : strcmp(word, "with") == 0 ? NODE_WITH :
+			    strcmp(word, "range") == 0 ? NODE_RANGE : NODE_TEXT;
+			if (bk != NODE_TEXT) {
 				struct node *nd = nodes_push(ns);
-				if (parse_if(p, nd, open) < 0)
+				if (parse_if(p, nd, open, bk) < 0)
 					goto fail;
 				continue;
 			}
@@ -681,7 +696,7 @@ void template_free(struct template *t)
 /* ---- number formatting as Go and Prometheus do it ---- */
 
 /* Go's %v / strconv 'g' shortest form of a float64. */
-static void go_float(double v, char *out, size_t outsz)
+void template_go_float(double v, char *out, size_t outsz)
 {
 	if (isnan(v)) {
 		snprintf(out, outsz, "NaN");
@@ -810,27 +825,7 @@ void template_humanize_duration(double v, char *out, size_t outsz)
 
 /* ---- execution ---- */
 
-enum vkind { V_NOVALUE, V_STR, V_NUM, V_BOOL, V_MAP };
-
-struct val {
-	enum vkind k;			/* type */
-	const char *s;			/* V_STR: text (borrowed or in the arena) */
-	double num;			/* V_NUM / V_BOOL */
-	int is_int;			/* V_NUM: an integer literal */
-	const struct labels *map;	/* V_MAP (NULL: empty) */
-};
-
-struct texec {
-	const struct template_data *d;	/* the data */
-	struct buf *out;		/* where output goes */
-	char **arena;			/* strings made during this expansion */
-	size_t narena;			/* entries in arena */
-	char *err;			/* error buffer */
-	size_t errsz;			/* its size */
-};
-
-static int xerr(struct texec *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int xerr(struct texec *x, const char *fmt, ...)
+int template_xerr(struct texec *x, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -839,20 +834,23 @@ static int xerr(struct texec *x, const char *fmt, ...)
 	return -1;
 }
 
-static const char *keep(struct texec *x, char *s)
+const char *template_keep(struct texec *x, char *s)
 {
 	x->arena = xreallocarray(x->arena, x->narena + 1, sizeof(*x->arena));
 	x->arena[x->narena++] = s;
 	return s;
 }
 
-static const char *type_name(const struct val *v)
+const char *template_type_name(const struct val *v)
 {
 	switch (v->k) {
 	case V_STR: return "string";
 	case V_NUM: return v->is_int ? "int" : "float64";
 	case V_BOOL: return "bool";
 	case V_MAP: return "map[string]string";
+	case V_VEC: return "template.queryResult";
+	case V_SAMPLE: return "*template.sample";
+	case V_ROOT: return "struct";
 	default: return "<nil>";
 	}
 }
@@ -868,7 +866,7 @@ static int print_val(const struct val *v, struct buf *b)
 		if (v->is_int && fabs(v->num) < 9e18) {
 			snprintf(tmp, sizeof(tmp), "%lld", (long long)v->num);
 		} else {
-			go_float(v->num, tmp, sizeof(tmp));
+			template_go_float(v->num, tmp, sizeof(tmp));
 		}
 		return buf_adds(b, tmp);
 	case V_BOOL:
@@ -879,6 +877,8 @@ static int print_val(const struct val *v, struct buf *b)
 			rc = buf_printf(b, "%s%s:%s", i ? " " : "", v->map->v[i].name, v->map->v[i].value);
 		return rc ? rc : buf_addc(b, ']');
 	}
+	case V_VEC: case V_SAMPLE: case V_ROOT:
+		return template_print_sample(v, b);
 	default:
 		return buf_adds(b, "<no value>");
 	}
@@ -890,6 +890,8 @@ static int truth(const struct val *v)
 	case V_STR: return v->s[0] != 0;
 	case V_NUM: case V_BOOL: return v->num != 0;
 	case V_MAP: return v->map && v->map->n > 0;
+	case V_VEC: return v->nsmp > 0;
+	case V_SAMPLE: case V_ROOT: return 1;	/* a non-nil pointer / struct */
 	default: return 0;
 	}
 }
@@ -906,9 +908,9 @@ static int to_float(struct texec *x, const struct val *v, double *out)
 		*out = strtod(v->s, &end);
 		if (v->s[0] && !*end && !isspace((unsigned char)v->s[0]))
 			return 0;
-		return xerr(x, "strconv.ParseFloat: parsing \"%.64s\": invalid syntax", v->s);
+		return template_xerr(x, "strconv.ParseFloat: parsing \"%.64s\": invalid syntax", v->s);
 	}
-	return xerr(x, "can't convert %s to float", type_name(v));
+	return template_xerr(x, "can't convert %s to float", template_type_name(v));
 }
 
 static int eval_pipe(struct texec *x, const struct pipe *pp, struct val *out);
@@ -936,6 +938,16 @@ static int eval_operand(struct texec *x, const struct operand *o, struct val *ou
 		break;
 	}
 	const struct labels *m = NULL;
+	if (o->var == VAR_DOT) {
+		struct val dv = x->dot;
+		if (o->dfield && template_field(x, &x->dot, o->dfield, &dv) < 0)
+			return -1;
+		if (!o->field) {
+			*out = dv;
+			return 0;
+		}
+		return template_field(x, &dv, o->field, out);
+	}
 	switch (o->var) {
 	case VAR_VALUE:
 		out->k = V_NUM;
@@ -950,6 +962,8 @@ static int eval_operand(struct texec *x, const struct operand *o, struct val *ou
 		break;
 	case VAR_EXTLABELS:
 		m = x->d->external_labels;
+		break;
+	case VAR_DOT:
 		break;
 	}
 	if (!o->field) {
@@ -969,9 +983,9 @@ static int compare(struct texec *x, enum fn fn, const struct val *a, const struc
 	int c;
 	if ((a->k == V_NUM || a->k == V_BOOL) && (b->k == V_NUM || b->k == V_BOOL)) {
 		if (a->k != b->k)
-			return xerr(x, "incompatible types for comparison");
+			return template_xerr(x, "incompatible types for comparison");
 		if (a->k == V_BOOL && fn != FN_EQ && fn != FN_NE)
-			return xerr(x, "invalid type for comparison");
+			return template_xerr(x, "invalid type for comparison");
 		c = a->num < b->num ? -1 : a->num > b->num ? 1 : 0;
 		if (isnan(a->num) || isnan(b->num)) {
 			*res = fn == FN_NE;
@@ -980,9 +994,9 @@ static int compare(struct texec *x, enum fn fn, const struct val *a, const struc
 	} else if (a->k == V_STR && b->k == V_STR) {
 		c = strcmp(a->s, b->s);
 	} else if (a->k == V_NOVALUE || b->k == V_NOVALUE) {
-		return xerr(x, "invalid type for comparison");
+		return template_xerr(x, "invalid type for comparison");
 	} else {
-		return xerr(x, "incompatible types for comparison");
+		return template_xerr(x, "incompatible types for comparison");
 	}
 	switch (fn) {
 	case FN_EQ: *res = c == 0; break;
@@ -1003,14 +1017,14 @@ static int regex_fn(struct texec *x, enum fn fn, const struct val *a, struct val
 	size_t np = fn == FN_MATCH ? 2 : 3;
 	for (size_t i = 0; i < np; i++)
 		if (a[i].k != V_STR)
-			return xerr(x, "wrong type for value; expected string; got %s", type_name(&a[i]));
+			return template_xerr(x, "wrong type for value; expected string; got %s", template_type_name(&a[i]));
 	int ec;
 	PCRE2_SIZE eo;
 	pcre2_code *re = pcre2_compile((PCRE2_SPTR)a[0].s, PCRE2_ZERO_TERMINATED, PCRE2_UTF, &ec, &eo, NULL);
 	if (!re) {
 		PCRE2_UCHAR msg[128];
 		pcre2_get_error_message(ec, msg, sizeof(msg));
-		return xerr(x, "regexp: error parsing \"%.64s\": %s", a[0].s, (const char *)msg);
+		return template_xerr(x, "regexp: error parsing \"%.64s\": %s", a[0].s, (const char *)msg);
 	}
 	pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
 	int rc = 0;
@@ -1036,10 +1050,10 @@ static int regex_fn(struct texec *x, enum fn fn, const struct val *a, struct val
 		}
 		if (r < 0) {
 			free(buf);
-			rc = xerr(x, "reReplaceAll: bad replacement or result too long");
+			rc = template_xerr(x, "reReplaceAll: bad replacement or result too long");
 		} else {
 			out->k = V_STR;
-			out->s = keep(x, xstrndup((const char *)buf, outlen));
+			out->s = template_keep(x, xstrndup((const char *)buf, outlen));
 			free(buf);
 		}
 	}
@@ -1062,13 +1076,13 @@ static int call(struct texec *x, enum fn fn, const struct val *a, size_t n, stru
 		else if (fn == FN_HUMANIZE_PCT) template_humanize_percentage(f, tmp, sizeof(tmp));
 		else template_humanize_duration(f, tmp, sizeof(tmp));
 		out->k = V_STR;
-		out->s = keep(x, xstrdup(tmp));
+		out->s = template_keep(x, xstrdup(tmp));
 		return 0;
 	case FN_PRINTF:
 		return go_printf(x, a, n, out);
 	case FN_TOUPPER: case FN_TOLOWER: case FN_TITLE: {
 		if (a[0].k != V_STR)
-			return xerr(x, "wrong type for value; expected string; got %s", type_name(&a[0]));
+			return template_xerr(x, "wrong type for value; expected string; got %s", template_type_name(&a[0]));
 		char *s = xstrdup(a[0].s);
 		int start = 1;
 		for (char *c = s; *c; c++) {
@@ -1084,7 +1098,7 @@ static int call(struct texec *x, enum fn fn, const struct val *a, size_t n, stru
 			}
 		}
 		out->k = V_STR;
-		out->s = keep(x, s);
+		out->s = template_keep(x, s);
 		return 0;
 	}
 	case FN_EQ: case FN_NE: case FN_LT: case FN_LE: case FN_GT: case FN_GE: {
@@ -1110,7 +1124,7 @@ static int call(struct texec *x, enum fn fn, const struct val *a, size_t n, stru
 		return regex_fn(x, fn, a, out);
 	case FN_SAFEHTML:
 		if (a[0].k != V_STR)
-			return xerr(x, "wrong type for value; expected string; got %s", type_name(&a[0]));
+			return template_xerr(x, "wrong type for value; expected string; got %s", template_type_name(&a[0]));
 		*out = a[0];
 		return 0;
 	case FN_HUMANIZE_TS: {
@@ -1120,7 +1134,7 @@ static int call(struct texec *x, enum fn fn, const struct val *a, size_t n, stru
 		if (isnan(f) || isinf(f)) {
 			g4(f, "", tmp, sizeof(tmp));
 		} else if (fabs(f) > 9.2e9) {
-			return xerr(x, "%g cannot be represented as a nanoseconds timestamp since it overflows int64", f);
+			return template_xerr(x, "%g cannot be represented as a nanoseconds timestamp since it overflows int64", f);
 		} else {
 			/* model.Time: whole milliseconds, truncated like Prometheus */
 			int64_t ms = (int64_t)(f * 1e9) / 1000000;
@@ -1142,21 +1156,23 @@ static int call(struct texec *x, enum fn fn, const struct val *a, size_t n, stru
 			snprintf(tmp, sizeof(tmp), "%s%s +0000 UTC", base, frac);
 		}
 		out->k = V_STR;
-		out->s = keep(x, xstrdup(tmp));
+		out->s = template_keep(x, xstrdup(tmp));
 		return 0;
 	}
 	case FN_INDEX: {
 		if (a[0].k != V_MAP)
-			return xerr(x, "can't index item of type %s", type_name(&a[0]));
+			return template_xerr(x, "can't index item of type %s", template_type_name(&a[0]));
 		if (a[1].k != V_STR)
-			return xerr(x, "value has type %s; should be string", type_name(&a[1]));
+			return template_xerr(x, "value has type %s; should be string", template_type_name(&a[1]));
 		const char *s = a[0].map ? labels_get(a[0].map, a[1].s) : NULL;
 		out->k = V_STR;
 		out->s = s ? s : "";
 		return 0;
 	}
 	default:
-		return xerr(x, "internal: bad function");
+		if (fn >= FN_QUERY && fn < FN_COUNT)
+			return template_query_call(x, fn, a, n, out);
+		return template_xerr(x, "internal: bad function");
 	}
 }
 
@@ -1186,7 +1202,7 @@ static int eval_pipe(struct texec *x, const struct pipe *pp, struct val *out)
 static int go_printf(struct texec *x, const struct val *a, size_t n, struct val *out)
 {
 	if (a[0].k != V_STR)
-		return xerr(x, "wrong type for value; expected string; got %s", type_name(&a[0]));
+		return template_xerr(x, "wrong type for value; expected string; got %s", template_type_name(&a[0]));
 	const char *f = a[0].s;
 	size_t ai = 1;
 	struct buf b;
@@ -1250,7 +1266,7 @@ static int go_printf(struct texec *x, const struct val *a, size_t n, struct val 
 		} else if (strchr("dfFeEgGxXob", verb) && v->k == V_NUM) {
 			if (strchr("dxXob", verb)) {
 				if (!v->is_int && v->num != floor(v->num)) {
-					go_float(v->num, tmp, sizeof(tmp));
+					template_go_float(v->num, tmp, sizeof(tmp));
 					rc = buf_printf(&b, "%%!%c(float64=%s)", verb, tmp);
 					continue;
 				}
@@ -1261,9 +1277,9 @@ static int go_printf(struct texec *x, const struct val *a, size_t n, struct val 
 				snprintf(fmtbuf, sizeof(fmtbuf), "%sll%c", cs, verb == 'd' ? 'd' : verb);
 				snprintf(tmp, sizeof(tmp), fmtbuf, (long long)v->num);
 			} else if (!isfinite(v->num)) {
-				go_float(v->num, tmp, sizeof(tmp));
+				template_go_float(v->num, tmp, sizeof(tmp));
 			} else if ((verb == 'g' || verb == 'G') && !has_prec) {
-				go_float(v->num, tmp, sizeof(tmp));
+				template_go_float(v->num, tmp, sizeof(tmp));
 				if (verb == 'G')
 					for (char *c = tmp; *c; c++)
 						*c = *c == 'e' ? 'E' : *c;
@@ -1279,7 +1295,7 @@ static int go_printf(struct texec *x, const struct val *a, size_t n, struct val 
 			buf_init(&t, TEMPLATE_MAX_OUTPUT);
 			rc = print_val(v, &t);
 			if (rc == 0)
-				rc = buf_printf(&b, "%%!%c(%s=%s)", verb, type_name(v), t.data ? t.data : "");
+				rc = buf_printf(&b, "%%!%c(%s=%s)", verb, template_type_name(v), t.data ? t.data : "");
 			buf_free(&t);
 		}
 	}
@@ -1288,16 +1304,50 @@ static int go_printf(struct texec *x, const struct val *a, size_t n, struct val 
 		buf_init(&t, TEMPLATE_MAX_OUTPUT);
 		rc = print_val(&a[ai], &t);
 		if (rc == 0)
-			rc = buf_printf(&b, "%%!(EXTRA %s=%s)", type_name(&a[ai]), t.data ? t.data : "");
+			rc = buf_printf(&b, "%%!(EXTRA %s=%s)", template_type_name(&a[ai]), t.data ? t.data : "");
 		buf_free(&t);
 	}
 	if (rc < 0) {
 		buf_free(&b);
-		return xerr(x, "printf output too long");
+		return template_xerr(x, "printf output too long");
 	}
 	out->k = V_STR;
-	out->s = keep(x, b.data ? buf_detach(&b, NULL) : xstrdup(""));
+	out->s = template_keep(x, b.data ? buf_detach(&b, NULL) : xstrdup(""));
 	return 0;
+}
+
+static int exec_nodes(struct texec *x, const struct nodes *ns);
+
+/* {{ range }}: over a query result's samples or a map's values (in key order,
+ * as Go does); an empty one runs the else branch. */
+static int exec_range(struct texec *x, const struct node *nd, const struct val *v)
+{
+	size_t n = v->k == V_VEC ? v->nsmp : v->k == V_MAP && v->map ? v->map->n : 0;
+	if (v->k != V_VEC && v->k != V_MAP && v->k != V_NOVALUE) {
+		struct buf b;
+		buf_init(&b, 256);
+		print_val(v, &b);
+		template_xerr(x, "range can't iterate over %s", b.data ? b.data : "");
+		buf_free(&b);
+		return -1;
+	}
+	if (n == 0)
+		return nd->els ? exec_nodes(x, nd->els) : 0;
+	struct val saved = x->dot;
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		memset(&x->dot, 0, sizeof(x->dot));
+		if (v->k == V_VEC) {
+			x->dot.k = V_SAMPLE;
+			x->dot.smp = &v->smp[i];
+		} else {
+			x->dot.k = V_STR;
+			x->dot.s = v->map->v[i].value;
+		}
+		rc = exec_nodes(x, nd->then);
+	}
+	x->dot = saved;
+	return rc;
 }
 
 static int exec_nodes(struct texec *x, const struct nodes *ns)
@@ -1308,23 +1358,32 @@ static int exec_nodes(struct texec *x, const struct nodes *ns)
 		switch (nd->kind) {
 		case NODE_TEXT:
 			if (buf_add(x->out, nd->text, nd->len) < 0)
-				return xerr(x, "expansion longer than %u bytes", TEMPLATE_MAX_OUTPUT);
+				return template_xerr(x, "expansion longer than %u bytes", TEMPLATE_MAX_OUTPUT);
 			break;
 		case NODE_PRINT:
 			if (eval_pipe(x, nd->pipe, &v) < 0)
 				return -1;
 			if (print_val(&v, x->out) < 0)
-				return xerr(x, "expansion longer than %u bytes", TEMPLATE_MAX_OUTPUT);
+				return template_xerr(x, "expansion longer than %u bytes", TEMPLATE_MAX_OUTPUT);
 			break;
-		case NODE_IF:
+		case NODE_IF: case NODE_WITH:
 			if (eval_pipe(x, nd->pipe, &v) < 0)
 				return -1;
 			if (truth(&v)) {
-				if (exec_nodes(x, nd->then) < 0)
+				struct val saved = x->dot;
+				if (nd->kind == NODE_WITH)
+					x->dot = v;
+				int rc = exec_nodes(x, nd->then);
+				x->dot = saved;
+				if (rc < 0)
 					return -1;
 			} else if (nd->els && exec_nodes(x, nd->els) < 0) {
 				return -1;
 			}
+			break;
+		case NODE_RANGE:
+			if (eval_pipe(x, nd->pipe, &v) < 0 || exec_range(x, nd, &v) < 0)
+				return -1;
 			break;
 		}
 	}
@@ -1336,8 +1395,9 @@ int template_expand(const struct template *t, const char *src, const struct temp
 {
 	if (!t)
 		return buf_adds(out, src ? src : "") < 0 ? (snprintf(err, errsz, "expansion too long"), -1) : 0;
-	struct texec x = { .d = d, .out = out, .err = err, .errsz = errsz };
+	struct texec x = { .d = d, .out = out, .err = err, .errsz = errsz, .dot = { .k = V_ROOT } };
 	int rc = exec_nodes(&x, t->root);
+	template_query_free(&x);
 	for (size_t i = 0; i < x.narena; i++)
 		free(x.arena[i]);
 	free(x.arena);

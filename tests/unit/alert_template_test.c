@@ -18,6 +18,46 @@ static struct labels *mk(const char *a, const char *av, const char *b, const cha
 	return ls;
 }
 
+#define TQ_TS 1700000040000LL	/* the evaluation time template queries run at */
+
+static struct labels *up_labels(const char *inst)
+{
+	struct labels_builder lb;
+	lb_init(&lb);
+	lb_set(&lb, "__name__", "up");
+	lb_set(&lb, "instance", inst);
+	lb_set(&lb, "job", "node");
+	struct labels *ls = lb_finish(&lb);
+	lb_free(&lb);
+	return ls;
+}
+
+/* A stand-in for PromQL: "up" is two series, "scalar" one unlabelled 42,
+ * "str" a string result, "none" empty, "late" only at TQ_TS, anything else fails. */
+static int tq_fake(void *ctx, const char *expr, int64_t ts, struct alert_vector *out, char *err, size_t errsz)
+{
+	(void)ctx;
+	struct labels *ls = NULL;
+	if (strcmp(expr, "up") == 0) {
+		ls = up_labels("b");
+		alert_vector_add(out, ls, 1);
+		labels_free(ls);
+		ls = up_labels("a");
+		alert_vector_add(out, ls, 0);
+	} else if (strcmp(expr, "scalar") == 0 || (strcmp(expr, "late") == 0 && ts == TQ_TS)) {
+		ls = labels_new(NULL, 0);
+		alert_vector_add(out, ls, 42);
+	} else if (strcmp(expr, "str") == 0) {
+		ls = mk("__value__", "hello", NULL, NULL);
+		alert_vector_add(out, ls, 0);
+	} else if (strcmp(expr, "none") != 0 && strcmp(expr, "late") != 0) {
+		snprintf(err, errsz, "1:1: parse error: unexpected \"%s\"", expr);
+		return -1;
+	}
+	labels_free(ls);
+	return 0;
+}
+
 /* Expand src with instance=web1, job=node, value v; return a static copy or "ERR: ...". */
 static const char *ex(const char *src, double v)
 {
@@ -31,7 +71,7 @@ static const char *ex(const char *src, double v)
 	struct labels *ls = mk("instance", "web1", "job", "node");
 	struct labels *ext = mk("site", "lon", NULL, NULL);
 	struct template_data d = { .labels = ls, .value = v, .external_labels = ext,
-		.external_url = "http://vigil:9920" };
+		.external_url = "http://vigil:9920", .query = tq_fake, .ts_ms = TQ_TS };
 	struct buf b;
 	buf_init(&b, 1 << 20);
 	if (template_expand(t, src, &d, &b, err, sizeof(err)) < 0)
@@ -122,9 +162,12 @@ T_TEST(template_errors_at_compile)
 	T_EQ_STR(ex("{{ $labels.job", 1), "COMPILE: 1:1: unclosed action");
 	T_EQ_STR(ex("{{ if $value }}x", 1), "COMPILE: 1:1: unexpected EOF: missing {{ end }}");
 	T_EQ_STR(ex("x{{ end }}", 1), "COMPILE: 1:2: unexpected {{ end }}");
-	T_EQ_STR(ex("{{ range $labels }}{{ end }}", 1),
-	    "COMPILE: 1:4: \"range\" is not supported by vigil's templates");
-	T_EQ_STR(ex("{{ query \"up\" }}", 1), "COMPILE: 1:4: \"query\" is not supported by vigil's templates");
+	T_EQ_STR(ex("{{ define \"x\" }}{{ end }}", 1),
+	    "COMPILE: 1:4: \"define\" is not supported by vigil's templates");
+	T_EQ_STR(ex("{{ range $i, $x := $labels }}{{ end }}", 1), "COMPILE: 1:10: undefined variable \"$i\"");
+	T_EQ_STR(ex("{{ with }}x{{ end }}", 1), "COMPILE: 1:1: missing value for with");
+	T_EQ_STR(ex("{{ range $labels }}x", 1), "COMPILE: 1:1: unexpected EOF: missing {{ end }}");
+	T_EQ_STR(ex("{{ externalURL 1 }}", 1), "COMPILE: 1:4: wrong number of args for externalURL: want 0 got 1");
 	T_EQ_STR(ex("{{ humanize }}", 1), "COMPILE: 1:4: wrong number of args for humanize: want 1 got 0");
 	T_EQ_STR(ex("{{ $x := 1 }}", 1), "COMPILE: 1:7: variable declarations are not supported");
 	T_EQ_STR(ex("{{ \"abc }}", 1), "COMPILE: 1:1: unclosed action");
@@ -132,6 +175,60 @@ T_TEST(template_errors_at_compile)
 	    "COMPILE: 1:4: unknown field .Foo (have .Labels, .Value, .ExternalLabels, .ExternalURL)");
 	T_EQ_STR(ex("{{ }}", 1), "COMPILE: 1:1: missing value for command");
 	T_EQ_STR(ex("line1\n{{ bad }}", 1), "COMPILE: 2:4: function \"bad\" not defined");
+}
+
+/* Prometheus's query functions (template/template.go), worked out by hand:
+ * query results keep the engine's order, first is element 0, label/value/
+ * strvalue read a sample, sortByLabel is a stable sort on one label,
+ * with/range set the dot; $labels stays the alert's. */
+T_TEST(template_query_functions)
+{
+	T_EQ_STR(ex("{{ with query \"up\" }}{{ . | first | value }}{{ end }}", 1), "1");
+	T_EQ_STR(ex("{{ query \"up\" | first | label \"instance\" }}", 1), "b");
+	T_EQ_STR(ex("{{ range query \"up\" }}{{ .Labels.instance }}={{ .Value }};{{ end }}", 1), "b=1;a=0;");
+	T_EQ_STR(ex("{{ range sortByLabel \"instance\" (query \"up\") }}{{ label \"instance\" . }} {{ end }}", 1), "a b ");
+	T_EQ_STR(ex("{{ with query \"none\" }}x{{ else }}empty{{ end }}", 1), "empty");
+	T_EQ_STR(ex("{{ range query \"none\" }}x{{ else }}nothing{{ end }}", 1), "nothing");
+	T_EQ_STR(ex("{{ query \"scalar\" | first | value | humanize }}", 1), "42");
+	T_EQ_STR(ex("{{ query \"late\" | first | value }}", 1), "42");	/* ran at the evaluation time */
+	T_EQ_STR(ex("{{ query \"str\" | first | strvalue }}", 1), "hello");
+	T_EQ_STR(ex("{{ with query \"up\" }}{{ with first . }}{{ .Labels.job }} {{ $labels.instance }}{{ end }}{{ end }}", 1),
+	    "node web1");
+	T_EQ_STR(ex("{{ query \"up\" | first }}", 1), "&{map[__name__:up instance:b job:node] 1}");
+	T_EQ_STR(ex("{{ with query \"up\" }}{{ if gt (len0 .) 0 }}{{ end }}{{ end }}", 1),
+	    "COMPILE: 1:32: function \"len0\" not defined");
+	T_EQ_STR(ex("{{ range $labels }}{{ . }},{{ end }}", 1), "web1,node,");
+	T_EQ_STR(ex("{{ with $labels.instance }}[{{ . }}]{{ end }}{{ with $labels.nope }}x{{ end }}", 1), "[web1]");
+	T_EQ_STR(ex("{{ externalURL }}|{{ pathPrefix }}", 1), "http://vigil:9920|");
+	T_EQ_STR(ex("{{ stripPort \"web1:9100\" }}|{{ stripPort \"[::1]:80\" }}|{{ stripPort \"host\" }}|"
+	    "{{ stripPort \"a:b:c\" }}", 1), "web1|::1|host|a:b:c");
+	/* run-time errors, in Go's words */
+	T_EQ_STR(ex("{{ query \"none\" | first }}", 1),
+	    "ERR: error calling first: first() called on vector with no elements");
+	T_EQ_STR(ex("{{ query \"bad\" }}", 1), "ERR: error calling query: 1:1: parse error: unexpected \"bad\"");
+	T_EQ_STR(ex("{{ value \"x\" }}", 1), "ERR: wrong type for value; expected *template.sample; got string");
+	T_EQ_STR(ex("{{ range 3 }}x{{ end }}", 1), "ERR: range can't iterate over 3");
+	T_EQ_STR(ex("{{ range query \"up\" }}{{ .Nope }}{{ end }}", 1),
+	    "ERR: can't evaluate field Nope in type *template.sample");
+	/* pathPrefix is the external URL's path */
+	struct template *t;
+	char err[256];
+	const char *src = "{{ pathPrefix }}|{{ externalURL }}";
+	T_EQ_INT(template_compile(src, strlen(src), &t, err, sizeof(err)), 0);
+	struct template_data d = { .external_url = "https://mon.example.com/vigil" };
+	struct buf b;
+	buf_init(&b, 1024);
+	T_EQ_INT(template_expand(t, src, &d, &b, err, sizeof(err)), 0);
+	T_EQ_STR(b.data, "/vigil|https://mon.example.com/vigil");
+	buf_reset(&b);
+	/* no query engine (e.g. `vigil check rules`): an error, not a crash */
+	template_free(t);
+	src = "{{ query \"up\" }}";
+	T_EQ_INT(template_compile(src, strlen(src), &t, err, sizeof(err)), 0);
+	T_EQ_INT(template_expand(t, src, &d, &b, err, sizeof(err)), -1);
+	T_EQ_STR(err, "error calling query: no query engine here");
+	template_free(t);
+	buf_free(&b);
 }
 
 T_TEST(template_errors_at_run)
@@ -202,6 +299,7 @@ int main(void)
 	T_RUN(template_if_else);
 	T_RUN(template_errors_at_compile);
 	T_RUN(template_errors_at_run);
+	T_RUN(template_query_functions);
 	T_RUN(template_default_rules_render_like_prometheus);
 	return t_done();
 }
