@@ -33,7 +33,7 @@ struct val {
 	double num;				/* V_NUM / V_BOOL */
 	int is_int;				/* V_NUM: an integer literal */
 	const struct labels *map;		/* V_MAP (NULL: empty) */
-	const struct alert_sample *smp;		/* V_VEC: elements; V_SAMPLE: the element */
+	struct alert_sample *smp;		/* V_VEC: elements; V_SAMPLE: the element (in texec.vecs) */
 	size_t nsmp;				/* V_VEC: elements */
 };
 
@@ -44,8 +44,6 @@ struct texec {
 	size_t narena;			/* entries in arena */
 	struct alert_vector *vecs;	/* query results made during this expansion (owned) */
 	size_t nvecs;			/* entries in vecs */
-	void **blobs;			/* sorted copies of results (arrays, labels borrowed) */
-	size_t nblobs;			/* entries in blobs */
 	struct val dot;			/* {{ . }}: the data, or what with/range set */
 	char *err;			/* error buffer */
 	size_t errsz;			/* its size */

@@ -11,8 +11,8 @@
  *   sortByLabel "N" R  R sorted by label N's value (stable)
  *
  * and the URL helpers pathPrefix / externalURL / stripPort, the fields of a
- * sample ({{ .Labels.x }}, {{ .Value }} inside range/with) and Go's %v of a
- * sample. The query itself goes through template_data.query, which the
+ * sample ({{ .Labels.x }}, {{ .Value }} inside range/with) and how Go's
+ * template prints a sample ({map[k:v] 1}: the pointer is followed). The query itself goes through template_data.query, which the
  * rule engine sets to the same PromQL callback the rule's expr ran through.
  */
 #include <stdio.h>
@@ -54,11 +54,11 @@ static int run_query(struct texec *x, const char *expr, struct val *out)
 	return 0;
 }
 
-/* Stable sort by one label's value (Go's sort.Stable with a string less). */
-static int sort_by_label(struct texec *x, const char *name, const struct val *r, struct val *out)
+/* Stable sort by one label's value, in place and returned, as Prometheus's
+ * sortByLabel does (so a later `first` of the same result sees the order). */
+static int sort_by_label(const char *name, const struct val *r, struct val *out)
 {
-	struct alert_sample *v = xcalloc(r->nsmp ? r->nsmp : 1, sizeof(*v));
-	memcpy(v, r->smp, r->nsmp * sizeof(*v));
+	struct alert_sample *v = r->smp;
 	for (size_t i = 1; i < r->nsmp; i++) {
 		struct alert_sample cur = v[i];
 		size_t j = i;
@@ -68,11 +68,7 @@ static int sort_by_label(struct texec *x, const char *name, const struct val *r,
 		}
 		v[j] = cur;
 	}
-	x->blobs = xreallocarray(x->blobs, x->nblobs + 1, sizeof(*x->blobs));
-	x->blobs[x->nblobs++] = v;
-	out->k = V_VEC;
-	out->smp = v;
-	out->nsmp = r->nsmp;
+	*out = *r;
 	return 0;
 }
 
@@ -140,7 +136,7 @@ int template_query_call(struct texec *x, enum fn fn, const struct val *a, size_t
 	case FN_SORTBYLABEL:
 		if (want(x, &a[0], V_STR, "string") < 0 || want(x, &a[1], V_VEC, "template.queryResult") < 0)
 			return -1;
-		return sort_by_label(x, a[0].s, &a[1], out);
+		return sort_by_label(a[0].s, &a[1], out);
 	case FN_PATHPREFIX: case FN_EXTERNALURL:
 		out->k = V_STR;
 		out->s = x->d->external_url ? x->d->external_url : "";
@@ -217,7 +213,7 @@ static int print_one(const struct alert_sample *s, struct buf *b)
 {
 	char num[64];
 	template_go_float(s->v, num, sizeof(num));
-	if (buf_adds(b, "&{") < 0 || print_map(s->ls, b) < 0)
+	if (buf_addc(b, '{') < 0 || print_map(s->ls, b) < 0)
 		return -1;
 	return buf_printf(b, " %s}", num);
 }
@@ -241,10 +237,6 @@ void template_query_free(struct texec *x)
 	for (size_t i = 0; i < x->nvecs; i++)
 		alert_vector_free(&x->vecs[i]);
 	free(x->vecs);
-	for (size_t i = 0; i < x->nblobs; i++)
-		free(x->blobs[i]);
-	free(x->blobs);
 	x->vecs = NULL;
-	x->blobs = NULL;
-	x->nvecs = x->nblobs = 0;
+	x->nvecs = 0;
 }

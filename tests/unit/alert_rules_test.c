@@ -8,7 +8,9 @@
 #include <stdlib.h>
 
 #include "alert/alert.h"
+#include "core/alerting.h"
 #include "t.h"
+#include "tsdb/memstore.h"
 
 #define CASES "tests/data/alert/rules"
 
@@ -134,28 +136,11 @@ T_TEST(rules_unreadable_and_multidoc)
 	rule_set_free(rs);
 }
 
-/*
- * A unit-test double for the PromQL engine, for the template conformance
- * rules only: it understands exactly
- * label_replace(vector(N), "instance", "V", "", "") and returns {instance="V"} N.
- */
-static int conformance_query(void *ctx, const char *expr, int64_t ts, struct alert_vector *out, char *err,
-    size_t errsz)
-{
-	(void)ctx;
-	(void)ts;
-	double v;
-	char inst[128];
-	if (sscanf(expr, "label_replace(vector(%lf), \"instance\", \"%127[^\"]\"", &v, inst) != 2) {
-		snprintf(err, errsz, "test double cannot evaluate %s", expr);
-		return -1;
-	}
-	struct label l = { "instance", inst };
-	struct labels *ls = labels_new(&l, 1);
-	alert_vector_add(out, ls, v);
-	labels_free(ls);
-	return 0;
-}
+/* Rules and their templates' queries run through vigil's own PromQL engine
+ * (the store worker's alerting_query) over an empty store: the conformance
+ * rules use constant expressions, so Prometheus and vigil see the same. */
+static struct storage conf_store;
+static struct alerting_query_ctx conf_q = { &conf_store, 5 * 60 * 1000, 50000000, 10000 };
 
 /* /api/v1/alerts (or with notify set, the MSG_ALERTS payload) after one
  * evaluation of FILE with conformance_query. */
@@ -168,6 +153,7 @@ static int api_alerts_main(const char *file, int notify)
 		rule_set_free(rs);
 		return 2;
 	}
+	memstore_open(&conf_store);
 	struct label site = { "site", "lon" };
 	struct labels *ext = labels_new(&site, 1);
 	struct alert_engine_opts o = { .external_labels = ext, .external_url = "http://vigil.test:9090" };
@@ -178,7 +164,7 @@ static int api_alerts_main(const char *file, int notify)
 	buf_init(&b, 1 << 24);
 	buf_init(&nb, 1 << 24);
 	for (size_t g = 0; g < e->ngroups; g++)
-		failed += alert_engine_eval_group(e, g, 1700000040000LL, conformance_query, NULL, NULL, &nb);
+		failed += alert_engine_eval_group(e, g, 1700000040000LL, alerting_query, &conf_q, NULL, &nb);
 	if (notify) {
 		printf("[%s]\n", nb.data ? nb.data : "");
 	} else {
@@ -188,6 +174,7 @@ static int api_alerts_main(const char *file, int notify)
 	buf_free(&nb);
 	buf_free(&b);
 	alert_engine_free(e);
+	conf_store.ops->close(conf_store.impl);
 	return failed ? 1 : 0;
 }
 

@@ -187,6 +187,8 @@ T_TEST(template_query_functions)
 	T_EQ_STR(ex("{{ query \"up\" | first | label \"instance\" }}", 1), "b");
 	T_EQ_STR(ex("{{ range query \"up\" }}{{ .Labels.instance }}={{ .Value }};{{ end }}", 1), "b=1;a=0;");
 	T_EQ_STR(ex("{{ range sortByLabel \"instance\" (query \"up\") }}{{ label \"instance\" . }} {{ end }}", 1), "a b ");
+	/* Prometheus sorts the result in place: a later first sees the order */
+	T_EQ_STR(ex("{{ with query \"up\" }}{{ range sortByLabel \"instance\" . }}{{ end }}{{ . | first | label \"instance\" }}{{ end }}", 1), "a");
 	T_EQ_STR(ex("{{ with query \"none\" }}x{{ else }}empty{{ end }}", 1), "empty");
 	T_EQ_STR(ex("{{ range query \"none\" }}x{{ else }}nothing{{ end }}", 1), "nothing");
 	T_EQ_STR(ex("{{ query \"scalar\" | first | value | humanize }}", 1), "42");
@@ -194,7 +196,7 @@ T_TEST(template_query_functions)
 	T_EQ_STR(ex("{{ query \"str\" | first | strvalue }}", 1), "hello");
 	T_EQ_STR(ex("{{ with query \"up\" }}{{ with first . }}{{ .Labels.job }} {{ $labels.instance }}{{ end }}{{ end }}", 1),
 	    "node web1");
-	T_EQ_STR(ex("{{ query \"up\" | first }}", 1), "&{map[__name__:up instance:b job:node] 1}");
+	T_EQ_STR(ex("{{ query \"up\" | first }}", 1), "{map[__name__:up instance:b job:node] 1}");
 	T_EQ_STR(ex("{{ with query \"up\" }}{{ if gt (len0 .) 0 }}{{ end }}{{ end }}", 1),
 	    "COMPILE: 1:32: function \"len0\" not defined");
 	T_EQ_STR(ex("{{ range $labels }}{{ . }},{{ end }}", 1), "web1,node,");
