@@ -1,7 +1,7 @@
 /*
  * libFuzzer harness: the rule-file loader and the template engine on
  * arbitrary bytes. Input starting with 'T' is a template (compiled, then
- * expanded against sample labels); anything else is a rule file, which,
+ * expanded against sample labels; its queries get the one-sample vector); anything else is a rule file, which,
  * when it loads, is evaluated once against a fixed one-sample vector (so
  * every label and annotation template of every rule is expanded) and
  * rendered as /api/v1/rules JSON. Input starting with 'J' is a MSG_ALERTS
@@ -48,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (template_compile((const char *)data + 1, size - 1, &t, err, sizeof(err)) == 0) {
 			struct labels *ls = sample_labels();
 			struct template_data d = { .labels = ls, .value = 12345.678, .external_labels = ls,
-				.external_url = "http://x" };
+				.external_url = "http://x/p", .query = one_sample };
 			struct buf b;
 			buf_init(&b, TEMPLATE_MAX_OUTPUT);
 			template_expand(t, "", &d, &b, err, sizeof(err));
