@@ -6,8 +6,10 @@
  *
  *   rules.c     rule files (Prometheus's YAML format) -> struct rule_set
  *   template.c  the Go text/template subset annotations and labels use
+ *   template_query.c  its functions that run PromQL (query, first, ...)
  *   state.c     rule evaluation against a query callback, alert state
  *               (inactive/pending/firing), ALERTS series, save/restore
+ *   evaltime.c  when a group runs: Prometheus's per-group slot
  *   runtime.c   what the store worker calls: rule_files, tick, state file
  *   api.c       /api/v1/rules, /api/v1/alerts JSON, the MSG_ALERTS payload
  *   json.c      a small capped JSON reader (MSG_ALERTS, notify-test input)
