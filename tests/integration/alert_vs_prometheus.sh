@@ -80,6 +80,11 @@ if python3 "$H" push "$START" "http://127.0.0.1:$VP/api/v1/write" "$TOK" "http:/
 else
 	fail avp/same_data_written_to_both "$(tail -2 "$T/push")"; exit 1
 fi
+# At +23.5 s the last evaluation is in (+20.5, +23.5]: a firing, c just
+# pending, b gone, CmpFlap and CmpJobHot firing. The alerts API of both must
+# agree (read between the same two evaluations).
+for i in $(seq 1 400); do [ "$(date +%s%3N)" -ge $(( START + 23500 )) ] && break; sleep 0.1; done
+python3 "$H" alerts "http://127.0.0.1:$PP" "http://127.0.0.1:$VP" "$TOK" || ALERTS_RC=1
 # Last state change is at +40 s (+24 s + keep_firing_for for CmpFlap); wait
 # for the evaluation after it and one more.
 END=$(( START / 1000 + 48 ))
@@ -100,5 +105,6 @@ for side in "pv":
 PY
 python3 "$H" compare "$START" "$T/p.all" "$T/v.all"
 rc=$?
+[ "${ALERTS_RC:-0}" = 0 ] || rc=1
 [ $rc = 0 ] || { [ -n "${KEEP:-}" ] && echo "kept $T"; }
 exit $rc
