@@ -59,6 +59,8 @@ static const struct {
 	[FN_VALUE] = { "value", 1, 1 }, [FN_STRVALUE] = { "strvalue", 1, 1 },
 	[FN_SORTBYLABEL] = { "sortByLabel", 2, 2 }, [FN_PATHPREFIX] = { "pathPrefix", 0, 0 },
 	[FN_EXTERNALURL] = { "externalURL", 0, 0 }, [FN_STRIPPORT] = { "stripPort", 1, 1 },
+	[FN_STRIPDOMAIN] = { "stripDomain", 1, 1 }, [FN_PARSEDURATION] = { "parseDuration", 1, 1 },
+	[FN_TOTIME] = { "toTime", 1, 1 },
 };
 
 struct cmd {
@@ -1127,10 +1129,13 @@ static int call(struct texec *x, enum fn fn, const struct val *a, size_t n, stru
 			return template_xerr(x, "wrong type for value; expected string; got %s", template_type_name(&a[0]));
 		*out = a[0];
 		return 0;
-	case FN_HUMANIZE_TS: {
-		/* Go's time.Time.String() of the Unix time, in UTC */
+	case FN_HUMANIZE_TS: case FN_TOTIME: {
+		/* Go's time.Time.String() of the Unix time, in UTC (toTime's *time.Time
+		 * prints the same; it only refuses NaN and Inf) */
 		if (to_float(x, &a[0], &f) < 0)
 			return -1;
+		if (fn == FN_TOTIME && (isnan(f) || isinf(f)))
+			return template_xerr(x, "error calling toTime: value is NaN or Inf");
 		if (isnan(f) || isinf(f)) {
 			g4(f, "", tmp, sizeof(tmp));
 		} else if (fabs(f) > 9.2e9) {

@@ -1,7 +1,8 @@
 /*
  * template_int.h — what template.c (parser, core functions, execution) and
  * template_query.c (the functions that run PromQL: query, first, label,
- * value, strvalue, sortByLabel; and pathPrefix, externalURL, stripPort)
+ * value, strvalue, sortByLabel; and pathPrefix, externalURL, stripPort,
+ * stripDomain, parseDuration)
  * share. Private to src/alert.
  */
 #ifndef VIGIL_ALERT_TEMPLATE_INT_H
@@ -14,10 +15,10 @@
 enum fn {
 	FN_NONE = -1, FN_HUMANIZE, FN_HUMANIZE1024, FN_HUMANIZE_PCT, FN_HUMANIZE_DUR, FN_PRINTF,
 	FN_TOUPPER, FN_TOLOWER, FN_TITLE, FN_EQ, FN_NE, FN_LT, FN_LE, FN_GT, FN_GE, FN_AND, FN_OR,
-	FN_NOT, FN_INDEX, FN_REREPLACEALL, FN_MATCH, FN_HUMANIZE_TS, FN_SAFEHTML,
+	FN_NOT, FN_INDEX, FN_REREPLACEALL, FN_MATCH, FN_HUMANIZE_TS, FN_SAFEHTML, FN_TOTIME,
 	/* template_query.c */
 	FN_QUERY, FN_FIRST, FN_LABEL, FN_VALUE, FN_STRVALUE, FN_SORTBYLABEL, FN_PATHPREFIX,
-	FN_EXTERNALURL, FN_STRIPPORT, FN_COUNT
+	FN_EXTERNALURL, FN_STRIPPORT, FN_STRIPDOMAIN, FN_PARSEDURATION, FN_COUNT
 };
 
 enum vkind {

@@ -10,16 +10,19 @@
  *   strvalue S         S's label "__value__" (what a string result carries)
  *   sortByLabel "N" R  R sorted by label N's value (stable)
  *
- * and the URL helpers pathPrefix / externalURL / stripPort, the fields of a
+ * and the helpers pathPrefix / externalURL / stripPort / stripDomain /
+ * parseDuration, the fields of a
  * sample ({{ .Labels.x }}, {{ .Value }} inside range/with) and how Go's
  * template prints a sample ({map[k:v] 1}: the pointer is followed). The query itself goes through template_data.query, which the
  * rule engine sets to the same PromQL callback the rule's expr ran through.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "alert/template_int.h"
+#include "core/clock.h"
 #include "core/xmalloc.h"
 
 static int want(struct texec *x, const struct val *v, enum vkind k, const char *go)
@@ -83,19 +86,80 @@ static const char *url_path(struct texec *x, const char *u)
 	return template_keep(x, xstrndup(p, n));
 }
 
-/* Go's net.SplitHostPort host, or the input when it has no port. */
+/* Go's net.SplitHostPort: 0 with host [*h, *h + *hl) and port after *pp,
+ * or -1 where Go returns an error (no port, too many colons, stray brackets). */
+static int split_host_port(const char *s, const char **h, size_t *hl, const char **pp)
+{
+	const char *i = strrchr(s, ':');
+	size_t j = 0, k = 0;
+	if (!i)
+		return -1;
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (!end || end + 1 != i)
+			return -1;
+		*h = s + 1;
+		*hl = (size_t)(end - s - 1);
+		j = 1;
+		k = (size_t)(end - s) + 1;
+	} else {
+		*h = s;
+		*hl = (size_t)(i - s);
+		if (memchr(s, ':', *hl))
+			return -1;
+	}
+	if (strchr(s + j, '[') || strchr(s + k, ']'))
+		return -1;
+	*pp = i + 1;
+	return 0;
+}
+
+/* stripPort: the host, or the input when Go cannot split it. */
 static const char *strip_port(struct texec *x, const char *s)
 {
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-		if (e && e[1] == ':' && !strchr(e + 2, ':') && !strchr(e + 2, '[') && !strchr(e + 2, ']'))
-			return template_keep(x, xstrndup(s + 1, (size_t)(e - s - 1)));
+	const char *h, *port;
+	size_t hl;
+	if (split_host_port(s, &h, &hl, &port) < 0)
+		return s;
+	return template_keep(x, xstrndup(h, hl));
+}
+
+/* stripDomain: the first label of a host name, port kept; IP addresses unchanged. */
+static const char *strip_domain(struct texec *x, const char *s)
+{
+	const char *h = s, *port = "";
+	size_t hl = strlen(s);
+	if (split_host_port(s, &h, &hl, &port) < 0) {
+		h = s;
+		hl = strlen(s);
+		port = "";
+	}
+	char *host = xstrndup(h, hl);
+	unsigned char ip[16];
+	if (inet_pton(AF_INET, host, ip) == 1 || inet_pton(AF_INET6, host, ip) == 1) {
+		free(host);
 		return s;
 	}
-	const char *c = strchr(s, ':');
-	if (!c || strchr(c + 1, ':') || strpbrk(s, "[]"))
-		return s;
-	return template_keep(x, xstrndup(s, (size_t)(c - s)));
+	host[strcspn(host, ".")] = 0;
+	if (!*port)
+		return template_keep(x, host);
+	/* net.JoinHostPort brackets a host with a colon */
+	char *r = xasprintf(strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+	free(host);
+	return template_keep(x, r);
+}
+
+/* parseDuration: Prometheus's duration ("1h30m", "500ms") in seconds. */
+static int parse_duration(struct texec *x, const char *s, struct val *out)
+{
+	int64_t ms;
+	if (!*s)
+		return template_xerr(x, "error calling parseDuration: empty duration string");
+	if (clock_parse_duration(s, &ms) < 0)
+		return template_xerr(x, "error calling parseDuration: not a valid duration string: \"%.64s\"", s);
+	out->k = V_NUM;
+	out->num = (double)ms / 1000.0;
+	return 0;
 }
 
 int template_query_call(struct texec *x, enum fn fn, const struct val *a, size_t n, struct val *out)
@@ -143,12 +207,16 @@ int template_query_call(struct texec *x, enum fn fn, const struct val *a, size_t
 		if (fn == FN_PATHPREFIX)
 			out->s = url_path(x, out->s);
 		return 0;
-	case FN_STRIPPORT:
+	case FN_STRIPPORT: case FN_STRIPDOMAIN:
 		if (want(x, &a[0], V_STR, "string") < 0)
 			return -1;
 		out->k = V_STR;
-		out->s = strip_port(x, a[0].s);
+		out->s = fn == FN_STRIPPORT ? strip_port(x, a[0].s) : strip_domain(x, a[0].s);
 		return 0;
+	case FN_PARSEDURATION:
+		if (want(x, &a[0], V_STR, "string") < 0)
+			return -1;
+		return parse_duration(x, a[0].s, out);
 	default:
 		return template_xerr(x, "internal: bad function");
 	}

@@ -156,7 +156,8 @@ static int api_alerts_main(const char *file, int notify)
 	memstore_open(&conf_store);
 	struct label site = { "site", "lon" };
 	struct labels *ext = labels_new(&site, 1);
-	struct alert_engine_opts o = { .external_labels = ext, .external_url = "http://vigil.test:9090" };
+	struct alert_engine_opts o = { .external_labels = ext, .external_url = "http://vigil.test:9090",
+		.format_expr = alerting_format_expr };	/* generatorURL carries the canonical expr */
 	struct alert_engine *e = alert_engine_new(rs, &o);
 	labels_free(ext);
 	int failed = 0;

@@ -204,7 +204,15 @@ T_TEST(template_query_functions)
 	T_EQ_STR(ex("{{ externalURL }}|{{ pathPrefix }}", 1), "http://vigil:9920|");
 	T_EQ_STR(ex("{{ stripPort \"web1:9100\" }}|{{ stripPort \"[::1]:80\" }}|{{ stripPort \"host\" }}|"
 	    "{{ stripPort \"a:b:c\" }}", 1), "web1|::1|host|a:b:c");
+	T_EQ_STR(ex("{{ toTime 1700000040.5 }}|{{ parseDuration \"1h30m\" }}|{{ stripDomain \"db1.lan:9100\" }}", 1),
+	    "2023-11-14 22:14:00.5 +0000 UTC|5400|db1:9100");
+	T_EQ_STR(ex("{{ stripDomain \"10.1.2.3\" }}|{{ stripDomain \"[fe80::1]:22\" }}|{{ stripPort \"[a]b:1\" }}", 1),
+	    "10.1.2.3|[fe80::1]:22|[a]b:1");
 	/* run-time errors, in Go's words */
+	T_EQ_STR(ex("{{ toTime $value }}", NAN), "ERR: error calling toTime: value is NaN or Inf");
+	T_EQ_STR(ex("{{ parseDuration \"5\" }}", 1),
+	    "ERR: error calling parseDuration: not a valid duration string: \"5\"");
+	T_EQ_STR(ex("{{ parseDuration \"\" }}", 1), "ERR: error calling parseDuration: empty duration string");
 	T_EQ_STR(ex("{{ query \"none\" | first }}", 1),
 	    "ERR: error calling first: first() called on vector with no elements");
 	T_EQ_STR(ex("{{ query \"bad\" }}", 1), "ERR: error calling query: 1:1: parse error: unexpected \"bad\"");
