@@ -60,7 +60,8 @@ static const struct {
 	[FN_SORTBYLABEL] = { "sortByLabel", 2, 2 }, [FN_PATHPREFIX] = { "pathPrefix", 0, 0 },
 	[FN_EXTERNALURL] = { "externalURL", 0, 0 }, [FN_STRIPPORT] = { "stripPort", 1, 1 },
 	[FN_STRIPDOMAIN] = { "stripDomain", 1, 1 }, [FN_PARSEDURATION] = { "parseDuration", 1, 1 },
-	[FN_TOTIME] = { "toTime", 1, 1 },
+	[FN_TOTIME] = { "toTime", 1, 1 }, [FN_GRAPHLINK] = { "graphLink", 1, 1 },
+	[FN_TABLELINK] = { "tableLink", 1, 1 },
 };
 
 struct cmd {

@@ -2,7 +2,7 @@
  * template_int.h — what template.c (parser, core functions, execution) and
  * template_query.c (the functions that run PromQL: query, first, label,
  * value, strvalue, sortByLabel; and pathPrefix, externalURL, stripPort,
- * stripDomain, parseDuration)
+ * stripDomain, parseDuration, graphLink, tableLink)
  * share. Private to src/alert.
  */
 #ifndef VIGIL_ALERT_TEMPLATE_INT_H
@@ -18,7 +18,8 @@ enum fn {
 	FN_NOT, FN_INDEX, FN_REREPLACEALL, FN_MATCH, FN_HUMANIZE_TS, FN_SAFEHTML, FN_TOTIME,
 	/* template_query.c */
 	FN_QUERY, FN_FIRST, FN_LABEL, FN_VALUE, FN_STRVALUE, FN_SORTBYLABEL, FN_PATHPREFIX,
-	FN_EXTERNALURL, FN_STRIPPORT, FN_STRIPDOMAIN, FN_PARSEDURATION, FN_COUNT
+	FN_EXTERNALURL, FN_STRIPPORT, FN_STRIPDOMAIN, FN_PARSEDURATION, FN_GRAPHLINK, FN_TABLELINK,
+	FN_COUNT
 };
 
 enum vkind {

@@ -11,7 +11,7 @@
  *   sortByLabel "N" R  R sorted by label N's value (stable)
  *
  * and the helpers pathPrefix / externalURL / stripPort / stripDomain /
- * parseDuration, the fields of a
+ * parseDuration / graphLink / tableLink, the fields of a
  * sample ({{ .Labels.x }}, {{ .Value }} inside range/with) and how Go's
  * template prints a sample ({map[k:v] 1}: the pointer is followed). The query itself goes through template_data.query, which the
  * rule engine sets to the same PromQL callback the rule's expr ran through.
@@ -149,6 +149,30 @@ static const char *strip_domain(struct texec *x, const char *s)
 	return template_keep(x, r);
 }
 
+/* graphLink / tableLink: "/graph?g0.expr=" + Go's url.QueryEscape(expr) + "&g0.tab=0|1". */
+static const char *expr_link(struct texec *x, const char *expr, int tab)
+{
+	struct buf b;
+	buf_init(&b, TEMPLATE_MAX_OUTPUT);
+	int rc = buf_adds(&b, "/graph?g0.expr=");
+	for (const unsigned char *p = (const unsigned char *)expr; *p && rc == 0; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		    *p == '-' || *p == '_' || *p == '.' || *p == '~')
+			rc = buf_addc(&b, (char)*p);
+		else if (*p == ' ')
+			rc = buf_addc(&b, '+');
+		else
+			rc = buf_printf(&b, "%%%02X", *p);
+	}
+	if (rc == 0)
+		rc = buf_printf(&b, "&g0.tab=%d", tab);
+	if (rc < 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	return template_keep(x, buf_detach(&b, NULL));
+}
+
 /* parseDuration: Prometheus's duration ("1h30m", "500ms") in seconds. */
 static int parse_duration(struct texec *x, const char *s, struct val *out)
 {
@@ -213,6 +237,12 @@ int template_query_call(struct texec *x, enum fn fn, const struct val *a, size_t
 		out->k = V_STR;
 		out->s = fn == FN_STRIPPORT ? strip_port(x, a[0].s) : strip_domain(x, a[0].s);
 		return 0;
+	case FN_GRAPHLINK: case FN_TABLELINK:
+		if (want(x, &a[0], V_STR, "string") < 0)
+			return -1;
+		out->k = V_STR;
+		out->s = expr_link(x, a[0].s, fn == FN_TABLELINK);
+		return out->s ? 0 : template_xerr(x, "link longer than %u bytes", TEMPLATE_MAX_OUTPUT);
 	case FN_PARSEDURATION:
 		if (want(x, &a[0], V_STR, "string") < 0)
 			return -1;
