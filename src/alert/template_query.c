@@ -11,10 +11,11 @@
  *   sortByLabel "N" R  R sorted by label N's value (stable)
  *
  * and the helpers pathPrefix / externalURL / stripPort / stripDomain /
- * parseDuration / graphLink / tableLink, the fields of a
- * sample ({{ .Labels.x }}, {{ .Value }} inside range/with) and how Go's
- * template prints a sample ({map[k:v] 1}: the pointer is followed). The query itself goes through template_data.query, which the
- * rule engine sets to the same PromQL callback the rule's expr ran through.
+ * parseDuration / graphLink / tableLink, the fields of a sample
+ * ({{ .Labels.x }}, {{ .Value }} inside range/with) and how Go's template
+ * prints a sample ({map[k:v] 1}: the pointer is followed). The query
+ * itself goes through template_data.query, which the rule engine sets to
+ * the same PromQL callback the rule's expr ran through.
  */
 #include <arpa/inet.h>
 #include <stdio.h>

@@ -188,7 +188,8 @@ T_TEST(template_query_functions)
 	T_EQ_STR(ex("{{ range query \"up\" }}{{ .Labels.instance }}={{ .Value }};{{ end }}", 1), "b=1;a=0;");
 	T_EQ_STR(ex("{{ range sortByLabel \"instance\" (query \"up\") }}{{ label \"instance\" . }} {{ end }}", 1), "a b ");
 	/* Prometheus sorts the result in place: a later first sees the order */
-	T_EQ_STR(ex("{{ with query \"up\" }}{{ range sortByLabel \"instance\" . }}{{ end }}{{ . | first | label \"instance\" }}{{ end }}", 1), "a");
+	T_EQ_STR(ex("{{ with query \"up\" }}{{ range sortByLabel \"instance\" . }}{{ end }}"
+	    "{{ . | first | label \"instance\" }}{{ end }}", 1), "a");
 	T_EQ_STR(ex("{{ with query \"none\" }}x{{ else }}empty{{ end }}", 1), "empty");
 	T_EQ_STR(ex("{{ range query \"none\" }}x{{ else }}nothing{{ end }}", 1), "nothing");
 	T_EQ_STR(ex("{{ query \"scalar\" | first | value | humanize }}", 1), "42");
