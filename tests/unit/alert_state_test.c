@@ -18,13 +18,14 @@ struct fake_query {
 	struct alert_vector vec;	/* returned for every expression */
 	int fail;			/* return an error instead */
 	int calls;			/* how often it was asked */
+	int64_t last_ts;		/* the time it was last asked about */
 };
 
 static int fake_query_fn(void *ctx, const char *expr, int64_t ts, struct alert_vector *out, char *err, size_t errsz)
 {
 	struct fake_query *q = ctx;
 	(void)expr;
-	(void)ts;
+	q->last_ts = ts;
 	q->calls++;
 	if (q->fail) {
 		snprintf(err, errsz, "fake failure");
@@ -351,6 +352,21 @@ T_TEST(state_api_json_shapes)
 	fx_free(&f);
 }
 
+/* A template's query goes through the rule's own query function, at the
+ * evaluation time, once per alert. */
+T_TEST(state_template_query_runs_at_eval_time)
+{
+	struct fixture f;
+	fx_init(&f, "groups:\n- name: g\n  rules:\n  - alert: A\n    expr: up\n    annotations:\n"
+	    "      n: '{{ with query \"up\" }}{{ . | first | label \"instance\" }}={{ . | first | value }}{{ end }}'\n");
+	fq_set(&f.q, "web1", 2);
+	T_EQ_INT(fx_eval(&f, T0 + 7), 0);
+	T_EQ_INT(f.q.calls, 2);
+	T_EQ_INT(f.q.last_ts, T0 + 7);
+	T_EQ_STR(labels_get(only_alert(&f)->annotations, "n"), "web1=2");
+	fx_free(&f);
+}
+
 T_TEST(state_eval_due_respects_interval)
 {
 	struct fixture f;
@@ -467,6 +483,7 @@ int main(void)
 	T_RUN(state_save_restore_roundtrip);
 	T_RUN(state_api_json_shapes);
 	T_RUN(state_eval_due_respects_interval);
+	T_RUN(state_template_query_runs_at_eval_time);
 	T_RUN(state_runtime_persists_across_restart);
 	T_RUN(state_query_uses_formatter);
 	return t_done();
