@@ -43,6 +43,12 @@ int alerting_query(void *ctx, const char *expr, int64_t ts_ms, struct alert_vect
 		pq_result_free(&r);
 		return -1;
 	}
+	if (r.type != PQ_VAL_SCALAR && r.type != PQ_VAL_VECTOR) {
+		/* Prometheus's rule query function refuses ranges and strings. */
+		snprintf(err, errsz, "rule result is not a vector or scalar");
+		pq_result_free(&r);
+		return -1;
+	}
 	if (r.type == PQ_VAL_SCALAR) {
 		struct labels *none = labels_new(NULL, 0);
 		alert_vector_add(out, none, r.scalar);

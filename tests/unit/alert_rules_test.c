@@ -179,6 +179,23 @@ static int api_alerts_main(const char *file, int notify)
 	return failed ? 1 : 0;
 }
 
+/* A rule (or template query) whose result is a range vector or a string is
+ * an error, as in Prometheus, not the range's last sample. */
+T_TEST(rules_query_refuses_matrix_and_string)
+{
+	memstore_open(&conf_store);
+	char err[ALERT_ERR_MAX] = "";
+	struct alert_vector v;
+	memset(&v, 0, sizeof(v));
+	T_EQ_INT(alerting_query(&conf_q, "vector(1)[5m:1m]", 1700000040000LL, &v, err, sizeof(err)), -1);
+	T_EQ_STR(err, "rule result is not a vector or scalar");
+	T_EQ_INT(alerting_query(&conf_q, "\"x\"", 1700000040000LL, &v, err, sizeof(err)), -1);
+	T_EQ_INT(alerting_query(&conf_q, "vector(2)", 1700000040000LL, &v, err, sizeof(err)), 0);
+	T_EQ_INT((long long)v.n, 1);
+	alert_vector_free(&v);
+	conf_store.ops->close(conf_store.impl);
+}
+
 /*
  * `alert_rules_test check-rules FILE...` runs `vigil check rules` (so the
  * integration script can compare it with promtool before main.c wires it).
@@ -215,5 +232,6 @@ int main(int argc, char **argv)
 	T_RUN(rules_full_file_contents);
 	T_RUN(rules_expr_checker_is_asked);
 	T_RUN(rules_unreadable_and_multidoc);
+	T_RUN(rules_query_refuses_matrix_and_string);
 	return t_done();
 }
