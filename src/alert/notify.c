@@ -705,16 +705,18 @@ int notifier_accept(struct notifier *n, const char *json, size_t len, char *err,
 		const struct ajson *sil = ajson_get(ops, "silencedBy"), *ack = ajson_get(ops, "acknowledged");
 		const char *mw = ajson_get_str(ops, "maintenance");
 		int acked = ack && ack->t == AJSON_BOOL && ack->num != 0;
+		int silenced = sil && sil->t == AJSON_ARR && sil->n;
 		const struct maint_window *w = mw ? NULL : in_maintenance(n, j->v[i], now);
 		if (mw || w) {
 			count_suppressed(n, mw ? mw : w->name);
 			log_debug("notification suppressed by a maintenance window", "window=%s", mw ? mw : w->name);
-		} else if (sil && sil->t == AJSON_ARR && sil->n) {
+		} else if (silenced) {
 			n->silenced++;
 			log_debug("notification silenced", "silence=%s", sil->v[0]->t == AJSON_STR ? sil->v[0]->str : "?");
 		}
+		int skip = mw || w || silenced;
 		ajson_free(ops);
-		if (mw || w || (sil && sil->t == AJSON_ARR && sil->n))
+		if (skip)
 			continue;
 		buf_reset(&one);
 		ajson_write(j->v[i], &one);
