@@ -34,6 +34,21 @@ VIGIL="$VIGIL" SNMP_INTERVAL=5s HOST_INTERVAL=2s scripts/demo-lab "$TMP/lab" "$P
 	setup_fail "demo-lab: $(tail -3 "$TMP/lab.log")"
 SWITCHES=$(sed -n 's/^    - name: //p' "$TMP/lab/vigil.yml" | tr '\n' ' ')
 SWITCH=${SWITCHES%% *}
+# For the alerts page: InterfaceDown without its 2 minutes' wait (the dark
+# ports of the lab's switches), evaluated every 5 s, so alerts fire in time.
+chmod 755 "$TMP"	# the store worker reads it after dropping to an unprivileged user
+cat >"$TMP/e2e-rules.yml" <<'YML'
+groups:
+  - name: e2e
+    interval: 5s
+    rules:
+      - alert: E2EInterfaceDown
+        expr: ifOperStatus == 2 and on (instance, ifIndex) ifAdminStatus == 1
+        labels: {severity: warning}
+        annotations: {summary: "Interface {{ $labels.ifName }} on {{ $labels.instance }} is down"}
+YML
+sed -i "s|^rule_files: \[\(.*\)\]$|rule_files: [\1, \"$TMP/e2e-rules.yml\"]|" "$TMP/lab/vigil.yml"
+grep -q e2e-rules "$TMP/lab/vigil.yml" || setup_fail "could not add the e2e rule file to the lab's config"
 "$VIGIL" check config "$TMP/lab/vigil.yml" >"$TMP/check.log" 2>&1 || setup_fail "check config: $(tail -3 "$TMP/check.log")"
 
 "$VIGIL" serve -c "$TMP/lab/vigil.yml" >"$TMP/out" 2>"$TMP/err" &

@@ -120,7 +120,7 @@ export async function alertsPage(view: HTMLElement, who: Who | null): Promise<()
       n('alerts', 'silenced', alerts.filter((a) => a.silencedBy.length).length));
     mount(alertsBox, sortTable<OpsAlert>([
       { title: 'State', cell: (a) => h('span', { class: `badge ${a.state}` }, a.state), key: (a) => (a.state === 'firing' ? 0 : 1) },
-      { title: 'Alert', cell: (a) => h('span', { title: a.annotations.summary ?? a.annotations.description ?? '' }, a.labels.alertname ?? a.rule), key: (a) => a.labels.alertname ?? '' },
+      { title: 'Alert', cell: (a) => h('span', { 'data-fp': a.fingerprint, title: a.annotations.summary ?? a.annotations.description ?? '' }, a.labels.alertname ?? a.rule), key: (a) => a.labels.alertname ?? '' },
       { title: 'Severity', cell: (a) => a.labels.severity ?? '–', key: (a) => a.labels.severity ?? '' },
       { title: 'Labels', cell: (a) => labelChips(a.labels, ['alertname', 'severity']) },
       { title: 'Active since', cell: (a) => ago(a.firingSince ?? a.activeAt), key: (a) => secs(a.firingSince ?? a.activeAt) },
