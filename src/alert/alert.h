@@ -16,6 +16,11 @@
  *               interface on core/loop.h; de-duplication, escalation
  *   notify_fmt.c  the bodies sent: Alertmanager, webhook JSON, email
  *   maint.c     maintenance windows (matchers, one-off and weekly)
+ *   ops.c       operator actions: silences, acknowledgements, API
+ *               maintenance windows (SQLite alerting.db), their matching
+ *               and the marks put on MSG_ALERTS alerts
+ *   opsapi.c    /api/alerting/... (alerts with operator state, ack,
+ *               silences, maintenance) for the store worker
  *   config.c    the `rule_files:` and `alerting:` config sections
  *   cli.c       receivers' egress rules, `vigil notify-test`
  *               (`vigil check rules` is rules_cli_main in rules.c)
