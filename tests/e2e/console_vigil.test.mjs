@@ -197,6 +197,19 @@ await step('vigil_alerts_silence_and_expire', async () => {
   check(await rows('[data-panel="silences"]') === before, 'expired silence still listed as current');
 });
 
+await step('vigil_alerts_maintenance_window_for_node', async () => {
+  const a = (await (await page.request.get(`${BASE}/api/alerting/alerts`)).json()).find((x) => x.fingerprint === ackedFp);
+  const node = a.labels.instance;
+  await page.fill('input[aria-label="maintenance node"]', node);
+  await page.locator('[data-panel="maintenance"] button', { hasText: 'Add window' }).click();
+  await page.waitForSelector(`[data-panel="alerts"] tbody tr:has([data-fp="${ackedFp}"]) .badge.maint`, { timeout: T });
+  const txt = await page.textContent('[data-panel="maintenance"] tbody');
+  check(txt.includes(`node ${node}`) && txt.includes('active'), `maintenance panel: ${txt.slice(0, 200)}`);
+  await shot('alerts-maintenance');
+  await page.locator('[data-panel="maintenance"] [data-action="delete-window"]').first().click();
+  await page.waitForFunction(() => document.querySelector('[data-panel="maintenance"] table')?.dataset.rows === '0', null, { timeout: T });
+});
+
 await step('vigil_write_without_csrf_is_refused', async () => {
   const hdr = { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' };
   const r = await page.request.post(`${BASE}/api/v1/write`, { data: Buffer.from('x'), headers: hdr });
