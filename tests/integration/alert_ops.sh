@@ -178,6 +178,25 @@ R1=$(count "$T/hook" OpsSilenceMe) A1=$(count "$T/hook" OpsAckMe) N1=$(count "$T
 	fail ops/actions_still_apply_after_restart "silenced $R0->$R1 acked $A0->$A1 plain $N0->$N1"
 [ "$(count "$T/mgr" OpsAckMe)" = 0 ] && pass ops/no_escalation_after_restart || fail ops/no_escalation_after_restart "manager got OpsAckMe"
 
+# The fingerprint a webhook receiver is sent is the one to acknowledge with.
+WFP=$(python3 - "$T/hook" <<'PY'
+import glob, json, sys
+for f in sorted(glob.glob(sys.argv[1] + "/*.json")):
+    for a in json.load(open(f))["alerts"]:
+        if a["labels"].get("alertname") == "OpsAckMe":
+            print(a["fingerprint"]); sys.exit(0)
+PY
+)
+[ -n "$WFP" ] && [ "$WFP" = "$FP" ] && pass ops/webhook_fingerprint_is_the_ack_key || fail ops/webhook_fingerprint_is_the_ack_key "webhook $WFP, API $FP"
+
+# A reload (SIGHUP) keeps them as well.
+kill -HUP "$VPID"
+wait_for grep -q 'config reloaded' "$T/err2" || fail ops/reload "$(grep -i reload "$T/err2" | tail -1)"
+sleep 2
+R0=$(count "$T/hook" OpsSilenceMe); sleep 3; R1=$(count "$T/hook" OpsSilenceMe)
+[ "$R1" = "$R0" ] && api GET alerts | grep -q '"acknowledgedBy":"ops-test"' && pass ops/actions_survive_reload ||
+	fail ops/actions_survive_reload "silenced alert notified $R0 -> $R1; $(head -c 200 "$T/body")"
+
 # Bad input is refused with a reason.
 api POST silences '{"matchers":[{"name":"alertname","value":".*","isRegex":true}],"endsAt":"2099-01-01T00:00:00Z"}' >/dev/null
 [ "$(cat "$T/code")" = 400 ] && grep -q 'empty string' "$T/body" && pass ops/silence_matching_everything_refused ||
