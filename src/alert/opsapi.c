@@ -184,7 +184,6 @@ static int post_ack(struct alert_runtime *rt, const struct ajson *j, const char 
 		return error(out, 400, "bad_data", "give the alert's fingerprint or its labels");
 	}
 	struct alert_ack a = { 0 };
-	char err[ALERT_ERR_MAX];
 	const struct ajson *cm = ajson_get(j, "comment");
 	if (cm && (cm->t != AJSON_STR || cm->len > ALERT_OPS_TEXT_MAX || strlen(cm->str) != cm->len)) {
 		labels_free(want);
@@ -203,8 +202,8 @@ static int post_ack(struct alert_runtime *rt, const struct ajson *j, const char 
 	int rc = ops_ack_put(alert_runtime_ops(rt), &a);
 	if (rc < 0) {
 		ops_ack_clear(&a);
-		snprintf(err, sizeof(err), rc == -ENOSPC ? "too many acknowledgements" : "cannot store it");
-		return error(out, rc == -ENOSPC ? 409 : 500, rc == -ENOSPC ? "conflict" : "internal", err);
+		return rc == -ENOSPC ? error(out, 409, "conflict", "too many acknowledgements")
+		    : error(out, 500, "internal", "cannot store the acknowledgement");
 	}
 	const struct alert_ack *s = alert_ops_ack_find(alert_runtime_ops(rt), c.hit_fp, c.hit->active_at_ms);
 	log_info("alert acknowledged", "fingerprint=%016llx by=%s", (unsigned long long)c.hit_fp, user);
