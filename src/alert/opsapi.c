@@ -319,6 +319,19 @@ static int post_window(struct alert_ops *o, const struct ajson *j, const char *u
 	return 200;
 }
 
+/* Alertmanager's GET /api/v2/status, for amtool: vigil is no cluster and has
+ * no Alertmanager config; the shape is what amtool checks. */
+static int am_status(int64_t now_ms, struct buf *out)
+{
+	int rc = buf_adds(out, "{\"cluster\":{\"status\":\"disabled\",\"peers\":[]},"
+	    "\"config\":{\"original\":\"# vigil: alerting is configured in vigil's own config file\\n\"},"
+	    "\"uptime\":");
+	rc |= add_time(out, now_ms);
+	rc |= buf_adds(out, ",\"versionInfo\":{\"branch\":\"\",\"buildDate\":\"\",\"buildUser\":\"\","
+	    "\"goVersion\":\"\",\"revision\":\"\",\"version\":\"vigil-" VIGIL_VERSION "\"}}");
+	return rc ? error(out, 500, "internal", "too large") : 200;
+}
+
 /* ---- routing ---- */
 
 static int is(const char *a, const char *b)
@@ -358,6 +371,17 @@ int alert_ops_http(struct alert_runtime *rt, const char *method, const char *pat
 		return error(out, 404, "not_found", "no such /api/alerting endpoint");
 	const char *p = path + strlen(OPS_PREFIX);
 	int get = is(method, "GET") || is(method, "HEAD"), post = is(method, "POST"), del = is(method, "DELETE");
+	/* amtool, given --alertmanager.url=http://vigil/api/alerting, asks for
+	 * Alertmanager's paths below it: its status, then the silences. */
+	char amp[ALERT_OPS_ID_LEN + 64];
+	if (is(p, "/api/v2/status"))
+		return get ? am_status(now_ms, out) : not_allowed(out, "GET");
+	if (strncmp(p, "/api/v2/silences", 16) == 0 && (p[16] == 0 || (p[16] == '?'))) {
+		p = "/silences";
+	} else if (strncmp(p, "/api/v2/silence/", 16) == 0 && strlen(p + 16) <= ALERT_OPS_ID_LEN) {
+		snprintf(amp, sizeof(amp), "/silences/%s", p + 16);
+		p = amp;
+	}
 	const char *sub = NULL;
 	const char *kind = NULL;
 	static const char *const kinds[] = { "/alerts", "/ack", "/silences", "/maintenance" };

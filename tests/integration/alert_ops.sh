@@ -197,6 +197,23 @@ R0=$(count "$T/hook" OpsSilenceMe); sleep 3; R1=$(count "$T/hook" OpsSilenceMe)
 [ "$R1" = "$R0" ] && api GET alerts | grep -q '"acknowledgedBy":"ops-test"' && pass ops/actions_survive_reload ||
 	fail ops/actions_survive_reload "silenced alert notified $R0 -> $R1; $(head -c 200 "$T/body")"
 
+# Alertmanager's own client: amtool adds, lists and expires silences through
+# --alertmanager.url=.../api/alerting (it reads the JSON with its generated
+# Alertmanager API v2 client, so the shapes must be exactly Alertmanager's).
+if command -v amtool >/dev/null; then
+	printf 'authorization:\n  credentials: %s\n' "$OPTOK" >"$T/amtool.yml"
+	am() { amtool --alertmanager.url="$U/api/alerting" --http.config.file="$T/amtool.yml" "$@" 2>"$T/amtool.err"; }
+	AID=$(am silence add alertname=OpsNoAck 'instance=~"no.*"' -c "via amtool" -a amuser -d 1h)
+	api GET alerts >/dev/null
+	am silence query >"$T/amq" && grep -q "$AID" "$T/amq" && grep -q 'alertname="OpsNoAck" instance=~"no.\*"' "$T/amq" &&
+		api GET "silences/$AID" | field 'd["createdBy"]+" "+d["status"]["state"]' | grep -qx 'amuser active' &&
+		pass ops/amtool_silence_add_and_query || fail ops/amtool_silence_add_and_query "$AID $(cat "$T/amq" "$T/amtool.err" | head -c 300)"
+	am silence expire "$AID" && api GET "silences/$AID" | field 'd["status"]["state"]' | grep -qx expired &&
+		pass ops/amtool_silence_expire || fail ops/amtool_silence_expire "$(head -c 300 "$T/amtool.err") $(cat "$T/body")"
+else
+	fail ops/amtool "amtool (prometheus-alertmanager) is not installed"
+fi
+
 # Bad input is refused with a reason.
 api POST silences '{"matchers":[{"name":"alertname","value":".*","isRegex":true}],"endsAt":"2099-01-01T00:00:00Z"}' >/dev/null
 [ "$(cat "$T/code")" = 400 ] && grep -q 'empty string' "$T/body" && pass ops/silence_matching_everything_refused ||

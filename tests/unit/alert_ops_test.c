@@ -405,6 +405,15 @@ T_TEST(ops_http_routes_and_marks)
 	now += 2000;
 	alert_runtime_tick(rt, now, one_query, NULL, NULL, &msg);
 	T_CHECK(msg.len && strstr(msg.data, "\"maintenance\":\"node web1\"") != NULL);
+	/* amtool's paths below /api/alerting */
+	T_EQ_INT(http(rt, "GET", "/api/alerting/api/v2/status", NULL, now, &out), 200);
+	T_CHECK(strstr(out.data, "\"cluster\":{\"status\":\"disabled\"") != NULL);
+	T_EQ_INT(http(rt, "GET", "/api/alerting/api/v2/silences", NULL, now, &out), 200);
+	T_CHECK(strstr(out.data, sid) != NULL);
+	char ampath[128];
+	snprintf(ampath, sizeof(ampath), "/api/alerting/api/v2/silence/%s", sid);
+	T_EQ_INT(http(rt, "GET", ampath, NULL, now, &out), 200);
+	T_EQ_INT(http(rt, "GET", "/api/alerting/api/v2/alerts", NULL, now, &out), 404);	/* not an Alertmanager */
 	/* routes: methods and unknown paths */
 	T_EQ_INT(http(rt, "PUT", "/api/alerting/silences", "{}", now, &out), 405);
 	T_EQ_INT(http(rt, "POST", "/api/alerting/alerts", "{}", now, &out), 405);
