@@ -233,6 +233,26 @@ await step('vigil_viewer_token_query', async () => {
   check(r2.status === 401, `bad token: ${r2.status}`);
 });
 
+await step('vigil_alerts_page_viewer_has_no_buttons', async () => {
+  check(process.env.VIEWER_USER && process.env.VIEWER_PW, 'no viewer account from the harness');
+  await page.goto(`${BASE}/#/alerts`);
+  await loaded('alerts');
+  await Promise.all([page.waitForURL(/\/login/, { timeout: T }), page.click('#logout')]);
+  await page.fill('input[name=user]', process.env.VIEWER_USER);
+  await page.fill('input[name=password]', process.env.VIEWER_PW);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  await page.goto(`${BASE}/#/alerts`);
+  await loaded('alerts');
+  await alertRow(ackedFp).waitFor({ timeout: T });
+  check((await alertRow(ackedFp).textContent()).includes('Acknowledged by admin'), 'viewer does not see the acknowledgement');
+  check(await page.locator('[data-action]').count() === 0, 'viewer sees action buttons');
+  check(await page.isVisible('text=Acknowledging and silencing need the operator role'), 'no role hint for the viewer');
+  const r = await page.request.post(`${BASE}/api/alerting/ack`, { data: { fingerprint: ackedFp },
+    headers: { 'X-CSRF-Token': (await (await page.request.get(`${BASE}/api/auth/whoami`)).json()).csrf_token } });
+  check(r.status() === 403, `viewer POST /api/alerting/ack with its CSRF token: ${r.status()}`);
+  await shot('alerts-viewer');
+});
+
 await step('vigil_invalid_session_redirects_to_login', async () => {
   const u = new URL(BASE);
   await ctx.addCookies([{ name: 'vigil_session', value: 'expired-or-forged-session-id', domain: u.hostname, path: '/', httpOnly: true, sameSite: 'Strict' }]);

@@ -62,6 +62,8 @@ done
 [ -n "$PW" ] || setup_fail "no first-start admin password: $(grep -v level=info "$TMP/err" | tail -3)"
 TOKEN=$("$VIGIL" token create -d "$TMP/lab/data" --role viewer e2e-viewer 2>"$TMP/tok.err") ||
 	setup_fail "token create: $(tail -2 "$TMP/tok.err")"
+VIEWER_PW=$("$VIGIL" user add -d "$TMP/lab/data" --role viewer e2e-viewer 2>"$TMP/user.err") ||
+	setup_fail "user add: $(tail -2 "$TMP/user.err")"
 
 # History: a few SNMP polls of every switch and host collections.
 q() { curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/query" --data-urlencode "query=$1" |
@@ -73,6 +75,7 @@ for _ in $(seq 1 20); do [ "$(q 'count(snmp_up == 1)')" = 6 ] && break; sleep 1;
 mkdir -p "$OUT"
 BASE_URL=http://127.0.0.1:$PORT ADMIN_PW=$PW OUT_DIR=$OUT PROFILE_DIR="$TMP/chromium" \
 	SWITCH=$SWITCH SWITCHES=$SWITCHES HOST_INSTANCE=$(hostname) VIEWER_TOKEN=$TOKEN \
+	VIEWER_USER=e2e-viewer VIEWER_PW=$VIEWER_PW \
 	timeout 90 node tests/e2e/console_vigil.test.mjs
 rc=$?
 [ $rc = 0 ] || { echo "vigil stderr tail:"; grep -v level=info "$TMP/err" | tail -5; }
