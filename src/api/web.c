@@ -71,9 +71,7 @@ static void forward_api(struct web_state *s, const struct http_req *req, struct 
 	if (!who && strncmp(path, "/api/", 5) == 0) {
 		/* below /api/v1 nothing is called /api/...: never let one reach another route */
 		json_error(r, 404, "not_found", "no such /api/v1 endpoint");
-		buf_free(&out);
-		buf_free(&in);
-		return;
+		goto out;
 	}
 	size_t body_len = form ? req->body_len : 0;
 	struct buf ub;
