@@ -287,6 +287,48 @@ T_TEST(ops_persist_across_reopen)
 	T_EQ_INT(system(cmd), 0);
 }
 
+/* A write that cannot reach the disk is an error, and nothing changes in memory. */
+T_TEST(ops_write_failure_changes_nothing)
+{
+	char dir[] = "/tmp/alert_ops_test.XXXXXX";
+	T_CHECK(mkdtemp(dir) != NULL);
+	char db[256], err[ALERT_ERR_MAX] = "", id[ALERT_OPS_ID_LEN + 1], wid[ALERT_OPS_ID_LEN + 1];
+	snprintf(db, sizeof(db), "%s/alerting.db", dir);
+	struct alert_ops *o;
+	T_EQ_INT(alert_ops_open(db, &o, err, sizeof(err)), 0);
+	struct alert_silence s;
+	T_EQ_INT(silence("{\"matchers\":[{\"name\":\"job\",\"value\":\"node\"}],\"endsAt\":\"2027-01-15T09:00:00Z\"}",
+	    &s, err, sizeof(err)), 0);
+	T_EQ_INT(ops_silence_put(o, &s, T0, id, err, sizeof(err)), 0);
+	/* the same file, now read-only underneath the store */
+	sqlite3_close(o->db);
+	T_EQ_INT(sqlite3_open_v2(db, &o->db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	T_EQ_INT(silence("{\"matchers\":[{\"name\":\"job\",\"value\":\"x\"}],\"endsAt\":\"2027-01-15T09:00:00Z\"}",
+	    &s, err, sizeof(err)), 0);
+	T_EQ_INT(ops_silence_put(o, &s, T0, id, err, sizeof(err)), -EIO);
+	ops_silence_clear(&s);
+	T_EQ_INT(o->nsilences, 1);
+	char first[ALERT_OPS_ID_LEN + 1];
+	memcpy(first, o->silences[0]->id, sizeof(first));
+	T_EQ_INT(ops_silence_expire(o, first, T0 + 1000), -EIO);
+	T_EQ_STR(ops_silence_state(o->silences[0], T0 + 1000), "active");	/* still in force */
+	struct alert_ack a = { .fp = 1, .labels = L("a", "b", NULL, NULL), .by = xstrdup("x"), .comment = xstrdup("") };
+	T_EQ_INT(ops_ack_put(o, &a), -EIO);
+	ops_ack_clear(&a);
+	T_EQ_INT(o->nacks, 0);
+	struct alert_ops_window w;
+	struct ajson *j = J("{\"node\":\"sw1\",\"endsAt\":\"2027-01-15T09:00:00Z\"}");
+	T_EQ_INT(ops_window_from_json(j, T0, &w, err, sizeof(err)), 0);
+	ajson_free(j);
+	T_EQ_INT(ops_window_put(o, &w, wid), -EIO);
+	ops_window_clear(&w);
+	T_EQ_INT(o->nwindows, 0);
+	alert_ops_close(o);
+	char cmd[300];
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	T_EQ_INT(system(cmd), 0);
+}
+
 /* ---- the runtime: routes and the marks on MSG_ALERTS ---- */
 
 static int one_query(void *ctx, const char *expr, int64_t ts, struct alert_vector *out, char *err, size_t errsz)
@@ -547,6 +589,7 @@ int main(void)
 	T_RUN(ops_window_matching);
 	T_RUN(ops_fingerprint_matches_webhook);
 	T_RUN(ops_persist_across_reopen);
+	T_RUN(ops_write_failure_changes_nothing);
 	T_RUN(ops_http_routes_and_marks);
 	T_RUN(ops_notifier_honours_marks);
 	return t_done();
