@@ -502,7 +502,9 @@ struct alert_ops_window {
 	char *group;			/* group it covers ("" none): the group label */
 	struct matcher *m;		/* further matchers, all must match */
 	size_t nm;			/* entries in m */
-	int64_t starts_ms, ends_ms;	/* active in [starts, ends) */
+	int64_t starts_ms, ends_ms;	/* in force in [starts, ends) (ends INT64_MAX: until deleted) */
+	unsigned weekdays;		/* weekly: bit 0 Sunday .. bit 6 Saturday (0: one-off [starts, ends)) */
+	int from_min, to_min;		/* weekly: minutes of the UTC day; to < from crosses midnight */
 	char *created_by;		/* who made it */
 	char *comment;			/* why */
 };
@@ -529,6 +531,8 @@ const struct alert_ack *alert_ops_ack_find(const struct alert_ops *o, uint64_t f
 /* The first API maintenance window active at now_ms that selects ls, or NULL. */
 const struct alert_ops_window *alert_ops_window_hit(const struct alert_ops *o, const struct labels *ls,
     int64_t now_ms);
+/* Return 1 if w is in force at now_ms (its bounds and, if weekly, its days and hours). */
+int alert_ops_window_active(const struct alert_ops_window *w, int64_t now_ms);
 /* Return 1 if w selects ls (node, group and matchers), ignoring time. */
 int alert_ops_window_matches(const struct alert_ops_window *w, const struct labels *ls);
 /*

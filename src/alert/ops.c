@@ -342,6 +342,54 @@ void ops_window_clear(struct alert_ops_window *w)
 	memset(w, 0, sizeof(*w));
 }
 
+static const char *const weekday_names[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
+
+/* "HH:MM" (00:00..23:59) -> minutes of the day; -1 if malformed. */
+static int hhmm(const char *s)
+{
+	if (!s || strlen(s) != 5 || s[2] != ':' || strspn(s, "0123456789:") != 5)
+		return -1;
+	int h = (s[0] - '0') * 10 + (s[1] - '0'), m = (s[3] - '0') * 10 + (s[4] - '0');
+	return h < 24 && m < 60 ? h * 60 + m : -1;
+}
+
+/* The optional "weekly": {"days": [...], "from": "HH:MM", "to": "HH:MM"}. */
+static int get_weekly(const struct ajson *j, struct alert_ops_window *w, char *err, size_t errsz)
+{
+	const struct ajson *wy = ajson_get(j, "weekly");
+	if (!wy || wy->t == AJSON_NULL)
+		return 0;
+	const struct ajson *days = ajson_get(wy, "days");
+	for (size_t i = 0; days && days->t == AJSON_ARR && i < days->n; i++) {
+		int d;
+		for (d = 0; d < 7 && !(days->v[i]->t == AJSON_STR && strcmp(days->v[i]->str, weekday_names[d]) == 0); d++)
+			;
+		if (d == 7) {
+			snprintf(err, errsz, "weekly.days are sun, mon, tue, wed, thu, fri, sat");
+			return -1;
+		}
+		w->weekdays |= 1u << d;
+	}
+	w->from_min = hhmm(ajson_get_str(wy, "from"));
+	w->to_min = hhmm(ajson_get_str(wy, "to"));
+	if (wy->t != AJSON_OBJ || !w->weekdays || w->from_min < 0 || w->to_min < 0 || w->from_min == w->to_min) {
+		snprintf(err, errsz, "weekly is {\"days\": [\"sat\", ...], \"from\": \"HH:MM\", \"to\": \"HH:MM\"} "
+		    "(UTC, from and to different)");
+		return -1;
+	}
+	return 0;
+}
+
+int alert_ops_window_active(const struct alert_ops_window *w, int64_t now_ms)
+{
+	if (now_ms < w->starts_ms || now_ms >= w->ends_ms)
+		return 0;
+	if (!w->weekdays)
+		return 1;
+	struct maint_window m = { .weekdays = w->weekdays, .from_min = w->from_min, .to_min = w->to_min };
+	return maint_active(&m, now_ms);
+}
+
 int ops_window_from_json(const struct ajson *j, int64_t now_ms, struct alert_ops_window *w, char *err, size_t errsz)
 {
 	memset(w, 0, sizeof(*w));
@@ -353,7 +401,8 @@ int ops_window_from_json(const struct ajson *j, int64_t now_ms, struct alert_ops
 	    get_text(j, "node", "", &w->node, err, errsz) < 0 || get_text(j, "group", "", &w->group, err, errsz) < 0 ||
 	    ops_matchers_from_json(ajson_get(j, "matchers"), &w->m, &w->nm, err, errsz) < 0 ||
 	    get_time(j, "startsAt", now_ms, &w->starts_ms, err, errsz) < 0 ||
-	    get_time(j, "endsAt", 0, &w->ends_ms, err, errsz) < 0 ||
+	    get_time(j, "endsAt", INT64_MAX, &w->ends_ms, err, errsz) < 0 ||
+	    get_weekly(j, w, err, errsz) < 0 ||
 	    get_text(j, "createdBy", "", &w->created_by, err, errsz) < 0 ||
 	    get_text(j, "comment", "", &w->comment, err, errsz) < 0)
 		goto fail;
@@ -361,8 +410,8 @@ int ops_window_from_json(const struct ajson *j, int64_t now_ms, struct alert_ops
 		snprintf(err, errsz, "a maintenance window needs a node, a group or matchers");
 		goto fail;
 	}
-	if (!ajson_get(j, "endsAt") || w->ends_ms <= w->starts_ms) {
-		snprintf(err, errsz, "endsAt is required and must be after startsAt");
+	if ((!w->weekdays && w->ends_ms == INT64_MAX) || w->ends_ms <= w->starts_ms) {
+		snprintf(err, errsz, "endsAt is required (optional for a weekly window) and must be after startsAt");
 		goto fail;
 	}
 	if (!w->name[0]) {
@@ -388,12 +437,19 @@ int ops_window_json(const struct alert_ops_window *w, int64_t now_ms, struct buf
 	rc |= add_str(out, w->group);
 	rc |= buf_adds(out, ",\"matchers\":");
 	rc |= ops_matchers_json(w->m, w->nm, out);
+	if (w->weekdays) {
+		rc |= buf_adds(out, ",\"weekly\":{\"days\":[");
+		for (int d = 0, k = 0; d < 7; d++)
+			if (w->weekdays >> d & 1)
+				rc |= buf_printf(out, "%s\"%s\"", k++ ? "," : "", weekday_names[d]);
+		rc |= buf_printf(out, "],\"from\":\"%02d:%02d\",\"to\":\"%02d:%02d\"}", w->from_min / 60,
+		    w->from_min % 60, w->to_min / 60, w->to_min % 60);
+	}
 	rc |= buf_adds(out, ",\"startsAt\":");
 	rc |= add_time(out, w->starts_ms);
 	rc |= buf_adds(out, ",\"endsAt\":");
-	rc |= add_time(out, w->ends_ms);
-	rc |= buf_printf(out, ",\"active\":%s,\"createdBy\":",
-	    now_ms >= w->starts_ms && now_ms < w->ends_ms ? "true" : "false");
+	rc |= w->ends_ms == INT64_MAX ? buf_adds(out, "null") : add_time(out, w->ends_ms);
+	rc |= buf_printf(out, ",\"active\":%s,\"createdBy\":", alert_ops_window_active(w, now_ms) ? "true" : "false");
 	rc |= add_str(out, w->created_by);
 	rc |= buf_adds(out, ",\"comment\":");
 	rc |= add_str(out, w->comment);
@@ -656,7 +712,7 @@ const struct alert_ops_window *alert_ops_window_hit(const struct alert_ops *o, c
 {
 	for (size_t i = 0; o && i < o->nwindows; i++) {
 		const struct alert_ops_window *w = o->windows[i];
-		if (now_ms >= w->starts_ms && now_ms < w->ends_ms && alert_ops_window_matches(w, ls))
+		if (alert_ops_window_active(w, now_ms) && alert_ops_window_matches(w, ls))
 			return w;
 	}
 	return NULL;
@@ -666,7 +722,7 @@ void ops_gc(struct alert_ops *o, int64_t now_ms)
 {
 	for (size_t i = 0; i < o->nsilences;) {
 		struct alert_silence *s = o->silences[i];
-		if (s->ends_ms + ALERT_OPS_SILENCE_KEEP_MS > now_ms) {
+		if (s->ends_ms > now_ms - ALERT_OPS_SILENCE_KEEP_MS) {
 			i++;
 			continue;
 		}
@@ -676,7 +732,7 @@ void ops_gc(struct alert_ops *o, int64_t now_ms)
 		o->silences[i] = o->silences[--o->nsilences];
 	}
 	for (size_t i = 0; i < o->nwindows;) {
-		if (o->windows[i]->ends_ms + ALERT_OPS_SILENCE_KEEP_MS > now_ms)
+		if (o->windows[i]->ends_ms > now_ms - ALERT_OPS_SILENCE_KEEP_MS)	/* INT64_MAX: kept */
 			i++;
 		else
 			ops_window_delete(o, o->windows[i]->id);

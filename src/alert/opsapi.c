@@ -105,7 +105,7 @@ static int view_one(void *ctx, const struct group_state *gs, const struct rule_s
 		}
 	for (size_t i = 0; o && i < o->nwindows; i++) {
 		const struct alert_ops_window *w = o->windows[i];
-		if (c->now >= w->starts_ms && c->now < w->ends_ms && alert_ops_window_matches(w, ls))
+		if (alert_ops_window_active(w, c->now) && alert_ops_window_matches(w, ls))
 			rc |= (any++ ? buf_addc(out, ',') : 0) | buf_add_json_str(out, w->name, strlen(w->name));
 	}
 	rc |= buf_adds(out, "]}");

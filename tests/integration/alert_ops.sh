@@ -99,6 +99,11 @@ api GET alerts | field '[a["acknowledged"]["comment"] for a in d if a["labels"][
 api POST maintenance "{\"node\":\"mnode\",\"endsAt\":\"$(future 3600)\",\"comment\":\"swap PSU\"}" >/dev/null
 [ "$(cat "$T/code")" = 200 ] && pass ops/maintenance_created || fail ops/maintenance_created "HTTP $(cat "$T/code") $(cat "$T/body")"
 
+# A weekly window (no end) is accepted and listed as weekly.
+api POST maintenance '{"group":"backup","weekly":{"days":["sat","sun"],"from":"23:00","to":"01:30"},"comment":"backups"}' >/dev/null
+[ "$(cat "$T/code")" = 200 ] && api GET maintenance | field 'sorted([w["weekly"]["days"] for w in d if w.get("group")=="backup"][0])' | grep -qx "\['sat', 'sun'\]" &&
+	pass ops/weekly_window_created || fail ops/weekly_window_created "HTTP $(cat "$T/code") $(head -c 300 "$T/body")"
+
 # Notifications for OpsSilenceMe repeat (repeat_interval 1s) until silenced.
 for i in $(seq 1 60); do [ "$(count "$T/hook" OpsSilenceMe)" -ge 2 ] && break; sleep 0.25; done
 [ "$(count "$T/hook" OpsSilenceMe)" -ge 2 ] && pass ops/webhook_repeats_before_silence || fail ops/webhook_repeats_before_silence "$(count "$T/hook" OpsSilenceMe)"

@@ -197,6 +197,44 @@ T_TEST(ops_window_matching)
 	T_CHECK(alert_ops_window_hit(o, g1, T0) == NULL);
 	T_EQ_INT(ops_window_delete(o, id), -ENOENT);
 	alert_ops_close(o);
+	/* weekly, Saturday 23:00 to Sunday 01:30 UTC, until deleted (T0 is a Friday, 08:00) */
+	j = J("{\"group\":\"core\",\"weekly\":{\"days\":[\"sat\"],\"from\":\"23:00\",\"to\":\"01:30\"}}");
+	T_EQ_INT(ops_window_from_json(j, T0, &w, err, sizeof(err)), 0);
+	ajson_free(j);
+	T_EQ_INT(w.ends_ms, INT64_MAX);
+	int64_t sat2300 = T0 + 86400000LL + 15 * 3600000LL;
+	T_EQ_INT(alert_ops_window_active(&w, T0), 0);
+	T_EQ_INT(alert_ops_window_active(&w, sat2300), 1);
+	T_EQ_INT(alert_ops_window_active(&w, sat2300 + 2 * 3600000LL + 29 * 60000LL), 1);	/* Sun 01:29 */
+	T_EQ_INT(alert_ops_window_active(&w, sat2300 + 2 * 3600000LL + 30 * 60000LL), 0);	/* Sun 01:30 */
+	T_EQ_INT(alert_ops_window_active(&w, sat2300 + 7 * 86400000LL), 1);	/* next week too */
+	struct buf wb;
+	buf_init(&wb, 1 << 16);
+	T_EQ_INT(ops_window_json(&w, sat2300, &wb), 0);
+	T_CHECK(strstr(wb.data, "\"weekly\":{\"days\":[\"sat\"],\"from\":\"23:00\",\"to\":\"01:30\"}") != NULL);
+	T_CHECK(strstr(wb.data, "\"endsAt\":null,\"active\":true") != NULL);
+	buf_free(&wb);
+	T_EQ_INT(alert_ops_open(NULL, &o, err, sizeof(err)), 0);
+	T_EQ_INT(ops_window_put(o, &w, id), 0);
+	ops_gc(o, sat2300 + 365 * 86400000LL);	/* a window without an end is never dropped */
+	T_EQ_INT(o->nwindows, 1);
+	T_CHECK(alert_ops_window_hit(o, g1, sat2300 + 364 * 86400000LL) != NULL);	/* a Saturday, a year on */
+	alert_ops_close(o);
+	static const char *const bad_weekly[] = {
+		"{\"group\":\"g\",\"weekly\":{\"days\":[\"sab\"],\"from\":\"23:00\",\"to\":\"01:00\"}}",
+		"{\"group\":\"g\",\"weekly\":{\"days\":[],\"from\":\"23:00\",\"to\":\"01:00\"}}",
+		"{\"group\":\"g\",\"weekly\":{\"days\":[\"sat\"],\"from\":\"24:00\",\"to\":\"01:00\"}}",
+		"{\"group\":\"g\",\"weekly\":{\"days\":[\"sat\"],\"from\":\"01:00\",\"to\":\"01:00\"}}",
+		"{\"group\":\"g\"}",	/* neither weekly nor an end */
+	};
+	for (size_t i = 0; i < sizeof(bad_weekly) / sizeof(bad_weekly[0]); i++) {
+		j = J(bad_weekly[i]);
+		if (ops_window_from_json(j, T0, &w, err, sizeof(err)) == 0) {
+			T_FAILF("weekly case %zu accepted", i);
+			ops_window_clear(&w);
+		}
+		ajson_free(j);
+	}
 	j = J("{\"comment\":\"x\",\"endsAt\":\"2027-01-15T09:00:00Z\"}");
 	T_EQ_INT(ops_window_from_json(j, T0, &w, err, sizeof(err)), -1);
 	T_CHECK(strstr(err, "a node, a group or matchers") != NULL);
