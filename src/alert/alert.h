@@ -18,6 +18,11 @@
  *               interface on core/loop.h; de-duplication, escalation
  *   notify_fmt.c  the bodies sent: Alertmanager, webhook JSON, email
  *   maint.c     maintenance windows (matchers, one-off and weekly)
+ *   ops.c       operator actions: silences, acknowledgements, API
+ *               maintenance windows (SQLite alerting.db), their matching
+ *               and the marks put on MSG_ALERTS alerts
+ *   opsapi.c    /api/alerting/... (alerts with operator state, ack,
+ *               silences, maintenance) for the store worker
  *   config.c    the `rule_files:` and `alerting:` config sections
  *   cli.c       receivers' egress rules, `vigil notify-test`
  *               (`vigil check rules` is rules_cli_main in rules.c)
@@ -244,6 +249,8 @@ struct alert_engine {
 	struct alert_engine_opts opts;		/* copied; strings and labels owned */
 	uint64_t evaluations;			/* rule evaluations run */
 	uint64_t eval_failures;			/* of which failed */
+	const struct alert_ops *ops;		/* operator actions marked on notifications (NULL: none; not owned) */
+	int64_t eval_ms;			/* time of the evaluation in progress (for ops) */
 };
 
 /* Make an engine that owns rs (NULL opts: defaults). */
@@ -294,6 +301,9 @@ int alert_api_alerts(const struct alert_engine *e, struct buf *out);
  * labels, annotations, startsAt, endsAt, generatorURL). 0 or -E2BIG. */
 int alert_notify_json(const struct alert_engine *e, const char *query,
     const struct alert *a, struct buf *out);
+/* The labels an alert with labels ls is notified with: ls plus the external
+ * labels it does not have. The caller frees the result. */
+struct labels *alert_notify_labels(const struct alert_engine *e, const struct labels *ls);
 /* Append t (ms since epoch) as RFC 3339 with milliseconds, UTC, unquoted. */
 int alert_time_rfc3339(int64_t ms, struct buf *out);
 /* Append labels as a JSON object ({"a":"b"}). */
@@ -465,5 +475,103 @@ int notify_allow_receivers(struct alert_config *c, char *err, size_t errsz);
  * deliver until the queue is empty (exit 0) or the timeout passes (exit 1).
  */
 int notify_cli_main(int argc, char **argv);
+
+/* ---- operator actions: acknowledgements, silences, maintenance windows (ops.c, opsapi.c) ---- */
+
+#define ALERT_OPS_MAX_SILENCES 10000	/* silences held (expired ones included) */
+#define ALERT_OPS_MAX_ACKS     100000	/* acknowledgements held */
+#define ALERT_OPS_MAX_WINDOWS  1000	/* maintenance windows created through the API */
+#define ALERT_OPS_TEXT_MAX     1024	/* bytes of a comment, createdBy, name, node or group */
+#define ALERT_OPS_BODY_MAX     (64u << 10)	/* one request body */
+#define ALERT_OPS_SILENCE_KEEP_MS (5 * 86400000LL)	/* expired silences kept (Alertmanager's default) */
+#define ALERT_OPS_ID_LEN       36	/* a UUID: 8-4-4-4-12 hex digits */
+#define ALERT_OPS_DB           "alerting.db"	/* the store's file, beside the alert state file */
+
+/* A silence, as Alertmanager's API v2 has it: no notification for the alerts
+ * its matchers select while now is in [starts, ends). */
+struct alert_silence {
+	char id[ALERT_OPS_ID_LEN + 1];	/* UUID */
+	struct matcher *m;		/* matchers, all must match (tsdb/storage.h) */
+	size_t nm;			/* entries in m (at least 1) */
+	int64_t starts_ms, ends_ms;	/* active in [starts, ends), ms since the epoch */
+	int64_t updated_ms;		/* last created, changed or expired */
+	char *created_by;		/* who made it */
+	char *comment;			/* why */
+};
+
+/* An acknowledgement: one alert (by fingerprint) in one episode (activeAt). */
+struct alert_ack {
+	uint64_t fp;			/* the alert's fingerprint (alert_fingerprint) */
+	int64_t active_at_ms;		/* the alert's activeAt when acknowledged */
+	struct labels *labels;		/* its labels as notified (owned) */
+	char *by;			/* who acknowledged it */
+	char *comment;			/* their comment (may be "") */
+	int64_t at_ms;			/* when */
+};
+
+/* A maintenance window created through the API. */
+struct alert_ops_window {
+	char id[ALERT_OPS_ID_LEN + 1];	/* UUID */
+	char *name;			/* window name (metrics label) */
+	char *node;			/* node it covers ("" none): node= or instance= NODE[:port] */
+	char *group;			/* group it covers ("" none): the group label */
+	struct matcher *m;		/* further matchers, all must match */
+	size_t nm;			/* entries in m */
+	int64_t starts_ms, ends_ms;	/* in force in [starts, ends) (ends INT64_MAX: until deleted) */
+	unsigned weekdays;		/* weekly: bit 0 Sunday .. bit 6 Saturday (0: one-off [starts, ends)) */
+	int from_min, to_min;		/* weekly: minutes of the UTC day; to < from crosses midnight */
+	char *created_by;		/* who made it */
+	char *comment;			/* why */
+};
+
+struct alert_ops;	/* the store of all three, persisted in SQLite */
+
+/*
+ * Open (creating if needed) the operator-action store at db_path (SQLite;
+ * NULL: in memory only) and load what it holds. A damaged file is moved
+ * aside (".corrupt-MS") and an empty store starts. 0, or -1 with a reason
+ * in err.
+ */
+int alert_ops_open(const char *db_path, struct alert_ops **out /* out */, char *err, size_t errsz);
+/* Close the store; NULL is fine. */
+void alert_ops_close(struct alert_ops *o);
+/* Alertmanager's fingerprint of a label set (FNV-1a 64 over sorted names and values). */
+uint64_t alert_fingerprint(const struct labels *ls);
+/* Silences that select ls and are active at now_ms: up to max ids into ids
+ * (pointers into the store, valid until it changes). Returns how many matched. */
+size_t alert_ops_silenced_by(const struct alert_ops *o, const struct labels *ls, int64_t now_ms,
+    const char **ids /* out */, size_t max);
+/* The acknowledgement of (fp, active_at_ms), or NULL. */
+const struct alert_ack *alert_ops_ack_find(const struct alert_ops *o, uint64_t fp, int64_t active_at_ms);
+/* The first API maintenance window active at now_ms that selects ls, or NULL. */
+const struct alert_ops_window *alert_ops_window_hit(const struct alert_ops *o, const struct labels *ls,
+    int64_t now_ms);
+/* Return 1 if w is in force at now_ms (its bounds and, if weekly, its days and hours). */
+int alert_ops_window_active(const struct alert_ops_window *w, int64_t now_ms);
+/* Return 1 if w selects ls (node, group and matchers), ignoring time. */
+int alert_ops_window_matches(const struct alert_ops_window *w, const struct labels *ls);
+/*
+ * Append `,"vigil":{...}` to a MSG_ALERTS alert object being written (before
+ * its closing brace) when an operator action covers it at now_ms:
+ * "silencedBy":[ids], "acknowledged":true, "maintenance":"window name".
+ * Nothing is appended when none does. 0 or -E2BIG.
+ */
+int alert_ops_mark(const struct alert_ops *o, const struct labels *ls, uint64_t fp, int64_t active_at_ms,
+    int64_t now_ms, struct buf *out);
+
+/*
+ * Answer an /api/alerting/... request (docs/ALERTING.md): path is the whole
+ * path ("/api/alerting/silences"), user the authenticated principal (the web
+ * worker checked the role), body the request body (JSON). rt may be NULL
+ * (alerting not configured: lists are empty, changes are refused). Fills
+ * out with JSON and returns the HTTP status.
+ */
+int alert_ops_http(struct alert_runtime *rt, const char *method, const char *path, const char *user,
+    const char *body, size_t body_len, int64_t now_ms, struct buf *out);
+/* End acknowledgements whose alert is gone or is in a new episode (the
+ * runtime calls this after evaluations). */
+void alert_ops_gc_acks(struct alert_runtime *rt);
+/* The runtime's operator-action store (NULL if it has none). */
+struct alert_ops *alert_runtime_ops(const struct alert_runtime *rt);
 
 #endif

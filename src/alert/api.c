@@ -273,19 +273,25 @@ static int query_escape(const char *s, struct buf *out)
 	return 0;
 }
 
-int alert_notify_json(const struct alert_engine *e, const char *query,
-    const struct alert *a, struct buf *out)
+struct labels *alert_notify_labels(const struct alert_engine *e, const struct labels *ls)
 {
 	/* External labels go on every notification unless the alert has that label. */
 	struct labels_builder lb;
 	lb_init(&lb);
-	lb_reset(&lb, a->labels);
+	lb_reset(&lb, ls);
 	const struct labels *ext = e->opts.external_labels;
 	for (size_t i = 0; ext && i < ext->n; i++)
-		if (!labels_get(a->labels, ext->v[i].name))
+		if (!labels_get(ls, ext->v[i].name))
 			lb_set(&lb, ext->v[i].name, ext->v[i].value);
-	struct labels *ls = lb_finish(&lb);
+	struct labels *out = lb_finish(&lb);
 	lb_free(&lb);
+	return out;
+}
+
+int alert_notify_json(const struct alert_engine *e, const char *query,
+    const struct alert *a, struct buf *out)
+{
+	struct labels *ls = alert_notify_labels(e, a->labels);
 	int rc = buf_adds(out, "{\"labels\":");
 	rc |= alert_labels_json(ls, out);
 	rc |= buf_adds(out, ",\"annotations\":");
@@ -308,6 +314,8 @@ int alert_notify_json(const struct alert_engine *e, const char *query,
 		rc |= buf_add_json_str(out, url.data, url.len);
 	}
 	buf_free(&url);
+	if (e->ops)
+		rc |= alert_ops_mark(e->ops, ls, alert_fingerprint(ls), a->active_at_ms, e->eval_ms, out);
 	rc |= buf_addc(out, '}');
 	labels_free(ls);
 	return rc ? -E2BIG : 0;

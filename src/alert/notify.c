@@ -44,6 +44,7 @@ struct recv_stats {
 	uint64_t rejected;	/* notifications the receiver refused for good (4xx) */
 	uint64_t overflow;	/* notifications dropped because the queue was full */
 	uint64_t deduped;	/* repeats not sent to a direct receiver (dedup()) */
+	uint64_t acked;		/* firing notifications not sent because the alert is acknowledged */
 };
 
 struct request {
@@ -73,6 +74,7 @@ struct notifier {
 	int64_t queue_len;		/* rows in the queue */
 	struct recv_stats *wstats;	/* per maintenance window: .sent counts suppressed alerts */
 	size_t nwstats;			/* entries in wstats */
+	uint64_t silenced;		/* alerts not notified because a silence covered them */
 	int configured;			/* notifier_configure was called */
 };
 
@@ -595,9 +597,11 @@ static void count_suppressed(struct notifier *n, const char *window)
  * Alertmanager de-duplicates; webhooks and email would not, so for them the
  * notifier sends a firing alert once (again after repeat_interval) and a
  * resolution only for an alert it had announced. The decision is recorded
- * in the same transaction as the queue rows. Return 1 to queue it.
+ * in the same transaction as the queue rows. An acknowledged firing alert is
+ * not announced to them at all (no repeat, no escalation). Return 1 to
+ * queue it, 0 for a repeat they were already told, -1 for acknowledged.
  */
-static int dedup(struct notifier *n, const struct receiver_config *r, const struct ajson *a, int64_t now)
+static int dedup(struct notifier *n, const struct receiver_config *r, const struct ajson *a, int acked, int64_t now)
 {
 	if (r->kind == RECV_ALERTMANAGER)
 		return 1;
@@ -606,6 +610,12 @@ static int dedup(struct notifier *n, const struct receiver_config *r, const stru
 	if (e)
 		notify_parse_time(e, &ends);
 	int firing = !(ends > 0 && ends <= now);
+	if (firing && acked) {
+		/* Someone is on it: no first, repeated or escalated announcement.
+		 * Its resolution still reaches whoever heard that it fired. */
+		stats_for(n, r->name)->acked++;
+		return -1;
+	}
 	if (firing && r->escalate_after_ms > 0) {
 		/* Escalation: only alerts that have been firing long enough; the
 		 * store's re-sends bring the others back until they qualify. */
@@ -644,6 +654,22 @@ static int dedup(struct notifier *n, const struct receiver_config *r, const stru
 	return 1;
 }
 
+/* Remove member key from object o and return its value (the caller frees it), or NULL. */
+static struct ajson *take_member(struct ajson *o, const char *key)
+{
+	for (size_t i = 0; o && o->t == AJSON_OBJ && i < o->n; i++) {
+		if (strcmp(o->keys[i], key) != 0)
+			continue;
+		struct ajson *v = o->v[i];
+		free(o->keys[i]);
+		memmove(&o->keys[i], &o->keys[i + 1], (o->n - i - 1) * sizeof(*o->keys));
+		memmove(&o->v[i], &o->v[i + 1], (o->n - i - 1) * sizeof(*o->v));
+		o->n--;
+		return v;
+	}
+	return NULL;
+}
+
 int notifier_accept(struct notifier *n, const char *json, size_t len, char *err, size_t errsz)
 {
 	struct ajson *j;
@@ -673,17 +699,32 @@ int notifier_accept(struct notifier *n, const char *json, size_t len, char *err,
 	struct buf one;
 	buf_init(&one, AJSON_MAX_BYTES);
 	for (size_t i = 0; i < j->n; i++) {
-		const struct maint_window *w = in_maintenance(n, j->v[i], now);
-		if (w) {
-			count_suppressed(n, w->name);
-			log_debug("notification suppressed by a maintenance window", "window=%s", w->name);
-			continue;
+		/* Operator actions the store found for this alert (ops.c), then
+		 * the config's maintenance windows: one point decides. */
+		struct ajson *ops = take_member(j->v[i], "vigil");
+		const struct ajson *sil = ajson_get(ops, "silencedBy"), *ack = ajson_get(ops, "acknowledged");
+		const char *mw = ajson_get_str(ops, "maintenance");
+		int acked = ack && ack->t == AJSON_BOOL && ack->num != 0;
+		int silenced = sil && sil->t == AJSON_ARR && sil->n;
+		const struct maint_window *w = mw ? NULL : in_maintenance(n, j->v[i], now);
+		if (mw || w) {
+			count_suppressed(n, mw ? mw : w->name);
+			log_debug("notification suppressed by a maintenance window", "window=%s", mw ? mw : w->name);
+		} else if (silenced) {
+			n->silenced++;
+			log_debug("notification silenced", "silence=%s", sil->v[0]->t == AJSON_STR ? sil->v[0]->str : "?");
 		}
+		int skip = mw || w || silenced;
+		ajson_free(ops);
+		if (skip)
+			continue;
 		buf_reset(&one);
 		ajson_write(j->v[i], &one);
 		for (size_t k = 0; k < n->cfg.nreceivers; k++) {
-			if (!dedup(n, &n->cfg.receivers[k], j->v[i], now)) {
-				stats_for(n, n->cfg.receivers[k].name)->deduped++;
+			int d = dedup(n, &n->cfg.receivers[k], j->v[i], acked, now);
+			if (d <= 0) {
+				if (d == 0)
+					stats_for(n, n->cfg.receivers[k].name)->deduped++;
 				continue;
 			}
 			sqlite3_reset(st);
@@ -781,6 +822,15 @@ int notifier_metrics(const struct notifier *n, struct buf *b)
 	for (size_t i = 0; i < n->nwstats; i++)
 		rc |= buf_printf(b, "vigil_notifications_suppressed_total{window=\"%s\"} %llu\n", n->wstats[i].name,
 		    (unsigned long long)n->wstats[i].sent);
+	rc |= buf_adds(b, "# HELP vigil_notifications_acknowledged_total Firing notifications a webhook or email "
+	    "receiver was not sent because the alert is acknowledged.\n"
+	    "# TYPE vigil_notifications_acknowledged_total counter\n");
+	for (size_t i = 0; i < n->nstats; i++)
+		rc |= buf_printf(b, "vigil_notifications_acknowledged_total{receiver=\"%s\"} %llu\n", n->stats[i].name,
+		    (unsigned long long)n->stats[i].acked);
+	rc |= buf_printf(b, "# HELP vigil_notifications_silenced_total Alerts not notified because a silence "
+	    "covered them.\n# TYPE vigil_notifications_silenced_total counter\nvigil_notifications_silenced_total %llu\n",
+	    (unsigned long long)n->silenced);
 	rc |= buf_printf(b, "# HELP vigil_notification_queue_length Notifications waiting for delivery.\n"
 	    "# TYPE vigil_notification_queue_length gauge\nvigil_notification_queue_length %lld\n",
 	    (long long)n->queue_len);

@@ -23,6 +23,8 @@ struct alert_runtime {
 	struct alert_config cfg;	/* the alerting section in force */
 	char *state_path;		/* where state is saved (NULL: not persisted) */
 	int dirty;			/* evaluated since the last save */
+	struct alert_ops *ops;		/* acknowledgements, silences, API maintenance windows */
+	int64_t last_gc_ms;		/* last time acknowledgements were checked against alerts */
 };
 
 /* Resolve a rule_files entry against the config file's directory. */
@@ -110,6 +112,22 @@ int alert_runtime_new(const char *cfg_name, const char *cfg_text, size_t len, al
 		.resend_delay_ms = rt->cfg.resend_delay_ms, .external_labels = rt->cfg.external_labels,
 		.external_url = rt->cfg.external_url, .format_expr = format, .format_ctx = cctx };
 	rt->e = alert_engine_new(rs, &o);
+	/* Operator actions live beside the state file (in memory when there is none). */
+	char *ops_path = NULL;
+	if (state_path) {
+		const char *slash = strrchr(state_path, '/');
+		ops_path = slash ? xasprintf("%.*s/%s", (int)(slash - state_path), state_path, ALERT_OPS_DB)
+		    : xstrdup(ALERT_OPS_DB);
+	}
+	if (alert_ops_open(ops_path, &rt->ops, err, errsz) < 0) {
+		free(ops_path);
+		alert_engine_free(rt->e);
+		alert_config_free(&rt->cfg);
+		free(rt);
+		return -1;
+	}
+	free(ops_path);
+	rt->e->ops = rt->ops;
 	if (state_path) {
 		rt->state_path = xstrdup(state_path);
 		size_t n;
@@ -175,6 +193,10 @@ int alert_runtime_tick(struct alert_runtime *rt, int64_t now_ms, alert_query_fn 
 	if (rt->e->evaluations != before) {
 		rt->dirty = 1;
 		alert_runtime_save(rt);
+		if (now_ms - rt->last_gc_ms >= 5000) {
+			rt->last_gc_ms = now_ms;
+			alert_ops_gc_acks(rt);
+		}
 	}
 	return failed;
 }
@@ -182,6 +204,11 @@ int alert_runtime_tick(struct alert_runtime *rt, int64_t now_ms, alert_query_fn 
 struct alert_engine *alert_runtime_engine(const struct alert_runtime *rt)
 {
 	return rt->e;
+}
+
+struct alert_ops *alert_runtime_ops(const struct alert_runtime *rt)
+{
+	return rt->ops;
 }
 
 const struct alert_config *alert_runtime_config(const struct alert_runtime *rt)
@@ -196,6 +223,7 @@ void alert_runtime_free(struct alert_runtime *rt)
 	if (rt->dirty)
 		alert_runtime_save(rt);
 	alert_engine_free(rt->e);
+	alert_ops_close(rt->ops);
 	alert_config_free(&rt->cfg);
 	free(rt->state_path);
 	free(rt);

@@ -410,6 +410,7 @@ int alert_engine_eval_group(struct alert_engine *e, size_t gi, int64_t ts_ms,
 		return 0;
 	struct group_state *gs = &e->groups[gi];
 	int failed = 0;
+	e->eval_ms = ts_ms;	/* operator actions are judged at the evaluation's time */
 	int64_t g0 = clock_mono_ns();
 	struct alert_vector vec = { 0 };
 	for (size_t i = 0; i < gs->group->nrules; i++) {

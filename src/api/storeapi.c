@@ -6,6 +6,7 @@
 #include "alert/alert.h"
 #include "api/promapi.h"
 #include "api/remote_write.h"
+#include "core/clock.h"
 #include "core/ipc.h"
 
 int storeapi_encode(const char *method, const char *path, const char *query,
@@ -113,6 +114,20 @@ void storeapi_handle(struct storage *st, const struct storeapi_request *req,
 		return;
 	}
 	*ctype = "application/json";
+	if (strncmp(req->path, "/api/alerting/", 14) == 0) {
+		/* The web worker puts the authenticated user's name and a newline before the body. */
+		const char *nl = memchr(req->body, '\n', req->body_len);
+		char user[128] = "?";
+		size_t ul = nl ? (size_t)(nl - req->body) : 0;
+		if (nl && ul < sizeof(user)) {
+			memcpy(user, req->body, ul);
+			user[ul] = 0;
+		}
+		const char *b = nl ? nl + 1 : req->body;
+		*status = alert_ops_http(cnt->alerts, req->method, req->path, user, b,
+		    req->body_len - (size_t)(b - req->body), clock_wall_ms(), body);
+		return;
+	}
 	if (strcmp(req->path, "/rules") == 0 || strcmp(req->path, "/alerts") == 0) {
 		alerts_api(req, body, status, cnt);
 		return;

@@ -5,6 +5,11 @@
  * Wire form (MSG_API_REQUEST): struct msg_api_req, then method, path, query
  * and body bytes of the lengths it gives. The reply (MSG_API_RESPONSE) is
  * struct msg_api_resp, the content type, then the body.
+ *
+ * Paths are below /api/v1 ("/query"), except /api/alerting/... requests,
+ * which keep their whole path and whose body is the authenticated user's
+ * name, a newline, then the request's JSON body (alert_ops_http records who
+ * acted). The web worker has checked the role before forwarding either.
  */
 #ifndef VIGIL_STOREAPI_H
 #define VIGIL_STOREAPI_H
@@ -19,7 +24,7 @@ struct alert_runtime;
 
 struct storeapi_request {
 	char method[16];	/* "GET" or "POST" */
-	char path[512];		/* path below /api/v1, e.g. "/query" */
+	char path[512];		/* path below /api/v1, e.g. "/query", or "/api/alerting/..." */
 	const char *query;	/* query string (not NUL-terminated) */
 	size_t query_len;	/* its length */
 	const char *body;	/* form body (not NUL-terminated) */

@@ -53,8 +53,10 @@ static void json_error(struct http_resp *r, int status, const char *type, const 
 	buf_addc(&r->body, '}');
 }
 
-/* Forward one /api/v1 request to the store and copy its answer into r. */
-static void forward_api(struct web_state *s, const struct http_req *req, struct http_resp *r)
+/* Forward one /api/v1 request (who NULL) or /api/alerting request (who: the
+ * caller) to the store and copy its answer into r. */
+static void forward_api(struct web_state *s, const struct http_req *req, struct http_resp *r,
+    const struct auth_principal *who)
 {
 	struct buf out, in;
 	uint32_t type;
@@ -65,8 +67,26 @@ static void forward_api(struct web_state *s, const struct http_req *req, struct 
 	/* remote_write bodies are binary (snappy protobuf) and go through as they are. */
 	if (strcmp(req->path, "/api/v1/write") == 0)
 		form = 1;
-	if (storeapi_encode(req->method, req->path + strlen("/api/v1"), req->query, strlen(req->query),
-	    form ? req->body : "", form ? req->body_len : 0, &out) < 0) {
+	const char *path = req->path + strlen("/api/v1"), *body = form ? req->body : "";
+	if (!who && strncmp(path, "/api/", 5) == 0) {
+		/* below /api/v1 nothing is called /api/...: never let one reach another route */
+		json_error(r, 404, "not_found", "no such /api/v1 endpoint");
+		goto out;
+	}
+	size_t body_len = form ? req->body_len : 0;
+	struct buf ub;
+	buf_init(&ub, HTTP_MAX_BODY + 256);
+	if (who) {
+		/* /api/alerting: the whole path; the body (JSON) after the user's name and a newline. */
+		path = req->path;
+		buf_printf(&ub, "%s\n", who->user);
+		buf_add(&ub, req->body, req->body_len);
+		body = ub.data;
+		body_len = ub.len;
+	}
+	int enc = storeapi_encode(req->method, path, req->query, strlen(req->query), body, body_len, &out);
+	buf_free(&ub);
+	if (enc < 0) {
 		json_error(r, 400, "bad_data", "request too large");
 		goto out;
 	}
@@ -161,7 +181,11 @@ static void handle(void *ctx, const struct http_req *req, struct http_resp *r)
 			json_error(r, 405, "bad_data", "method not allowed");
 			return;
 		}
-		forward_api(s, req, r);
+		forward_api(s, req, r, NULL);
+		return;
+	}
+	if (strncmp(req->path, "/api/alerting/", 14) == 0) {
+		forward_api(s, req, r, &who);
 		return;
 	}
 	r->status = 404;

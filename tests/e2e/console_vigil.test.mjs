@@ -139,6 +139,77 @@ await step('vigil_explore_ifHCInOctets', async () => {
   await shot('explore', false);
 });
 
+// The alerts page: a firing alert from the lab's dark switch ports, acknowledged
+// and silenced through the buttons an operator (here: admin) sees.
+const alertRow = (fp) => page.locator(`[data-panel="alerts"] tbody tr:has([data-fp="${fp}"])`);
+let ackedFp = '';
+await step('vigil_alerts_page_lists_firing_alert', async () => {
+  await page.click('#nav a[data-r="alerts"]');
+  await loaded('alerts');
+  let firing = [];
+  for (let i = 0; i < 40 && !firing.length; i++) {
+    const r = await page.request.get(`${BASE}/api/alerting/alerts`);
+    firing = (await r.json()).filter((a) => a.labels.alertname === 'E2EInterfaceDown' && a.state === 'firing');
+    if (!firing.length) await page.waitForTimeout(500);
+  }
+  check(firing.length > 0, 'no E2EInterfaceDown alert firing after 20 s');
+  await page.goto(`${BASE}/#/alerts`);
+  await loaded('alerts');
+  ackedFp = firing[0].fingerprint;
+  const row = alertRow(ackedFp);
+  await row.waitFor({ timeout: T });
+  const txt = await row.textContent();
+  check(txt.includes('firing'), `row does not say firing: ${txt}`);
+  check(txt.includes(`instance=${firing[0].labels.instance}`), `row does not show the instance label: ${txt}`);
+  check(txt.includes('warning') && txt.includes('Not acknowledged'), `severity/ack status missing: ${txt}`);
+  check(/ago\)/.test(txt), `no "active since": ${txt}`);
+});
+
+await step('vigil_alerts_acknowledge_button', async () => {
+  await page.fill('input[aria-label="comment"]', 'e2e: looking at it');
+  await alertRow(ackedFp).locator('[data-action="ack"]').click();
+  await page.waitForSelector(`[data-panel="alerts"] tbody tr:has([data-fp="${ackedFp}"]) .badge.ack`, { timeout: T });
+  const txt = await alertRow(ackedFp).textContent();
+  check(txt.includes('Acknowledged by admin'), `row after acknowledge: ${txt}`);
+  const a = (await (await page.request.get(`${BASE}/api/alerting/alerts`)).json()).find((x) => x.fingerprint === ackedFp);
+  check(a && a.acknowledged && a.acknowledged.comment === 'e2e: looking at it', `API: ${JSON.stringify(a && a.acknowledged)}`);
+  await shot('alerts');
+  await page.click('#theme');
+  await loaded('alerts');
+  await alertRow(ackedFp).waitFor({ timeout: T });
+  await shot('alerts-dark');
+  await page.click('#theme');
+  await loaded('alerts');
+});
+
+await step('vigil_alerts_silence_and_expire', async () => {
+  const before = await rows('[data-panel="silences"]');
+  const row = alertRow(ackedFp);
+  await row.locator('select[aria-label="silence for"]').selectOption({ label: '4 hours' });
+  await row.locator('[data-action="silence"]').click();
+  await page.waitForSelector(`[data-panel="alerts"] tbody tr:has([data-fp="${ackedFp}"]) .badge.silenced`, { timeout: T });
+  const sil = await page.textContent('[data-panel="silences"] tbody');
+  check(sil.includes('active') && sil.includes('alertname="E2EInterfaceDown"'), `silences panel: ${sil.slice(0, 200)}`);
+  check(await rows('[data-panel="silences"]') === before + 1, 'silence not listed');
+  await shot('alerts-silenced');
+  await page.locator('[data-panel="silences"] [data-action="expire"]').first().click();
+  await page.waitForFunction((fp) => !document.querySelector(`[data-panel="alerts"] tr:has([data-fp="${fp}"]) .badge.silenced`), ackedFp, { timeout: T });
+  check(await rows('[data-panel="silences"]') === before, 'expired silence still listed as current');
+});
+
+await step('vigil_alerts_maintenance_window_for_node', async () => {
+  const a = (await (await page.request.get(`${BASE}/api/alerting/alerts`)).json()).find((x) => x.fingerprint === ackedFp);
+  const node = a.labels.instance;
+  await page.fill('input[aria-label="maintenance node"]', node);
+  await page.locator('[data-panel="maintenance"] button', { hasText: 'Add window' }).click();
+  await page.waitForSelector(`[data-panel="alerts"] tbody tr:has([data-fp="${ackedFp}"]) .badge.maint`, { timeout: T });
+  const txt = await page.textContent('[data-panel="maintenance"] tbody');
+  check(txt.includes(`node ${node}`) && txt.includes('active'), `maintenance panel: ${txt.slice(0, 200)}`);
+  await shot('alerts-maintenance');
+  await page.locator('[data-panel="maintenance"] [data-action="delete-window"]').first().click();
+  await page.waitForFunction(() => document.querySelector('[data-panel="maintenance"] table')?.dataset.rows === '0', null, { timeout: T });
+});
+
 await step('vigil_write_without_csrf_is_refused', async () => {
   const hdr = { 'Content-Type': 'application/x-protobuf', 'Content-Encoding': 'snappy', 'X-Prometheus-Remote-Write-Version': '0.1.0' };
   const r = await page.request.post(`${BASE}/api/v1/write`, { data: Buffer.from('x'), headers: hdr });
@@ -160,6 +231,26 @@ await step('vigil_viewer_token_query', async () => {
     `count(snmp_up): ${JSON.stringify(j.data?.result)}`);
   const r2 = await fetch(`${BASE}/api/v1/query?query=up`, { headers: { Authorization: 'Bearer vgt_wrong' } });
   check(r2.status === 401, `bad token: ${r2.status}`);
+});
+
+await step('vigil_alerts_page_viewer_has_no_buttons', async () => {
+  check(process.env.VIEWER_USER && process.env.VIEWER_PW, 'no viewer account from the harness');
+  await page.goto(`${BASE}/#/alerts`);
+  await loaded('alerts');
+  await Promise.all([page.waitForURL(/\/login/, { timeout: T }), page.click('#logout')]);
+  await page.fill('input[name=user]', process.env.VIEWER_USER);
+  await page.fill('input[name=password]', process.env.VIEWER_PW);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  await page.goto(`${BASE}/#/alerts`);
+  await loaded('alerts');
+  await alertRow(ackedFp).waitFor({ timeout: T });
+  check((await alertRow(ackedFp).textContent()).includes('Acknowledged by admin'), 'viewer does not see the acknowledgement');
+  check(await page.locator('[data-action]').count() === 0, 'viewer sees action buttons');
+  check(await page.isVisible('text=Acknowledging and silencing need the operator role'), 'no role hint for the viewer');
+  const r = await page.request.post(`${BASE}/api/alerting/ack`, { data: { fingerprint: ackedFp },
+    headers: { 'X-CSRF-Token': (await (await page.request.get(`${BASE}/api/auth/whoami`)).json()).csrf_token } });
+  check(r.status() === 403, `viewer POST /api/alerting/ack with its CSRF token: ${r.status()}`);
+  await shot('alerts-viewer');
 });
 
 await step('vigil_invalid_session_redirects_to_login', async () => {

@@ -34,6 +34,21 @@ VIGIL="$VIGIL" SNMP_INTERVAL=5s HOST_INTERVAL=2s scripts/demo-lab "$TMP/lab" "$P
 	setup_fail "demo-lab: $(tail -3 "$TMP/lab.log")"
 SWITCHES=$(sed -n 's/^    - name: //p' "$TMP/lab/vigil.yml" | tr '\n' ' ')
 SWITCH=${SWITCHES%% *}
+# For the alerts page: InterfaceDown without its 2 minutes' wait (the dark
+# ports of the lab's switches), evaluated every 5 s, so alerts fire in time.
+chmod 755 "$TMP"	# the store worker reads it after dropping to an unprivileged user
+cat >"$TMP/e2e-rules.yml" <<'YML'
+groups:
+  - name: e2e
+    interval: 5s
+    rules:
+      - alert: E2EInterfaceDown
+        expr: ifOperStatus == 2 and on (instance, ifIndex) ifAdminStatus == 1
+        labels: {severity: warning}
+        annotations: {summary: "Interface {{ $labels.ifName }} on {{ $labels.instance }} is down"}
+YML
+sed -i "s|^rule_files: \[\(.*\)\]$|rule_files: [\1, \"$TMP/e2e-rules.yml\"]|" "$TMP/lab/vigil.yml"
+grep -q e2e-rules "$TMP/lab/vigil.yml" || setup_fail "could not add the e2e rule file to the lab's config"
 "$VIGIL" check config "$TMP/lab/vigil.yml" >"$TMP/check.log" 2>&1 || setup_fail "check config: $(tail -3 "$TMP/check.log")"
 
 "$VIGIL" serve -c "$TMP/lab/vigil.yml" >"$TMP/out" 2>"$TMP/err" &
@@ -47,6 +62,8 @@ done
 [ -n "$PW" ] || setup_fail "no first-start admin password: $(grep -v level=info "$TMP/err" | tail -3)"
 TOKEN=$("$VIGIL" token create -d "$TMP/lab/data" --role viewer e2e-viewer 2>"$TMP/tok.err") ||
 	setup_fail "token create: $(tail -2 "$TMP/tok.err")"
+VIEWER_PW=$("$VIGIL" user add -d "$TMP/lab/data" --role viewer e2e-viewer 2>"$TMP/user.err") ||
+	setup_fail "user add: $(tail -2 "$TMP/user.err")"
 
 # History: a few SNMP polls of every switch and host collections.
 q() { curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/query" --data-urlencode "query=$1" |
@@ -58,6 +75,7 @@ for _ in $(seq 1 20); do [ "$(q 'count(snmp_up == 1)')" = 6 ] && break; sleep 1;
 mkdir -p "$OUT"
 BASE_URL=http://127.0.0.1:$PORT ADMIN_PW=$PW OUT_DIR=$OUT PROFILE_DIR="$TMP/chromium" \
 	SWITCH=$SWITCH SWITCHES=$SWITCHES HOST_INSTANCE=$(hostname) VIEWER_TOKEN=$TOKEN \
+	VIEWER_USER=e2e-viewer VIEWER_PW=$VIEWER_PW \
 	timeout 90 node tests/e2e/console_vigil.test.mjs
 rc=$?
 [ $rc = 0 ] || { echo "vigil stderr tail:"; grep -v level=info "$TMP/err" | tail -5; }

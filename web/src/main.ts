@@ -4,7 +4,9 @@
 //   #/node/INSTANCE?range=6h&refresh=30
 //   #/node/INSTANCE/if/NAME?range=
 //   #/explore?q=PROMQL&range=
+//   #/alerts
 //   #/settings
+import { alertsPage } from './alerts';
 import { send, whoami, type Who } from './api';
 import { disposeCharts } from './chart';
 import { explorePage } from './explore';
@@ -47,6 +49,7 @@ async function route(): Promise<void> {
     else if (section === 'node' && parts[1] && parts[2] === 'if' && parts[3] !== undefined) load = await ifacePage(view, parts[1], parts[3], params);
     else if (section === 'node' && parts[1]) load = await nodePage(view, parts[1], params);
     else if (section === 'explore') load = await explorePage(view, params);
+    else if (section === 'alerts') load = await alertsPage(view, who);
     else if (section === 'settings') load = await settingsPage(view, who);
     else mount(view, h('h1', null, 'Not found'), h('p', null, h('a', { href: '#/' }, 'Back to the overview')));
     if (my !== seq) return;
