@@ -4,8 +4,10 @@
 
 #include "api/storeapi.h"
 #include "alert/alert.h"
+#include "api/inventory.h"
 #include "api/promapi.h"
 #include "api/remote_write.h"
+#include "core/clock.h"
 #include "core/ipc.h"
 
 int storeapi_encode(const char *method, const char *path, const char *query,
@@ -113,6 +115,13 @@ void storeapi_handle(struct storage *st, const struct storeapi_request *req,
 		return;
 	}
 	*ctype = "application/json";
+	if (strncmp(req->path, "/api/inventory/", 15) == 0) {
+		if (!cnt->inv)
+			cnt->inv = inventory_new();
+		inventory_handle(cnt->inv, st, req->method, req->path + 14, req->query, req->query_len,
+		    clock_wall_ms(), body, status);
+		return;
+	}
 	if (strcmp(req->path, "/rules") == 0 || strcmp(req->path, "/alerts") == 0) {
 		alerts_api(req, body, status, cnt);
 		return;

@@ -65,7 +65,9 @@ static void forward_api(struct web_state *s, const struct http_req *req, struct 
 	/* remote_write bodies are binary (snappy protobuf) and go through as they are. */
 	if (strcmp(req->path, "/api/v1/write") == 0)
 		form = 1;
-	if (storeapi_encode(req->method, req->path + strlen("/api/v1"), req->query, strlen(req->query),
+	/* /api/v1/x goes as "/x"; /api/inventory/x as it is (storeapi.c tells them apart) */
+	const char *path = strncmp(req->path, "/api/v1/", 8) == 0 ? req->path + strlen("/api/v1") : req->path;
+	if (storeapi_encode(req->method, path, req->query, strlen(req->query),
 	    form ? req->body : "", form ? req->body_len : 0, &out) < 0) {
 		json_error(r, 400, "bad_data", "request too large");
 		goto out;
@@ -161,6 +163,10 @@ static void handle(void *ctx, const struct http_req *req, struct http_resp *r)
 			json_error(r, 405, "bad_data", "method not allowed");
 			return;
 		}
+		forward_api(s, req, r);
+		return;
+	}
+	if (strncmp(req->path, "/api/inventory/", 15) == 0) {
 		forward_api(s, req, r);
 		return;
 	}
