@@ -388,7 +388,8 @@ static void add_snmp(struct inv_build *b, struct storage *st, int64_t now)
 		}
 	}
 	pq_result_free(&r);
-	if (run_query(st, "snmp_device_info", now, &r) == 0) {
+	/* the last hour's, so a device that stopped answering keeps its name and address */
+	if (run_query(st, "last_over_time(snmp_device_info[1h])", now, &r) == 0) {
 		for (size_t i = 0; i < r.n; i++) {
 			const struct pq_series *s = &r.series[i];
 			struct inv_node *n = idx_get(b, &b->by_inst, lbl(s, "instance"));
@@ -603,9 +604,10 @@ static const char *status_name(const struct inv_node *n)
 		s = "up";
 	else
 		s = "unknown";
-	/* up but hot or losing packets: warning, as the console's fallback says */
+	/* up but hot, or (without vigil's own status, which has its warning) losing
+	 * probes: warning, as the console's fallback says */
 	if (strcmp(s, "up") == 0 && ((!isnan(n->cpu) && n->cpu >= 90) || (!isnan(n->mem) && n->mem >= 90) ||
-	    (!isnan(n->loss) && n->loss > 0)))
+	    (n->vstatus < 0 && !isnan(n->loss) && n->loss > 0)))
 		s = "warning";
 	return s;
 }
@@ -715,15 +717,25 @@ static const char *value_name(const char *key, double v)
 	return v == 1 ? "up" : "down";
 }
 
+static int cmp_event(const void *a, const void *b)
+{
+	const struct inv_event *x = *(const struct inv_event *const *)a, *y = *(const struct inv_event *const *)b;
+	return x->t < y->t ? 1 : x->t > y->t ? -1 : strcmp(x->key, y->key);
+}
+
 static void events_json(struct inventory *inv, struct inv_build *b, int64_t since, size_t limit,
     struct buf *o)
 {
-	size_t out = 0;
+	size_t out = 0, nsel = 0;
+	/* newest first: the list is in the order the series were read, not by time */
+	const struct inv_event **sel = xcalloc(inv->nev + 1, sizeof(*sel));
+	for (size_t i = 0; i < inv->nev; i++)
+		if (inv->ev[i].t >= since)
+			sel[nsel++] = &inv->ev[i];
+	qsort(sel, nsel, sizeof(*sel), cmp_event);
 	buf_adds(o, "{\"status\":\"success\",\"data\":[");
-	for (size_t i = inv->nev; i-- > 0 && out < limit;) {
-		const struct inv_event *e = &inv->ev[i];
-		if (e->t < since)
-			continue;
+	for (size_t i = 0; i < nsel && out < limit; i++) {
+		const struct inv_event *e = sel[i];
 		const struct inv_node *n = idx_get(b, &b->by_key, e->key);
 		/* a node with vigil_node_status reports only its changes */
 		if (n && n->vstatus >= 0 && strncmp(e->key, "vigil_node_status{", 18) != 0)
@@ -747,6 +759,7 @@ static void events_json(struct inventory *inv, struct inv_build *b, int64_t sinc
 		buf_addc(o, '}');
 	}
 	buf_adds(o, "]}");
+	free(sel);
 }
 
 /* ---- interfaces ---- */
