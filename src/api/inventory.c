@@ -472,8 +472,8 @@ static void add_up(struct inv_build *b, struct storage *st, int64_t now)
 			struct inv_node *n = idx_get(b, &b->by_inst, inst);
 			if (!n && (n = idx_get(b, &b->by_addr, host)) != NULL)
 				add_inst(b, n, inst);
-			if (!n)
-				n = new_node(b, INV_SCRAPE, host, inst, host, lbl(s, "job"));
+			if (!n && (n = new_node(b, INV_SCRAPE, host, inst, host, lbl(s, "job"))) != NULL)
+				idx_put(b, &b->by_addr, host, n);
 			if (!n)
 				break;
 			s->v[0] == 1 ? n->n_up++ : n->n_down++;
@@ -668,7 +668,8 @@ static int cmp_node(const void *a, const void *b)
 static void nodes_json(struct inventory *inv, struct inv_build *b, struct buf *o)
 {
 	/* sorting moves the nodes: the index maps are not used after this */
-	qsort(b->v, b->n, sizeof(*b->v), cmp_node);
+	if (b->n)
+		qsort(b->v, b->n, sizeof(*b->v), cmp_node);
 	buf_adds(o, "{\"status\":\"success\",\"data\":[");
 	for (size_t i = 0; i < b->n; i++) {
 		const struct inv_node *n = &b->v[i];
@@ -820,6 +821,11 @@ static void interfaces_json(struct storage *st, const char *inst, int64_t now, s
 					hmap_put(&ifs, key, strlen(key), f);
 					list = xreallocarray(list, nlist + 1, sizeof(*list));
 					list[nlist++] = f;
+				}
+				/* keep the richest label set (ifOperStatus has ifDescr, ifAlias; ifHighSpeed may not) */
+				if (s->labels->n > f->ls->n) {
+					labels_free(f->ls);
+					f->ls = labels_dup(s->labels);
 				}
 				double v = s->v[0];
 				if (qs[k].host && qs[k].field == IF_OPER)
