@@ -74,6 +74,19 @@ export async function inventory(): Promise<any[] | null> {
   } catch { return null; }
 }
 
+export interface StatusEvent { node: string; instance: string; from: string; to: string; time: number; source: string }
+
+/** Node status changes since a Unix time, newest first; null when the server has no inventory API. */
+export async function inventoryEvents(since: number): Promise<StatusEvent[] | null> {
+  const r = await fetch(`/api/inventory/events?since=${since}`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  if (r.status === 401) toLogin();
+  if (!r.ok) return null;
+  try {
+    const b = await r.json();
+    return Array.isArray(b?.data) ? (b.data as StatusEvent[]) : null;
+  } catch { return null; }
+}
+
 export async function whoami(): Promise<Who | null> {
   const r = await fetch('/api/auth/whoami', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
   if (r.status === 401) toLogin();

@@ -1,5 +1,6 @@
 // nodes.ts — the node list: from GET /api/inventory/nodes when the server has
-// it, otherwise derived from PromQL over the exporters' metric names.
+// it (one request, merged and with status history), otherwise derived from
+// PromQL over the exporters' metric names.
 import { byLabel, inventory, query, type Sample } from './api';
 
 export type Status = 'up' | 'warning' | 'down' | 'unknown';
@@ -17,6 +18,8 @@ export interface NodeRow {
   cpu: number | null;	// percent busy
   mem: number | null;	// percent used
   loss: number | null;	// percent of failed probes over the last hour
+  since: number | null;	// Unix seconds the status last changed (inventory API only)
+  instances: string[];	// every instance label of this node (an SNMP device and its ICMP probe)
 }
 
 export const Q = {
@@ -61,6 +64,8 @@ export async function loadNodes(): Promise<NodeRow[]> {
       uptime_seconds: typeof n.uptime_seconds === 'number' ? n.uptime_seconds : null,
       response_ms: typeof n.response_ms === 'number' ? n.response_ms : null,
       group: String(n.group ?? ''), cpu: n.cpu_percent ?? null, mem: n.memory_percent ?? null, loss: n.packet_loss_percent ?? null,
+      since: typeof n.status_since === 'number' ? n.status_since : null,
+      instances: Array.isArray(n.instances) && n.instances.length ? n.instances.map(String) : [String(n.instance ?? '')],
     }));
   }
   const [up, snmpUp, probe, vstat, uname, uptime, resp, cpu, mem, loss] = await Promise.all([
@@ -73,7 +78,7 @@ export async function loadNodes(): Promise<NodeRow[]> {
     let r = rows.get(inst);
     if (!r) {
       r = { node: inst, instance: inst, address: hostOf(inst), status: 'unknown', vendor: '', model: '',
-        uptime_seconds: null, response_ms: null, group: '', cpu: null, mem: null, loss: null };
+        uptime_seconds: null, response_ms: null, group: '', cpu: null, mem: null, loss: null, since: null, instances: [inst] };
       rows.set(inst, r);
     }
     return r;

@@ -1,5 +1,5 @@
 // overview.ts — the landing page: node status counts, active alerts, top-10s, recent changes.
-import { alerts, query, queryRange, type Alert, type Sample } from './api';
+import { alerts, inventoryEvents, query, queryRange, type Alert, type Sample } from './api';
 import { IFBPS, IFUTIL, loadNodes, type NodeRow } from './nodes';
 import { sortTable } from './table';
 import { bar, h, mount, ms, pct, si, statusDot, when } from './util';
@@ -19,11 +19,15 @@ function topPanel(title: string, rows: NodeRow[], val: (r: NodeRow) => number | 
     ], top, -1, false, 'No data'));
 }
 
-interface Change { t: number; instance: string; job: string; from: number; to: number }
+interface Change { t: number; node: string; instance: string; job: string; from: string; to: string }
 
-/** Status transitions of up / probe_success over the last 3 hours, newest first. */
+/** Status changes over the last 3 hours, newest first: the inventory's events, else
+ * transitions of up / probe_success found with PromQL. */
 async function recentChanges(): Promise<Change[]> {
   const end = Math.floor(Date.now() / 1000), start = end - 3 * 3600, step = 10;
+  const ev = await inventoryEvents(start).catch(() => null);
+  if (ev) return ev.slice(0, 20).map((e) => ({ t: e.time, node: e.node, instance: e.instance, job: e.source, from: e.from, to: e.to }));
+  const ud = (x: number) => (x === 1 ? 'up' : 'down');
   const rs = await queryRange('up or probe_success', start, end, step).catch(() => []);
   const out: Change[] = [];
   for (const s of rs) {
@@ -32,9 +36,9 @@ async function recentChanges(): Promise<Change[]> {
       const x = parseFloat(v);
       // a gap longer than two steps counts as the target vanishing (down)
       if (prev !== null && t - prevT > 2 * step && prev === 1)
-        out.push({ t: prevT + step, instance: s.metric.instance ?? '', job: s.metric.job ?? '', from: 1, to: 0 }), prev = 0;
+        out.push({ t: prevT + step, node: s.metric.instance ?? '', instance: s.metric.instance ?? '', job: s.metric.job ?? '', from: 'up', to: 'down' }), prev = 0;
       if (prev !== null && x !== prev)
-        out.push({ t, instance: s.metric.instance ?? '', job: s.metric.job ?? '', from: prev, to: x });
+        out.push({ t, node: s.metric.instance ?? '', instance: s.metric.instance ?? '', job: s.metric.job ?? '', from: ud(prev), to: ud(x) });
       prev = x; prevT = t;
     }
   }
@@ -82,9 +86,9 @@ export async function overviewPage(root: HTMLElement): Promise<() => Promise<voi
         h('section', { class: 'panel', 'data-panel': 'changes' }, h('h2', null, 'Recent status changes (3 h)'),
           sortTable<Change>([
             { title: 'Time', cell: (c) => when(c.t), key: (c) => c.t },
-            { title: 'Node', cell: (c) => nodeLink(c.instance), key: (c) => c.instance },
+            { title: 'Node', cell: (c) => (c.instance ? nodeLink(c.instance, c.node) : c.node), key: (c) => c.node },
             { title: 'Check', cell: (c) => c.job },
-            { title: 'Now', cell: (c) => h('span', { title: `${c.from === 1 ? 'up' : 'down'} → ${c.to === 1 ? 'up' : 'down'}` }, statusDot(c.to === 1 ? 'up' : 'down'), c.to === 1 ? 'up' : 'down') },
+            { title: 'Change', cell: (c) => h('span', { title: `${c.from} → ${c.to}` }, statusDot(c.from), c.from, ' → ', statusDot(c.to), c.to), key: (c) => c.to },
           ], changes, 0, true, 'No status changes in the last 3 hours'))));
   };
   await load();
