@@ -450,9 +450,13 @@ static void add_hosts(struct inv_build *b, struct storage *st, int64_t now)
 			idx_put(b, &b->by_addr, host, n);
 			idx_put(b, &b->by_addr, lbl(s, "nodename"), n);
 			if (strcmp(host, inst) == 0) {
+				/* this host; loopback simulators sharing 127.0.0.1 do not own it */
 				static const char *const lo[] = { "127.0.0.1", "::1", "localhost" };
-				for (size_t k = 0; k < sizeof(lo) / sizeof(lo[0]); k++)
+				for (size_t k = 0; k < sizeof(lo) / sizeof(lo[0]); k++) {
+					if (hmap_get(&b->by_addr, lo[k], strlen(lo[k])) == INV_ADDR_AMBIG)
+						hmap_del(&b->by_addr, lo[k], strlen(lo[k]));
 					idx_put(b, &b->by_addr, lo[k], n);
+				}
 			}
 		}
 	}

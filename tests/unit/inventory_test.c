@@ -111,6 +111,13 @@ T_TEST(shared_address_merges_nothing)
 	T_EQ_INT(count(j, "\"node\":"), 3);
 	T_CHECK(strstr(j, "\"node\":\"b\",\"instance\":\"b\",\"address\":\"127.0.0.9\",\"status\":\"down\"") != NULL);
 	T_CHECK(strstr(j, "\"node\":\"127.0.0.9\",\"instance\":\"127.0.0.9\",\"address\":\"127.0.0.9\",\"status\":\"up\"") != NULL);
+	/* ... but with this host present, a probe of 127.0.0.1 is this host even so */
+	add("snmp_device_info", NOW - 1000, 1, "instance", "a", "target", "127.0.0.1", NULL);
+	add("snmp_device_info", NOW - 900, 1, "instance", "b", "target", "127.0.0.1", NULL);
+	add("node_uname_info", NOW - 1000, 1, "instance", "h1", "job", "node", "nodename", "h1", NULL);
+	add("probe_success", NOW - 500, 1, "instance", "127.0.0.1", "module", "icmp", NULL);
+	get(inv, "/nodes", "", NOW);
+	T_CHECK(strstr(body.data, "\"instances\":[\"h1\",\"127.0.0.1\"]") != NULL);
 	inventory_free(inv);
 }
 
