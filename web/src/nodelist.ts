@@ -33,7 +33,7 @@ export async function nodesPage(root: HTMLElement, params: URLSearchParams): Pro
       { title: 'Response', cell: (n) => ms(n.status === 'down' ? null : n.response_ms), key: (n) => (n.status === 'down' ? null : n.response_ms), num: true },
       { title: 'Loss', cell: (n) => pct(n.loss), key: (n) => n.loss, num: true },
       { title: 'Uptime', cell: (n) => dur(n.uptime_seconds), key: (n) => n.uptime_seconds, num: true },
-    ], rows, 0, false, 'No nodes match'));
+    ], rows, 0, false, 'No nodes match', 200));
   };
   search.addEventListener('input', draw);
   status.addEventListener('change', draw);
