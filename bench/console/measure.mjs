@@ -30,7 +30,8 @@ let requests = [];
 page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/api/')) requests.push(new URL(r.url()).pathname); });
 
 const pages = [
-  { name: 'overview', url: '/#/', ready: '[data-page="overview"][data-loaded="1"] [data-panel="Top 10 interfaces"] table[data-rows]:not([data-rows="0"])' },
+  { name: 'overview', url: '/#/', ready: '[data-page="overview"][data-loaded="1"] [data-panel="Top 10 by response time"] table[data-rows]:not([data-rows="0"])' },
+  { name: 'overview+interfaces', url: '/#/', ready: '[data-page="overview"] [data-panel="Top 10 interfaces"][data-loaded="1"] table[data-rows]:not([data-rows="0"])' },
   { name: 'nodes', url: '/#/nodes', ready: '[data-page="nodes"][data-loaded="1"] table[data-rows]:not([data-rows="0"])' },
   { name: 'node', url: `/#/node/${encodeURIComponent(NODE)}?range=1h`,
     ready: '[data-page="node"][data-loaded="1"] [data-panel="interfaces"] table[data-rows]:not([data-rows="0"])',

@@ -20,6 +20,9 @@
 #define INV_SLICE_MS  (3600 * 1000LL)	/* history is read in slices this long (bounds memory) */
 #define INV_ADDR_AMBIG ((void *)UINTPTR_MAX)	/* an address several SNMP devices share */
 #define INV_PARAM_MAX 1024		/* bytes in one query parameter we keep */
+#define INV_TOP_MAX   100		/* most rows of /interfaces?top= */
+#define INV_TOP_TTL_MS (15 * 1000LL)	/* /interfaces?top= is recomputed at most this often */
+#define INV_RATE_MS   (5 * 60 * 1000LL)	/* the window rates are taken over */
 
 /* The series whose values are a node's status, and how their values read. */
 static const char *const status_metrics[] = { "vigil_node_status", "snmp_up", "probe_success", "up" };
@@ -49,6 +52,9 @@ struct inventory {
 	size_t nev, evcap;		/* entries, allocated */
 	int64_t scanned_to;		/* history read up to here (wall ms), 0: never */
 	int64_t history_start;		/* the oldest time history was read from */
+	struct buf top;			/* the last /interfaces?top= answer */
+	int64_t top_at;			/* when it was made (wall ms), 0: never */
+	long top_n;			/* its top= */
 };
 
 struct inv_node {
@@ -82,6 +88,7 @@ struct inventory *inventory_new(void)
 {
 	struct inventory *inv = xcalloc(1, sizeof(*inv));
 	hmap_init(&inv->tracks);
+	buf_init(&inv->top, 1 << 20);
 	return inv;
 }
 
@@ -93,6 +100,7 @@ void inventory_free(struct inventory *inv)
 	for (size_t i = 0; i < inv->nev; i++)
 		free(inv->ev[i].key);
 	free(inv->ev);
+	buf_free(&inv->top);
 	free(inv);
 }
 
@@ -887,6 +895,161 @@ static void interfaces_json(struct storage *st, const char *inst, int64_t now, s
 	hmap_free(&ifs, NULL);
 }
 
+/* ---- the busiest interfaces of all nodes ---- */
+
+struct inv_rate {
+	char *inst, *key, *name;	/* instance, ifIndex or device, ifName or device (owned) */
+	double in, out, speed;		/* bit/s, bit/s, bit/s; NaN: not known */
+};
+
+/* Per-second increase of a counter over its samples, counter resets counted
+ * as from zero (PromQL's rate without extrapolation); NaN with < 2 samples. */
+static double counter_rate(const struct storage_series *s)
+{
+	double inc = 0, prev = NAN;
+	int64_t t0 = 0, t1 = 0;
+	size_t n = 0;
+	for (size_t j = 0; j < s->n; j++) {
+		double v = s->v[j];
+		if (isnan(v))
+			continue;
+		if (n++ == 0)
+			t0 = s->t[j];
+		else
+			inc += v >= prev ? v - prev : v;
+		prev = v;
+		t1 = s->t[j];
+	}
+	return n < 2 || t1 == t0 ? NAN : inc * 1000.0 / (double)(t1 - t0);
+}
+
+static double last_value(const struct storage_series *s)
+{
+	for (size_t j = s->n; j-- > 0;)
+		if (!isnan(s->v[j]))
+			return s->v[j];
+	return NAN;
+}
+
+/* Select name's series in [a, b] and apply fn to each; 0 or a negative errno. */
+static int each_series(struct storage *st, const char *name, int64_t a, int64_t b,
+    void (*fn)(void *ctx, const struct storage_series *s), void *ctx)
+{
+	struct matcher mt;
+	struct storage_result r = { 0 };
+	char err[256];
+	if (matcher_init(&mt, MATCH_EQ, "__name__", name, err, sizeof(err)) < 0)
+		return -EINVAL;
+	int rc = st->ops->select(st->impl, &mt, 1, a, b, NULL, &r, err, sizeof(err));
+	matcher_free(&mt);
+	for (size_t i = 0; rc == 0 && i < r.n; i++)
+		fn(ctx, &r.series[i]);
+	storage_result_free(&r);
+	return rc;
+}
+
+struct top_ctx {
+	struct hmap rates;	/* "instance\x1fkey" -> struct inv_rate */
+	int field;		/* 0 in, 1 out, 2 speed */
+	int host;		/* node_network_* (keyed by device) */
+	double scale;		/* multiplier of the value */
+};
+
+static void top_take(void *ctx, const struct storage_series *s)
+{
+	struct top_ctx *c = ctx;
+	const char *inst = labels_get(s->labels, "instance");
+	const char *key = labels_get(s->labels, c->host ? "device" : "ifIndex");
+	char k[1024];
+	if (!inst || !key || snprintf(k, sizeof(k), "%s\x1f%s", inst, key) >= (int)sizeof(k))
+		return;
+	struct inv_rate *r = hmap_get(&c->rates, k, strlen(k));
+	if (!r) {
+		const char *name = labels_get(s->labels, c->host ? "device" : "ifName");
+		r = xcalloc(1, sizeof(*r));
+		*r = (struct inv_rate){ xstrdup(inst), xstrdup(key), xstrdup(name ? name : key), NAN, NAN, NAN };
+		hmap_put(&c->rates, k, strlen(k), r);
+	}
+	double v = c->field == 2 ? last_value(s) : counter_rate(s);
+	(&r->in)[c->field] = v * c->scale;
+}
+
+static void rate_free(void *p)
+{
+	struct inv_rate *r = p;
+	free(r->inst);
+	free(r->key);
+	free(r->name);
+	free(r);
+}
+
+static double util_of(const struct inv_rate *r)
+{
+	double m = isnan(r->in) ? r->out : isnan(r->out) ? r->in : r->in > r->out ? r->in : r->out;
+	return r->speed > 0 ? 100 * m / r->speed : NAN;
+}
+
+/* The top interfaces by utilization (percent of speed, the larger of in and out)
+ * over the last 5 minutes, from the raw samples: what the console's overview
+ * asks PromQL for, at a fraction of the cost. */
+static int top_json(struct storage *st, long topn, int64_t now, struct buf *o)
+{
+	static const struct { const char *name; int field, host; double scale; } src[] = {
+		{ "ifHCInOctets", 0, 0, 8 }, { "ifHCOutOctets", 1, 0, 8 }, { "ifHighSpeed", 2, 0, 1e6 },
+		{ "node_network_receive_bytes_total", 0, 1, 8 }, { "node_network_transmit_bytes_total", 1, 1, 8 },
+		{ "node_network_speed_bytes", 2, 1, 8 },
+	};
+	struct top_ctx c = { .scale = 1 };
+	const struct inv_rate *best[INV_TOP_MAX];
+	size_t nbest = 0;
+	int rc = 0;
+	hmap_init(&c.rates);
+	for (size_t i = 0; rc == 0 && i < sizeof(src) / sizeof(src[0]); i++) {
+		c.field = src[i].field;
+		c.host = src[i].host;
+		c.scale = src[i].scale;
+		rc = each_series(st, src[i].name, now - INV_RATE_MS, now, top_take, &c);
+	}
+	size_t it = 0;
+	const char *k;
+	size_t kl;
+	void *val;
+	while (rc == 0 && hmap_next(&c.rates, &it, &k, &kl, &val)) {
+		const struct inv_rate *r = val;
+		double u = util_of(r);
+		if (isnan(u))
+			continue;
+		/* insertion into the sorted top list */
+		size_t pos = nbest;
+		while (pos > 0 && util_of(best[pos - 1]) < u)
+			pos--;
+		if (pos >= (size_t)topn)
+			continue;
+		if (nbest < (size_t)topn)
+			nbest++;
+		memmove(best + pos + 1, best + pos, (nbest - 1 - pos) * sizeof(*best));
+		best[pos] = r;
+	}
+	buf_adds(o, "{\"status\":\"success\",\"data\":[");
+	for (size_t i = 0; rc == 0 && i < nbest; i++) {
+		const struct inv_rate *r = best[i];
+		buf_adds(o, i ? ",{" : "{");
+		json_str(o, "instance", r->inst);
+		buf_addc(o, ',');
+		json_str(o, "ifName", r->name);
+		buf_addc(o, ',');
+		json_str(o, "key", r->key);
+		json_num(o, "util_percent", util_of(r));
+		json_num(o, "in_bps", r->in);
+		json_num(o, "out_bps", r->out);
+		json_num(o, "speed", r->speed);
+		buf_addc(o, '}');
+	}
+	buf_adds(o, "]}");
+	hmap_free(&c.rates, rate_free);
+	return rc;
+}
+
 /* ---- dispatch ---- */
 
 static void error(struct buf *o, int *status, int code, const char *type, const char *msg)
@@ -938,6 +1101,27 @@ void inventory_handle(struct inventory *inv, struct storage *st, const char *met
 			goto out;
 		}
 		events_json(inv, &b, (int64_t)(since * 1000), (size_t)limit, body);
+	} else if (strcmp(path, "/interfaces") == 0 && promapi_param(&rq, "top")) {
+		const char *t = promapi_param(&rq, "top");
+		char *end;
+		long n = strtol(t, &end, 10);
+		if (end == t || *end || n < 1 || n > INV_TOP_MAX) {
+			error(body, status, 400, "bad_data", "top: not a number from 1 to 100");
+			goto out;
+		}
+		/* a cached answer while it is fresh: the overview asks on every load */
+		if (!inv->top_at || inv->top_n != n || now_ms - inv->top_at >= INV_TOP_TTL_MS ||
+		    now_ms < inv->top_at) {
+			buf_reset(&inv->top);
+			if (top_json(st, n, now_ms, &inv->top) < 0) {
+				inv->top_at = 0;
+				error(body, status, 500, "internal", "cannot read interface counters");
+				goto out;
+			}
+			inv->top_at = now_ms;
+			inv->top_n = n;
+		}
+		buf_add(body, inv->top.data, inv->top.len);
 	} else if (strcmp(path, "/interfaces") == 0) {
 		const char *inst = promapi_param(&rq, "instance");
 		if (!inst || !*inst || strlen(inst) > INV_PARAM_MAX) {

@@ -79,6 +79,7 @@ await step('vigil_login_overview_real_numbers', async () => {
   const n = async (c) => parseInt(await page.textContent(`[data-card="${c}"] .n`), 10);
   const up = await n('up'), warn = await n('warning');
   check(up + warn >= SWITCHES.length, `nodes up ${up} + warning ${warn} < ${SWITCHES.length} switches`);
+  await page.waitForSelector('[data-panel="Top 10 interfaces"][data-loaded="1"]', { timeout: T });
   check(await rows('[data-panel="Top 10 interfaces"]') >= 1, 'top interfaces is empty');
   check(await rows('[data-panel="Top 10 by CPU"]') >= 1, 'top CPU is empty');
   const txt = await page.textContent('[data-page="overview"]');

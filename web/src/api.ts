@@ -87,6 +87,19 @@ export async function inventoryEvents(since: number): Promise<StatusEvent[] | nu
   } catch { return null; }
 }
 
+/** The busiest interfaces of all nodes (inventory API), as samples of utilization
+ * percent labelled instance and ifName; null when the server has no inventory API. */
+export async function inventoryTopInterfaces(n: number): Promise<Sample[] | null> {
+  const r = await fetch(`/api/inventory/interfaces?top=${n}`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  if (r.status === 401) toLogin();
+  if (!r.ok) return null;
+  try {
+    const b = await r.json();
+    if (!Array.isArray(b?.data)) return null;
+    return (b.data as any[]).map((i) => ({ metric: { instance: String(i.instance), ifName: String(i.ifName) }, value: [0, String(i.util_percent)] }));
+  } catch { return null; }
+}
+
 export async function whoami(): Promise<Who | null> {
   const r = await fetch('/api/auth/whoami', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
   if (r.status === 401) toLogin();
