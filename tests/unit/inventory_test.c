@@ -222,6 +222,42 @@ T_TEST(interfaces)
 	inventory_free(inv);
 }
 
+/* The busiest interfaces of all nodes, from raw counters; cached for 15 s. */
+T_TEST(top_interfaces)
+{
+	fresh();
+	struct inventory *inv = inventory_new();
+	/* a: 100 Mbit/s port at 50 % in; b: 1 Gbit/s port at 20 % out; c: no speed */
+	static const struct { const char *inst, *idx; double speed, in_Bps, out_Bps; } ifs[] = {
+		{ "a", "1", 100, 6.25e6, 1e3 }, { "b", "7", 1000, 1e3, 25e6 }, { "c", "2", 0, 1e9, 1e9 },
+	};
+	for (size_t i = 0; i < 3; i++) {
+		for (int k = 0; k < 5; k++) {
+			int64_t t = NOW - 240000 + k * 60000;
+			add("ifHCInOctets", t, ifs[i].in_Bps * 60 * k, "instance", ifs[i].inst, "ifIndex", ifs[i].idx, "ifName", "p", NULL);
+			add("ifHCOutOctets", t, ifs[i].out_Bps * 60 * k, "instance", ifs[i].inst, "ifIndex", ifs[i].idx, "ifName", "p", NULL);
+		}
+		add("ifHighSpeed", NOW - 1000, ifs[i].speed, "instance", ifs[i].inst, "ifIndex", ifs[i].idx, "ifName", "p", NULL);
+	}
+	const char *j = get(inv, "/interfaces", "top=10", NOW);
+	T_EQ_INT(status, 200);
+	T_EQ_INT(count(j, "\"instance\":"), 2);
+	const char *a = strstr(j, "{\"instance\":\"a\",\"ifName\":\"p\",\"key\":\"1\",\"util_percent\":50,\"in_bps\":50000000,");
+	const char *b = strstr(j, "{\"instance\":\"b\",\"ifName\":\"p\",\"key\":\"7\",\"util_percent\":20,");
+	T_CHECK(a && b && a < b);
+	j = get(inv, "/interfaces", "top=1", NOW);
+	T_EQ_INT(count(j, "\"instance\":"), 1);
+	/* within 15 s the same answer, even if the data moved on */
+	add("ifHighSpeed", NOW + 5000, 10000, "instance", "a", "ifIndex", "1", "ifName", "p", NULL);
+	j = get(inv, "/interfaces", "top=1", NOW + 6000);
+	T_CHECK(strstr(j, "\"instance\":\"a\"") != NULL);
+	j = get(inv, "/interfaces", "top=1", NOW + 16000);
+	T_CHECK(strstr(j, "\"instance\":\"b\"") != NULL);
+	get(inv, "/interfaces", "top=0", NOW);
+	T_EQ_INT(status, 400);
+	inventory_free(inv);
+}
+
 T_TEST(errors)
 {
 	fresh();
@@ -269,6 +305,7 @@ int main(void)
 	T_RUN(scrape_target_and_probe);
 	T_RUN(events_from_history);
 	T_RUN(interfaces);
+	T_RUN(top_interfaces);
 	T_RUN(errors);
 	T_RUN(host_of_and_vendor);
 	st.ops->close(st.impl);
