@@ -240,6 +240,24 @@ static int refresh(struct inventory *inv, struct storage *st, int64_t now)
 			return rc;
 	}
 	inv->scanned_to = now;
+	/* series not heard of for the whole window go (a removed device or probe) */
+	char **gone = NULL;
+	size_t ngone = 0, it = 0, kl;
+	const char *key;
+	void *val;
+	while (hmap_next(&inv->tracks, &it, &key, &kl, &val)) {
+		if (((struct inv_track *)val)->last_ms >= now - INV_HISTORY_MS)
+			continue;
+		gone = xreallocarray(gone, ngone + 1, sizeof(*gone));
+		gone[ngone] = xmalloc(kl + 1);
+		memcpy(gone[ngone], key, kl);
+		gone[ngone++][kl] = '\0';
+	}
+	for (size_t i = 0; i < ngone; i++) {
+		free(hmap_del(&inv->tracks, gone[i], strlen(gone[i])));
+		free(gone[i]);
+	}
+	free(gone);
 	/* events older than the history window go */
 	size_t k = 0;
 	while (k < inv->nev && inv->ev[k].t < now - INV_HISTORY_MS)

@@ -195,6 +195,11 @@ T_TEST(events_from_history)
 	inv = inventory_new();
 	j = get(inv, "/events", "", NOW + 7000);
 	T_EQ_INT(count(j, "\"from\":"), 5);
+	/* a day later they have aged out, and so have the series' tracks */
+	j = get(inv, "/events", "since=0", NOW + INV_HISTORY_MS + 60000);
+	T_EQ_INT(count(j, "\"from\":"), 0);
+	j = get(inv, "/nodes", "", NOW + INV_HISTORY_MS + 60000);
+	T_EQ_STR(j, "{\"status\":\"success\",\"data\":[]}");
 	inventory_free(inv);
 }
 
