@@ -99,7 +99,8 @@ export async function loadNodes(): Promise<NodeRow[]> {
     if (!r.group) r.group = 'snmp';
   }
   for (const s of probe) {
-    const r = get(s.metric.instance ?? '');
+    // a probe with `node` is that node's (vigil_node_status{node} below), not a row of its own
+    const r = get(s.metric.node ?? s.metric.instance ?? '');
     setStatus(r, s.value[1] === '1');
     if (!r.group) r.group = s.metric.job ?? '';
   }
