@@ -108,7 +108,9 @@ await step('vigil_nodes_page_from_inventory_api', async () => {
   check(resp.status() === 200, `/api/inventory/nodes: ${resp.status()}`);
   const data = (await resp.json()).data;
   await loaded('nodes');
-  check(Array.isArray(data) && data.length === SWITCHES.length + 1, `inventory has ${data?.length} nodes, want ${SWITCHES.length} switches + this host`);
+  check(Array.isArray(data) && data.length === SWITCHES.length + 2, `inventory has ${data?.length} nodes, want ${SWITCHES.length} switches + this host + web-svc`);
+  const svc = data.find((n) => n.node === 'web-svc');
+  check(svc && svc.status === 'down' && svc.kind === 'probe', `web-svc (stopped TCP service): ${JSON.stringify(svc)}`);
   check(await rows('[data-page="nodes"] .panel') === data.length, `table rows ${await rows('[data-page="nodes"] .panel')} != API rows ${data.length}`);
   // the ICMP probe of 127.0.0.1 (node this-host) is this host, not a second row
   const host = data.filter((n) => n.instance === HOST);
@@ -130,6 +132,11 @@ await step('vigil_overview_changes_from_events', async () => {
   await loaded('overview');
   const n = await rows('[data-panel="changes"]');
   check(n === Math.min(ev.length, 20), `changes panel ${n} rows, events API ${ev.length}`);
+  check(ev.some((e) => e.node === 'web-svc' && e.from === 'warning' && e.to === 'down'), `no web-svc warning -> down event: ${JSON.stringify(ev.slice(0, 3))}`);
+  const txt = await page.textContent('[data-panel="changes"]');
+  check(txt.includes('web-svc') && txt.includes('down'), `changes panel: ${txt.slice(0, 200)}`);
+  await page.locator('[data-panel="changes"]').scrollIntoViewIfNeeded();
+  await shot('overview-changes');
 });
 
 await step('vigil_switch_node_page', async () => {

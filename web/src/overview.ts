@@ -96,7 +96,8 @@ export async function overviewPage(root: HTMLElement): Promise<() => Promise<voi
             { title: 'Time', cell: (c) => when(c.t), key: (c) => c.t },
             { title: 'Node', cell: (c) => (c.instance ? nodeLink(c.instance, c.node) : c.node), key: (c) => c.node },
             { title: 'Check', cell: (c) => c.job },
-            { title: 'Change', cell: (c) => h('span', { title: `${c.from} → ${c.to}` }, statusDot(c.from), c.from, ' → ', statusDot(c.to), c.to), key: (c) => c.to },
+            // compact, the panel is narrow: the old status as a dot (named in its title), then the new one
+            { title: 'Change', cell: (c) => h('span', { title: `${c.from} → ${c.to}`, style: 'white-space:nowrap' }, statusDot(c.from), '→ ', statusDot(c.to), c.to), key: (c) => c.to },
           ], changes, 0, true, 'No status changes in the last 3 hours'))));
     void fillInterfaces();
   };
