@@ -26,7 +26,9 @@ interface Change { t: number; node: string; instance: string; job: string; from:
 async function recentChanges(): Promise<Change[]> {
   const end = Math.floor(Date.now() / 1000), start = end - 3 * 3600, step = 10;
   const ev = await inventoryEvents(start).catch(() => null);
-  if (ev) return ev.slice(0, 20).map((e) => ({ t: e.time, node: e.node, instance: e.instance, job: e.source, from: e.from, to: e.to }));
+  // the check that changed, in a word (the panel is narrow)
+  const CHECK: Record<string, string> = { vigil_node_status: 'status', snmp_up: 'snmp', probe_success: 'probe', up: 'up' };
+  if (ev) return ev.slice(0, 20).map((e) => ({ t: e.time, node: e.node, instance: e.instance, job: CHECK[e.source] ?? e.source, from: e.from, to: e.to }));
   const ud = (x: number) => (x === 1 ? 'up' : 'down');
   const rs = await queryRange('up or probe_success', start, end, step).catch(() => []);
   const out: Change[] = [];
