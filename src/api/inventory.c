@@ -695,8 +695,18 @@ static int cmp_node(const void *a, const void *b)
 	return c ? c : strcmp(x->instance, y->instance);
 }
 
-static void nodes_json(struct inventory *inv, struct inv_build *b, struct buf *o)
+static int has_instance(const struct inv_node *n, const char *inst)
 {
+	for (size_t k = 0; k < n->ninsts; k++)
+		if (strcmp(n->insts[k], inst) == 0)
+			return 1;
+	return 0;
+}
+
+/* The rows, or with only (not NULL) the node that has that instance label. */
+static void nodes_json(struct inventory *inv, struct inv_build *b, const char *only, struct buf *o)
+{
+	size_t out = 0;
 	/* sorting moves the nodes: the index maps are not used after this */
 	if (b->n)
 		qsort(b->v, b->n, sizeof(*b->v), cmp_node);
@@ -704,7 +714,9 @@ static void nodes_json(struct inventory *inv, struct inv_build *b, struct buf *o
 	for (size_t i = 0; i < b->n; i++) {
 		const struct inv_node *n = &b->v[i];
 		static const char *const kinds[] = { "snmp", "host", "scrape", "probe" };
-		buf_adds(o, i ? ",{" : "{");
+		if (only && !has_instance(n, only))
+			continue;
+		buf_adds(o, out++ ? ",{" : "{");
 		json_str(o, "node", n->node);
 		buf_addc(o, ',');
 		json_str(o, "instance", n->instance);
@@ -1104,7 +1116,7 @@ void inventory_handle(struct inventory *inv, struct storage *st, const char *met
 		built = 1;
 	}
 	if (strcmp(path, "/nodes") == 0) {
-		nodes_json(inv, &b, body);
+		nodes_json(inv, &b, promapi_param(&rq, "instance"), body);
 	} else if (strcmp(path, "/events") == 0) {
 		const char *s = promapi_param(&rq, "since"), *l = promapi_param(&rq, "limit");
 		char *end;

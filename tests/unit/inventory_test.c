@@ -78,6 +78,11 @@ T_TEST(merge_probe_by_address)
 	T_CHECK(strstr(j, "\"vendor\":\"Cisco\",\"model\":\"Cisco IOS Software\"") != NULL);
 	T_CHECK(strstr(j, "\"response_ms\":2.5") != NULL);
 	T_CHECK(strstr(j, "\"instances\":[\"sw1\",\"10.0.0.1\"]") != NULL);
+	/* one node by any of its instances */
+	j = get(inv, "/nodes", "instance=10.0.0.1", NOW);
+	T_EQ_INT(count(j, "\"node\":"), 1);
+	j = get(inv, "/nodes", "instance=nope", NOW);
+	T_EQ_STR(j, "{\"status\":\"success\",\"data\":[]}");
 	inventory_free(inv);
 }
 

@@ -63,9 +63,11 @@ export async function alerts(): Promise<Alert[]> {
   return ((await prom('/api/v1/alerts')) as { alerts: Alert[] }).alerts ?? [];
 }
 
-/** The inventory API, or null when the server does not offer it (404). */
-export async function inventory(): Promise<any[] | null> {
-  const r = await fetch('/api/inventory/nodes', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+/** The inventory API (all nodes, or the one with that instance label), or null
+ * when the server does not offer it (404). */
+export async function inventory(instance?: string): Promise<any[] | null> {
+  const url = '/api/inventory/nodes' + (instance === undefined ? '' : `?instance=${encodeURIComponent(instance)}`);
+  const r = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
   if (r.status === 401) toLogin();
   if (!r.ok) return null;
   try {

@@ -62,7 +62,7 @@ export async function nodePage(root: HTMLElement, instance: string, params: URLS
   const load = async () => {
     const g = grid(range);
     const R = (q: string) => queryRange(q, g.start, g.end, g.step).catch(() => []);
-    const all: NodeRow[] = await loadNodes().catch(() => []);
+    const all: NodeRow[] = await loadNodes(instance).catch(() => []);
     const n = all.find((x) => x.instance === instance) ?? all.find((x) => x.instances.includes(instance));
     mount(head, h('h1', null, statusDot(n?.status ?? 'unknown'), n?.node ?? instance, ' ',
       h('span', { class: 'muted', style: 'font-size:14px', 'data-status': '' }, n?.status ?? 'unknown', n?.since ? ` since ${when(n.since)}` : '')));

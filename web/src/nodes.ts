@@ -54,8 +54,10 @@ function hostOf(instance: string): string {
 
 const safe = (p: Promise<Sample[]>) => p.catch(() => [] as Sample[]);
 
-export async function loadNodes(): Promise<NodeRow[]> {
-  const inv = await inventory().catch(() => null);
+/** Every node; with instance, at least the node that has it (the inventory API
+ * then answers with that one row, the PromQL fallback with all). */
+export async function loadNodes(instance?: string): Promise<NodeRow[]> {
+  const inv = await inventory(instance).catch(() => null);
   if (inv) {
     return inv.map((n: any) => ({
       node: String(n.node ?? n.address ?? ''), instance: String(n.instance ?? n.node ?? ''),
