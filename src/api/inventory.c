@@ -659,14 +659,16 @@ static int64_t node_since(const struct inventory *inv, const struct inv_node *n)
 	return best;
 }
 
-static int build(struct inv_build *b, struct storage *st, int64_t now)
+/* The nodes at now; without figures only who they are (events need no more). */
+static int build(struct inv_build *b, struct storage *st, int64_t now, int with_figures)
 {
 	build_init(b);
 	add_snmp(b, st, now);
 	add_hosts(b, st, now);
 	add_up(b, st, now);
 	add_probes(b, st, now);
-	add_figures(b, st, now);
+	if (with_figures)
+		add_figures(b, st, now);
 	return 0;
 }
 
@@ -1112,7 +1114,7 @@ void inventory_handle(struct inventory *inv, struct storage *st, const char *met
 			error(body, status, 500, "internal", "cannot read the status history");
 			goto out;
 		}
-		build(&b, st, now_ms);
+		build(&b, st, now_ms, strcmp(path, "/nodes") == 0);
 		built = 1;
 	}
 	if (strcmp(path, "/nodes") == 0) {
