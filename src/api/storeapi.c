@@ -4,6 +4,7 @@
 
 #include "api/storeapi.h"
 #include "alert/alert.h"
+#include "api/inventory.h"
 #include "api/promapi.h"
 #include "api/remote_write.h"
 #include "core/clock.h"
@@ -126,6 +127,13 @@ void storeapi_handle(struct storage *st, const struct storeapi_request *req,
 		const char *b = nl ? nl + 1 : req->body;
 		*status = alert_ops_http(cnt->alerts, req->method, req->path, user, b,
 		    req->body_len - (size_t)(b - req->body), clock_wall_ms(), body);
+		return;
+	}
+	if (strncmp(req->path, "/api/inventory/", 15) == 0) {
+		if (!cnt->inv)
+			cnt->inv = inventory_new();
+		inventory_handle(cnt->inv, st, req->method, req->path + 14, req->query, req->query_len,
+		    clock_wall_ms(), body, status);
 		return;
 	}
 	if (strcmp(req->path, "/rules") == 0 || strcmp(req->path, "/alerts") == 0) {

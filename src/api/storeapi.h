@@ -21,10 +21,11 @@
 #include "tsdb/storage.h"
 
 struct alert_runtime;
+struct inventory;
 
 struct storeapi_request {
 	char method[16];	/* "GET" or "POST" */
-	char path[512];		/* path below /api/v1, e.g. "/query", or "/api/alerting/..." */
+	char path[512];		/* path below /api/v1, e.g. "/query", or "/api/alerting/..." or "/api/inventory/..." whole */
 	const char *query;	/* query string (not NUL-terminated) */
 	size_t query_len;	/* its length */
 	const char *body;	/* form body (not NUL-terminated) */
@@ -46,6 +47,7 @@ struct storeapi_counters {
 	} limits;		/* set by the store worker from the config */
 	struct storage *st;	/* the store (set by the handler) */
 	struct alert_runtime *alerts;	/* for /api/v1/rules and /alerts (NULL: none) */
+	struct inventory *inv;		/* /api/inventory state, made on first use (inventory.h) */
 	uint64_t appended;	/* samples appended from remote_write */
 	uint64_t rejected;	/* remote_write samples the store refused */
 	uint64_t rw_requests;	/* remote_write requests taken */

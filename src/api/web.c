@@ -67,8 +67,11 @@ static void forward_api(struct web_state *s, const struct http_req *req, struct 
 	/* remote_write bodies are binary (snappy protobuf) and go through as they are. */
 	if (strcmp(req->path, "/api/v1/write") == 0)
 		form = 1;
-	const char *path = req->path + strlen("/api/v1"), *body = form ? req->body : "";
-	if (!who && strncmp(path, "/api/", 5) == 0) {
+	/* /api/v1/x goes as "/x"; /api/inventory/x and /api/alerting/x as they are
+	 * (storeapi.c tells them apart) */
+	int v1 = strncmp(req->path, "/api/v1/", 8) == 0;
+	const char *path = v1 ? req->path + strlen("/api/v1") : req->path, *body = form ? req->body : "";
+	if (v1 && strncmp(path, "/api/", 5) == 0) {
 		/* below /api/v1 nothing is called /api/...: never let one reach another route */
 		json_error(r, 404, "not_found", "no such /api/v1 endpoint");
 		goto out;
@@ -77,8 +80,7 @@ static void forward_api(struct web_state *s, const struct http_req *req, struct 
 	struct buf ub;
 	buf_init(&ub, HTTP_MAX_BODY + 256);
 	if (who) {
-		/* /api/alerting: the whole path; the body (JSON) after the user's name and a newline. */
-		path = req->path;
+		/* /api/alerting: the body (JSON) after the user's name and a newline. */
 		buf_printf(&ub, "%s\n", who->user);
 		buf_add(&ub, req->body, req->body_len);
 		body = ub.data;
@@ -186,6 +188,10 @@ static void handle(void *ctx, const struct http_req *req, struct http_resp *r)
 	}
 	if (strncmp(req->path, "/api/alerting/", 14) == 0) {
 		forward_api(s, req, r, &who);
+		return;
+	}
+	if (strncmp(req->path, "/api/inventory/", 15) == 0) {
+		forward_api(s, req, r, NULL);
 		return;
 	}
 	r->status = 404;

@@ -21,7 +21,14 @@ static void sched_tick(struct loop *l, uint64_t id, void *ctx)
 	(void)id;
 	s->timer = 0;
 	collect_run(s->c);
-	collect_emit(s->c, &s->sink, clock_wall_ms());
+	int64_t ts = clock_wall_ms();
+	collect_emit(s->c, &s->sink, ts);
+	/* up = 1 per run, as a Prometheus scraping node_exporter records it, so this
+	 * host has an availability history (the sink adds job and instance) */
+	struct label up = { "__name__", "up" };
+	struct labels *ls = labels_new(&up, 1);
+	s->sink.add(s->sink.ctx, ls, ts, 1);
+	labels_free(ls);
 	s->runs++;
 	int64_t now = loop_now(l);
 	s->next_ms += s->interval_ms;

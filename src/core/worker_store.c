@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "alert/alert.h"
+#include "api/inventory.h"
 #include "api/storeapi.h"
 #include "core/alerting.h"
 #include "core/batch.h"
@@ -226,8 +227,11 @@ static void store_metrics(struct worker *w, struct buf *b)
 static void store_shutdown(struct worker *w)
 {
 	struct store_state *s = w->state;
-	if (s)
+	if (s) {
 		alert_runtime_free(s->alerts);	/* saves the alert state */
+		inventory_free(s->api.inv);	/* derived from series: nothing to save */
+		s->api.inv = NULL;
+	}
 	if (s && s->open) {
 		s->st.ops->close(s->st.impl);	/* fsyncs the WAL, closes the tsdb */
 		s->open = 0;

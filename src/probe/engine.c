@@ -153,11 +153,14 @@ static const char *target_module(const struct probe_cfg *c)
 static void emit_sample(struct probe_engine *e, const struct probe_target *t,
     const struct pout_sample *s, int64_t ts)
 {
-	struct label lv[3 + POUT_MAX_LABELS];
+	struct label lv[4 + POUT_MAX_LABELS];
 	size_t n = 0;
 	lv[n++] = (struct label){ "__name__", s->name };
 	lv[n++] = (struct label){ "instance", t->cfg->target };
 	lv[n++] = (struct label){ "module", target_module(t->cfg) };
+	/* the node it checks, so its results join vigil_node_status{node} (the inventory merges them) */
+	if (t->cfg->node && *t->cfg->node)
+		lv[n++] = (struct label){ "node", t->cfg->node };
 	for (int j = 0; j < POUT_MAX_LABELS && s->lname[j]; j++)
 		lv[n++] = (struct label){ s->lname[j], s->lval[j] };
 	struct labels *ls = labels_new(lv, n);

@@ -27,6 +27,7 @@
  *             "https://host/health", DNS server "127.0.0.1:53")
  *   module    the probe's configured name (cfg.module; default the kind's
  *             name: "icmp", "tcp", "http", "dns", "nagios")
+ *   node      cfg.node, when set (joins the results to vigil_node_status{node})
  * so one target probed several ways gives distinct series, and queries and
  * dashboards written for blackbox_exporter (which Prometheus labels with
  * instance, and which names modules) keep working. Names follow

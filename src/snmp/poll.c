@@ -74,6 +74,7 @@ struct pdev {
 	size_t pdus;			/* varbinds received this cycle */
 	int up;				/* last cycle's system GET worked */
 	char *sysdescr, *sysname, *sysobjid; /* system group, owned */
+	char addr[INET6_ADDRSTRLEN];	/* the device's IP address, numeric (snmp_device_info's target label) */
 	uint64_t uptime;		/* last sysUpTime, ticks */
 	int have_uptime;		/* uptime is set */
 	uint64_t restarts;		/* times sysUpTime went backwards */
@@ -540,10 +541,10 @@ static void finish_cycle(struct pdev *d)
 				emit_simple(d, s->m->name, s->v);
 			}
 		}
-		struct label l[5] = { { "__name__", "snmp_device_info" }, { "instance", d->name },
+		struct label l[6] = { { "__name__", "snmp_device_info" }, { "instance", d->name },
 			{ "sysDescr", d->sysdescr }, { "sysObjectID", d->sysobjid },
-			{ "sysName", d->sysname } };
-		emit(d, l, 5, 1);
+			{ "sysName", d->sysname }, { "target", d->addr } };
+		emit(d, l, 6, 1);
 		emit_simple(d, "snmp_device_restarts_total", (double)d->restarts);
 	}
 	emit_health(d, "snmp_up", d->up);
@@ -1092,6 +1093,11 @@ static int init_dev(struct snmp_poller *p, struct pdev *d, const struct snmp_dev
 		    d->name, cfg->address ? cfg->address : "");
 		return -EINVAL;
 	}
+	/* the address without its port: the inventory merges probes of it with this device */
+	if (tc.addr.ss_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&tc.addr)->sin_addr, d->addr, sizeof(d->addr));
+	else
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&tc.addr)->sin6_addr, d->addr, sizeof(d->addr));
 	if (cfg->port && !strchr(cfg->address, ']') && !(strchr(cfg->address, ':') &&
 	    !strchr(strchr(cfg->address, ':') + 1, ':'))) {
 		/* no port in the address string: use cfg->port */

@@ -15,7 +15,7 @@
  * device and cycle:
  *   <profile metrics>{instance, <index labels>, <label columns>}
  *   snmp_up, snmp_scrape_duration_seconds, snmp_scrape_pdus_returned,
- *   snmp_device_info{sysDescr, sysObjectID, sysName} 1,
+ *   snmp_device_info{sysDescr, sysObjectID, sysName, target (the IP polled)} 1,
  *   snmp_device_restarts_total (sysUpTime went backwards)
  * all with instance=<device name>, timestamped at the cycle's start. As in a
  * Prometheus scrape, a series sent last cycle but not this one (row gone,

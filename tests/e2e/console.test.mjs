@@ -96,6 +96,7 @@ await step('login_shows_overview', async () => {
   check(await rows('[data-panel="alerts"]') >= 2, 'alerts table is empty');
   check(await rows('[data-panel="Top 10 by CPU"]') >= 1, 'top CPU is empty');
   check(await rows('[data-panel="Top 10 by memory"]') >= 1, 'top memory is empty');
+  await page.waitForSelector('[data-panel="Top 10 interfaces"][data-loaded="1"]', { timeout: T });
   check(await rows('[data-panel="Top 10 interfaces"]') >= 1, 'top interfaces is empty');
   check(await rows('[data-panel="Top 10 by response time"]') >= 3, 'top response time is short');
   check(await rows('[data-panel="changes"]') >= 1, 'no status change although a node went down');

@@ -79,6 +79,7 @@ await step('vigil_login_overview_real_numbers', async () => {
   const n = async (c) => parseInt(await page.textContent(`[data-card="${c}"] .n`), 10);
   const up = await n('up'), warn = await n('warning');
   check(up + warn >= SWITCHES.length, `nodes up ${up} + warning ${warn} < ${SWITCHES.length} switches`);
+  await page.waitForSelector('[data-panel="Top 10 interfaces"][data-loaded="1"]', { timeout: T });
   check(await rows('[data-panel="Top 10 interfaces"]') >= 1, 'top interfaces is empty');
   check(await rows('[data-panel="Top 10 by CPU"]') >= 1, 'top CPU is empty');
   const txt = await page.textContent('[data-page="overview"]');
@@ -96,6 +97,46 @@ await step('vigil_nodes_lists_switches_and_host', async () => {
   check(missing.length === 0, `switches not listed: ${missing.join(',')}`);
   check(txt.includes(HOST) || txt.includes('this-host'), `this host (${HOST}) not listed`);
   await shot('nodes');
+});
+
+await step('vigil_nodes_page_from_inventory_api', async () => {
+  // the list is the inventory API's rows: one request, one row per box
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === '/api/inventory/nodes', { timeout: T }),
+    page.goto(`${BASE}/#/nodes?status=all`),
+  ]);
+  check(resp.status() === 200, `/api/inventory/nodes: ${resp.status()}`);
+  const data = (await resp.json()).data;
+  await loaded('nodes');
+  check(Array.isArray(data) && data.length === SWITCHES.length + 2, `inventory has ${data?.length} nodes, want ${SWITCHES.length} switches + this host + web-svc`);
+  const svc = data.find((n) => n.node === 'web-svc');
+  check(svc && svc.status === 'down' && svc.kind === 'probe', `web-svc (stopped TCP service): ${JSON.stringify(svc)}`);
+  check(await rows('[data-page="nodes"] .panel') === data.length, `table rows ${await rows('[data-page="nodes"] .panel')} != API rows ${data.length}`);
+  // the ICMP probe of 127.0.0.1 (node this-host) is this host, not a second row
+  const host = data.filter((n) => n.instance === HOST);
+  check(host.length === 1 && host[0].kind === 'host' && host[0].instances.includes('127.0.0.1'), `this host: ${JSON.stringify(host)}`);
+  check(!data.some((n) => n.node === 'this-host' || n.instance === '127.0.0.1'), 'the loopback probe is a separate node');
+  check(data.every((n) => typeof n.status_since === 'number'), 'a node without status_since');
+  const cell = await page.textContent(`[data-page="nodes"] tbody tr:has(a[href="#/node/${encodeURIComponent(HOST)}"]) td:nth-child(2)`);
+  check(/\d\d:\d\d:\d\d/.test(cell), `Since column for this host: "${cell}"`);
+  await shot('nodes-inventory');
+});
+
+await step('vigil_overview_changes_from_events', async () => {
+  const [resp] = await Promise.all([
+    page.waitForResponse((r) => new URL(r.url()).pathname === '/api/inventory/events', { timeout: T }),
+    page.click('#nav a[data-r="overview"]'),
+  ]);
+  check(resp.status() === 200, `/api/inventory/events: ${resp.status()}`);
+  const ev = (await resp.json()).data;
+  await loaded('overview');
+  const n = await rows('[data-panel="changes"]');
+  check(n === Math.min(ev.length, 20), `changes panel ${n} rows, events API ${ev.length}`);
+  check(ev.some((e) => e.node === 'web-svc' && e.from === 'warning' && e.to === 'down'), `no web-svc warning -> down event: ${JSON.stringify(ev.slice(0, 3))}`);
+  const txt = await page.textContent('[data-panel="changes"]');
+  check(txt.includes('web-svc') && txt.includes('down'), `changes panel: ${txt.slice(0, 200)}`);
+  await page.locator('[data-panel="changes"]').scrollIntoViewIfNeeded();
+  await shot('overview-changes');
 });
 
 await step('vigil_switch_node_page', async () => {

@@ -11,7 +11,9 @@ ROOT=$PWD
 OUT=$ROOT/tests/out/e2e-vigil
 TMP=$(mktemp -d /tmp/vigil-cve2e.XXXXXX)
 VPID=""
+SVC=""
 cleanup() {
+	[ -n "$SVC" ] && kill "$SVC" 2>/dev/null
 	[ -n "$VPID" ] && kill "$VPID" 2>/dev/null
 	[ -f "$TMP/lab/sim.pid" ] && kill "$(cat "$TMP/lab/sim.pid")" 2>/dev/null
 	[ -n "$VPID" ] && { for _ in $(seq 1 30); do kill -0 "$VPID" 2>/dev/null || break; sleep 0.1; done; kill -9 "$VPID" 2>/dev/null; }
@@ -33,6 +35,15 @@ PORT=$(free_port)
 VIGIL="$VIGIL" SNMP_INTERVAL=5s HOST_INTERVAL=2s scripts/demo-lab "$TMP/lab" "$PORT" 6 >"$TMP/lab.log" 2>&1 ||
 	setup_fail "demo-lab: $(tail -3 "$TMP/lab.log")"
 SWITCHES=$(sed -n 's/^    - name: //p' "$TMP/lab/vigil.yml" | tr '\n' ' ')
+# A TCP service the test stops after a while, so the console has a node that
+# went up -> warning -> down (overview "recent status changes", node "since").
+SVC_PORT=$(free_port)
+python3 -c 'import socket,sys
+s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("127.0.0.5", int(sys.argv[1]))); s.listen(16)
+while True:
+    c,_=s.accept(); c.close()' "$SVC_PORT" >/dev/null 2>&1 &
+SVC=$!
+sed -i "/^    node: this-host$/{n;s/\$/\n  - kind: tcp\n    target: 127.0.0.5:$SVC_PORT\n    node: web-svc\n    interval: 1s\n    timeout: 1s\n    retry_interval: 300ms\n    down_after: 2/}" "$TMP/lab/vigil.yml"
 SWITCH=${SWITCHES%% *}
 # For the alerts page: InterfaceDown without its 2 minutes' wait (the dark
 # ports of the lab's switches), evaluated every 5 s, so alerts fire in time.
@@ -68,7 +79,9 @@ VIEWER_PW=$("$VIGIL" user add -d "$TMP/lab/data" --role viewer e2e-viewer 2>"$TM
 # History: a few SNMP polls of every switch and host collections.
 q() { curl -sf -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/api/v1/query" --data-urlencode "query=$1" |
 	python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else 0)' 2>/dev/null; }
-sleep 20
+sleep 10
+kill "$SVC"; SVC=""
+sleep 10
 for _ in $(seq 1 20); do [ "$(q 'count(snmp_up == 1)')" = 6 ] && break; sleep 1; done
 [ "$(q 'count(snmp_up == 1)')" = 6 ] || setup_fail "not all 6 switches up: $(q 'count(snmp_up == 1)'); $(grep -i snmp "$TMP/err" | tail -2)"
 

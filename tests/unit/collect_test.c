@@ -409,7 +409,9 @@ T_TEST(schedule_runs_on_the_loop)
 	while (collect_sched_runs(s) < 3 && clock_mono_ms() < end)
 		loop_once(l, 20);
 	T_EQ_INT(collect_sched_runs(s), 3);
-	T_EQ_INT(M.n, 3 * collect_sample_count(c));
+	/* each run: the collectors' samples and up = 1 (this host's availability) */
+	T_EQ_INT(M.n, 3 * (collect_sample_count(c) + 1));
+	T_CHECK(find(&M, "up{}") == 1);
 	T_CHECK(llabs(M.ts[0] - clock_wall_ms()) < 5000);
 	collect_unschedule(s);
 	loop_free(l);

@@ -202,7 +202,7 @@ T_TEST(poll_switch_and_server_samples)
 	    "ciscoMemoryPoolType=\"1\", instance=\"sw1\"} 1000"));
 	T_CHECK(has(&m, "sysUpTime{instance=\"sw1\"} 123456"));
 	T_CHECK(has(&m, "snmp_device_info{instance=\"sw1\", sysDescr=\"Cisco IOS Software, C3560 "
-	    "Software\", sysName=\"sw1.example\", sysObjectID=\"1.3.6.1.4.1.9.1.634\"} 1"));
+	    "Software\", sysName=\"sw1.example\", sysObjectID=\"1.3.6.1.4.1.9.1.634\", target=\"127.0.0.1\"} 1"));
 	T_CHECK(has(&m, "snmp_up{instance=\"sw1\"} 1"));
 	T_CHECK(has(&m, "snmp_up{instance=\"srv1\"} 1"));
 	/* Cisco does not get the server profiles; the server gets no Cisco ones */

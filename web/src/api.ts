@@ -63,14 +63,42 @@ export async function alerts(): Promise<Alert[]> {
   return ((await prom('/api/v1/alerts')) as { alerts: Alert[] }).alerts ?? [];
 }
 
-/** The inventory API, or null when the server does not offer it (404). */
-export async function inventory(): Promise<any[] | null> {
-  const r = await fetch('/api/inventory/nodes', { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+/** The inventory API (all nodes, or the one with that instance label), or null
+ * when the server does not offer it (404). */
+export async function inventory(instance?: string): Promise<any[] | null> {
+  const url = '/api/inventory/nodes' + (instance === undefined ? '' : `?instance=${encodeURIComponent(instance)}`);
+  const r = await fetch(url, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
   if (r.status === 401) toLogin();
   if (!r.ok) return null;
   try {
     const b = await r.json();
     return Array.isArray(b) ? b : Array.isArray(b?.data) ? b.data : null;
+  } catch { return null; }
+}
+
+export interface StatusEvent { node: string; instance: string; from: string; to: string; time: number; source: string }
+
+/** Node status changes since a Unix time, newest first; null when the server has no inventory API. */
+export async function inventoryEvents(since: number): Promise<StatusEvent[] | null> {
+  const r = await fetch(`/api/inventory/events?since=${since}`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  if (r.status === 401) toLogin();
+  if (!r.ok) return null;
+  try {
+    const b = await r.json();
+    return Array.isArray(b?.data) ? (b.data as StatusEvent[]) : null;
+  } catch { return null; }
+}
+
+/** The busiest interfaces of all nodes (inventory API), as samples of utilization
+ * percent labelled instance and ifName; null when the server has no inventory API. */
+export async function inventoryTopInterfaces(n: number): Promise<Sample[] | null> {
+  const r = await fetch(`/api/inventory/interfaces?top=${n}`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+  if (r.status === 401) toLogin();
+  if (!r.ok) return null;
+  try {
+    const b = await r.json();
+    if (!Array.isArray(b?.data)) return null;
+    return (b.data as any[]).map((i) => ({ metric: { instance: String(i.instance), ifName: String(i.ifName) }, value: [0, String(i.util_percent)] }));
   } catch { return null; }
 }
 

@@ -6,7 +6,7 @@ import { HOST, SNMP, ifName, sel, type IfKind } from './ifkind';
 import { loadNodes, type NodeRow } from './nodes';
 import { grid, rangePicker } from './range';
 import { sortTable } from './table';
-import { bar, bytes, dur, h, mount, ms, pct, si, statusDot } from './util';
+import { bar, bytes, dur, h, mount, ms, pct, pqStr, si, statusDot, when } from './util';
 
 export function setParams(path: string, p: Record<string, string | number>): void {
   const q = new URLSearchParams(Object.entries(p).map(([k, v]) => [k, String(v)]));
@@ -62,21 +62,24 @@ export async function nodePage(root: HTMLElement, instance: string, params: URLS
   const load = async () => {
     const g = grid(range);
     const R = (q: string) => queryRange(q, g.start, g.end, g.step).catch(() => []);
-    const all: NodeRow[] = await loadNodes().catch(() => []);
-    const n = all.find((x) => x.instance === instance);
+    const all: NodeRow[] = await loadNodes(instance).catch(() => []);
+    const n = all.find((x) => x.instance === instance) ?? all.find((x) => x.instances.includes(instance));
     mount(head, h('h1', null, statusDot(n?.status ?? 'unknown'), n?.node ?? instance, ' ',
-      h('span', { class: 'muted', style: 'font-size:14px' }, n?.status ?? 'unknown')));
+      h('span', { class: 'muted', style: 'font-size:14px', 'data-status': '' }, n?.status ?? 'unknown', n?.since ? ` since ${when(n.since)}` : '')));
+    // availability and response time: every instance of the node (an SNMP device's ICMP probe has its own)
+    const A = n && n.instances.length > 1
+      ? `{instance=~${pqStr(n.instances.map((i) => i.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'))}}` : S;
     const k = await ifKindOf(instance);
     const [av, rt, cp, mm, dk, tr, fs, ifs, availPct] = await Promise.all([
-      R(`100 * avg_over_time(up${S}[${g.step}s]) or 100 * avg_over_time(probe_success${S}[${g.step}s]) or 100 * avg_over_time(snmp_up${S}[${g.step}s])`),
-      R(`probe_icmp_duration_seconds${S.replace('}', ', phase="rtt"}')} * 1000 or probe_duration_seconds${S} * 1000 or scrape_duration_seconds${S} * 1000`),
+      R(`100 * avg_over_time(up${A}[${g.step}s]) or 100 * avg_over_time(probe_success${A}[${g.step}s]) or 100 * avg_over_time(snmp_up${A}[${g.step}s])`),
+      R(`probe_icmp_duration_seconds${A.replace(/}$/, ', phase="rtt"}')} * 1000 or probe_duration_seconds${A} * 1000 or scrape_duration_seconds${A} * 1000`),
       R(`100 * (1 - avg by (instance) (rate(node_cpu_seconds_total${S.replace('}', ', mode="idle"}')}[${g.rate}]))) or avg by (instance) (hrProcessorLoad${S})`),
       R(`label_replace(node_memory_MemTotal_bytes${S} - node_memory_MemAvailable_bytes${S}, "what", "used", "", "") or label_replace(node_memory_MemTotal_bytes${S}, "what", "total", "", "")`),
       R(`label_replace(sum by (instance) (rate(node_disk_read_bytes_total${S}[${g.rate}])), "what", "read", "", "") or label_replace(sum by (instance) (rate(node_disk_written_bytes_total${S}[${g.rate}])), "what", "write", "", "")`),
       R(`label_replace(sum by (instance) (8 * rate(${k.inOctets}${S}[${g.rate}])), "what", "in", "", "") or label_replace(sum by (instance) (8 * rate(${k.outOctets}${S}[${g.rate}])), "what", "out", "", "")`),
       query(`node_filesystem_size_bytes${S.replace('}', ', fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs"}')}`).catch(() => [] as Sample[]),
       interfaces(instance, k),
-      query(`100 * avg_over_time(up${S}[${g.end - g.start}s]) or 100 * avg_over_time(probe_success${S}[${g.end - g.start}s]) or 100 * avg_over_time(snmp_up${S}[${g.end - g.start}s])`).catch(() => [] as Sample[]),
+      query(`100 * avg_over_time(up${A}[${g.end - g.start}s]) or 100 * avg_over_time(probe_success${A}[${g.end - g.start}s]) or 100 * avg_over_time(snmp_up${A}[${g.end - g.start}s])`).catch(() => [] as Sample[]),
     ]);
     const what = (m: Record<string, string>) => m.what ?? m.job ?? 'value';
     drawChart(avail.el, av, g.start, g.end, g.step, { fmt: (v) => pct(v, 0), min: 0, max: 105, legend: (m) => m.job ?? 'availability' });
@@ -112,6 +115,8 @@ export async function nodePage(root: HTMLElement, instance: string, params: URLS
     const av0 = availPct[0] ? parseFloat(availPct[0].value[1]) : null;
     mount(info, h('h2', null, 'Node'), h('dl', { class: 'kv' },
       h('dt', null, 'Instance'), h('dd', { class: 'mono' }, instance),
+      h('dt', null, 'Address'), h('dd', { class: 'mono' }, n?.address || '–'),
+      h('dt', null, 'Status since'), h('dd', null, n?.since ? when(n.since) : '–'),
       h('dt', null, 'Group'), h('dd', null, n?.group || '–'),
       h('dt', null, 'Vendor / OS'), h('dd', null, n?.vendor || '–'),
       h('dt', null, 'Model'), h('dd', null, n?.model || '–'),

@@ -1,7 +1,7 @@
 // nodelist.ts — every node, searchable, sortable, filtered by status and group.
 import { loadNodes, type NodeRow } from './nodes';
 import { sortTable } from './table';
-import { bar, dur, h, mount, ms, pct, statusDot } from './util';
+import { bar, dur, h, mount, ms, pct, statusDot, when } from './util';
 
 const STATUS_ORDER: Record<string, number> = { down: 0, warning: 1, unknown: 2, up: 3 };
 
@@ -21,6 +21,7 @@ export async function nodesPage(root: HTMLElement, params: URLSearchParams): Pro
     count.textContent = `${rows.length} of ${nodes.length} nodes`;
     mount(list, sortTable<NodeRow>([
       { title: 'Status', cell: (n) => h('span', null, statusDot(n.status), n.status), key: (n) => STATUS_ORDER[n.status] },
+      { title: 'Since', cell: (n) => (n.since ? h('span', { title: new Date(n.since * 1000).toISOString() }, when(n.since)) : '–'), key: (n) => n.since },
       { title: 'Node', cell: (n) => h('a', { href: `#/node/${encodeURIComponent(n.instance)}` }, n.node), key: (n) => n.node.toLowerCase() },
       { title: 'Address', cell: (n) => h('span', { class: 'mono' }, n.address), key: (n) => n.address },
       { title: 'Group', cell: (n) => n.group, key: (n) => n.group },
@@ -32,7 +33,7 @@ export async function nodesPage(root: HTMLElement, params: URLSearchParams): Pro
       { title: 'Response', cell: (n) => ms(n.status === 'down' ? null : n.response_ms), key: (n) => (n.status === 'down' ? null : n.response_ms), num: true },
       { title: 'Loss', cell: (n) => pct(n.loss), key: (n) => n.loss, num: true },
       { title: 'Uptime', cell: (n) => dur(n.uptime_seconds), key: (n) => n.uptime_seconds, num: true },
-    ], rows, 0, false, 'No nodes match'));
+    ], rows, 0, false, 'No nodes match', 200));
   };
   search.addEventListener('input', draw);
   status.addEventListener('change', draw);

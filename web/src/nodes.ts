@@ -1,5 +1,6 @@
 // nodes.ts — the node list: from GET /api/inventory/nodes when the server has
-// it, otherwise derived from PromQL over the exporters' metric names.
+// it (one request, merged and with status history), otherwise derived from
+// PromQL over the exporters' metric names.
 import { byLabel, inventory, query, type Sample } from './api';
 
 export type Status = 'up' | 'warning' | 'down' | 'unknown';
@@ -17,6 +18,8 @@ export interface NodeRow {
   cpu: number | null;	// percent busy
   mem: number | null;	// percent used
   loss: number | null;	// percent of failed probes over the last hour
+  since: number | null;	// Unix seconds the status last changed (inventory API only)
+  instances: string[];	// every instance label of this node (an SNMP device and its ICMP probe)
 }
 
 export const Q = {
@@ -51,8 +54,10 @@ function hostOf(instance: string): string {
 
 const safe = (p: Promise<Sample[]>) => p.catch(() => [] as Sample[]);
 
-export async function loadNodes(): Promise<NodeRow[]> {
-  const inv = await inventory().catch(() => null);
+/** Every node; with instance, at least the node that has it (the inventory API
+ * then answers with that one row, the PromQL fallback with all). */
+export async function loadNodes(instance?: string): Promise<NodeRow[]> {
+  const inv = await inventory(instance).catch(() => null);
   if (inv) {
     return inv.map((n: any) => ({
       node: String(n.node ?? n.address ?? ''), instance: String(n.instance ?? n.node ?? ''),
@@ -61,6 +66,8 @@ export async function loadNodes(): Promise<NodeRow[]> {
       uptime_seconds: typeof n.uptime_seconds === 'number' ? n.uptime_seconds : null,
       response_ms: typeof n.response_ms === 'number' ? n.response_ms : null,
       group: String(n.group ?? ''), cpu: n.cpu_percent ?? null, mem: n.memory_percent ?? null, loss: n.packet_loss_percent ?? null,
+      since: typeof n.status_since === 'number' ? n.status_since : null,
+      instances: Array.isArray(n.instances) && n.instances.length ? n.instances.map(String) : [String(n.instance ?? '')],
     }));
   }
   const [up, snmpUp, probe, vstat, uname, uptime, resp, cpu, mem, loss] = await Promise.all([
@@ -73,7 +80,7 @@ export async function loadNodes(): Promise<NodeRow[]> {
     let r = rows.get(inst);
     if (!r) {
       r = { node: inst, instance: inst, address: hostOf(inst), status: 'unknown', vendor: '', model: '',
-        uptime_seconds: null, response_ms: null, group: '', cpu: null, mem: null, loss: null };
+        uptime_seconds: null, response_ms: null, group: '', cpu: null, mem: null, loss: null, since: null, instances: [inst] };
       rows.set(inst, r);
     }
     return r;
@@ -94,7 +101,8 @@ export async function loadNodes(): Promise<NodeRow[]> {
     if (!r.group) r.group = 'snmp';
   }
   for (const s of probe) {
-    const r = get(s.metric.instance ?? '');
+    // a probe with `node` is that node's (vigil_node_status{node} below), not a row of its own
+    const r = get(s.metric.node ?? s.metric.instance ?? '');
     setStatus(r, s.value[1] === '1');
     if (!r.group) r.group = s.metric.job ?? '';
   }
