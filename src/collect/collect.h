@@ -140,6 +140,9 @@ const char *collect_read_once(struct collect_ctx *c, const char *root, const cha
 int collect_read_small(struct collect_ctx *c, const char *root, const char *rel, char *out, size_t outsz);
 /* The configuration. */
 const struct collect_config *collect_cfg(const struct collect_ctx *c);
+/* strtod(s, end) with a fast path for plain integers of up to 15 digits
+ * (what /proc files hold); same result and *end as strtod. */
+double collect_num(const char *s, char **end);
 /* Start of the line after p (or end). */
 const char *collect_next_line(const char *p, const char *end);
 

@@ -105,7 +105,7 @@ int collect_diskstats(struct collect_ctx *c)
 		char *e;
 		d->nf = 0;
 		while (d->nf < DISK_FIELDS && s < le && *s == ' ') {
-			d->f[d->nf] = strtod(s, &e);
+			d->f[d->nf] = collect_num(s, &e);
 			if (e == s)
 				break;
 			d->nf++;

@@ -24,18 +24,38 @@ static const char netstat_fields[] =
 
 static pcre2_code *netstat_re;		/* compiled once per process */
 static pcre2_match_data *netstat_md;	/* its match data */
-static struct hmap netstat_seen;	/* key -> 1 (skip) or 2 (keep): the field set is fixed per kernel */
+static struct hmap netstat_seen;	/* "Proto_Field" -> struct nsfield: the field set is fixed per kernel */
 
-static int wanted(const char *key)
+/* What is known about one field, worked out the first time it is seen. */
+struct nsfield {
+	int keep;				/* matches node_exporter's default field filter */
+	char name[NETSTAT_KEY_MAX + 16];	/* node_netstat_Proto_Field */
+	char help[NETSTAT_KEY_MAX + 16];	/* Statistic ProtoField. */
+};
+
+static const struct nsfield *field_info(const char *proto, size_t pl, const char *field, size_t fl)
 {
-	size_t kl = strlen(key);
-	void *v = hmap_get(&netstat_seen, key, kl);
-	if (v)
-		return (intptr_t)v == 2;
-	int keep = match(key);
-	if (netstat_seen.len < NETSTAT_DECISIONS_MAX)
-		hmap_put(&netstat_seen, key, kl, (void *)(intptr_t)(keep ? 2 : 1));
-	return keep;
+	char key[NETSTAT_KEY_MAX];
+	if (pl + 1 + fl >= sizeof(key))
+		return NULL;
+	memcpy(key, proto, pl);
+	key[pl] = '_';
+	memcpy(key + pl + 1, field, fl);
+	key[pl + 1 + fl] = 0;
+	size_t kl = pl + 1 + fl;
+	struct nsfield *f = hmap_get(&netstat_seen, key, kl);
+	if (f)
+		return f;
+	if (netstat_seen.len >= NETSTAT_DECISIONS_MAX)
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	f->keep = match(key);
+	snprintf(f->name, sizeof(f->name), "node_netstat_%s", key);
+	snprintf(f->help, sizeof(f->help), "Statistic %.*s%s.", (int)pl, proto, key + pl + 1);
+	hmap_put(&netstat_seen, key, kl, f);
+	return f;
 }
 
 static int match(const char *key)
@@ -51,15 +71,11 @@ static int match(const char *key)
 	return pcre2_match(netstat_re, (PCRE2_SPTR)key, strlen(key), 0, 0, netstat_md, NULL) >= 0;
 }
 
-static void emit(struct collect_ctx *c, const char *proto, const char *field, double v)
+static void emit(struct collect_ctx *c, const char *proto, size_t pl, const char *field, size_t fl, double v)
 {
-	char key[NETSTAT_KEY_MAX], name[NETSTAT_KEY_MAX + 16], help[NETSTAT_KEY_MAX + 16];
-	snprintf(key, sizeof(key), "%s_%s", proto, field);
-	if (!wanted(key))
-		return;
-	snprintf(name, sizeof(name), "node_netstat_%s", key);
-	snprintf(help, sizeof(help), "Statistic %s%s.", proto, field);
-	collect_one(c, name, help, COLLECT_UNTYPED, v);
+	const struct nsfield *f = field_info(proto, pl, field, fl);
+	if (f && f->keep)
+		collect_one(c, f->name, f->help, COLLECT_UNTYPED, v);
 }
 
 /* Next space-separated token of *p (NUL-terminated in place), or NULL. */
@@ -105,13 +121,12 @@ static int pairs(struct collect_ctx *c, const char *rel)
 		char *vt = next_tok(&vs);
 		if (!ht || !vt || strcmp(ht, vt) != 0)
 			continue;
-		char proto[64];
-		snprintf(proto, sizeof(proto), "%.*s", (int)(strlen(ht) - 1), ht);
+		size_t pl = strlen(ht) - 1;	/* without the colon */
 		for (int i = 0; i < NETSTAT_FIELDS_MAX; i++) {
 			char *f = next_tok(&hs), *x = next_tok(&vs);
 			if (!f || !x)
 				break;
-			emit(c, proto, f, strtod(x, NULL));
+			emit(c, ht, pl, f, strlen(f), collect_num(x, NULL));
 		}
 	}
 	return 0;
@@ -127,15 +142,21 @@ int collect_netstat(struct collect_ctx *c)
 		return 0;	/* no IPv6 */
 	const char *end = p + len;
 	for (const char *q = p; q < end; q = collect_next_line(q, end)) {
-		char key[NETSTAT_KEY_MAX], proto[NETSTAT_KEY_MAX];
-		double v;
-		if (sscanf(q, "%127s %lf", key, &v) != 2)
+		/* "Ip6InReceives   123": proto "Ip6", field "InReceives" */
+		const char *k = q;
+		while (k < end && *k == ' ')
+			k++;
+		const char *ke = k;
+		while (ke < end && *ke != ' ' && *ke != '\t' && *ke != '\n')
+			ke++;
+		const char *six = memchr(k, '6', (size_t)(ke - k));
+		if (!six || ke == end || *ke == '\n' || ke - k >= NETSTAT_KEY_MAX)
 			continue;
-		char *six = strchr(key, '6');
-		if (!six)
+		char *ve;
+		double v = collect_num(ke, &ve);
+		if (ve == ke)
 			continue;
-		snprintf(proto, sizeof(proto), "%.*s", (int)(six - key + 1), key);
-		emit(c, proto, six + 1, v);
+		emit(c, k, (size_t)(six - k + 1), six + 1, (size_t)(ke - six - 1), v);
 	}
 	return 0;
 }
