@@ -483,7 +483,8 @@ static int mounts_unchanged(struct cfd *f)
 		return 0;
 	struct pollfd p = { .fd = f->fd, .events = POLLPRI };
 	/* the kernel flags POLLERR|POLLPRI once after the mount table changed */
-	return poll(&p, 1, 0) == 1 && !(p.revents & (POLLERR | POLLPRI));
+	int n = poll(&p, 1, 0);
+	return n == 0 || (n == 1 && !(p.revents & (POLLERR | POLLPRI)));
 }
 
 /* Read the whole file at path into b (reset first). 0 or -errno. */

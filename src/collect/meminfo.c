@@ -8,6 +8,7 @@
 
 #define MEMINFO_KEY_MAX 64	/* bytes of one field name */
 #define MEMINFO_NAMES_MAX 1024	/* field names whose metric names are remembered */
+#define MEMINFO_LINES_MAX 256	/* lines whose field is remembered by position */
 
 /* Metric name and help of one field, made the first time it is seen. */
 struct memname {
@@ -16,6 +17,13 @@ struct memname {
 };
 
 static struct hmap meminfo_names;	/* "Active(anon)" + unit flag -> struct memname */
+
+/* The field seen on each line last run: the same line usually holds the same field. */
+static struct {
+	char raw[MEMINFO_KEY_MAX + 1];	/* field name + unit flag */
+	size_t rl;			/* its length; 0: nothing remembered */
+	const struct memname *m;	/* its names */
+} meminfo_lines[MEMINFO_LINES_MAX];
 
 /* Names for the field q[0..kl) ("Active(anon)" becomes "Active_anon"); kb: the value is in kB. */
 static const struct memname *names(const char *q, size_t kl, int kb, struct memname *scratch)
@@ -52,7 +60,8 @@ int collect_meminfo(struct collect_ctx *c)
 	if (!p)
 		return -1;
 	const char *end = p + len;
-	for (const char *q = p; q < end; q = collect_next_line(q, end)) {
+	size_t line = 0;
+	for (const char *q = p; q < end; q = collect_next_line(q, end), line++) {
 		const char *colon = memchr(q, ':', (size_t)(collect_next_line(q, end) - q));
 		if (!colon || colon - q >= MEMINFO_KEY_MAX)
 			continue;
@@ -61,8 +70,21 @@ int collect_meminfo(struct collect_ctx *c)
 		while (*e == ' ')
 			e++;
 		int kb = e[0] == 'k' && e[1] == 'B';
+		size_t kl = (size_t)(colon - q);
 		struct memname scratch;
-		const struct memname *m = names(q, (size_t)(colon - q), kb, &scratch);
+		const struct memname *m = NULL;
+		if (line < MEMINFO_LINES_MAX && meminfo_lines[line].rl == kl + 1 &&
+		    !memcmp(meminfo_lines[line].raw, q, kl) && meminfo_lines[line].raw[kl] == (kb ? 'k' : '-'))
+			m = meminfo_lines[line].m;
+		if (!m) {
+			m = names(q, kl, kb, &scratch);
+			if (line < MEMINFO_LINES_MAX && m != &scratch) {
+				memcpy(meminfo_lines[line].raw, q, kl);
+				meminfo_lines[line].raw[kl] = kb ? 'k' : '-';
+				meminfo_lines[line].rl = kl + 1;
+				meminfo_lines[line].m = m;
+			}
+		}
 		collect_one(c, m->name, m->help, COLLECT_GAUGE, kb ? v * 1024 : v);
 	}
 	return 0;

@@ -94,8 +94,73 @@ static char *next_tok(char **p)
 	return s;
 }
 
+/*
+ * The header lines ("TcpExt: SyncookiesSent ...") are the same every run:
+ * each is remembered with the kept field of every column, so a run
+ * compares the line once and walks only the values.
+ */
+#define NETSTAT_HEADERS_MAX 32	/* header lines remembered */
+
+struct nshdr {
+	char *line;					/* the header line (owned) */
+	size_t len;					/* its length */
+	size_t po;					/* offset of "Proto:" in line */
+	size_t pl;					/* length of "Proto" */
+	size_t nf;					/* columns */
+	const struct nsfield *f[NETSTAT_FIELDS_MAX];	/* per column: the field if kept, else NULL */
+};
+
+static struct nshdr nshdrs[NETSTAT_HEADERS_MAX];
+static size_t nnshdrs;		/* slots in use */
+static size_t nshint;		/* slot tried first: the one after the last used */
+
+/* The remembered header for line h[0..hl) (NUL-terminated), made if new
+ * (replacing the oldest when all slots are used: IcmpMsg grows columns as
+ * new ICMP types are seen); NULL if it has no "Proto:" or memory ran out. */
+static const struct nshdr *header(char *h, size_t hl)
+{
+	for (size_t k = 0; k < nnshdrs; k++) {
+		struct nshdr *x = &nshdrs[(nshint + k) % nnshdrs];
+		if (x->len == hl && !memcmp(x->line, h, hl)) {
+			nshint = (size_t)(x - nshdrs) + 1;
+			return x;
+		}
+	}
+	struct nshdr *x;
+	if (nnshdrs == NETSTAT_HEADERS_MAX) {
+		x = &nshdrs[nshint % NETSTAT_HEADERS_MAX];
+		free(x->line);
+		memmove(x, &nshdrs[NETSTAT_HEADERS_MAX - 1], sizeof(*x));	/* keep slots dense */
+		nnshdrs--;
+		x = &nshdrs[nnshdrs];
+	} else {
+		x = &nshdrs[nnshdrs];
+	}
+	x->line = malloc(hl + 1);
+	if (!x->line)
+		return NULL;
+	memcpy(x->line, h, hl + 1);
+	x->len = hl;
+	char *hs = h;
+	char *ht = next_tok(&hs);	/* "Proto:" (h is consumed) */
+	if (!ht || !ht[0]) {
+		free(x->line);
+		return NULL;
+	}
+	x->po = (size_t)(ht - h);
+	x->pl = strlen(ht) - 1;
+	x->nf = 0;
+	for (char *f; x->nf < NETSTAT_FIELDS_MAX && (f = next_tok(&hs));) {
+		const struct nsfield *nf = field_info(ht, x->pl, f, strlen(f));
+		x->f[x->nf++] = nf && nf->keep ? nf : NULL;
+	}
+	nnshdrs++;
+	nshint = nnshdrs;
+	return x;
+}
+
 /* "Proto: a b c" followed by "Proto: 1 2 3" pairs. The file buffer is copied
- * because the header tokens must outlive the value line walk. */
+ * because header() tokenizes a new header line in place. */
 static int pairs(struct collect_ctx *c, const char *rel)
 {
 	static char copy[COLLECT_FILE_MAX];
@@ -116,17 +181,20 @@ static int pairs(struct collect_ctx *c, const char *rel)
 		he[-1] = 0;
 		if (ve[-1] == '\n')
 			ve[-1] = 0;
-		char *hs = h, *vs = v;
-		char *ht = next_tok(&hs);	/* "Proto:" */
-		char *vt = next_tok(&vs);
-		if (!ht || !vt || strcmp(ht, vt) != 0)
+		const struct nshdr *x = header(h, (size_t)(he - 1 - h));
+		if (!x)
 			continue;
-		size_t pl = strlen(ht) - 1;	/* without the colon */
-		for (int i = 0; i < NETSTAT_FIELDS_MAX; i++) {
-			char *f = next_tok(&hs), *x = next_tok(&vs);
-			if (!f || !x)
+		char *vs = v;
+		char *vt = next_tok(&vs);
+		/* the value line names the same protocol: "Proto:" */
+		if (!vt || strlen(vt) != x->pl + 1 || memcmp(vt, x->line + x->po, x->pl + 1) != 0)
+			continue;
+		for (size_t i = 0; i < x->nf; i++) {
+			char *t = next_tok(&vs);
+			if (!t)
 				break;
-			emit(c, ht, pl, f, strlen(f), collect_num(x, NULL));
+			if (x->f[i])
+				collect_one(c, x->f[i]->name, x->f[i]->help, COLLECT_UNTYPED, collect_num(t, NULL));
 		}
 	}
 	return 0;
