@@ -1,6 +1,7 @@
 /* collect.c — collector registry, the family table, rendering and emitting; see collect.h. */
 #include "collect/collect.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -54,6 +55,12 @@ enum fd_kind {
 			 * most SEQ_PAGE - SEQ_RECORD_MAX bytes is the end */
 	FDK_SEQ_ANY,	/* procfs, records of any length: read until 0 */
 	FDK_MOUNTS,	/* a mount table: re-read only when poll(2) says it changed */
+};
+
+/* A directory kept open between runs. */
+struct cdir {
+	DIR *d;		/* the open directory */
+	unsigned gen;	/* run that last listed it; unlisted for a whole run: closed */
 };
 
 /* A file kept open between runs. */
@@ -126,6 +133,7 @@ struct collect_ctx {
 	unsigned stat_gen;		/* run that filled stat; 0: never */
 	struct hmap fdc;		/* path -> struct cfd: files kept open and re-read with pread */
 	struct hmap miss;		/* path -> int64_t *: missing until this monotonic ms */
+	struct hmap dirs;		/* path -> struct cdir: directories kept open */
 	unsigned char enabled[NCOLLECTORS];	/* collectors to run */
 	double dur[NCOLLECTORS];	/* last duration of each (s) */
 	int ok[NCOLLECTORS];		/* last success of each */
@@ -179,6 +187,7 @@ struct collect_ctx *collect_new(const struct collect_config *cfg, char *err, siz
 	hmap_init(&c->fams);
 	hmap_init(&c->fdc);
 	hmap_init(&c->miss);
+	hmap_init(&c->dirs);
 	buf_init(&c->file, COLLECT_FILE_MAX);
 	buf_init(&c->stat, COLLECT_FILE_MAX);
 	for (size_t i = 0; i < NCOLLECTORS; i++) {
@@ -219,6 +228,10 @@ void collect_free(struct collect_ctx *c)
 		cfd_close(v);
 	hmap_free(&c->fdc, NULL);
 	hmap_free(&c->miss, free);
+	it = 0;
+	while (hmap_next(&c->dirs, &it, &k, &kl, &v))
+		closedir(((struct cdir *)v)->d);
+	hmap_free(&c->dirs, free);
 	free(c->list);
 	buf_free(&c->file);
 	buf_free(&c->stat);
@@ -450,7 +463,53 @@ static void fd_done(struct collect_ctx *c, const char *path, size_t pl, int fd, 
 	}
 }
 
-/* Close the files no collector read in this run (devices that went away). */
+DIR *collect_opendir(struct collect_ctx *c, const char *path)
+{
+	size_t pl = strlen(path);
+	struct cdir *x = hmap_get(&c->dirs, path, pl);
+	if (x) {
+		x->gen = c->gen;
+		rewinddir(x->d);
+		return x->d;
+	}
+	if (fd_missing(c, path, pl)) {
+		errno = ENOENT;
+		return NULL;
+	}
+	DIR *d = opendir(path);
+	if (!d) {
+		int e = errno;
+		if (e == ENOENT && c->miss.len < MISSING_MAX) {
+			int64_t *until = xmalloc(sizeof(*until));
+			*until = clock_mono_ms() + MISSING_RECHECK_MS;
+			free(hmap_put(&c->miss, path, pl, until));
+		}
+		errno = e;
+		return NULL;
+	}
+	if (c->dirs.len >= FDCACHE_MAX)
+		return d;	/* not kept: collect_closedir closes it */
+	x = xmalloc(sizeof(*x));
+	x->d = d;
+	x->gen = c->gen;
+	hmap_put(&c->dirs, path, pl, x);
+	return d;
+}
+
+void collect_closedir(struct collect_ctx *c, DIR *d)
+{
+	if (!d)
+		return;
+	size_t it = 0, kl;
+	const char *k;
+	void *v;
+	while (hmap_next(&c->dirs, &it, &k, &kl, &v))
+		if (((struct cdir *)v)->d == d)
+			return;	/* kept for the next run */
+	closedir(d);
+}
+
+/* Close the files and directories no collector read in this run (devices that went away). */
 static void fd_sweep(struct collect_ctx *c)
 {
 	size_t it = 0, kl;
@@ -462,6 +521,14 @@ static void fd_sweep(struct collect_ctx *c)
 			continue;
 		hmap_del(&c->fdc, k, kl);
 		cfd_close(f);
+	}
+	it = 0;
+	while (hmap_next(&c->dirs, &it, &k, &kl, &v)) {
+		struct cdir *x = v;
+		if (x->gen == c->gen)
+			continue;
+		closedir(x->d);
+		free(hmap_del(&c->dirs, k, kl));
 	}
 }
 

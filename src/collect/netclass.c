@@ -55,7 +55,7 @@ int collect_netclass(struct collect_ctx *c)
 	const char *sys = collect_cfg(c)->sys;
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s/class/net", sys);
-	DIR *d = opendir(dir);
+	DIR *d = collect_opendir(c, dir);
 	if (!d)
 		return -1;
 	struct dirent *de;
@@ -92,7 +92,7 @@ int collect_netclass(struct collect_ctx *c)
 			f->operstate[0] = 0;
 		n++;
 	}
-	closedir(d);
+	collect_closedir(c, d);
 	static char fname[NPROPS][64], fhelp[NPROPS][64];	/* made once */
 	for (size_t i = 0; i < NPROPS; i++) {
 		if (!fname[i][0]) {

@@ -71,13 +71,6 @@ static int match(const char *key)
 	return pcre2_match(netstat_re, (PCRE2_SPTR)key, strlen(key), 0, 0, netstat_md, NULL) >= 0;
 }
 
-static void emit(struct collect_ctx *c, const char *proto, size_t pl, const char *field, size_t fl, double v)
-{
-	const struct nsfield *f = field_info(proto, pl, field, fl);
-	if (f && f->keep)
-		collect_one(c, f->name, f->help, COLLECT_UNTYPED, v);
-}
-
 /* Next space-separated token of *p (NUL-terminated in place), or NULL. */
 static char *next_tok(char **p)
 {
@@ -111,6 +104,15 @@ struct nshdr {
 };
 
 static struct nshdr nshdrs[NETSTAT_HEADERS_MAX];
+
+#define NETSTAT_SNMP6_LINES_MAX 512	/* snmp6 lines remembered by position */
+
+/* The key seen on each line of /proc/net/snmp6 last run. */
+static struct {
+	char key[NETSTAT_KEY_MAX];	/* "Ip6InReceives" (not NUL-terminated) */
+	size_t kl;			/* its length; 0: nothing remembered */
+	const struct nsfield *f;	/* its field */
+} snmp6_lines[NETSTAT_SNMP6_LINES_MAX];
 static size_t nnshdrs;		/* slots in use */
 static size_t nshint;		/* slot tried first: the one after the last used */
 
@@ -209,6 +211,7 @@ int collect_netstat(struct collect_ctx *c)
 	if (!p)
 		return 0;	/* no IPv6 */
 	const char *end = p + len;
+	size_t line = 0;
 	for (const char *q = p; q < end; q = collect_next_line(q, end)) {
 		/* "Ip6InReceives   123": proto "Ip6", field "InReceives" */
 		const char *k = q;
@@ -224,7 +227,22 @@ int collect_netstat(struct collect_ctx *c)
 		double v = collect_num(ke, &ve);
 		if (ve == ke)
 			continue;
-		emit(c, k, (size_t)(six - k + 1), six + 1, (size_t)(ke - six - 1), v);
+		/* the same line holds the same key run after run: compare, not hash */
+		size_t kl = (size_t)(ke - k);
+		const struct nsfield *f = NULL;
+		if (line < NETSTAT_SNMP6_LINES_MAX && snmp6_lines[line].kl == kl && !memcmp(snmp6_lines[line].key, k, kl))
+			f = snmp6_lines[line].f;
+		else {
+			f = field_info(k, (size_t)(six - k + 1), six + 1, (size_t)(ke - six - 1));
+			if (line < NETSTAT_SNMP6_LINES_MAX && f) {
+				memcpy(snmp6_lines[line].key, k, kl);
+				snmp6_lines[line].kl = kl;
+				snmp6_lines[line].f = f;
+			}
+		}
+		line++;
+		if (f && f->keep)
+			collect_one(c, f->name, f->help, COLLECT_UNTYPED, v);
 	}
 	return 0;
 }
