@@ -119,7 +119,7 @@ static const struct collector collectors[] = {
 
 struct collect_ctx {
 	struct collect_config cfg;	/* copied configuration (strings owned) */
-	char *owned[8];			/* strings copied into cfg */
+	char *owned[9];			/* strings copied into cfg */
 	struct hmap fams;		/* name -> struct cfam */
 	struct cfam **list;		/* every family ever seen */
 	size_t nlist;			/* entries in list */
@@ -182,6 +182,7 @@ struct collect_ctx *collect_new(const struct collect_config *cfg, char *err, siz
 	c->cfg.only = own(c, 5, cfg->only);
 	c->cfg.textfile_dir = own(c, 6, cfg->textfile_dir);
 	c->cfg.enable = own(c, 7, cfg->enable);
+	c->cfg.systemd_bus = own(c, 8, cfg->systemd_bus);
 	c->cfg.groups = NULL;
 	c->cfg.ngroups = 0;
 	hmap_init(&c->fams);

@@ -70,9 +70,10 @@ struct collect_config {
 	const char *textfile_dir;	/* directory of *.prom files to serve, or NULL */
 	const struct collect_procgroup *groups;	/* process groups, may be NULL */
 	size_t ngroups;			/* entries in groups */
+	const char *systemd_bus;	/* D-Bus address of the systemd manager's bus, NULL: the system bus */
 };
 
-#define COLLECT_CONFIG_DEFAULT { "/proc", "/sys", "/etc", "/usr/lib", "", NULL, NULL, NULL, NULL, 0 }
+#define COLLECT_CONFIG_DEFAULT { "/proc", "/sys", "/etc", "/usr/lib", "", NULL, NULL, NULL, NULL, 0, NULL }
 
 struct collect_ctx;
 

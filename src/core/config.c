@@ -85,6 +85,8 @@ static const struct field host_fields[] = {
 	  "job label on this host's series (as a Prometheus scrape of node_exporter would set it)."),
 	FLD("instance", F_STRING, OFF(host_instance), 0, 0, NULL, "(host name)",
 	  "instance label on this host's series; default: this machine's host name."),
+	FLD("systemd_bus", F_STRING, OFF(host_systemd_bus), 0, 0, NULL, "(system bus)",
+	  "D-Bus address where the systemd manager is asked for unit states (node_systemd_*), e.g. unix:path=/run/user/1000/bus."),
 	FIELD_END,
 };
 

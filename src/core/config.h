@@ -153,6 +153,7 @@ struct config {
 	int64_t host_interval_ms;	/* collection interval */
 	char *host_job;			/* job label of host series (NULL: "node") */
 	char *host_instance;		/* instance label (NULL: the host name) */
+	char *host_systemd_bus;		/* D-Bus address of the systemd manager (NULL: the system bus) */
 
 	/* scrape_configs: */
 	struct cfg_scrape *scrapes;	/* Prometheus/OpenMetrics endpoints to scrape */

@@ -134,6 +134,7 @@ static int apply_host(struct worker *w, const struct config *c, struct sample_si
 	(void)sink;
 	if (!s->host) {
 		struct collect_config cc = COLLECT_CONFIG_DEFAULT;
+		cc.systemd_bus = c->host_systemd_bus;
 		s->host = collect_new(&cc, err, errsz);
 		if (!s->host)
 			return -1;
