@@ -33,13 +33,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-bus.h>
 
 #include "collect/collect.h"
+#include "core/clock.h"
 
 #define SYSTEMD_UNITS_MAX 4096		/* units listed per run */
 #define SYSTEMD_NAME_MAX 256		/* bytes of a unit name */
 #define SYSTEMD_CALL_TIMEOUT_US 2000000	/* one D-Bus call waits at most this long */
+#define SYSTEMD_RETRY_MS 30000		/* after a failed connect, try again this much later */
+#define SYSTEMD_SYSTEM_BUS "/run/dbus/system_bus_socket"	/* where sd_bus_open_system connects */
 
 static const char sd_dest[] = "org.freedesktop.systemd1";
 static const char sd_path[] = "/org/freedesktop/systemd1";
@@ -68,6 +72,8 @@ static struct {
 
 static sd_bus *sd_conn;		/* kept between runs */
 static char sd_conn_addr[512];	/* address it was made for ("" = system bus) */
+static int64_t sd_retry_ms;	/* monotonic ms before which no new connect is tried */
+static int sd_retry_err;	/* the error of the failed connect, reported meanwhile */
 
 /* One listed unit. */
 struct sd_unit {
@@ -120,6 +126,10 @@ static int sd_connect(const char *addr)
 		sd_disconnect();
 	if (sd_conn)
 		return 0;
+	/* A host without a bus would pay a connect (and libsystemd's setup)
+	 * every run: a failure is reported again without retrying for a while. */
+	if (sd_retry_ms && clock_mono_ms() < sd_retry_ms)
+		return sd_retry_err;
 	int r;
 	sd_bus *b = NULL;
 	if (!addr[0]) {
@@ -136,8 +146,11 @@ static int sd_connect(const char *addr)
 	if (r < 0) {
 		if (b)
 			sd.close_unref(b);
+		sd_retry_ms = clock_mono_ms() + SYSTEMD_RETRY_MS;
+		sd_retry_err = r;
 		return r;
 	}
+	sd_retry_ms = 0;
 	sd.set_timeout(b, SYSTEMD_CALL_TIMEOUT_US);
 	sd_conn = b;
 	snprintf(sd_conn_addr, sizeof(sd_conn_addr), "%s", addr);
@@ -324,9 +337,15 @@ int collect_systemd(struct collect_ctx *c)
 {
 	static struct sd_unit units[SYSTEMD_UNITS_MAX];
 	size_t n = 0;
+	const char *bus = collect_cfg(c)->systemd_bus;
+	struct stat st;
+	/* no system bus here (containers, hosts without systemd): do not even
+	 * load libsystemd */
+	if ((!bus || !bus[0]) && stat(SYSTEMD_SYSTEM_BUS, &st) != 0)
+		return -ENOENT;
 	if (sd_load() < 0)
 		return -ENOENT;	/* no libsystemd0 on this host */
-	int r = sd_connect(collect_cfg(c)->systemd_bus);
+	int r = sd_connect(bus);
 	if (r < 0)
 		return r;	/* no bus here, or no permission */
 	char version[128] = "", state[64] = "";
