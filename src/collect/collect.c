@@ -297,16 +297,24 @@ void collect_family(struct collect_ctx *c, const char *name, const char *help, e
 static int add_pairs(struct collect_ctx *c, double v, const char *const *nv, size_t n)
 {
 	struct cfam *f = c->cur;
-	size_t mark = f->samples.len;
-	int rc = buf_add_u8(&f->samples, (uint8_t)n);
-	for (size_t i = 0; i < 2 * n && !rc; i++)
-		rc = buf_add(&f->samples, nv[i], strlen(nv[i]) + 1);
-	if (!rc)
-		rc = buf_add(&f->samples, &v, sizeof(v));
-	if (rc) {
-		f->samples.len = mark;	/* drop the partial sample */
-		return rc;
+	size_t len[2 * COLLECT_LABELS_MAX], need = 1 + sizeof(v);
+	for (size_t i = 0; i < 2 * n; i++) {
+		len[i] = strlen(nv[i]) + 1;
+		need += len[i];
 	}
+	/* one reservation, then plain copies: this runs for every sample */
+	int rc = buf_reserve(&f->samples, need);
+	if (rc)
+		return rc;
+	char *w = f->samples.data + f->samples.len;
+	*w++ = (char)(uint8_t)n;
+	for (size_t i = 0; i < 2 * n; i++) {
+		memcpy(w, nv[i], len[i]);
+		w += len[i];
+	}
+	memcpy(w, &v, sizeof(v));
+	f->samples.len += need;
+	f->samples.data[f->samples.len] = '\0';
 	f->n++;
 	c->nsamples++;
 	return 0;
@@ -890,6 +898,55 @@ static void sort_fams(struct collect_ctx *c)
 	c->sorted = 1;
 }
 
+#define LINE_SCRATCH 2048	/* a sample line built on the stack before one append */
+
+/*
+ * The common sample line (short, no character to escape) built in one
+ * stack buffer and appended at once. Return 1 if done (*rc says how), 0 if
+ * the line needs the general path.
+ */
+static int line_fast(struct buf *out, const char *name, size_t nl, const struct walk *w, size_t k0, int *rc)
+{
+	char line[LINE_SCRATCH];
+	size_t k = 0;
+	const char *nm = k0 ? w->values[0] : name;
+	size_t ml = k0 ? strlen(nm) : nl;
+	if (ml + 64 > sizeof(line))
+		return 0;
+	memcpy(line, nm, ml);
+	k = ml;
+	if (w->n > k0) {
+		line[k++] = '{';
+		for (size_t i = k0; i < w->n; i++) {
+			size_t ln = strlen(w->names[i]), lv = strlen(w->values[i]);
+			if (k + ln + lv + 80 > sizeof(line) || w->values[i][strcspn(w->values[i], "\\\n\"")])
+				return 0;
+			if (i > k0)
+				line[k++] = ',';
+			memcpy(line + k, w->names[i], ln);
+			k += ln;
+			line[k++] = '=';
+			line[k++] = '"';
+			memcpy(line + k, w->values[i], lv);
+			k += lv;
+			line[k++] = '"';
+		}
+		line[k++] = '}';
+	}
+	line[k++] = ' ';
+	struct buf vb;	/* the value, formatted into the line's tail */
+	vb.data = line + k;
+	vb.len = 0;
+	vb.size = sizeof(line) - k;
+	vb.cap = vb.size - 2;
+	if (add_value(&vb, w->v) < 0)
+		return 0;
+	k += vb.len;
+	line[k++] = '\n';
+	*rc = buf_add(out, line, k);
+	return 1;
+}
+
 /* Append family f (HELP, TYPE and its samples) to out. 0 or -E2BIG. */
 static int render_family(const struct cfam *f, struct buf *out, int openmetrics)
 {
@@ -921,6 +978,8 @@ static int render_family(const struct cfam *f, struct buf *out, int openmetrics)
 	while (p < end && !rc) {
 		p = walk_next(p, &w);
 		size_t k0 = w.n && !strcmp(w.names[0], "__name__");	/* own sample name */
+		if (line_fast(out, f->name, nl, &w, k0, &rc))
+			continue;
 		rc = k0 ? buf_adds(out, w.values[0]) : buf_add(out, f->name, nl);
 		if (w.n > k0) {
 			rc = rc ? rc : buf_addc(out, '{');

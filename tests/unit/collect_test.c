@@ -207,6 +207,39 @@ static int count_sample(void *ctx, const struct tp_sample *s)
 	return 0;
 }
 
+/* Rendering is cached per family and built per line on a fast path: escapes,
+ * long values, samples with their own names and changed values must all
+ * come out exactly, run after run. */
+T_TEST(render_escapes_and_cache)
+{
+	struct collect_ctx *c = fixture_ctx("loadavg");
+	struct buf out;
+	buf_init(&out, COLLECT_RENDER_MAX);
+	static char longv[3000];
+	memset(longv, 'x', sizeof(longv) - 1);
+	for (int run = 0; run < 3; run++) {
+		collect_run(c);
+		collect_family(c, "t_escape", "Help with \\ and\nnewline.", COLLECT_GAUGE);
+		collect_add(c, 1, "v", "a\"b\\c\nd", NULL);
+		collect_add(c, 0.25 * run, "v", "plain", "w", "", NULL);
+		collect_add(c, 2, "v", longv, NULL);
+		struct label own[] = { { "__name__", "t_escape_extra" }, { "k", "1" } };
+		collect_addv(c, -3, own, 2);
+		buf_reset(&out);
+		T_EQ_INT(collect_render(c, &out, 0), 0);
+		T_CHECK(strstr(out.data, "# HELP t_escape Help with \\\\ and\\nnewline.\n") != NULL);
+		T_CHECK(strstr(out.data, "\nt_escape{v=\"a\\\"b\\\\c\\nd\"} 1\n") != NULL);
+		char want[64];
+		snprintf(want, sizeof(want), "\nt_escape{v=\"plain\",w=\"\"} %s\n", run == 0 ? "0" : run == 1 ? "0.25" : "0.5");
+		T_CHECK(strstr(out.data, want) != NULL);
+		T_CHECK(strstr(out.data, "\nt_escape_extra{k=\"1\"} -3\n") != NULL);
+		const char *lv = strstr(out.data, "t_escape{v=\"xxx");
+		T_CHECK(lv && strlen(lv) > sizeof(longv) && !strncmp(lv + 12 + sizeof(longv) - 1, "\"} 2\n", 5));
+	}
+	buf_free(&out);
+	collect_free(c);
+}
+
 T_TEST(render_parses_back_in_both_formats)
 {
 	struct collect_ctx *c = fixture_ctx(NULL);
@@ -447,6 +480,7 @@ int main(void)
 	T_RUN(cpufreq_schedstat_edac_bonding);
 	T_RUN(missing_source_marks_collector_failed);
 	T_RUN(render_parses_back_in_both_formats);
+	T_RUN(render_escapes_and_cache);
 	T_RUN(process_groups_find_this_test);
 	T_RUN(kept_open_files_are_reread);
 	T_RUN(textfile_served_with_types);
