@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/clock.h"
@@ -56,6 +57,19 @@ enum fd_kind {
 	FDK_SEQ_ANY,	/* procfs, records of any length: read until 0 */
 	FDK_MOUNTS,	/* a mount table: re-read only when poll(2) says it changed */
 };
+
+/* A file replaced by rename (os-release, udev's database, textfiles): its
+ * content is kept with the identity it was read under. */
+struct conce {
+	dev_t dev;		/* st_dev */
+	ino_t ino;		/* st_ino: a rename-replace makes a new inode */
+	struct timespec mtime;	/* st_mtim: an in-place rewrite changes it */
+	off_t size;		/* st_size */
+	unsigned gen;		/* run that last read it */
+	struct buf content;	/* the bytes */
+};
+
+#define ONCE_MAX 256		/* read-once files remembered */
 
 /* A directory kept open between runs. */
 struct cdir {
@@ -134,6 +148,7 @@ struct collect_ctx {
 	struct hmap fdc;		/* path -> struct cfd: files kept open and re-read with pread */
 	struct hmap miss;		/* path -> int64_t *: missing until this monotonic ms */
 	struct hmap dirs;		/* path -> struct cdir: directories kept open */
+	struct hmap once;		/* path -> struct conce: read-once files by identity */
 	unsigned char enabled[NCOLLECTORS];	/* collectors to run */
 	double dur[NCOLLECTORS];	/* last duration of each (s) */
 	int ok[NCOLLECTORS];		/* last success of each */
@@ -189,6 +204,7 @@ struct collect_ctx *collect_new(const struct collect_config *cfg, char *err, siz
 	hmap_init(&c->fdc);
 	hmap_init(&c->miss);
 	hmap_init(&c->dirs);
+	hmap_init(&c->once);
 	buf_init(&c->file, COLLECT_FILE_MAX);
 	buf_init(&c->stat, COLLECT_FILE_MAX);
 	for (size_t i = 0; i < NCOLLECTORS; i++) {
@@ -233,6 +249,10 @@ void collect_free(struct collect_ctx *c)
 	while (hmap_next(&c->dirs, &it, &k, &kl, &v))
 		closedir(((struct cdir *)v)->d);
 	hmap_free(&c->dirs, free);
+	it = 0;
+	while (hmap_next(&c->once, &it, &k, &kl, &v))
+		buf_free(&((struct conce *)v)->content);
+	hmap_free(&c->once, free);
 	free(c->list);
 	buf_free(&c->file);
 	buf_free(&c->stat);
@@ -539,6 +559,14 @@ static void fd_sweep(struct collect_ctx *c)
 		closedir(x->d);
 		free(hmap_del(&c->dirs, k, kl));
 	}
+	it = 0;
+	while (hmap_next(&c->once, &it, &k, &kl, &v)) {
+		struct conce *o = v;
+		if (o->gen == c->gen)
+			continue;
+		buf_free(&o->content);
+		free(hmap_del(&c->once, k, kl));
+	}
 }
 
 static int fd_gone(int e)
@@ -681,9 +709,71 @@ const char *collect_proc_stat(struct collect_ctx *c, size_t *len)
 	return c->stat.data;
 }
 
+/*
+ * A stat tells whether the file is the one read before (same device, inode,
+ * size and modification time, last modified over a second ago): then its
+ * kept bytes are returned without an open. A missing file is remembered
+ * like the kept-open ones.
+ */
 const char *collect_read_once(struct collect_ctx *c, const char *root, const char *rel, size_t *len)
 {
-	return read_rel(c, root, rel, 0, len);
+	char path[4096];
+	ssize_t pl = join(path, sizeof(path), root, rel);
+	if (pl < 0) {
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	if (fd_missing(c, path, (size_t)pl)) {
+		errno = ENOENT;
+		return NULL;
+	}
+	struct stat st;
+	if (stat(path, &st) < 0) {
+		int e = errno;
+		if (e == ENOENT && c->miss.len < MISSING_MAX) {
+			int64_t *until = xmalloc(sizeof(*until));
+			*until = clock_mono_ms() + MISSING_RECHECK_MS;
+			free(hmap_put(&c->miss, path, (size_t)pl, until));
+		}
+		errno = e;
+		return NULL;
+	}
+	struct conce *o = hmap_get(&c->once, path, (size_t)pl);
+	/* mtime has the file system's clock granularity (a jiffy on ext4): a
+	 * file changed in the last second could be rewritten in place with the
+	 * same size and mtime, so it is read again until it is older */
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	int settled = now.tv_sec - st.st_mtim.tv_sec > 1;
+	if (o && settled && o->dev == st.st_dev && o->ino == st.st_ino && o->size == st.st_size &&
+	    o->mtime.tv_sec == st.st_mtim.tv_sec && o->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+		o->gen = c->gen;
+		buf_reset(&c->file);
+		if (buf_add(&c->file, o->content.data ? o->content.data : "", o->content.len) < 0)
+			return NULL;
+		if (len)
+			*len = c->file.len;
+		return c->file.data;
+	}
+	const char *p = read_rel(c, root, rel, 0, len);
+	if (!p || (!o && c->once.len >= ONCE_MAX))
+		return p;
+	if (!o) {
+		o = xcalloc(1, sizeof(*o));
+		buf_init(&o->content, COLLECT_FILE_MAX);
+		hmap_put(&c->once, path, (size_t)pl, o);
+	}
+	/* the identity is the one from before the read: a change during the
+	 * read makes the next run read again */
+	o->dev = st.st_dev;
+	o->ino = st.st_ino;
+	o->size = st.st_size;
+	o->mtime = st.st_mtim;
+	o->gen = c->gen;
+	buf_reset(&o->content);
+	if (buf_add(&o->content, c->file.data, c->file.len) < 0)
+		o->size = -1;	/* never matches: read again next time */
+	return p;
 }
 
 int collect_read_small(struct collect_ctx *c, const char *root, const char *rel, char *out, size_t outsz)

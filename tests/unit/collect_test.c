@@ -356,6 +356,21 @@ T_TEST(textfile_served_with_types)
 	T_EQ_DBL(find(&M, "node_textfile_scrape_error{}"), 1, 0);
 	T_CHECK(isnan(find(&M, "late{}")));
 	T_EQ_DBL(find(&M, "job_ok{task=\"x\"}"), 1, 0);
+	/* read-once files are kept by identity: a rewrite in place (same size,
+	 * new mtime) and a rename over it are both seen at the next run */
+	write_file(dir, "b.prom", "late 2\n");
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "late{}"), 2, 0);
+	write_file(dir, "b.prom", "late 3\n");
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "late{}"), 3, 0);
+	write_file(dir, "c.tmp", "late 4\n");
+	char from[512], to[512];
+	snprintf(from, sizeof(from), "%s/c.tmp", dir);
+	snprintf(to, sizeof(to), "%s/b.prom", dir);
+	T_EQ_INT(rename(from, to), 0);
+	run_into_mem(c);
+	T_EQ_DBL(find(&M, "late{}"), 4, 0);
 	collect_free(c);
 	char path[512];
 	snprintf(path, sizeof(path), "%s/a.prom", dir);
