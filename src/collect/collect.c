@@ -409,11 +409,14 @@ static int path_is(const char *path, size_t pl, const char *name)
 /* How the end of the open file fd at path is found (see enum fd_kind). */
 static enum fd_kind fd_kind(int fd, const char *path, size_t pl)
 {
-	/* single_open() files: the whole text is made by one show call */
-	static const char *const one[] = { "stat", "meminfo", "vmstat", "loadavg", "netstat", "snmp", "snmp6",
-		"sockstat", "sockstat6", "cpu", "io", "memory", "irq", "file-nr", NULL };
-	/* seq_file files whose records are short lines of numbers */
-	static const char *const seq[] = { "diskstats", "dev", "arp", "udp", "udp6", "softnet_stat",
+	/* single_open() files: the whole text is made by one show call
+	 * (/proc/stat, meminfo, loadavg, net/{netstat,snmp,snmp6,sockstat*},
+	 * pressure files, PID/stat) */
+	static const char *const one[] = { "stat", "meminfo", "loadavg", "netstat", "snmp", "snmp6",
+		"sockstat", "sockstat6", "cpu", "io", "memory", "irq", NULL };
+	/* seq_file files of many records, each a short line of numbers (vmstat
+	 * is one line per counter and passes a page on newer kernels) */
+	static const char *const seq[] = { "vmstat", "diskstats", "dev", "arp", "udp", "udp6", "softnet_stat",
 		"nf_conntrack", NULL };
 	struct statfs sf;
 	if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_MAGIC)
