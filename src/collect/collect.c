@@ -825,6 +825,20 @@ double collect_num(const char *s, char **end)
 	return neg ? -(double)u : (double)u;
 }
 
+int collect_nums(const char *s, double *v, int n)
+{
+	for (int i = 0; i < n; i++) {
+		char *e;
+		v[i] = collect_num(s, &e);
+		if (e == s)
+			return -1;
+		s = e;
+		while (*s == ' ' || *s == '\t' || *s == '\n')
+			s++;
+	}
+	return 0;
+}
+
 const char *collect_next_line(const char *p, const char *end)
 {
 	const char *nl = memchr(p, '\n', (size_t)(end - p));

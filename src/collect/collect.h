@@ -152,6 +152,9 @@ const struct collect_config *collect_cfg(const struct collect_ctx *c);
 /* strtod(s, end) with a fast path for plain integers of up to 15 digits
  * (what /proc files hold); same result and *end as strtod. */
 double collect_num(const char *s, char **end);
+/* Parse n numbers separated by white space from s (strtod each) into v.
+ * Return 0, or -1 if fewer than n are there. */
+int collect_nums(const char *s, double *v, int n);
 /* Start of the line after p (or end). */
 const char *collect_next_line(const char *p, const char *end);
 
