@@ -76,7 +76,8 @@ Description=vigil test: failed
 Type=oneshot
 ExecStart=/bin/false
 EOF
-export XDG_RUNTIME_DIR="$rt" XDG_CONFIG_HOME="$tmp/cfg" DBUS_SESSION_BUS_ADDRESS="$bus"
+export XDG_RUNTIME_DIR="$rt" XDG_CONFIG_HOME="$tmp/cfg" XDG_DATA_HOME="$tmp/data" XDG_STATE_HOME="$tmp/state" \
+	XDG_CACHE_HOME="$tmp/cache" DBUS_SESSION_BUS_ADDRESS="$bus"
 # /run/systemd/system only inside systemd's own mount namespace.
 unshare -m --propagation private sh -c \
 	'mount -t tmpfs vigil-test /run/systemd && mkdir /run/systemd/system && exec /lib/systemd/systemd --user' \
