@@ -132,6 +132,34 @@ sock_names() { grep '^node_systemd_socket' "$1" | sed 's/ [^ ]*$//' | sort; }
 diff <(sock_names "$tmp/ne.txt") <(sock_names "$tmp/vigil.txt") >/dev/null
 check socket_series_match $? "$(diff <(sock_names "$tmp/ne.txt") <(sock_names "$tmp/vigil.txt") | head -5)"
 
+# vigil serve: host.systemd_bus in the config, the collector in the
+# sandboxed poller worker, the series stored and queried back.
+SP=$(free_port)
+cat >"$tmp/vigil.yml" <<YML
+web:
+  listen: 127.0.0.1:$SP
+storage:
+  path: $tmp/data
+host:
+  interval: 1s
+  systemd_bus: "$bus"
+YML
+VIGIL_BIN=./vigil
+[ -x "$VIGIL_BIN" ] || VIGIL_BIN=build/asan/vigil
+"$VIGIL_BIN" serve -c "$tmp/vigil.yml" >"$tmp/serve.out" 2>"$tmp/serve.err" & pids+=($!)
+for _ in $(seq 1 100); do grep -q serving "$tmp/serve.out" && break; sleep 0.1; done
+tok=$("$VIGIL_BIN" token create -d "$tmp/data" systemd-test 2>/dev/null)
+q() { curl -sf -H "Authorization: Bearer $tok" "http://127.0.0.1:$SP/api/v1/query" --data-urlencode "query=$1" |
+	python3 -c 'import json,sys; r=json.load(sys.stdin)["data"]["result"]; print(r[0]["value"][1] if r else "none")'; }
+got=none
+for _ in $(seq 1 40); do
+	got=$(q 'node_systemd_unit_state{name="vt-fail.service",state="failed",job="node"}')
+	[ "$got" = 1 ] && break
+	sleep 0.25
+done
+[ "$got" = 1 ]
+check serve_poller_reads_units $? "got $got; $(grep -i -m3 'systemd\|error' "$tmp/serve.err")"
+
 # The manager stops the unit and forgets the failure: the next scrape says
 # so (the stopped unit is unloaded, so it is no longer listed as active) and
 # the system is "running" again.
