@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # bench/collect/run.sh — side by side with Debian's prometheus-node-exporter:
 #   1. process CPU (utime+stime from /proc/PID/stat) spent serving N full
-#      scrapes of /metrics, vigil agent vs node_exporter (collect on scrape);
+#      scrapes of /metrics, vigil agent vs node_exporter (collect on scrape),
+#      scraped alternately so both run under the same machine load;
 #   2. resident memory of both after the run;
 #   3. text-parse throughput of textparse() on node_exporter's own output.
-# Not part of `make test`. Usage: bench/collect/run.sh [N=1000]
+# Not part of `make test`. Usage: [VIGIL=BINARY] bench/collect/run.sh [N=1000]
 set -u
 cd "$(dirname "$0")/../.."
 . tests/integration/collect_lib.sh
@@ -14,7 +15,8 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$tmp"; }
 trap cleanup EXIT
 [ -f build/rel/libvigil.a ] || make -j2 vigil >/dev/null
-find_agent "$tmp" || exit 1
+# VIGIL=path/to/an/older/vigil measures that build instead of ./vigil
+if [ -n "${VIGIL:-}" ]; then AGENT="$VIGIL agent"; else find_agent "$tmp" || exit 1; fi
 cputicks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status"; }
 hz=$(getconf CLK_TCK)
@@ -24,19 +26,24 @@ prometheus-node-exporter --web.listen-address=127.0.0.1:$np >/dev/null 2>&1 & ne
 $AGENT --listen 127.0.0.1:$vp >/dev/null 2>&1 & vpid=$!; pids+=($vpid)
 wait_http "http://127.0.0.1:$np/metrics" && wait_http "http://127.0.0.1:$vp/metrics" || exit 1
 
-bench() { # name pid port
-	local t0 t1 s0 s1
-	curl -fsS "http://127.0.0.1:$3/metrics" >"$tmp/$1.txt"
-	t0=$(cputicks "$2"); s0=$(date +%s.%N)
-	for _ in $(seq 1 "$N"); do curl -fsS -o /dev/null "http://127.0.0.1:$3/metrics"; done
-	t1=$(cputicks "$2"); s1=$(date +%s.%N)
-	local cpu; cpu=$(echo "scale=3; ($t1 - $t0) / $hz" | bc)
-	printf '%-16s %6d scrapes  %5d samples  cpu %7.2f s  (%.2f ms/scrape)  wall %.1f s  rss %d KiB\n' \
-		"$1" "$N" "$(grep -vc '^#' "$tmp/$1.txt")" "$cpu" "$(echo "scale=4; $cpu * 1000 / $N" | bc)" \
-		"$(echo "$s1 - $s0" | bc)" "$(rss_kb "$2")"
+# Scrapes alternate between the two exporters so both see the same load
+# from whatever else runs on the machine; CPU is each process's own.
+curl -fsS "http://127.0.0.1:$np/metrics" >"$tmp/node_exporter.txt"
+curl -fsS "http://127.0.0.1:$vp/metrics" >"$tmp/vigil_agent.txt"
+n0=$(cputicks "$nepid"); v0=$(cputicks "$vpid"); s0=$(date +%s.%N)
+for _ in $(seq 1 "$N"); do
+	curl -fsS -o /dev/null "http://127.0.0.1:$np/metrics"
+	curl -fsS -o /dev/null "http://127.0.0.1:$vp/metrics"
+done
+n1=$(cputicks "$nepid"); v1=$(cputicks "$vpid"); s1=$(date +%s.%N)
+report() { # name ticks pid
+	local cpu; cpu=$(echo "scale=3; $2 / $hz" | bc)
+	printf '%-16s %6d scrapes  %5d samples  cpu %7.2f s  (%.3f ms/scrape)  rss %d KiB\n' \
+		"$1" "$N" "$(grep -vc '^#' "$tmp/$1.txt")" "$cpu" "$(echo "scale=4; $cpu * 1000 / $N" | bc)" "$(rss_kb "$3")"
 }
-bench node_exporter "$nepid" "$np"
-bench vigil_agent "$vpid" "$vp"
+report node_exporter $((n1 - n0)) "$nepid"
+report vigil_agent $((v1 - v0)) "$vpid"
+echo "ratio            node_exporter / vigil agent CPU per scrape: $(echo "scale=1; ($n1 - $n0) / ($v1 - $v0)" | bc)  (wall $(echo "$s1 - $s0" | bc) s)"
 
 cat >"$tmp/tp.c" <<'C'
 #include <stdio.h>

@@ -4,6 +4,7 @@
  *
  *   vigil agent [--listen ADDR:PORT] [--interval DUR] [--collectors a,b] [--enable a,b]
  *               [--process-group NAME=REGEX]... [--textfile-dir DIR] [--proc DIR] [--sys DIR]
+ *               [--systemd-bus ADDR]
  *
  * With --interval 0 (the default) every scrape runs the collectors; with a
  * duration the collectors run on that period and scrapes get the last
@@ -67,7 +68,9 @@ static void usage(FILE *f)
 	    "  --remote-write URL   also push every collection there (Prometheus remote_write),\n"
 	    "                   e.g. http://central:9920/api/v1/write; interval defaults to 15s\n"
 	    "  --token-file F   bearer token for --remote-write, from a file of mode 0600\n"
-	    "  --job NAME, --instance NAME   labels of pushed series (default node, host name)\n", f);
+	    "  --job NAME, --instance NAME   labels of pushed series (default node, host name)\n"
+	    "  --systemd-bus ADDR   D-Bus address of the systemd manager for unit states\n"
+	    "                   (default: the system bus), e.g. unix:path=/run/user/1000/bus\n", f);
 }
 
 void agent_opts_free(struct agent_opts *o)
@@ -121,6 +124,8 @@ int agent_parse_args(int argc, char **argv, struct agent_opts *o, char *err, siz
 			o->job = v;
 		} else if (!strcmp(a, "--instance")) {
 			o->instance = v;
+		} else if (!strcmp(a, "--systemd-bus")) {
+			o->systemd_bus = v;
 		} else if (!strcmp(a, "--textfile-dir")) {
 			o->textfile_dir = v;
 		} else if (!strcmp(a, "--process-group")) {
@@ -334,6 +339,7 @@ int agent_main(int argc, char **argv)
 	cfg.only = o.collectors;
 	cfg.enable = o.enable;
 	cfg.textfile_dir = o.textfile_dir;
+	cfg.systemd_bus = o.systemd_bus;
 	cfg.groups = o.groups;
 	cfg.ngroups = o.ngroups;
 	memset(&a, 0, sizeof(a));
@@ -351,7 +357,7 @@ int agent_main(int argc, char **argv)
 	buf_init(&a.text, COLLECT_RENDER_MAX);
 	buf_init(&a.om, COLLECT_RENDER_MAX);
 	agent_refresh(&a);
-	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG |
+	struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO | MHD_USE_ERROR_LOG |
 	    (sa.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0), 0, NULL, NULL, agent_handle, &a,
 	    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);

@@ -23,6 +23,7 @@ struct agent_opts {
 	const char *proc;		/* procfs root */
 	const char *sys;		/* sysfs root */
 	const char *textfile_dir;	/* directory of *.prom files, or NULL */
+	const char *systemd_bus;	/* D-Bus address of the systemd manager, or NULL: the system bus */
 	struct collect_procgroup *groups;	/* process groups (owned array) */
 	char *group_names[COLLECT_GROUPS_MAX];	/* owned group names */
 	size_t ngroups;			/* entries in groups */

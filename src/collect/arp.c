@@ -16,9 +16,24 @@ int collect_arp(struct collect_ctx *c)
 		return -1;
 	const char *end = p + len;
 	for (const char *q = collect_next_line(p, end); q < end; q = collect_next_line(q, end)) {
+		/* the sixth field of "IP type flags HW-address mask device" */
+		const char *s = q, *le = collect_next_line(q, end);
+		for (int field = 0; field < 5 && s < le; field++) {
+			while (s < le && (*s == ' ' || *s == '\t'))
+				s++;
+			while (s < le && *s != ' ' && *s != '\t' && *s != '\n')
+				s++;
+		}
+		while (s < le && (*s == ' ' || *s == '\t'))
+			s++;
+		const char *de = s;
+		while (de < le && *de != ' ' && *de != '\t' && *de != '\n')
+			de++;
 		char dev[64];
-		if (sscanf(q, "%*s %*s %*s %*s %*s %63s", dev) != 1)
+		if (de == s || (size_t)(de - s) >= sizeof(dev))
 			continue;
+		memcpy(dev, s, (size_t)(de - s));
+		dev[de - s] = 0;
 		size_t k = 0;
 		while (k < n && strcmp(devs[k], dev) != 0)
 			k++;

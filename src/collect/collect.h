@@ -30,6 +30,7 @@
 #ifndef VIGIL_COLLECT_H
 #define VIGIL_COLLECT_H
 
+#include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,9 +70,10 @@ struct collect_config {
 	const char *textfile_dir;	/* directory of *.prom files to serve, or NULL */
 	const struct collect_procgroup *groups;	/* process groups, may be NULL */
 	size_t ngroups;			/* entries in groups */
+	const char *systemd_bus;	/* D-Bus address of the systemd manager's bus, NULL: the system bus */
 };
 
-#define COLLECT_CONFIG_DEFAULT { "/proc", "/sys", "/etc", "/usr/lib", "", NULL, NULL, NULL, NULL, 0 }
+#define COLLECT_CONFIG_DEFAULT { "/proc", "/sys", "/etc", "/usr/lib", "", NULL, NULL, NULL, NULL, 0, NULL }
 
 struct collect_ctx;
 
@@ -138,8 +140,21 @@ const char *collect_read_once(struct collect_ctx *c, const char *root, const cha
 /* Read a small sysfs-style file into out (trailing newline and spaces
  * stripped). 0 or -errno. The file is kept open and re-read next time. */
 int collect_read_small(struct collect_ctx *c, const char *root, const char *rel, char *out, size_t outsz);
+/* Open directory path for readdir, kept open between runs and rewound
+ * (sysfs lists the directory as it is now); NULL with errno set. A missing
+ * directory is looked for again only every 30 s, like a missing file.
+ * Give it back with collect_closedir, never closedir. */
+DIR *collect_opendir(struct collect_ctx *c, const char *path);
+/* Done listing d (from collect_opendir); NULL is fine. */
+void collect_closedir(struct collect_ctx *c, DIR *d);
 /* The configuration. */
 const struct collect_config *collect_cfg(const struct collect_ctx *c);
+/* strtod(s, end) with a fast path for plain integers of up to 15 digits
+ * (what /proc files hold); same result and *end as strtod. */
+double collect_num(const char *s, char **end);
+/* Parse n numbers separated by white space from s (strtod each) into v.
+ * Return 0, or -1 if fewer than n are there. */
+int collect_nums(const char *s, double *v, int n);
 /* Start of the line after p (or end). */
 const char *collect_next_line(const char *p, const char *end);
 

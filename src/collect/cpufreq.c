@@ -33,7 +33,7 @@ int collect_cpufreq(struct collect_ctx *c)
 	const char *sys = collect_cfg(c)->sys;
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s/devices/system/cpu", sys);
-	DIR *d = opendir(dir);
+	DIR *d = collect_opendir(c, dir);
 	if (!d)
 		return 0;
 	struct dirent *de;
@@ -59,7 +59,7 @@ int collect_cpufreq(struct collect_ctx *c)
 		snprintf(f->cpu, sizeof(f->cpu), "%s", de->d_name + 3);
 		n++;
 	}
-	closedir(d);
+	collect_closedir(c, d);
 	for (int i = 0; i < 6 && n; i++) {
 		collect_family(c, fields[i].metric, fields[i].help, COLLECT_GAUGE);
 		for (size_t k = 0; k < n; k++)

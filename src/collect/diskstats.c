@@ -1,4 +1,6 @@
 /* diskstats.c — node_disk_* from /proc/diskstats (and udev data for node_disk_info). */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,14 +100,34 @@ int collect_diskstats(struct collect_ctx *c)
 	const char *end = p + len;
 	for (const char *q = p; q < end && nd < DISK_MAX; q = collect_next_line(q, end)) {
 		struct disk *d = &disks[nd];
-		int off = 0;
-		if (sscanf(q, "%u %u %63s%n", &d->maj, &d->min, d->name, &off) != 3 || disk_excluded(d->name))
-			continue;
-		const char *s = q + off, *le = collect_next_line(q, end);
+		/* "   7       0 loop0 ..." */
+		const char *le = collect_next_line(q, end), *s = q;
 		char *e;
+		unsigned long mj = strtoul(s, &e, 10);
+		if (e == s)
+			continue;
+		s = e;
+		unsigned long mn = strtoul(s, &e, 10);
+		if (e == s || *e != ' ')
+			continue;
+		s = e;
+		while (s < le && *s == ' ')
+			s++;
+		const char *ne = s;
+		while (ne < le && *ne != ' ' && *ne != '\n')
+			ne++;
+		if (ne == s || ne - s >= (ptrdiff_t)sizeof(d->name) || mj > UINT32_MAX || mn > UINT32_MAX)
+			continue;
+		memcpy(d->name, s, (size_t)(ne - s));
+		d->name[ne - s] = 0;
+		d->maj = (unsigned)mj;
+		d->min = (unsigned)mn;
+		if (disk_excluded(d->name))
+			continue;
+		s = ne;
 		d->nf = 0;
 		while (d->nf < DISK_FIELDS && s < le && *s == ' ') {
-			d->f[d->nf] = strtod(s, &e);
+			d->f[d->nf] = collect_num(s, &e);
 			if (e == s)
 				break;
 			d->nf++;

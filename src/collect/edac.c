@@ -33,7 +33,7 @@ int collect_edac(struct collect_ctx *c)
 	const char *sys = collect_cfg(c)->sys;
 	char dir[4096], rel[600];
 	snprintf(dir, sizeof(dir), "%s/devices/system/edac/mc", sys);
-	DIR *d = opendir(dir);
+	DIR *d = collect_opendir(c, dir);
 	if (!d)
 		return 0;	/* no EDAC driver: nothing to report */
 	struct dirent *de;
@@ -73,7 +73,7 @@ int collect_edac(struct collect_ctx *c)
 		if (cd)
 			closedir(cd);
 	}
-	closedir(d);
+	collect_closedir(c, d);
 	if (!n)
 		return 0;
 	static const struct { const char *name, *help; int row, ue; } m[4] = {

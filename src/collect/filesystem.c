@@ -135,7 +135,8 @@ struct fsent {
 	char mnt[FS_STR_MAX];	/* mountpoint label */
 	char type[64];		/* fstype label */
 	int err;		/* statfs failed */
-	int ro;			/* mounted read-only */
+	int ro;			/* read-only: mount options or statfs */
+	int ro_opts;		/* the mount options say ro */
 	double size, freeb, avail, files, ffree;	/* statfs results (bytes, inodes) */
 };
 
@@ -192,6 +193,15 @@ int collect_filesystem(struct collect_ctx *c)
 		p = collect_read(c, cfg->proc, "mounts", &len);
 	if (!p)
 		return -1;
+	/* The mount table rarely changes: parse it again only when it did
+	 * (the parse depends on nothing but the text). */
+	static char last[COLLECT_FILE_MAX];
+	static size_t last_len, last_n;
+	static int parsed;
+	if (parsed && len == last_len && !memcmp(p, last, len)) {
+		n = last_n;
+		goto stat_mounts;
+	}
 	const char *end = p + len;
 	for (const char *q = p; q < end && n < FS_MAX; q = collect_next_line(q, end)) {
 		struct fsent *f = &fs[n];
@@ -207,9 +217,14 @@ int collect_filesystem(struct collect_ctx *c)
 			dup = !strcmp(fs[k].mnt, f->mnt) && !strcmp(fs[k].dev, f->dev);
 		if (dup)
 			continue;
-		f->ro = !strncmp(opts, "ro", 2) && (opts[2] == ',' || !opts[2]);
+		f->ro_opts = !strncmp(opts, "ro", 2) && (opts[2] == ',' || !opts[2]);
 		n++;
 	}
+	memcpy(last, p, len);
+	last_len = len;
+	last_n = n;
+	parsed = 1;
+stat_mounts:
 	/* The file buffer is free again: stat every mount now. */
 	for (size_t k = 0; k < n; k++) {
 		struct fsent *f = &fs[k];
@@ -225,7 +240,7 @@ int collect_filesystem(struct collect_ctx *c)
 		f->avail = (double)st.f_bavail * bs;
 		f->files = (double)st.f_files;
 		f->ffree = (double)st.f_ffree;
-		f->ro |= (st.f_flag & ST_RDONLY) != 0;
+		f->ro = f->ro_opts || (st.f_flag & ST_RDONLY) != 0;
 	}
 	static const struct { const char *name, *help; } m[] = {
 		{ "node_filesystem_avail_bytes", "Filesystem space available to non-root users in bytes." },

@@ -79,7 +79,7 @@ int collect_hwmon(struct collect_ctx *c)
 	const char *sys = collect_cfg(c)->sys;
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s/class/hwmon", sys);
-	DIR *d = opendir(dir);
+	DIR *d = collect_opendir(c, dir);
 	if (!d)
 		return 0;	/* no hwmon on this host */
 	struct dirent *de;
@@ -109,7 +109,7 @@ int collect_hwmon(struct collect_ctx *c)
 			x->crit = milli(c, sys, rel);
 		}
 	}
-	closedir(d);
+	collect_closedir(c, d);
 	if (nn) {
 		collect_family(c, "node_hwmon_chip_names", "Annotation metric for human-readable chip names", COLLECT_GAUGE);
 		for (size_t k = 0; k < nn; k++)
@@ -136,7 +136,7 @@ int collect_thermal(struct collect_ctx *c)
 	const char *sys = collect_cfg(c)->sys;
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s/class/thermal", sys);
-	DIR *d = opendir(dir);
+	DIR *d = collect_opendir(c, dir);
 	if (!d)
 		return 0;	/* no thermal zones on this host */
 	struct dirent *de;
@@ -156,6 +156,6 @@ int collect_thermal(struct collect_ctx *c)
 			collect_family(c, "node_thermal_zone_temp", "Zone temperature in Celsius", COLLECT_GAUGE);
 		collect_add(c, temp, "type", type, "zone", de->d_name + 12, NULL);
 	}
-	closedir(d);
+	collect_closedir(c, d);
 	return 0;
 }

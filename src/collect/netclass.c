@@ -37,10 +37,14 @@ static const struct { const char *metric, *file; double scale; int counter; } pr
 };
 #define NPROPS (sizeof(props) / sizeof(props[0]))
 
-static int read_prop(struct collect_ctx *c, const char *sys, const char *dev, const char *file, char *out, size_t outsz)
+/* Read class/net/<dev>/<file>; rel holds "class/net/<dev>/" (pl bytes) and room after it. */
+static int read_prop(struct collect_ctx *c, const char *sys, char *rel, size_t pl, size_t relsz, const char *file,
+    char *out, size_t outsz)
 {
-	char rel[256];
-	snprintf(rel, sizeof(rel), "class/net/%s/%s", dev, file);
+	size_t fl = strlen(file);
+	if (pl + fl + 1 > relsz)
+		return -1;
+	memcpy(rel + pl, file, fl + 1);
 	return collect_read_small(c, sys, rel, out, outsz);
 }
 
@@ -51,42 +55,51 @@ int collect_netclass(struct collect_ctx *c)
 	const char *sys = collect_cfg(c)->sys;
 	char dir[4096];
 	snprintf(dir, sizeof(dir), "%s/class/net", sys);
-	DIR *d = opendir(dir);
+	DIR *d = collect_opendir(c, dir);
 	if (!d)
 		return -1;
 	struct dirent *de;
 	while ((de = readdir(d)) && n < NETCLASS_MAX) {
-		if (de->d_name[0] == '.' || strlen(de->d_name) >= 64)
+		size_t dl = strlen(de->d_name);
+		if (de->d_name[0] == '.' || dl >= 64)
 			continue;
 		struct ifprops *f = &ifs[n];
-		char v[256];
-		if (snprintf(f->name, sizeof(f->name), "%s", de->d_name) >= (int)sizeof(f->name))
-			continue;
-		if (read_prop(c, sys, f->name, "ifindex", v, sizeof(v)) < 0)
+		char v[256], rel[128];
+		memcpy(f->name, de->d_name, dl + 1);
+		size_t pl = (size_t)snprintf(rel, sizeof(rel), "class/net/%s/", f->name);
+		char ifindex[256];
+		if (read_prop(c, sys, rel, pl, sizeof(rel), "ifindex", ifindex, sizeof(ifindex)) < 0)
 			continue;	/* not a device directory (bonding_masters) */
 		for (size_t i = 0; i < NPROPS; i++) {
-			f->has[i] = read_prop(c, sys, f->name, props[i].file, v, sizeof(v)) == 0 && v[0];
+			if (!strcmp(props[i].file, "ifindex")) {	/* read just above */
+				f->has[i] = ifindex[0] != 0;
+				memcpy(v, ifindex, sizeof(v));
+			} else {
+				f->has[i] = read_prop(c, sys, rel, pl, sizeof(rel), props[i].file, v, sizeof(v)) == 0 && v[0];
+			}
 			if (f->has[i])
-				f->v[i] = strtod(v, NULL) * props[i].scale;
+				f->v[i] = collect_num(v, NULL) * props[i].scale;
 		}
-		if (read_prop(c, sys, f->name, "address", f->address, sizeof(f->address)) < 0)
+		if (read_prop(c, sys, rel, pl, sizeof(rel), "address", f->address, sizeof(f->address)) < 0)
 			f->address[0] = 0;
-		if (read_prop(c, sys, f->name, "broadcast", f->broadcast, sizeof(f->broadcast)) < 0)
+		if (read_prop(c, sys, rel, pl, sizeof(rel), "broadcast", f->broadcast, sizeof(f->broadcast)) < 0)
 			f->broadcast[0] = 0;
-		if (read_prop(c, sys, f->name, "duplex", f->duplex, sizeof(f->duplex)) < 0)
+		if (read_prop(c, sys, rel, pl, sizeof(rel), "duplex", f->duplex, sizeof(f->duplex)) < 0)
 			f->duplex[0] = 0;
-		if (read_prop(c, sys, f->name, "ifalias", f->ifalias, sizeof(f->ifalias)) < 0)
+		if (read_prop(c, sys, rel, pl, sizeof(rel), "ifalias", f->ifalias, sizeof(f->ifalias)) < 0)
 			f->ifalias[0] = 0;
-		if (read_prop(c, sys, f->name, "operstate", f->operstate, sizeof(f->operstate)) < 0)
+		if (read_prop(c, sys, rel, pl, sizeof(rel), "operstate", f->operstate, sizeof(f->operstate)) < 0)
 			f->operstate[0] = 0;
 		n++;
 	}
-	closedir(d);
+	collect_closedir(c, d);
+	static char fname[NPROPS][64], fhelp[NPROPS][64];	/* made once */
 	for (size_t i = 0; i < NPROPS; i++) {
-		char name[96], help[96];
-		snprintf(name, sizeof(name), "node_network_%s", props[i].metric);
-		snprintf(help, sizeof(help), "Network device property: %s", props[i].metric);
-		collect_family(c, name, help, props[i].counter ? COLLECT_COUNTER : COLLECT_GAUGE);
+		if (!fname[i][0]) {
+			snprintf(fhelp[i], sizeof(fhelp[i]), "Network device property: %s", props[i].metric);
+			snprintf(fname[i], sizeof(fname[i]), "node_network_%s", props[i].metric);
+		}
+		collect_family(c, fname[i], fhelp[i], props[i].counter ? COLLECT_COUNTER : COLLECT_GAUGE);
 		for (size_t k = 0; k < n; k++)
 			if (ifs[k].has[i])
 				collect_add(c, ifs[k].v[i], "device", ifs[k].name, NULL);

@@ -46,7 +46,7 @@ int collect_netdev(struct collect_ctx *c)
 		const char *s2 = colon + 1;
 		char *e;
 		for (int i = 0; i < NETDEV_FIELDS; i++) {
-			d->f[i] = strtod(s2, &e);
+			d->f[i] = collect_num(s2, &e);
 			s2 = e;
 		}
 		n++;
@@ -55,14 +55,16 @@ int collect_netdev(struct collect_ctx *c)
 		char rel[128], v[64];
 		int ok = snprintf(rel, sizeof(rel), "class/net/%s/statistics/rx_nohandler", devs[k].name) < (int)sizeof(rel) &&
 		    collect_read_small(c, cfg->sys, rel, v, sizeof(v)) == 0;
-		devs[k].f[NETDEV_FIELDS] = ok ? strtod(v, NULL) : -1;
+		devs[k].f[NETDEV_FIELDS] = ok ? collect_num(v, NULL) : -1;
 	}
 	/* Families sorted by name as node_exporter would print them; order does not matter to parsers. */
+	static char fname[NETDEV_FIELDS + 1][64], fhelp[NETDEV_FIELDS + 1][64];	/* made once */
 	for (int i = 0; i <= NETDEV_FIELDS; i++) {
-		char name[96], help[96];
-		snprintf(name, sizeof(name), "node_network_%s_total", names[i]);
-		snprintf(help, sizeof(help), "Network device statistic %s.", names[i]);
-		collect_family(c, name, help, COLLECT_COUNTER);
+		if (!fname[i][0]) {
+			snprintf(fhelp[i], sizeof(fhelp[i]), "Network device statistic %s.", names[i]);
+			snprintf(fname[i], sizeof(fname[i]), "node_network_%s_total", names[i]);
+		}
+		collect_family(c, fname[i], fhelp[i], COLLECT_COUNTER);
 		for (size_t k = 0; k < n; k++)
 			if (devs[k].f[i] >= 0)
 				collect_add(c, devs[k].f[i], "device", devs[k].name, NULL);

@@ -7,10 +7,11 @@
 
 int collect_filefd(struct collect_ctx *c)
 {
-	double alloc, unused, max;
+	double f[3];
 	const char *p = collect_read(c, collect_cfg(c)->proc, "sys/fs/file-nr", NULL);
-	if (!p || sscanf(p, "%lf %lf %lf", &alloc, &unused, &max) != 3)
+	if (!p || collect_nums(p, f, 3) < 0)
 		return -1;
+	double alloc = f[0], max = f[2];
 	collect_one(c, "node_filefd_allocated", "File descriptor statistics: allocated.", COLLECT_GAUGE, alloc);
 	collect_one(c, "node_filefd_maximum", "File descriptor statistics: maximum.", COLLECT_GAUGE, max);
 	return 0;

@@ -15,12 +15,26 @@ static int udp_sum(struct collect_ctx *c, const char *rel, double *tx, double *r
 	const char *end = p + len;
 	*tx = *rx = 0;
 	for (const char *q = collect_next_line(p, end); q < end; q = collect_next_line(q, end)) {
-		unsigned long long t, r;
-		/* sl local rem st tx:rx */
-		if (sscanf(q, " %*s %*s %*s %*s %llx:%llx", &t, &r) == 2) {
-			*tx += (double)t;
-			*rx += (double)r;
+		/* sl local rem st tx:rx (a busy host has thousands of lines: no sscanf) */
+		const char *s = q, *le = collect_next_line(q, end);
+		for (int field = 0; field < 4 && s < le; field++) {
+			while (s < le && *s == ' ')
+				s++;
+			while (s < le && *s != ' ' && *s != '\n')
+				s++;
 		}
+		while (s < le && *s == ' ')
+			s++;
+		char *e;
+		unsigned long long t = strtoull(s, &e, 16);
+		if (e == s || *e != ':')
+			continue;
+		const char *rs = e + 1;
+		unsigned long long r = strtoull(rs, &e, 16);
+		if (e == rs)
+			continue;
+		*tx += (double)t;
+		*rx += (double)r;
 	}
 	return 0;
 }

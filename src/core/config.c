@@ -85,10 +85,13 @@ static const struct field host_fields[] = {
 	  "job label on this host's series (as a Prometheus scrape of node_exporter would set it)."),
 	FLD("instance", F_STRING, OFF(host_instance), 0, 0, NULL, "(host name)",
 	  "instance label on this host's series; default: this machine's host name."),
+	FLD("systemd_bus", F_STRING, OFF(host_systemd_bus), 0, 0, NULL, "(system bus)",
+	  "D-Bus address where the systemd manager is asked for unit states (node_systemd_*), e.g. unix:path=/run/user/1000/bus."),
 	FIELD_END,
 };
 
-static const char *const relabel_actions[] = { "replace", "keep", "drop", "labeldrop", "labelkeep", NULL };
+static const char *const relabel_actions[] = { "replace", "keep", "drop", "labeldrop", "labelkeep", "labelmap",
+	"hashmod", NULL };
 static const char *const schemes[] = { "http", "https", NULL };
 
 #define ROFF(m) offsetof(struct cfg_relabel, m)
@@ -100,7 +103,8 @@ static const struct field relabel_fields[] = {
 	FLD("target_label", F_STRING, ROFF(target_label), 0, 0, NULL, "", "Label written by replace."),
 	FLD("replacement", F_STRING, ROFF(replacement), 0, 0, NULL, "$1", "Value written by replace; $1.. refer to regex groups."),
 	{ .key = "action", .type = F_ENUM, .off = ROFF(action), .names = relabel_actions, .def = "replace",
-	  .doc = "replace, keep, drop, labeldrop or labelkeep." },
+	  .doc = "replace, keep, drop, labeldrop, labelkeep, labelmap or hashmod." },
+	FLD("modulus", F_INT, ROFF(modulus), 0, INT64_MAX, NULL, "0", "For hashmod: target_label gets md5(joined sources) mod this."),
 	FIELD_END,
 };
 
@@ -151,11 +155,25 @@ static int scrape_check(void *p, char *err, size_t errsz)
 			}
 		}
 	}
-	for (size_t i = 0; i < s->nrelabel; i++) {
-		const struct cfg_relabel *r = &s->relabel[i];
-		if (r->action == RELABEL_REPLACE && !r->target_label) {
-			snprintf(err, errsz, "metric_relabel_configs[%zu]: replace needs target_label", i);
-			return -1;
+	for (size_t pass = 0; pass < 2; pass++) {
+		const struct cfg_relabel *rs = pass ? s->target_relabel : s->relabel;
+		size_t nr = pass ? s->ntarget_relabel : s->nrelabel;
+		const char *what = pass ? "relabel_configs" : "metric_relabel_configs";
+		for (size_t i = 0; i < nr; i++) {
+			const struct cfg_relabel *r = &rs[i];
+			if ((r->action == RELABEL_REPLACE || r->action == RELABEL_HASHMOD) && !r->target_label) {
+				snprintf(err, errsz, "%s[%zu]: %s needs target_label", what, i,
+				    r->action == RELABEL_REPLACE ? "replace" : "hashmod");
+				return -1;
+			}
+			if (r->action == RELABEL_HASHMOD && r->modulus <= 0) {
+				snprintf(err, errsz, "%s[%zu]: hashmod needs a modulus above 0", what, i);
+				return -1;
+			}
+			if ((r->action == RELABEL_KEEP || r->action == RELABEL_DROP) && !r->nsource) {
+				snprintf(err, errsz, "%s[%zu]: keep and drop need source_labels", what, i);
+				return -1;
+			}
 		}
 	}
 	return 0;
@@ -179,6 +197,9 @@ static const struct field scrape_fields[] = {
 	FLD("sample_limit", F_INT, SOFF(sample_limit), 0, 100000000, NULL, "0", "Most samples per scrape (0: 1,000,000); over it the scrape fails."),
 	{ .key = "static_configs", .type = F_LIST, .off = SOFF(statics), .off2 = SOFF(nstatics),
 	  .elem_size = sizeof(struct cfg_static), .sub = static_fields, .doc = "Targets." },
+	{ .key = "relabel_configs", .type = F_LIST, .off = SOFF(target_relabel), .off2 = SOFF(ntarget_relabel),
+	  .elem_size = sizeof(struct cfg_relabel), .sub = relabel_fields,
+	  .doc = "Rules applied to each target before it is scraped (__address__, __scheme__, __metrics_path__, __param_<name>, job, static labels): drop targets, rewrite the address, set target labels; see the Scraping section above." },
 	{ .key = "metric_relabel_configs", .type = F_LIST, .off = SOFF(relabel), .off2 = SOFF(nrelabel),
 	  .elem_size = sizeof(struct cfg_relabel), .sub = relabel_fields, .doc = "Rules applied to every scraped sample, in order." },
 	FIELD_END,

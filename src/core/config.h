@@ -65,7 +65,7 @@ struct cfg_probe {
 	struct config_kv kv;	/* kind, target, ..., icmp.count, http.header, ... */
 };
 
-/* One metric_relabel_configs rule (Prometheus semantics). */
+/* One relabel_configs or metric_relabel_configs rule (Prometheus semantics). */
 struct cfg_relabel {
 	char **source_labels;	/* label names joined with separator */
 	size_t nsource;		/* entries in source_labels */
@@ -74,9 +74,11 @@ struct cfg_relabel {
 	char *target_label;	/* for replace */
 	char *replacement;	/* NULL: "$1" */
 	int action;		/* enum cfg_relabel_action */
+	int64_t modulus;	/* for hashmod */
 };
 
-enum cfg_relabel_action { RELABEL_REPLACE, RELABEL_KEEP, RELABEL_DROP, RELABEL_LABELDROP, RELABEL_LABELKEEP };
+enum cfg_relabel_action { RELABEL_REPLACE, RELABEL_KEEP, RELABEL_DROP, RELABEL_LABELDROP, RELABEL_LABELKEEP,
+	RELABEL_LABELMAP, RELABEL_HASHMOD };
 
 /* One static_configs entry. */
 struct cfg_static {
@@ -106,6 +108,8 @@ struct cfg_scrape {
 	size_t nstatics;		/* entries in statics */
 	struct cfg_relabel *relabel;	/* metric_relabel_configs */
 	size_t nrelabel;		/* entries in relabel */
+	struct cfg_relabel *target_relabel;	/* relabel_configs (targets, before the scrape) */
+	size_t ntarget_relabel;		/* entries in target_relabel */
 };
 
 /* One SNMP device (snmp.devices). */
@@ -153,6 +157,7 @@ struct config {
 	int64_t host_interval_ms;	/* collection interval */
 	char *host_job;			/* job label of host series (NULL: "node") */
 	char *host_instance;		/* instance label (NULL: the host name) */
+	char *host_systemd_bus;		/* D-Bus address of the systemd manager (NULL: the system bus) */
 
 	/* scrape_configs: */
 	struct cfg_scrape *scrapes;	/* Prometheus/OpenMetrics endpoints to scrape */

@@ -134,6 +134,7 @@ static int apply_host(struct worker *w, const struct config *c, struct sample_si
 	(void)sink;
 	if (!s->host) {
 		struct collect_config cc = COLLECT_CONFIG_DEFAULT;
+		cc.systemd_bus = c->host_systemd_bus;
 		s->host = collect_new(&cc, err, errsz);
 		if (!s->host)
 			return -1;
@@ -172,6 +173,31 @@ static int allow_target(const char *target, char *err, size_t errsz)
 	return 0;
 }
 
+/* The scrape module's rules for n config rules (pointers into them); free() it. */
+static struct scrape_relabel *relabel_rules(const struct cfg_relabel *r, size_t n)
+{
+	static const enum scrape_relabel_action acts[] = { SCRAPE_RELABEL_REPLACE, SCRAPE_RELABEL_KEEP,
+		SCRAPE_RELABEL_DROP, SCRAPE_RELABEL_LABELDROP, SCRAPE_RELABEL_LABELKEEP, SCRAPE_RELABEL_LABELMAP,
+		SCRAPE_RELABEL_HASHMOD };
+	struct scrape_relabel *out = calloc(n + 1, sizeof(*out));
+	for (size_t j = 0; out && j < n; j++)
+		out[j] = (struct scrape_relabel){ acts[r[j].action], (const char *const *)r[j].source_labels,
+			r[j].nsource, r[j].separator, r[j].regex, r[j].target_label, r[j].replacement,
+			(uint64_t)r[j].modulus };
+	return out;
+}
+
+struct allow_ctx {
+	char *err;	/* where allow_target writes why */
+	size_t errsz;	/* its size */
+};
+
+static int allow_address(void *ctx, const char *address)
+{
+	struct allow_ctx *a = ctx;
+	return allow_target(address, a->err, a->errsz);
+}
+
 /* Turn scrape_configs into the scrape module's configs (one per static_configs
  * entry, so each group keeps its own labels) and start them. */
 static int apply_scrapes(struct worker *w, const struct config *c, struct sample_sink sink,
@@ -189,28 +215,21 @@ static int apply_scrapes(struct worker *w, const struct config *c, struct sample
 	struct label **lab = calloc(n, sizeof(*lab));
 	struct scrape_param **par = calloc(c->nscrapes, sizeof(*par));
 	struct scrape_relabel **rel = calloc(c->nscrapes, sizeof(*rel));
+	struct scrape_relabel **trel = calloc(c->nscrapes, sizeof(*trel));
 	int rc = 0;
 	for (size_t i = 0; i < c->nscrapes && rc == 0; i++) {
 		const struct cfg_scrape *cs = &c->scrapes[i];
 		par[i] = calloc(cs->params.n + 1, sizeof(**par));
 		for (size_t j = 0; j < cs->params.n; j++)
 			par[i][j] = (struct scrape_param){ cs->params.keys[j], cs->params.vals[j] };
-		rel[i] = calloc(cs->nrelabel + 1, sizeof(**rel));
-		for (size_t j = 0; j < cs->nrelabel; j++) {
-			const struct cfg_relabel *r = &cs->relabel[j];
-			static const enum scrape_relabel_action acts[] = { SCRAPE_RELABEL_REPLACE,
-				SCRAPE_RELABEL_KEEP, SCRAPE_RELABEL_DROP, SCRAPE_RELABEL_LABELDROP, SCRAPE_RELABEL_LABELKEEP };
-			rel[i][j] = (struct scrape_relabel){ acts[r->action], (const char *const *)r->source_labels,
-				r->nsource, r->separator, r->regex, r->target_label, r->replacement };
-		}
+		rel[i] = relabel_rules(cs->relabel, cs->nrelabel);
+		trel[i] = relabel_rules(cs->target_relabel, cs->ntarget_relabel);
 		const struct config_secret *pw = cs->basic_auth.password_secret ?
 		    config_secret_find(c, cs->basic_auth.password_secret) : NULL;
 		const struct config_secret *bt = cs->bearer_token_secret ?
 		    config_secret_find(c, cs->bearer_token_secret) : NULL;
 		for (size_t g = 0; g < cs->nstatics && rc == 0; g++, k++) {
 			const struct cfg_static *st = &cs->statics[g];
-			for (size_t t = 0; t < st->ntargets && rc == 0; t++)
-				rc = allow_target(st->targets[t], err, errsz);
 			lab[k] = calloc(st->labels.n + 1, sizeof(**lab));
 			for (size_t j = 0; j < st->labels.n; j++)
 				lab[k][j] = (struct label){ st->labels.keys[j], st->labels.vals[j] };
@@ -224,7 +243,11 @@ static int apply_scrapes(struct worker *w, const struct config *c, struct sample
 				.basic_password = pw ? pw->value : NULL, .bearer_token = bt ? bt->value : NULL,
 				.metric_relabel = rel[i], .nrelabel = cs->nrelabel,
 				.body_limit = (size_t)cs->body_size_limit, .sample_limit = (size_t)cs->sample_limit,
+				.target_relabel = trel[i], .ntarget_relabel = cs->ntarget_relabel,
 			};
+			/* the egress policy allows the addresses left after relabel_configs */
+			struct allow_ctx ac = { err, errsz };
+			rc = scrape_config_addresses(&sc[k], allow_address, &ac, err, errsz);
 		}
 	}
 	if (rc == 0) {
@@ -237,7 +260,9 @@ static int apply_scrapes(struct worker *w, const struct config *c, struct sample
 	for (size_t i = 0; i < c->nscrapes; i++) {
 		free(par[i]);
 		free(rel[i]);
+		free(trel[i]);
 	}
+	free(trel);
 	free(lab);
 	free(par);
 	free(rel);

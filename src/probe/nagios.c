@@ -59,6 +59,40 @@ static int plain_number(const char *s, const char *e, double *v)
 	return *end == '\0' && errno == 0 && isfinite(*v) ? 0 : -1;
 }
 
+int nagios_parse_range(const char *s, size_t n, struct nagios_range *r)
+{
+	const char *e = s + n;
+	struct nagios_range x = { 0, INFINITY, 0 };
+	if (s < e && *s == '@') {
+		x.inside = 1;
+		s++;
+	}
+	if (s >= e)
+		return -1;
+	const char *colon = memchr(s, ':', (size_t)(e - s));
+	if (!colon) {	/* "end": start is 0 */
+		if (plain_number(s, e, &x.end) < 0)
+			return -1;
+	} else {
+		if (colon - s == 1 && *s == '~')
+			x.start = -INFINITY;
+		else if (plain_number(s, colon, &x.start) < 0)
+			return -1;	/* also an empty start: ":10" is not a range */
+		if (colon + 1 < e && plain_number(colon + 1, e, &x.end) < 0)
+			return -1;
+	}
+	if (x.start > x.end)
+		return -1;
+	*r = x;
+	return 0;
+}
+
+int nagios_range_alerts(const struct nagios_range *r, double v)
+{
+	int in = v >= r->start && v <= r->end;
+	return r->inside ? in : !in;
+}
+
 /* Parse one item [s, e) into p; 0 or -1. */
 static int perf_item(const char *s, const char *e, struct nagios_perf *p)
 {
@@ -122,6 +156,8 @@ static int perf_item(const char *s, const char *e, struct nagios_perf *p)
 		/* ranges like "10:20" or "@5:" are kept out of the numbers */
 		if (plain_number(a, f, fields[i]) == 0)
 			p->has |= bits[i];
+		if (i < 2 && nagios_parse_range(a, (size_t)(f - a), i ? &p->crit_range : &p->warn_range) == 0)
+			p->has |= i ? NAGIOS_HAS_CRIT_RANGE : NAGIOS_HAS_WARN_RANGE;
 	}
 	return f == e ? 0 : -1;	/* more than five fields */
 }
@@ -207,9 +243,30 @@ static void nag_close(struct nagios_run *nr)
 	free(nr);
 }
 
+/*
+ * A range as two series, named as Telegraf's Nagios parser names them (the
+ * tool most Nagios-to-Prometheus pipelines go through): for an alert
+ * outside start..end, <kind>_lt = start and <kind>_gt = end (alert when
+ * value < lt or value > gt); for '@' (alert inside), <kind>_le = start and
+ * <kind>_ge = end (alert when le <= value <= ge). Open ends are -Inf / +Inf.
+ */
+static void range_series(struct probe_out *o, const char *kind, const struct nagios_range *r,
+    const struct nagios_perf *p)
+{
+	char lo[64], hi[64];
+	snprintf(lo, sizeof(lo), "vigil_nagios_perfdata_%s_%s", kind, r->inside ? "le" : "lt");
+	snprintf(hi, sizeof(hi), "vigil_nagios_perfdata_%s_%s", kind, r->inside ? "ge" : "gt");
+	pout_add(o, lo, r->start, "label", p->label, "uom", p->uom, NULL);
+	pout_add(o, hi, r->end, "label", p->label, "uom", p->uom, NULL);
+}
+
 static void perf_cb(void *ctx, const struct nagios_perf *p)
 {
 	struct probe_out *o = ctx;
+	if (p->has & NAGIOS_HAS_WARN_RANGE)
+		range_series(o, "warning", &p->warn_range, p);
+	if (p->has & NAGIOS_HAS_CRIT_RANGE)
+		range_series(o, "critical", &p->crit_range, p);
 	pout_add(o, "vigil_nagios_perfdata", p->value, "label", p->label, "uom", p->uom, NULL);
 	if (p->has & NAGIOS_HAS_WARN)
 		pout_add(o, "vigil_nagios_perfdata_warn", p->warn, "label", p->label, "uom", p->uom, NULL);

@@ -60,7 +60,10 @@
  *   tls_expired, tls_hostname, status, regex, rcode, malformed, exec.
  *   vigil_nagios_status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN),
  *   vigil_nagios_perfdata{label,uom} and vigil_nagios_perfdata_{warn,crit,
- *   min,max}{label,uom} when those fields are plain numbers.
+ *   min,max}{label,uom} when those fields are plain numbers; warn and crit
+ *   as Nagios ranges (nagios.h): vigil_nagios_perfdata_{warning,critical}_lt
+ *   and _gt (start and end of a range that alerts outside it), or _le and
+ *   _ge (an '@' range, alerting inside it); open ends are -Inf/+Inf.
  * Node status (probes with cfg.node set), labels {node}:
  *   vigil_node_status 0 unknown (no result yet), 1 up, 2 warning (a poll
  *     failed; re-polling fast), 3 down (down_after polls failed in a row)

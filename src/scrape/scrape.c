@@ -21,9 +21,12 @@
 #include "sandbox/egress.h"
 #include "scrape/textparse.h"
 
+#include <openssl/evp.h>
+
 #define SCRAPE_ARENA (256u << 10)	/* bytes of relabel results for one sample */
 #define SCRAPE_SAMPLE_LABELS (TP_MAX_LABELS + SCRAPE_TARGET_LABELS_MAX + 2)	/* sample + target labels */
 #define SCRAPE_URL_MAX 4096		/* bytes of a target URL */
+#define SCRAPE_PARAM_NAME_MAX 256	/* bytes of a "__param_<name>" label name */
 #define SCRAPE_ACCEPT "Accept: application/openmetrics-text;version=1.0.0,application/openmetrics-text;" \
 	"version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1"
 
@@ -35,23 +38,26 @@ struct srule {
 	pcre2_code *re;			/* anchored regex */
 	char *target;			/* target label */
 	char *repl;			/* replacement */
+	uint64_t modulus;		/* hashmod modulus */
 };
 
 struct sjob {
 	char *name;			/* job label */
 	char *scheme;			/* http or https */
 	char *path;			/* metrics path */
-	char *query;			/* "?a=b&..." (escaped) or "" */
 	int64_t interval_ms;		/* period */
 	int64_t timeout_ms;		/* per-scrape timeout */
 	int honor;			/* honor_labels */
 	int ignore_ts;			/* honor_timestamps: false */
 	char *user, *pass, *bearer;	/* credentials (values) */
-	struct label *tl;		/* static target labels (owned strings), job and instance aside */
-	char **tl_exported;		/* "exported_<name>" for each of tl */
+	struct label *tl;		/* static_configs labels (owned strings), before relabel_configs */
 	size_t ntl;			/* entries in tl */
 	struct srule *rules;		/* metric_relabel_configs */
 	size_t nrules;			/* entries in rules */
+	struct srule *trules;		/* relabel_configs (targets) */
+	size_t ntrules;			/* entries in trules */
+	struct label *params;		/* query parameters (owned strings) */
+	size_t nparams;			/* entries in params */
 	size_t body_limit;		/* bytes */
 	size_t sample_limit;		/* samples */
 };
@@ -59,7 +65,11 @@ struct sjob {
 struct starget {
 	struct scrape_manager *m;	/* owner */
 	struct sjob *job;		/* its job */
-	char *instance;			/* instance label ("host:port") */
+	char *instance;			/* instance label (default: the address) */
+	char *job_label;		/* job label (job_name unless relabelled) */
+	struct label *tl;		/* target labels after relabel_configs (owned), job and instance aside */
+	char **tl_exported;		/* "exported_<name>" for each of tl */
+	size_t ntl;			/* entries in tl */
 	char *url;			/* full URL */
 	CURL *easy;			/* the transfer, reused */
 	struct curl_slist *hdrs;	/* request headers */
@@ -91,6 +101,7 @@ struct scrape_manager {
 	char *arena;			/* relabel results of one sample */
 	struct buf key;			/* series key being built */
 	uint64_t scrapes;		/* completed scrapes */
+	size_t dropped;			/* targets relabel_configs dropped */
 };
 
 /* State of one body parse. */
@@ -121,10 +132,10 @@ static pcre2_code *compile_anchored(const char *re, char *err, size_t errsz)
 	return c;
 }
 
-static void job_free(struct sjob *j)
+static void rules_free(struct srule *rules, size_t n)
 {
-	for (size_t i = 0; i < j->nrules; i++) {
-		struct srule *r = &j->rules[i];
+	for (size_t i = 0; i < n; i++) {
+		struct srule *r = &rules[i];
 		for (size_t k = 0; k < r->nsrc; k++)
 			free(r->src[k]);
 		free(r->src);
@@ -133,21 +144,76 @@ static void job_free(struct sjob *j)
 		free(r->target);
 		free(r->repl);
 	}
+	free(rules);
+}
+
+static void job_free(struct sjob *j)
+{
+	rules_free(j->rules, j->nrules);
+	rules_free(j->trules, j->ntrules);
+	for (size_t i = 0; i < j->nparams; i++) {
+		free((char *)(uintptr_t)j->params[i].name);
+		free((char *)(uintptr_t)j->params[i].value);
+	}
+	free(j->params);
 	for (size_t i = 0; i < j->ntl; i++) {
 		free((char *)(uintptr_t)j->tl[i].name);
 		free((char *)(uintptr_t)j->tl[i].value);
-		free(j->tl_exported[i]);
 	}
 	free(j->tl);
-	free(j->tl_exported);
-	free(j->rules);
 	free(j->name);
 	free(j->scheme);
 	free(j->path);
-	free(j->query);
 	free(j->user);
 	free(j->pass);
 	free(j->bearer);
+}
+
+/* Compile n rules into *out (*nout of them made, even on failure, for rules_free). 0 or -EINVAL. */
+static int rules_init(const char *job, const char *what, const struct scrape_relabel *in, size_t n,
+    struct srule **out, size_t *nout, char *err, size_t errsz)
+{
+	*out = xcalloc(n ? n : 1, sizeof(**out));
+	*nout = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct scrape_relabel *x = &in[i];
+		struct srule *r = &(*out)[i];
+		(*nout)++;
+		r->action = x->action;
+		r->modulus = x->modulus;
+		if (x->nsource > SCRAPE_RELABEL_SOURCES_MAX) {
+			snprintf(err, errsz, "job %s: %s rule %zu has more than %d source_labels", job, what, i + 1,
+			    SCRAPE_RELABEL_SOURCES_MAX);
+			return -EINVAL;
+		}
+		r->src = xcalloc(x->nsource ? x->nsource : 1, sizeof(char *));
+		for (size_t k = 0; k < x->nsource; k++)
+			r->src[r->nsrc++] = xstrdup(x->source_labels[k]);
+		r->sep = xstrdup(x->separator ? x->separator : ";");
+		r->repl = xstrdup(x->replacement ? x->replacement : "$1");
+		r->target = x->target_label ? xstrdup(x->target_label) : NULL;
+		char sub[256];
+		r->re = compile_anchored(x->regex ? x->regex : "(.*)", sub, sizeof(sub));
+		if (!r->re) {
+			snprintf(err, errsz, "job %s: %s rule %zu: %s", job, what, i + 1, sub);
+			return -EINVAL;
+		}
+		if ((r->action == SCRAPE_RELABEL_REPLACE || r->action == SCRAPE_RELABEL_HASHMOD) &&
+		    (!r->target || !r->target[0] || (!strchr(r->target, '$') && !label_name_valid(r->target)))) {
+			snprintf(err, errsz, "job %s: %s rule %zu: %s needs a valid target_label", job, what, i + 1,
+			    r->action == SCRAPE_RELABEL_REPLACE ? "replace" : "hashmod");
+			return -EINVAL;
+		}
+		if (r->action == SCRAPE_RELABEL_HASHMOD && !r->modulus) {
+			snprintf(err, errsz, "job %s: %s rule %zu: hashmod needs a modulus above 0", job, what, i + 1);
+			return -EINVAL;
+		}
+		if ((r->action == SCRAPE_RELABEL_KEEP || r->action == SCRAPE_RELABEL_DROP) && !r->nsrc) {
+			snprintf(err, errsz, "job %s: %s rule %zu: keep/drop need source_labels", job, what, i + 1);
+			return -EINVAL;
+		}
+	}
+	return 0;
 }
 
 static int job_init(struct sjob *j, const struct scrape_config *c, char *err, size_t errsz)
@@ -163,21 +229,6 @@ static int job_init(struct sjob *j, const struct scrape_config *c, char *err, si
 		return -EINVAL;
 	}
 	j->path = xstrdup(c->metrics_path ? c->metrics_path : "/metrics");
-	struct buf q;
-	buf_init(&q, SCRAPE_URL_MAX);
-	for (size_t i = 0; i < c->nparams; i++) {
-		char *n = curl_easy_escape(NULL, c->params[i].name, 0), *v = curl_easy_escape(NULL, c->params[i].value, 0);
-		if (buf_printf(&q, "%c%s=%s", i ? '&' : '?', n ? n : "", v ? v : "") < 0) {
-			curl_free(n);
-			curl_free(v);
-			buf_free(&q);
-			snprintf(err, errsz, "job %s: params too long", j->name);
-			return -EINVAL;
-		}
-		curl_free(n);
-		curl_free(v);
-	}
-	j->query = q.data ? buf_detach(&q, NULL) : xstrdup("");
 	j->interval_ms = c->interval_ms > 0 ? c->interval_ms : 60000;
 	j->timeout_ms = c->timeout_ms > 0 ? c->timeout_ms : 10000;
 	if (j->timeout_ms > j->interval_ms)
@@ -194,7 +245,6 @@ static int job_init(struct sjob *j, const struct scrape_config *c, char *err, si
 		return -EINVAL;
 	}
 	j->tl = xcalloc(c->nlabels ? c->nlabels : 1, sizeof(*j->tl));
-	j->tl_exported = xcalloc(c->nlabels ? c->nlabels : 1, sizeof(char *));
 	for (size_t i = 0; i < c->nlabels; i++) {
 		const char *ln = c->labels[i].name;
 		if (!ln || !label_name_valid(ln) || !strcmp(ln, "job") || !strcmp(ln, "instance") || !strncmp(ln, "__", 2)) {
@@ -202,42 +252,17 @@ static int job_init(struct sjob *j, const struct scrape_config *c, char *err, si
 			return -EINVAL;
 		}
 		j->tl[i] = (struct label){ xstrdup(ln), xstrdup(c->labels[i].value ? c->labels[i].value : "") };
-		j->tl_exported[i] = xasprintf("exported_%s", ln);
 		j->ntl++;
 	}
-	j->rules = xcalloc(c->nrelabel ? c->nrelabel : 1, sizeof(*j->rules));
-	for (size_t i = 0; i < c->nrelabel; i++) {
-		const struct scrape_relabel *in = &c->metric_relabel[i];
-		struct srule *r = &j->rules[i];
-		j->nrules++;
-		r->action = in->action;
-		if (in->nsource > SCRAPE_RELABEL_SOURCES_MAX) {
-			snprintf(err, errsz, "job %s: relabel rule %zu has more than %d source_labels", j->name, i + 1,
-			    SCRAPE_RELABEL_SOURCES_MAX);
-			return -EINVAL;
-		}
-		r->src = xcalloc(in->nsource ? in->nsource : 1, sizeof(char *));
-		for (size_t k = 0; k < in->nsource; k++)
-			r->src[r->nsrc++] = xstrdup(in->source_labels[k]);
-		r->sep = xstrdup(in->separator ? in->separator : ";");
-		r->repl = xstrdup(in->replacement ? in->replacement : "$1");
-		r->target = in->target_label ? xstrdup(in->target_label) : NULL;
-		char sub[256];
-		r->re = compile_anchored(in->regex ? in->regex : "(.*)", sub, sizeof(sub));
-		if (!r->re) {
-			snprintf(err, errsz, "job %s: relabel rule %zu: %s", j->name, i + 1, sub);
-			return -EINVAL;
-		}
-		if (r->action == SCRAPE_RELABEL_REPLACE && (!r->target || !label_name_valid(r->target))) {
-			snprintf(err, errsz, "job %s: relabel rule %zu: replace needs a valid target_label", j->name, i + 1);
-			return -EINVAL;
-		}
-		if ((r->action == SCRAPE_RELABEL_KEEP || r->action == SCRAPE_RELABEL_DROP) && !r->nsrc) {
-			snprintf(err, errsz, "job %s: relabel rule %zu: keep/drop need source_labels", j->name, i + 1);
-			return -EINVAL;
-		}
-	}
-	return 0;
+	j->params = xcalloc(c->nparams ? c->nparams : 1, sizeof(*j->params));
+	for (size_t i = 0; i < c->nparams; i++, j->nparams++)
+		j->params[i] = (struct label){ xstrdup(c->params[i].name ? c->params[i].name : ""),
+			xstrdup(c->params[i].value ? c->params[i].value : "") };
+	if (rules_init(j->name, "metric_relabel_configs", c->metric_relabel, c->nrelabel, &j->rules, &j->nrules,
+	    err, errsz) < 0)
+		return -EINVAL;
+	return rules_init(j->name, "relabel_configs", c->target_relabel, c->ntarget_relabel, &j->trules, &j->ntrules,
+	    err, errsz);
 }
 
 /* ---- curl plumbing ---- */
@@ -288,11 +313,11 @@ static int sink_add(struct scrape_manager *m, struct label *v, size_t n, int64_t
 /* Report one of the synthetic per-scrape series, with the target's labels. */
 static void report(struct starget *t, const char *name, double v)
 {
-	struct label l[SCRAPE_TARGET_LABELS_MAX + 3] = { { "__name__", name }, { "instance", t->instance }, { "job", t->job->name } };
-	size_t n = 3;
-	for (size_t i = 0; i < t->job->ntl; i++)
-		if (t->job->tl[i].value[0])
-			l[n++] = t->job->tl[i];
+	struct label l[SCRAPE_SAMPLE_LABELS] = { { "__name__", name }, { "instance", t->instance }, { "job", t->job_label } };
+	size_t n = t->job_label[0] ? 3 : 2;
+	for (size_t i = 0; i < t->ntl && n < SCRAPE_SAMPLE_LABELS; i++)
+		if (t->tl[i].value[0])
+			l[n++] = t->tl[i];
 	sink_add(t->m, l, n, t->start_wall_ms, v);
 }
 
@@ -321,15 +346,44 @@ static void lab_set(struct label *v, size_t *n, const char *name, const char *va
 		v[(*n)++] = (struct label){ name, value };
 }
 
-/* Apply the job's rules; return 0 to keep the sample, 1 to drop it, -E2BIG if the arena overflows. */
-static int relabel(struct scrape_manager *m, const struct sjob *j, struct label *v, size_t *n)
+/* Expand template (with $1, ${name}, ...) against the match of re on src into
+ * out[0..*outlen); 0 or -E2BIG. */
+static int expand(const pcre2_code *re, pcre2_match_data *md, const char *src, size_t sl, const char *template,
+    char *out, PCRE2_SIZE *outlen)
+{
+	int rc = pcre2_substitute(re, (PCRE2_SPTR)src, sl, 0,
+	    PCRE2_SUBSTITUTE_UNSET_EMPTY | PCRE2_SUBSTITUTE_UNKNOWN_UNSET | PCRE2_SUBSTITUTE_REPLACEMENT_ONLY,
+	    md, NULL, (PCRE2_SPTR)template, PCRE2_ZERO_TERMINATED, (PCRE2_UCHAR *)out, outlen);
+	return rc < 0 ? -E2BIG : 0;
+}
+
+/* Prometheus's hashmod: the low 64 bits of md5(s), big-endian, mod m. */
+static uint64_t hashmod(const char *s, size_t n, uint64_t m)
+{
+	unsigned char d[EVP_MAX_MD_SIZE];
+	unsigned int dl = 0;
+	if (!EVP_Digest(s, n, d, &dl, EVP_md5(), NULL) || dl != 16)
+		return 0;
+	uint64_t v = 0;
+	for (int i = 8; i < 16; i++)
+		v = v << 8 | d[i];
+	return v % m;
+}
+
+/*
+ * Apply rules to the labels v[0..*n); result strings live in arena
+ * (SCRAPE_ARENA bytes). Return 0 to keep, 1 to drop, -E2BIG if the arena
+ * overflows.
+ */
+static int relabel(char *arena, pcre2_match_data *md, const struct srule *rules, size_t nrules, struct label *v,
+    size_t *n)
 {
 	size_t used = 0;
-	for (size_t i = 0; i < j->nrules; i++) {
-		const struct srule *r = &j->rules[i];
+	for (size_t i = 0; i < nrules; i++) {
+		const struct srule *r = &rules[i];
 		if (r->action == SCRAPE_RELABEL_LABELDROP || r->action == SCRAPE_RELABEL_LABELKEEP) {
 			for (size_t k = 0; k < *n;) {
-				int match = pcre2_match(r->re, (PCRE2_SPTR)v[k].name, strlen(v[k].name), 0, 0, m->md, NULL) >= 0;
+				int match = pcre2_match(r->re, (PCRE2_SPTR)v[k].name, strlen(v[k].name), 0, 0, md, NULL) >= 0;
 				if (match == (r->action == SCRAPE_RELABEL_LABELDROP)) {
 					v[k] = v[*n - 1];
 					(*n)--;
@@ -339,8 +393,24 @@ static int relabel(struct scrape_manager *m, const struct sjob *j, struct label 
 			}
 			continue;
 		}
+		if (r->action == SCRAPE_RELABEL_LABELMAP) {
+			size_t n0 = *n;	/* labels added here are not mapped again */
+			for (size_t k = 0; k < n0; k++) {
+				const char *name = v[k].name;
+				if (pcre2_match(r->re, (PCRE2_SPTR)name, strlen(name), 0, 0, md, NULL) < 0)
+					continue;
+				PCRE2_SIZE ol = SCRAPE_ARENA - used;
+				char *out = arena + used;
+				if (expand(r->re, md, name, strlen(name), r->repl, out, &ol) < 0)
+					return -E2BIG;
+				used += ol + 1;
+				if (label_name_valid(out))
+					lab_set(v, n, out, v[k].value);
+			}
+			continue;
+		}
 		/* join the source values into the arena */
-		char *src = m->arena + used;
+		char *src = arena + used;
 		size_t sl = 0;
 		for (size_t k = 0; k < r->nsrc; k++) {
 			const char *val = lab_get(v, *n, r->src[k]);
@@ -358,21 +428,39 @@ static int relabel(struct scrape_manager *m, const struct sjob *j, struct label 
 		}
 		src[sl] = 0;
 		used += sl + 1;
-		int rc = pcre2_match(r->re, (PCRE2_SPTR)src, sl, 0, 0, m->md, NULL);
+		if (r->action == SCRAPE_RELABEL_HASHMOD) {
+			char *out = arena + used;
+			if (used + 24 > SCRAPE_ARENA)
+				return -E2BIG;
+			int ol = snprintf(out, 24, "%llu", (unsigned long long)hashmod(src, sl, r->modulus));
+			used += (size_t)ol + 1;
+			lab_set(v, n, r->target, out);
+			continue;
+		}
+		int rc = pcre2_match(r->re, (PCRE2_SPTR)src, sl, 0, 0, md, NULL);
 		if (r->action == SCRAPE_RELABEL_KEEP && rc < 0)
 			return 1;
 		if (r->action == SCRAPE_RELABEL_DROP && rc >= 0)
 			return 1;
 		if (r->action != SCRAPE_RELABEL_REPLACE || rc < 0)
 			continue;
+		const char *target = r->target;
+		if (strchr(target, '$')) {	/* target_label may use the groups too */
+			PCRE2_SIZE tl = SCRAPE_ARENA - used;
+			char *t = arena + used;
+			if (expand(r->re, md, src, sl, r->target, t, &tl) < 0)
+				return -E2BIG;
+			used += tl + 1;
+			if (!label_name_valid(t))
+				continue;
+			target = t;
+		}
 		PCRE2_SIZE outlen = SCRAPE_ARENA - used;
-		char *out = m->arena + used;
-		rc = pcre2_substitute(r->re, (PCRE2_SPTR)src, sl, 0, PCRE2_SUBSTITUTE_UNSET_EMPTY | PCRE2_SUBSTITUTE_UNKNOWN_UNSET,
-		    m->md, NULL, (PCRE2_SPTR)r->repl, PCRE2_ZERO_TERMINATED, (PCRE2_UCHAR *)out, &outlen);
-		if (rc < 0)
+		char *out = arena + used;
+		if (expand(r->re, md, src, sl, r->repl, out, &outlen) < 0)
 			return -E2BIG;
 		used += outlen + 1;
-		lab_set(v, n, r->target, out);
+		lab_set(v, n, target, out);
 	}
 	return 0;
 }
@@ -396,22 +484,22 @@ static int on_sample(void *ctx, const struct tp_sample *s)
 		if (!l->value[0])
 			continue;
 		const char *exp = !strcmp(l->name, "job") ? "exported_job" : !strcmp(l->name, "instance") ? "exported_instance" : NULL;
-		for (size_t k = 0; !exp && k < j->ntl; k++)
-			if (!strcmp(l->name, j->tl[k].name))
-				exp = j->tl_exported[k];
+		for (size_t k = 0; !exp && k < t->ntl; k++)
+			if (!strcmp(l->name, t->tl[k].name))
+				exp = t->tl_exported[k];
 		if (exp && !j->honor)
 			v[n++] = (struct label){ exp, l->value };
 		else
 			v[n++] = *l;
 	}
 	if (!j->honor || !lab_get(v, n, "job"))
-		lab_set(v, &n, "job", j->name);
+		lab_set(v, &n, "job", t->job_label);
 	if (!j->honor || !lab_get(v, n, "instance"))
 		lab_set(v, &n, "instance", t->instance);
-	for (size_t k = 0; k < j->ntl; k++)
-		if (!j->honor || !lab_get(v, n, j->tl[k].name))
-			lab_set(v, &n, j->tl[k].name, j->tl[k].value);
-	int rc = relabel(m, t->job, v, &n);
+	for (size_t k = 0; k < t->ntl; k++)
+		if (!j->honor || !lab_get(v, n, t->tl[k].name))
+			lab_set(v, &n, t->tl[k].name, t->tl[k].value);
+	int rc = relabel(m->arena, m->md, j->rules, j->nrules, v, &n);
 	if (rc < 0)
 		return rc;
 	if (rc == 1 || !lab_get(v, n, "__name__"))
@@ -589,17 +677,129 @@ static void schedule(struct starget *t)
 	t->timer = loop_add_timer(t->m->l, t->next_ms - now, on_tick, t);
 }
 
-static int target_init(struct scrape_manager *m, struct starget *t, struct sjob *j, const char *target,
+/* A target after relabel_configs (owned strings). */
+struct tgt {
+	char *address;		/* __address__ */
+	char *url;		/* scheme://address/path?query */
+	char *instance;		/* instance label */
+	char *job;		/* job label ("" if relabelled away) */
+	struct label *tl;	/* the other labels without "__" */
+	size_t ntl;		/* entries in tl */
+};
+
+static void tgt_free(struct tgt *x)
+{
+	for (size_t i = 0; i < x->ntl; i++) {
+		free((char *)(uintptr_t)x->tl[i].name);
+		free((char *)(uintptr_t)x->tl[i].value);
+	}
+	free(x->tl);
+	free(x->address);
+	free(x->url);
+	free(x->instance);
+	free(x->job);
+	memset(x, 0, sizeof(*x));
+}
+
+/*
+ * Relabel target address of job j into *x. Return 0 (kept), 1 (dropped by a
+ * rule, or no address left) or -EINVAL with err set (result unusable).
+ */
+static int target_relabel(const struct sjob *j, const char *address, char *arena, pcre2_match_data *md,
+    struct tgt *x, char *err, size_t errsz)
+{
+	struct label v[SCRAPE_SAMPLE_LABELS];
+	char ival[32], tval[32], pnames[SCRAPE_TARGET_LABELS_MAX][SCRAPE_PARAM_NAME_MAX];
+	size_t n = 0;
+	memset(x, 0, sizeof(*x));
+	v[n++] = (struct label){ "__address__", address };
+	v[n++] = (struct label){ "__scheme__", j->scheme };
+	v[n++] = (struct label){ "__metrics_path__", j->path };
+	v[n++] = (struct label){ "__scrape_interval__", clock_format_duration(j->interval_ms, ival, sizeof(ival)) };
+	v[n++] = (struct label){ "__scrape_timeout__", clock_format_duration(j->timeout_ms, tval, sizeof(tval)) };
+	v[n++] = (struct label){ "job", j->name };
+	for (size_t i = 0; i < j->nparams && i < SCRAPE_TARGET_LABELS_MAX; i++)
+		if (snprintf(pnames[i], sizeof(pnames[i]), "__param_%s", j->params[i].name) < (int)sizeof(pnames[i]))
+			lab_set(v, &n, pnames[i], j->params[i].value);
+	for (size_t i = 0; i < j->ntl; i++)
+		lab_set(v, &n, j->tl[i].name, j->tl[i].value);
+	int rc = relabel(arena, md, j->trules, j->ntrules, v, &n);
+	if (rc < 0) {
+		snprintf(err, errsz, "job %s: target %s: relabel_configs results too large", j->name, address);
+		return -EINVAL;
+	}
+	const char *addr = lab_get(v, n, "__address__");
+	if (rc == 1 || !addr || !addr[0])
+		return 1;
+	const char *scheme = lab_get(v, n, "__scheme__"), *path = lab_get(v, n, "__metrics_path__");
+	if (!scheme || (strcmp(scheme, "http") && strcmp(scheme, "https"))) {
+		snprintf(err, errsz, "job %s: target %s: __scheme__ \"%s\" is not http or https", j->name, addr,
+		    scheme ? scheme : "");
+		return -EINVAL;
+	}
+	/* the query: params, each replaced (or added) by a __param_<name> label */
+	struct buf q;
+	buf_init(&q, SCRAPE_URL_MAX);
+	int bad = 0;
+	for (size_t i = 0; i < j->nparams && !bad; i++) {
+		char pn[SCRAPE_PARAM_NAME_MAX];
+		snprintf(pn, sizeof(pn), "__param_%s", j->params[i].name);
+		const char *pv = lab_get(v, n, pn);
+		char *en = curl_easy_escape(NULL, j->params[i].name, 0), *ev = curl_easy_escape(NULL, pv ? pv : "", 0);
+		bad = !en || !ev || buf_printf(&q, "%c%s=%s", q.len ? '&' : '?', en, ev) < 0;
+		curl_free(en);
+		curl_free(ev);
+	}
+	for (size_t i = 0; i < n && !bad; i++) {
+		if (strncmp(v[i].name, "__param_", 8) != 0)
+			continue;
+		int known = 0;
+		for (size_t k = 0; k < j->nparams && !known; k++)
+			known = !strcmp(v[i].name + 8, j->params[k].name);
+		if (known)
+			continue;
+		char *en = curl_easy_escape(NULL, v[i].name + 8, 0), *ev = curl_easy_escape(NULL, v[i].value, 0);
+		bad = !en || !ev || buf_printf(&q, "%c%s=%s", q.len ? '&' : '?', en, ev) < 0;
+		curl_free(en);
+		curl_free(ev);
+	}
+	x->url = bad ? NULL : xasprintf("%s://%s%s%s", scheme, addr, path ? path : "", q.data ? q.data : "");
+	buf_free(&q);
+	if (!x->url || strlen(x->url) >= SCRAPE_URL_MAX) {
+		snprintf(err, errsz, "job %s: URL of %s too long", j->name, addr);
+		tgt_free(x);
+		return -EINVAL;
+	}
+	x->address = xstrdup(addr);
+	const char *inst = lab_get(v, n, "instance"), *job = lab_get(v, n, "job");
+	x->instance = xstrdup(inst && inst[0] ? inst : addr);
+	x->job = xstrdup(job ? job : "");
+	x->tl = xcalloc(n ? n : 1, sizeof(*x->tl));
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(v[i].name, "__", 2) != 0 && strcmp(v[i].name, "job") != 0 && strcmp(v[i].name, "instance") != 0 &&
+		    v[i].value[0] && x->ntl < SCRAPE_TARGET_LABELS_MAX)
+			x->tl[x->ntl++] = (struct label){ xstrdup(v[i].name), xstrdup(v[i].value) };
+	return 0;
+}
+
+/* Set up t for the relabelled target x (whose strings t takes). */
+static int target_init(struct scrape_manager *m, struct starget *t, struct sjob *j, struct tgt *x,
     int64_t offset_ms, char *err, size_t errsz)
 {
 	t->m = m;
 	t->job = j;
-	t->instance = xstrdup(target);
-	t->url = xasprintf("%s://%s%s%s", j->scheme, target, j->path, j->query);
-	if (strlen(t->url) >= SCRAPE_URL_MAX) {
-		snprintf(err, errsz, "job %s: URL of %s too long", j->name, target);
-		return -EINVAL;
-	}
+	t->instance = x->instance;
+	t->url = x->url;
+	t->job_label = x->job;
+	t->tl = x->tl;
+	t->ntl = x->ntl;
+	free(x->address);
+	memset(x, 0, sizeof(*x));
+	t->tl_exported = xcalloc(t->ntl ? t->ntl : 1, sizeof(char *));
+	for (size_t i = 0; i < t->ntl; i++)
+		t->tl_exported[i] = xasprintf("exported_%s", t->tl[i].name);
+	(void)err;
+	(void)errsz;
 	buf_init(&t->body, j->body_limit);
 	hmap_init(&t->series);
 	t->easy = curl_easy_init();
@@ -674,9 +874,17 @@ struct scrape_manager *scrape_manager_new(struct loop *l, const struct scrape_co
 		if (job_init(j, &cfgs[i], err, errsz) < 0)
 			goto fail;
 		for (size_t k = 0; k < cfgs[i].ntargets; k++) {
+			struct tgt x;
+			int rc = target_relabel(j, cfgs[i].targets[k], m->arena, m->md, &x, err, errsz);
+			if (rc < 0)
+				goto fail;
+			if (rc == 1) {
+				m->dropped++;
+				continue;
+			}
 			/* spread the targets of a job over its interval */
 			int64_t off = (int64_t)((double)j->interval_ms * (double)k / (double)cfgs[i].ntargets);
-			if (target_init(m, &m->targets[m->ntargets++], j, cfgs[i].targets[k], off, err, errsz) < 0)
+			if (target_init(m, &m->targets[m->ntargets++], j, &x, off, err, errsz) < 0)
 				goto fail;
 		}
 	}
@@ -704,6 +912,14 @@ void scrape_manager_free(struct scrape_manager *m)
 		hmap_free(&t->series, NULL);
 		free(t->instance);
 		free(t->url);
+		free(t->job_label);
+		for (size_t k = 0; k < t->ntl; k++) {
+			free((char *)(uintptr_t)t->tl[k].name);
+			free((char *)(uintptr_t)t->tl[k].value);
+			free(t->tl_exported[k]);
+		}
+		free(t->tl);
+		free(t->tl_exported);
 	}
 	for (size_t i = 0; i < m->njobs; i++)
 		job_free(&m->jobs[i]);
@@ -718,6 +934,34 @@ void scrape_manager_free(struct scrape_manager *m)
 	free(m->targets);
 	free(m->jobs);
 	free(m);
+}
+
+size_t scrape_manager_dropped(const struct scrape_manager *m)
+{
+	return m->dropped;
+}
+
+int scrape_config_addresses(const struct scrape_config *cfg, int (*fn)(void *ctx, const char *address), void *ctx,
+    char *err, size_t errsz)
+{
+	struct sjob j;
+	memset(&j, 0, sizeof(j));
+	char *arena = xmalloc(SCRAPE_ARENA);
+	pcre2_match_data *md = pcre2_match_data_create(32, NULL);
+	int rc = job_init(&j, cfg, err, errsz) < 0 ? -EINVAL : 0;
+	for (size_t k = 0; k < cfg->ntargets && rc == 0; k++) {
+		struct tgt x;
+		int r = target_relabel(&j, cfg->targets[k], arena, md, &x, err, errsz);
+		if (r < 0)
+			rc = -EINVAL;
+		else if (r == 0)
+			rc = fn(ctx, x.address);
+		tgt_free(&x);
+	}
+	job_free(&j);
+	pcre2_match_data_free(md);
+	free(arena);
+	return rc;
 }
 
 uint64_t scrape_manager_scrapes(const struct scrape_manager *m)

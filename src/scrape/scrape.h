@@ -2,6 +2,14 @@
  * scrape.h — the scrape loop: Prometheus-style scrape_configs polled with
  * libcurl's multi interface on the worker's event loop.
  *
+ * Each target's labels (__address__, __scheme__, __metrics_path__,
+ * __scrape_interval__, __scrape_timeout__, __param_<name>, job and the
+ * static labels) first go through relabel_configs, as Prometheus does: a
+ * target a rule drops is not scraped; what is left of __address__,
+ * __scheme__, __metrics_path__ and __param_* makes its URL; instance
+ * defaults to __address__; labels starting with "__" are then removed and
+ * the rest are put on every series of the target.
+ *
  * Each target is fetched every interval; the body is parsed (Prometheus text
  * or OpenMetrics, from the Content-Type), labelled with job and instance,
  * passed through metric_relabel_configs and, if the scrape as a whole is
@@ -38,9 +46,12 @@ enum scrape_relabel_action {
 	SCRAPE_RELABEL_DROP,		/* drop the sample if the joined sources match */
 	SCRAPE_RELABEL_LABELDROP,	/* remove labels whose name matches */
 	SCRAPE_RELABEL_LABELKEEP,	/* remove labels whose name does not match */
+	SCRAPE_RELABEL_LABELMAP,	/* copy labels whose name matches to the name replacement makes */
+	SCRAPE_RELABEL_HASHMOD,		/* set target_label to md5(joined sources) mod modulus */
 };
 
-/* One metric_relabel_configs rule (Prometheus semantics, regex fully anchored). */
+/* One relabel_configs or metric_relabel_configs rule (Prometheus semantics,
+ * regex fully anchored; target_label may refer to regex groups too). */
 struct scrape_relabel {
 	enum scrape_relabel_action action;	/* what to do */
 	const char *const *source_labels;	/* label names joined with separator */
@@ -48,7 +59,8 @@ struct scrape_relabel {
 	const char *separator;			/* NULL: ";" */
 	const char *regex;			/* PCRE2; NULL: "(.*)" */
 	const char *target_label;		/* for replace */
-	const char *replacement;		/* for replace; NULL: "$1" */
+	const char *replacement;		/* for replace and labelmap; NULL: "$1" */
+	uint64_t modulus;			/* for hashmod (> 0) */
 };
 
 /* One URL query parameter. */
@@ -79,6 +91,8 @@ struct scrape_config {
 	size_t nrelabel;			/* entries in metric_relabel */
 	size_t body_limit;			/* bytes; 0: SCRAPE_DEFAULT_BODY_LIMIT */
 	size_t sample_limit;			/* samples; 0: SCRAPE_DEFAULT_SAMPLE_LIMIT */
+	const struct scrape_relabel *target_relabel;	/* relabel_configs, in order */
+	size_t ntarget_relabel;			/* entries in target_relabel */
 };
 
 struct scrape_manager;
@@ -92,6 +106,16 @@ struct scrape_manager *scrape_manager_new(struct loop *l, const struct scrape_co
     struct sample_sink sink, char *err, size_t errsz);
 /* Stop every scrape and free the manager; NULL is fine. */
 void scrape_manager_free(struct scrape_manager *m);
+/*
+ * Run cfg's relabel_configs over each of its targets and call fn with the
+ * final __address__ of every target that is kept (the addresses the egress
+ * policy must allow). Return 0, fn's first non-zero return, or -EINVAL with
+ * a reason in err when a rule is invalid.
+ */
+int scrape_config_addresses(const struct scrape_config *cfg, int (*fn)(void *ctx, const char *address), void *ctx,
+    char *err, size_t errsz);
+/* Targets of the manager that relabel_configs dropped (not scraped). */
+size_t scrape_manager_dropped(const struct scrape_manager *m);
 /* Scrapes completed (good or bad) since the start, for tests and vigil's own metrics. */
 uint64_t scrape_manager_scrapes(const struct scrape_manager *m);
 

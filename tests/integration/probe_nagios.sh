@@ -62,6 +62,25 @@ if [ "$(val "$tmp/disk_warn" vigil_nagios_status)" = 1 ] && [ -n "$got" ] &&
 	pass "nagios_check_disk_warning (used=$got B)"
 else bad nagios_check_disk_warning "status=$(val "$tmp/disk_warn" vigil_nagios_status) got=$got want~$want_free $(head -3 "$tmp/disk_warn")"; fi
 
+# check_procs writes its -w/-c ranges into its perfdata: each range becomes
+# a pair of series (Telegraf's names): outside-ranges as _lt/_gt, '@' ranges
+# as _le/_ge, open ends as -Inf/+Inf (probe_cli prints them as -inf/inf).
+run procs_range -- "$PL/check_procs" -w 1:100000 -c @0:0
+if [ "$(val "$tmp/procs_range" vigil_nagios_status)" = 0 ] &&
+   [ "$(val "$tmp/procs_range" vigil_nagios_perfdata_warning_lt 'label="procs"')" = 1 ] &&
+   [ "$(val "$tmp/procs_range" vigil_nagios_perfdata_warning_gt 'label="procs"')" = 100000 ] &&
+   [ "$(val "$tmp/procs_range" vigil_nagios_perfdata_critical_le 'label="procs"')" = 0 ] &&
+   [ "$(val "$tmp/procs_range" vigil_nagios_perfdata_critical_ge 'label="procs"')" = 0 ]; then
+	pass nagios_perfdata_ranges_as_series
+else bad nagios_perfdata_ranges_as_series "$(grep -i 'procs\|status' "$tmp/procs_range" | head -8)"; fi
+run procs_warn -- "$PL/check_procs" -w '~:1' -c 1:
+if [ "$(val "$tmp/procs_warn" vigil_nagios_status)" = 1 ] &&
+   [ "$(val "$tmp/procs_warn" vigil_nagios_perfdata_warning_lt 'label="procs"' | tr A-Z a-z)" = -inf ] &&
+   [ "$(val "$tmp/procs_warn" vigil_nagios_perfdata_warning_gt 'label="procs"')" = 1 ] &&
+   [ "$(val "$tmp/procs_warn" vigil_nagios_perfdata_critical_gt 'label="procs"' | tr A-Z a-z | tr -d +)" = inf ]; then
+	pass nagios_open_ranges_infinite
+else bad nagios_open_ranges_infinite "$(grep -i 'procs\|status' "$tmp/procs_warn" | head -8)"; fi
+
 run disk_unknown -- "$PL/check_disk" --no-such-option
 if [ "$(val "$tmp/disk_unknown" vigil_nagios_status)" = 3 ]; then pass nagios_unknown_exit
 else bad nagios_unknown_exit "$(head -3 "$tmp/disk_unknown")"; fi

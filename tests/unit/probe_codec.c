@@ -281,12 +281,13 @@ T_TEST(nagios_perfdata_parses)
 	T_EQ_STR(l.p[0].label, "/");
 	T_EQ_STR(l.p[0].uom, "MB");
 	T_EQ_DBL(l.p[0].value, 2643, 0);
-	T_EQ_INT(l.p[0].has, NAGIOS_HAS_WARN | NAGIOS_HAS_CRIT | NAGIOS_HAS_MIN | NAGIOS_HAS_MAX);
+	T_EQ_INT(l.p[0].has, NAGIOS_HAS_WARN | NAGIOS_HAS_CRIT | NAGIOS_HAS_MIN | NAGIOS_HAS_MAX |
+	    NAGIOS_HAS_WARN_RANGE | NAGIOS_HAS_CRIT_RANGE);	/* a plain number is a range too */
 	T_EQ_DBL(l.p[0].max, 5968, 0);
 	T_EQ_STR(l.p[1].label, "my label");
 	T_EQ_STR(l.p[1].uom, "%");
 	T_EQ_DBL(l.p[1].crit, 90, 0);
-	T_EQ_INT(l.p[1].has, NAGIOS_HAS_WARN | NAGIOS_HAS_CRIT);
+	T_EQ_INT(l.p[1].has, NAGIOS_HAS_WARN | NAGIOS_HAS_CRIT | NAGIOS_HAS_WARN_RANGE | NAGIOS_HAS_CRIT_RANGE);
 	T_EQ_STR(l.p[2].label, "it's");
 	T_EQ_STR(l.p[2].uom, "c");
 	T_EQ_STR(l.p[3].label, "time");
@@ -303,13 +304,88 @@ T_TEST(nagios_perfdata_long_output_and_junk)
 	T_EQ_INT(l.n, 3);	/* a, b, d */
 	T_EQ_STR(l.p[0].label, "a");
 	T_EQ_STR(l.p[1].label, "b");
-	T_EQ_INT(l.p[1].has, 0);	/* ranges are not plain numbers */
+	T_EQ_INT(l.p[1].has, NAGIOS_HAS_WARN_RANGE | NAGIOS_HAS_CRIT_RANGE);	/* ranges, not plain numbers */
+	T_EQ_INT(l.p[1].warn_range.inside, 1);
 	T_EQ_STR(l.p[2].label, "d");
 	T_EQ_STR(l.p[2].uom, "KB");
 	T_EQ_INT(bad, 4);	/* bad=x, c (too many fields), =5, 'open=6 */
 	l.n = 0;
 	T_EQ_INT(nagios_parse_output("no perfdata here", 16, perf_collect, &l), 0);
 	T_EQ_INT(l.n, 0);
+}
+
+/* Every range form of the Nagios plugin guidelines, and what is not a range. */
+T_TEST(nagios_ranges_parse_per_guidelines)
+{
+	static const struct {
+		const char *text;	/* the range */
+		int ok;			/* parses */
+		double start, end;	/* its ends */
+		int inside;		/* '@' */
+	} c[] = {
+		{ "10", 1, 0, 10, 0 },			/* < 0 or > 10 alerts */
+		{ "10:", 1, 10, INFINITY, 0 },		/* < 10 alerts */
+		{ "~:10", 1, -INFINITY, 10, 0 },	/* > 10 alerts */
+		{ "10:20", 1, 10, 20, 0 },		/* < 10 or > 20 alerts */
+		{ "@10:20", 1, 10, 20, 1 },		/* 10 <= v <= 20 alerts */
+		{ "@10", 1, 0, 10, 1 },
+		{ "@~:10", 1, -INFINITY, 10, 1 },
+		{ "~:", 1, -INFINITY, INFINITY, 0 },	/* never alerts */
+		{ "-10:-5", 1, -10, -5, 0 },
+		{ "1.5:2.5e1", 1, 1.5, 25, 0 },
+		{ "5:5", 1, 5, 5, 0 },
+		{ "", 0, 0, 0, 0 },
+		{ "@", 0, 0, 0, 0 },
+		{ "~", 0, 0, 0, 0 },
+		{ ":10", 0, 0, 0, 0 },
+		{ "20:10", 0, 0, 0, 0 },		/* start > end */
+		{ "10:20:30", 0, 0, 0, 0 },
+		{ "@@10", 0, 0, 0, 0 },
+		{ "10%", 0, 0, 0, 0 },
+		{ "~10", 0, 0, 0, 0 },
+		{ "abc", 0, 0, 0, 0 },
+		{ "1e999", 0, 0, 0, 0 },		/* not finite */
+	};
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct nagios_range r = { 42, 42, 7 };
+		int rc = nagios_parse_range(c[i].text, strlen(c[i].text), &r);
+		if (rc != (c[i].ok ? 0 : -1))
+			printf("  range \"%s\": rc %d\n", c[i].text, rc);
+		T_EQ_INT(rc, c[i].ok ? 0 : -1);
+		if (!c[i].ok) {
+			T_EQ_DBL(r.start, 42, 0);	/* untouched on failure */
+			continue;
+		}
+		T_CHECK(r.start == c[i].start);
+		T_CHECK(r.end == c[i].end);
+		T_EQ_INT(r.inside, c[i].inside);
+	}
+	/* the alert decision, endpoints included in the range */
+	struct nagios_range r;
+	T_EQ_INT(nagios_parse_range("10", 2, &r), 0);
+	T_EQ_INT(nagios_range_alerts(&r, -1), 1);
+	T_EQ_INT(nagios_range_alerts(&r, 0), 0);
+	T_EQ_INT(nagios_range_alerts(&r, 10), 0);
+	T_EQ_INT(nagios_range_alerts(&r, 10.5), 1);
+	T_EQ_INT(nagios_parse_range("@10:20", 6, &r), 0);
+	T_EQ_INT(nagios_range_alerts(&r, 10), 1);
+	T_EQ_INT(nagios_range_alerts(&r, 20), 1);
+	T_EQ_INT(nagios_range_alerts(&r, 21), 0);
+	T_EQ_INT(nagios_parse_range("~:10", 4, &r), 0);
+	T_EQ_INT(nagios_range_alerts(&r, -1e300), 0);
+	T_EQ_INT(nagios_range_alerts(&r, 11), 1);
+	/* in perfdata: plain numbers are ranges too; "x" is neither */
+	const char *out = "OK|a=5;10;@10:20 b=1;~:10;10: c=2;x;5:1\n";
+	struct perf_list l = { .n = 0 };
+	T_EQ_INT(nagios_parse_output(out, strlen(out), perf_collect, &l), 0);
+	T_EQ_INT(l.n, 3);
+	T_EQ_INT(l.p[0].has & (NAGIOS_HAS_WARN | NAGIOS_HAS_WARN_RANGE | NAGIOS_HAS_CRIT_RANGE),
+	    NAGIOS_HAS_WARN | NAGIOS_HAS_WARN_RANGE | NAGIOS_HAS_CRIT_RANGE);
+	T_EQ_DBL(l.p[0].warn_range.end, 10, 0);
+	T_EQ_INT(l.p[0].crit_range.inside, 1);
+	T_CHECK(l.p[1].warn_range.start == -INFINITY);
+	T_CHECK(l.p[1].crit_range.end == INFINITY);
+	T_EQ_INT(l.p[2].has & (NAGIOS_HAS_WARN_RANGE | NAGIOS_HAS_CRIT_RANGE), 0);	/* x, and 5:1 (start > end) */
 }
 
 static void perf_check(void *ctx, const struct nagios_perf *p)
@@ -543,6 +619,7 @@ int main(void)
 	T_RUN(dns_types_parse);
 	T_RUN(nagios_perfdata_parses);
 	T_RUN(nagios_perfdata_long_output_and_junk);
+	T_RUN(nagios_ranges_parse_per_guidelines);
 	T_RUN(nagios_perfdata_survives_mutations);
 	T_RUN(nagios_exit_codes_map);
 	T_RUN(status_up_warning_down_up);

@@ -348,8 +348,73 @@ T_TEST(openmetrics_auth_and_params)
 	struct sample_sink sink = { sink_add, NULL };
 	l = loop_new();
 	T_CHECK(scrape_manager_new(l, &badre, 1, sink, err, sizeof(err)) == NULL);
-	T_CHECK(strstr(err, "relabel rule 1") != NULL);
+	T_CHECK(strstr(err, "metric_relabel_configs rule 1") != NULL);
 	loop_free(l);
+}
+
+/* Collects the addresses scrape_config_addresses reports. */
+static int collect_addr(void *ctx, const char *a)
+{
+	char *out = ctx;
+	size_t n = strlen(out);
+	snprintf(out + n, 512 - n, "%s%s", n ? " " : "", a);
+	return 0;
+}
+
+T_TEST(target_relabel_drop_rewrite_labels_params)
+{
+	/* relabel_configs over targets: a drop by __address__, a label from a
+	 * regex group of __address__, hashmod, labelmap of a static label, and
+	 * __metrics_path__ / __param_ rewriting the URL the scrape uses */
+	static const char *const src_addr[] = { "__address__" };
+	static const char *const src_env[] = { "env" };
+	struct scrape_relabel rules[] = {
+		{ .action = SCRAPE_RELABEL_DROP, .source_labels = src_addr, .nsource = 1, .regex = ".*:1" },
+		{ .action = SCRAPE_RELABEL_REPLACE, .source_labels = src_addr, .nsource = 1, .regex = "(.*):(\\d+)",
+		  .target_label = "port", .replacement = "$2" },
+		{ .action = SCRAPE_RELABEL_HASHMOD, .source_labels = src_env, .nsource = 1, .target_label = "shard",
+		  .modulus = 1000 },
+		{ .action = SCRAPE_RELABEL_LABELMAP, .regex = "e(n)v", .replacement = "site_$1" },
+		{ .action = SCRAPE_RELABEL_REPLACE, .target_label = "__metrics_path__", .replacement = "/probe" },
+		{ .action = SCRAPE_RELABEL_REPLACE, .target_label = "__param_module", .replacement = "m1" },
+	};
+	static const char *targets[2];
+	targets[0] = "127.0.0.1:1";	/* dropped */
+	targets[1] = target;
+	struct label tl[] = { { "env", "baz" } };
+	struct scrape_config cfg = { .job_name = "tr", .targets = targets, .ntargets = 2, .labels = tl, .nlabels = 1,
+		.target_relabel = rules, .ntarget_relabel = 6, .interval_ms = 100, .timeout_ms = 1000 };
+	char addrs[512] = "", err[256] = "";
+	T_EQ_INT(scrape_config_addresses(&cfg, collect_addr, addrs, err, sizeof(err)), 0);
+	T_EQ_STR(addrs, target);	/* only the kept target's address needs egress */
+
+	struct loop *l = loop_new();
+	struct sample_sink sink = { sink_add, NULL };
+	NS = 0;
+	serve(200, "text/plain", "a 1\n");
+	struct scrape_manager *m = scrape_manager_new(l, &cfg, 1, sink, err, sizeof(err));
+	T_CHECK(m != NULL);
+	T_EQ_INT(scrape_manager_dropped(m), 1);
+	T_CHECK(run_until(l, m, 1));
+	char port_s[16];
+	snprintf(port_s, sizeof(port_s), "%d", port);
+	char key[256];
+	/* hashmod of "baz" mod 1000 is 976, as in Prometheus's own tests */
+	snprintf(key, sizeof(key), "a{env=\"baz\",port=\"%s\",shard=\"976\",site_n=\"baz\"}", port_s);
+	T_EQ_DBL(lastv(key), 1, 0);
+	pthread_mutex_lock(&srv_mu);
+	T_EQ_STR(srv_url, "/probe?module=m1");
+	pthread_mutex_unlock(&srv_mu);
+	scrape_manager_free(m);
+	loop_free(l);
+
+	/* hashmod without a modulus and replace without a target are refused */
+	struct scrape_relabel bad = { .action = SCRAPE_RELABEL_HASHMOD, .source_labels = src_env, .nsource = 1,
+		.target_label = "x" };
+	struct scrape_config badc = { .job_name = "b", .targets = targets, .ntargets = 1, .target_relabel = &bad,
+		.ntarget_relabel = 1 };
+	T_EQ_INT(scrape_config_addresses(&badc, collect_addr, addrs, err, sizeof(err)), -EINVAL);
+	T_CHECK(strstr(err, "relabel_configs rule 1: hashmod needs a modulus") != NULL);
 }
 
 /* A real Debian prometheus-node-exporter on loopback. */
@@ -408,6 +473,7 @@ int main(void)
 	T_RUN(relabel_and_honor_labels);
 	T_RUN(limits_and_egress_fail_the_scrape);
 	T_RUN(openmetrics_auth_and_params);
+	T_RUN(target_relabel_drop_rewrite_labels_params);
 	T_RUN(scrape_real_node_exporter);
 	MHD_stop_daemon(d);
 	return t_done();
