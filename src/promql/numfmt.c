@@ -1,0 +1,289 @@
+/* numfmt.c — sample values as Prometheus prints them (Go's strconv 'f'/'e'
+ * with precision -1: the shortest digits that read back to the same double).
+ *
+ * A range query answer holds up to millions of values, so the digits come
+ * from exact 128-bit integer arithmetic, not from printf/strtod: the value
+ * m * 2^e scaled by 10^k is a fraction num/den held exactly, rounded half to
+ * even to 15, 16 or 17 significant digits (as printf's %.*e does), and the
+ * first of those that lies within half an ulp of the value is the answer
+ * (the rule the printf/strtod loop below applies, which stays as the
+ * fallback for values outside the range the integers cover). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "promql/promql.h"
+
+typedef unsigned __int128 u128;
+
+#define FAST_K_MAX 27		/* 5^27 < 2^63: largest power of five in one u64 */
+#define FAST_J_MAX 24		/* largest power of ten a divisor may hold */
+
+/* 5^k for 0 <= k <= FAST_K_MAX, filled on first use. */
+static uint64_t pow5_tab[FAST_K_MAX + 1];
+
+static uint64_t pow5(int k)
+{
+	if (!pow5_tab[0]) {
+		uint64_t r = 1;
+		for (int i = 0; i <= FAST_K_MAX; i++, r *= 5)
+			pow5_tab[i] = r;
+	}
+	return pow5_tab[k];
+}
+
+/* 10^k for 0 <= k <= FAST_J_MAX. */
+static u128 pow10u(int k)
+{
+	static uint64_t tab[20];
+	if (!tab[0]) {
+		uint64_t r = 1;
+		for (int i = 0; i < 20; i++, r *= 10)
+			tab[i] = r;
+	}
+	if (k < 20)
+		return tab[k];
+	return (u128)tab[19] * tab[k - 19];
+}
+
+/* The exact value v * 10^k as num/den, and v's ulp in the same units as
+ * ulp/den; *sh is log2(den) when den is a power of two (the usual case, so
+ * the division is a shift), else -1. Return 0, or -1 when the integers would
+ * not hold it. */
+static int scaled(uint64_t m, int e, int k, u128 *num, u128 *den, u128 *ulp, int *sh)
+{
+	*sh = -1;
+	if (k >= 0) {
+		if (k > FAST_K_MAX)
+			return -1;
+		u128 n = (u128)m * pow5(k);
+		if (e + k >= 0) {
+			if (e + k > 10)
+				return -1;
+			*num = n << (e + k);
+			*den = 1;
+			*sh = 0;
+			*ulp = (u128)pow5(k) << (e + k);
+		} else {
+			if (-(e + k) > 100)
+				return -1;
+			*num = n;
+			*den = (u128)1 << -(e + k);
+			*sh = -(e + k);
+			*ulp = pow5(k);
+		}
+		return 0;
+	}
+	int j = -k;
+	if (j > FAST_J_MAX)
+		return -1;
+	if (e >= 0) {
+		if (e > 70)
+			return -1;
+		*num = (u128)m << e;
+		*den = pow10u(j);
+		*ulp = (u128)1 << e;
+	} else {
+		if (-e > 40)
+			return -1;
+		*num = m;
+		*den = pow10u(j) << -e;
+		*ulp = 1;
+	}
+	return 0;
+}
+
+/*
+ * The shortest of v's correctly rounded 15, 16 or 17 significant digits that
+ * reads back to v: digits (no trailing zeros) and the decimal exponent of the
+ * first one. v finite and positive. Return 0, or -1 to use the slow path.
+ */
+static int fast_digits(double v, char *digits, size_t *nd, int *exp10)
+{
+	uint64_t bits;
+	memcpy(&bits, &v, sizeof(bits));
+	int ef = (int)(bits >> 52 & 0x7ff);
+	if (ef == 0 || ef == 0x7ff)
+		return -1;
+	uint64_t m = (bits & (((uint64_t)1 << 52) - 1)) | (uint64_t)1 << 52;
+	int e = ef - 1075;
+	/* the gap below v is half as wide when m is a power of two */
+	int narrow_below = m == (uint64_t)1 << 52 && ef > 1;
+	/* estimate of floor(log10(v)), corrected below */
+	int x = (int)floor((ef - 1023) * 0.30102999566398120);
+	for (int p = 15; p <= 17; p++) {
+		u128 lo = pow10u(p - 1), hi = lo * 10, num, den, ulp, q;
+		int tries = 0, sh;
+		for (;;) {
+			if (scaled(m, e, p - 1 - x, &num, &den, &ulp, &sh) < 0)
+				return -1;
+			q = sh >= 0 ? num >> sh : num / den;
+			if (q >= hi)
+				x++;
+			else if (q < lo)
+				x--;
+			else
+				break;
+			if (++tries > 3)
+				return -1;
+		}
+		u128 r = num - q * den;
+		if (2 * r > den || (2 * r == den && (q & 1)))
+			q++;
+		/* distance of the decimal from v, in units of 1/den */
+		u128 qd = q * den;
+		int above = qd >= num;
+		u128 diff = above ? qd - num : num - qd;
+		int even = !(m & 1);
+		u128 d2 = (above || !narrow_below) ? 2 * diff : 4 * diff;
+		if (!(d2 < ulp || (even && d2 == ulp)))
+			continue;
+		int x_out = x;
+		if (q == hi) {
+			q = lo;
+			x_out++;
+		}
+		char tmp[20];
+		size_t n = 0;
+		uint64_t d = (uint64_t)q;	/* below 10^17 */
+		for (int i = 0; i < p; i++) {
+			tmp[p - 1 - i] = (char)('0' + (int)(d % 10));
+			d /= 10;
+		}
+		n = (size_t)p;
+		while (n > 1 && tmp[n - 1] == '0')
+			n--;
+		memcpy(digits, tmp, n);
+		*nd = n;
+		*exp10 = x_out;
+		return 0;
+	}
+	return -1;
+}
+
+/* The printf/strtod form of fast_digits, for what the integers cannot hold. */
+static void slow_digits(double v, char *digits, size_t *nd, int *exp10)
+{
+	char e[48];
+	for (int p = 15; p <= 17; p++) {
+		snprintf(e, sizeof(e), "%.*e", p - 1, v);
+		if (strtod(e, NULL) == v)
+			break;
+	}
+	size_t n = 0;
+	const char *c = e;
+	for (; *c && *c != 'e'; c++)
+		if (*c >= '0' && *c <= '9' && n < 23)
+			digits[n++] = *c;
+	while (n > 1 && digits[n - 1] == '0')
+		n--;
+	*nd = n;
+	*exp10 = atoi(c + 1);
+}
+
+/* Shortest round-trip digits of |v| (finite, nonzero). */
+static void shortest(double v, char digits[24], size_t *nd, int *exp10)
+{
+	double a = fabs(v);
+	if (fast_digits(a, digits, nd, exp10) < 0)
+		slow_digits(a, digits, nd, exp10);
+}
+
+/* Write s (len bytes) into buf of n, NUL-terminated, truncating; return len. */
+static size_t put(char *buf, size_t n, const char *s, size_t len)
+{
+	if (n == 0)
+		return len;
+	size_t c = len < n - 1 ? len : n - 1;
+	memcpy(buf, s, c);
+	buf[c] = 0;
+	return len;
+}
+
+/* Integers below 1e15 in plain decimal, as Go prints them. */
+static size_t fmt_int(double v, char *buf, size_t n)
+{
+	char tmp[24];
+	size_t o = sizeof(tmp);
+	int neg = v < 0;
+	uint64_t u = (uint64_t)(neg ? -v : v);
+	do {
+		tmp[--o] = (char)('0' + (int)(u % 10));
+		u /= 10;
+	} while (u);
+	if (neg)
+		tmp[--o] = '-';
+	return put(buf, n, tmp + o, sizeof(tmp) - o);
+}
+
+size_t pq_fmt_float(double v, char *buf, size_t n)
+{
+	if (isnan(v))
+		return put(buf, n, "NaN", 3);
+	if (isinf(v))
+		return put(buf, n, v > 0 ? "+Inf" : "-Inf", 4);
+	if (v == 0)
+		return signbit(v) ? put(buf, n, "-0", 2) : put(buf, n, "0", 1);
+	if (fabs(v) < 1e15 && v == (double)(int64_t)v)
+		return fmt_int(v, buf, n);
+	char digits[24];
+	size_t nd;
+	int exp;
+	shortest(v, digits, &nd, &exp);
+	char out[400];	/* '-' + "0." + 323 zeros + 17 digits at most */
+	size_t o = 0;
+	if (v < 0)
+		out[o++] = '-';
+	if (exp < 0) {
+		out[o++] = '0';
+		out[o++] = '.';
+		for (int i = 0; i < -exp - 1; i++)
+			out[o++] = '0';
+		memcpy(out + o, digits, nd);
+		o += nd;
+	} else if ((size_t)exp + 1 >= nd) {
+		memcpy(out + o, digits, nd);
+		o += nd;
+		for (size_t i = nd; i < (size_t)exp + 1; i++)
+			out[o++] = '0';
+	} else {
+		memcpy(out + o, digits, (size_t)exp + 1);
+		o += (size_t)exp + 1;
+		out[o++] = '.';
+		memcpy(out + o, digits + exp + 1, nd - (size_t)exp - 1);
+		o += nd - (size_t)exp - 1;
+	}
+	return put(buf, n, out, o);
+}
+
+size_t pq_fmt_json_float(double v, char *buf, size_t n)
+{
+	double a = fabs(v);
+	if (isnan(v) || isinf(v) || a == 0 || (a >= 1e-6 && a < 1e21))
+		return pq_fmt_float(v, buf, n);
+	/* Prometheus's JSON writer switches to Go's 'e' form out there:
+	 * shortest digits, "d.ddde-07" with at least two exponent digits */
+	char digits[24];
+	size_t nd;
+	int exp;
+	shortest(v, digits, &nd, &exp);
+	char out[48];
+	size_t o = 0;
+	if (v < 0)
+		out[o++] = '-';
+	out[o++] = digits[0];
+	if (nd > 1) {
+		out[o++] = '.';
+		memcpy(out + o, digits + 1, nd - 1);
+		o += nd - 1;
+	}
+	out[o++] = 'e';
+	out[o++] = exp < 0 ? '-' : '+';
+	unsigned ae = (unsigned)(exp < 0 ? -exp : exp);
+	if (ae >= 100)
+		out[o++] = (char)('0' + ae / 100);
+	out[o++] = (char)('0' + ae / 10 % 10);
+	out[o++] = (char)('0' + ae % 10);
+	return put(buf, n, out, o);
+}
