@@ -392,6 +392,19 @@ int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
 	size_t start = out->n;
 	if (block_index_series(&b->ix, i, s) < 0)
 		return -EINVAL;
+	/* Size the arrays once from the chunk headers, then decode straight
+	 * into them (a query may read millions of samples). */
+	size_t want = out->n;
+	for (size_t k = 0; k < s->nchunks; k++) {
+		const struct bchunk *c = &s->chunks[k];
+		if (c->maxt >= mint && c->mint <= maxt)
+			want += chunk_count((const uint8_t *)b->chk_map + c->off, c->len);
+	}
+	if (want > out->cap) {
+		out->cap = want;
+		out->t = xreallocarray(out->t, out->cap, sizeof(*out->t));
+		out->v = xreallocarray(out->v, out->cap, sizeof(*out->v));
+	}
 	for (size_t k = 0; k < s->nchunks; k++) {
 		const struct bchunk *c = &s->chunks[k];
 		if (c->maxt < mint || c->mint > maxt)
@@ -405,8 +418,14 @@ int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
 		while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
 			if (t > maxt)
 				break;
-			if (t >= mint)
+			if (t < mint)
+				continue;
+			if (out->n == out->cap)	/* a header that undercounts */
 				samples_add(out, t, v);
+			else {
+				out->t[out->n] = t;
+				out->v[out->n++] = v;
+			}
 		}
 		if (rc < 0)
 			return -EINVAL;

@@ -52,12 +52,22 @@ static void bw_put(struct bitw *w, uint64_t v, unsigned nbits)
 /* ---- bit reader ---- */
 
 /* Read nbits (0..64) at *pos, stopping at end; -1 if short. */
-static int br_get(const uint8_t *p, size_t *pos, size_t end, unsigned nbits, uint64_t *out)
+static inline int br_get(const uint8_t *p, size_t *pos, size_t end, unsigned nbits, uint64_t *out)
 {
 	if (*pos > end || nbits > end - *pos)
 		return -1;
 	uint64_t v = 0;
 	size_t at = *pos;
+	/* Queries decode millions of samples: take the bits from one 8-byte
+	 * big-endian load when it stays inside the stream's bytes. */
+	if (nbits && nbits <= 56 && (at >> 3) + 8 <= (end + 7) >> 3) {
+		uint64_t w;
+		memcpy(&w, p + (at >> 3), 8);
+		w = __builtin_bswap64(w);
+		*out = (w << (at & 7)) >> (64 - nbits);
+		*pos = at + nbits;
+		return 0;
+	}
 	while (nbits) {
 		unsigned off = at & 7;
 		unsigned room = 8 - off;

@@ -27,8 +27,14 @@ static void acc_add(struct qacc *a, struct labels *ls, struct samples *sm)
 	if (at) {
 		labels_free(ls);
 		struct samples *dst = &a->s[at - 1];
-		for (size_t i = 0; i < sm->n; i++)
-			samples_add(dst, sm->t[i], sm->v[i]);
+		if (dst->n + sm->n > dst->cap) {
+			dst->cap = dst->n + sm->n;
+			dst->t = xreallocarray(dst->t, dst->cap, sizeof(*dst->t));
+			dst->v = xreallocarray(dst->v, dst->cap, sizeof(*dst->v));
+		}
+		memcpy(dst->t + dst->n, sm->t, sm->n * sizeof(*sm->t));
+		memcpy(dst->v + dst->n, sm->v, sm->n * sizeof(*sm->v));
+		dst->n += sm->n;
 		samples_free(sm);
 		return;
 	}
