@@ -236,6 +236,14 @@ static int64_t at_time(const struct pq_eval *ev, enum pq_at at, int64_t at_ms)
 	return at == PQ_AT_START ? ev->qstart : at == PQ_AT_END ? ev->qend : at_ms;
 }
 
+/* The last evaluation instant (end itself only when end - start is a
+ * multiple of the step). Selects end there: a store may take the instants
+ * to be maxt - k * step (select_hints.step_ms) and skip what none reads. */
+static int64_t last_step(const struct pq_eval *ev)
+{
+	return pq_step_t(ev, ev->nsteps - 1);
+}
+
 static int do_select(struct pq_eval *ev, const struct pq_node *sel, int64_t mint, int64_t maxt,
     int64_t range, const char *func, struct storage_result **out)
 {
@@ -271,7 +279,7 @@ static int eval_vsel(struct pq_eval *ev, const struct pq_node *n, struct pq_val 
 	int64_t off = n->offset_ms;
 	int fixed = n->at != PQ_AT_NONE;
 	int64_t at = at_time(ev, n->at, n->at_ms);
-	int64_t tmin = (fixed ? at : ev->start) - off, tmax = (fixed ? at : ev->end) - off;
+	int64_t tmin = (fixed ? at : ev->start) - off, tmax = (fixed ? at : last_step(ev)) - off;
 	struct storage_result *r;
 	int rc = do_select(ev, n, tmin - ev->lookback + 1, tmax, 0, NULL, &r);
 	if (rc < 0)
@@ -347,7 +355,7 @@ static int eval_msel(struct pq_eval *ev, const struct pq_node *n, const char *fu
 	int64_t off = vs->offset_ms;
 	int fixed = vs->at != PQ_AT_NONE;
 	int64_t at = at_time(ev, vs->at, vs->at_ms);
-	int64_t tmin = (fixed ? at : ev->start) - off, tmax = (fixed ? at : ev->end) - off;
+	int64_t tmin = (fixed ? at : ev->start) - off, tmax = (fixed ? at : last_step(ev)) - off;
 	struct storage_result *r;
 	int rc = do_select(ev, vs, tmin - n->range_ms + 1, tmax, n->range_ms, func, &r);
 	if (rc < 0)

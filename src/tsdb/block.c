@@ -386,18 +386,105 @@ struct labels *block_series_labels(const struct block *b, const struct bseries *
 
 static int write_file(const char *path, const void *p, size_t n);
 
+/* Smallest evaluation instant >= x, or INT64_MAX when there is none. */
+static int64_t qwin_next(const struct qwin *w, int64_t x)
+{
+	if (x > w->last)
+		return INT64_MAX;
+	uint64_t d = (uint64_t)w->last - (uint64_t)x;
+	return (int64_t)((uint64_t)w->last - d / (uint64_t)w->step * (uint64_t)w->step);
+}
+
+/* Does any instant read chunk k of s? A range window (T - range, T] reads it
+ * when it overlaps the chunk; an instant-vector selector at T reads only the
+ * newest sample <= T, which lies in chunk k when the chunk starts at or
+ * before T and the next chunk (within this block) starts after T. */
+static int qwin_reads(const struct qwin *w, const struct bseries *s, size_t k)
+{
+	const struct bchunk *c = &s->chunks[k];
+	int64_t t = qwin_next(w, c->mint);
+	if (t == INT64_MAX)
+		return 0;
+	if (w->range > 0)
+		return t - w->range < c->maxt;
+	return k + 1 == s->nchunks || t < s->chunks[k + 1].mint;
+}
+
+/* Sample-level thinning state for one series (see qwin_keep). */
+struct qthin {
+	int64_t at;		/* smallest instant >= the last sample looked at */
+	int64_t pend_t;		/* instant-vector mode: the sample held back, ms */
+	double pend_v;		/* its value */
+	int have;		/* 1: pend_t/pend_v hold a sample */
+};
+
+/* Is sample (t, v) read by some instant? Range windows: when it lies in the
+ * window of the first instant at or after it. Instant-vector selectors: when
+ * it is the newest sample at or before some instant, known only once the
+ * next sample is seen, so the held-back sample comes out in (*ot, *ov)
+ * instead, and the last one is left in th for the caller. */
+static int qwin_keep(const struct qwin *w, struct qthin *th, int64_t t, double v,
+    int64_t *ot, double *ov)
+{
+	if (w->range > 0) {
+		if (t > th->at)
+			th->at = qwin_next(w, t);
+		return th->at != INT64_MAX && t > th->at - w->range;
+	}
+	int out = th->have && t > th->at;
+	*ot = th->pend_t;
+	*ov = th->pend_v;
+	if (!th->have || t > th->at)
+		th->at = qwin_next(w, t);
+	th->pend_t = t;
+	th->pend_v = v;
+	th->have = 1;
+	return out;
+}
+
+/* Append one sample; out was sized from the chunk headers. */
+static inline void put_sample(struct samples *out, int64_t t, double v)
+{
+	if (out->n == out->cap) {	/* a header that undercounts */
+		samples_add(out, t, v);
+		return;
+	}
+	out->t[out->n] = t;
+	out->v[out->n++] = v;
+}
+
 int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
     int64_t mint, int64_t maxt, struct samples *out)
+{
+	return block_series_samples_win(b, i, s, mint, maxt, NULL, out);
+}
+
+int block_series_samples_win(const struct block *b, uint32_t i, struct bseries *s,
+    int64_t mint, int64_t maxt, const struct qwin *w, struct samples *out)
 {
 	size_t start = out->n;
 	if (block_index_series(&b->ix, i, s) < 0)
 		return -EINVAL;
+	/* Tombstones are sorted by series index. A deleted newest sample would
+	 * make an earlier chunk the one to read: no skipping then. */
+	size_t lo = 0, hi = b->ntomb;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->tomb[mid].idx < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	int deleted = lo < b->ntomb && b->tomb[lo].idx == i;
+	if (deleted || (w && w->step <= 0))
+		w = NULL;
+	struct qthin th = { .at = INT64_MIN };
 	/* Size the arrays once from the chunk headers, then decode straight
 	 * into them (a query may read millions of samples). */
 	size_t want = out->n;
 	for (size_t k = 0; k < s->nchunks; k++) {
 		const struct bchunk *c = &s->chunks[k];
-		if (c->maxt >= mint && c->mint <= maxt)
+		if (c->maxt >= mint && c->mint <= maxt && (!w || qwin_reads(w, s, k)))
 			want += chunk_count((const uint8_t *)b->chk_map + c->off, c->len);
 	}
 	if (want > out->cap) {
@@ -407,7 +494,7 @@ int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
 	}
 	for (size_t k = 0; k < s->nchunks; k++) {
 		const struct bchunk *c = &s->chunks[k];
-		if (c->maxt < mint || c->mint > maxt)
+		if (c->maxt < mint || c->mint > maxt || (w && !qwin_reads(w, s, k)))
 			continue;
 		struct chunk_iter it;
 		int64_t t;
@@ -420,37 +507,28 @@ int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
 				break;
 			if (t < mint)
 				continue;
-			if (out->n == out->cap)	/* a header that undercounts */
-				samples_add(out, t, v);
-			else {
-				out->t[out->n] = t;
-				out->v[out->n++] = v;
-			}
+			if (w && !qwin_keep(w, &th, t, v, &t, &v))
+				continue;
+			put_sample(out, t, v);
 		}
 		if (rc < 0)
 			return -EINVAL;
 	}
-	/* Drop deleted ranges (tombstones are sorted by series index). */
-	size_t lo = 0, hi = b->ntomb;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (b->tomb[mid].idx < i)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < b->ntomb && b->tomb[lo].idx == i) {
-		size_t w = start;
+	if (w && th.have)
+		put_sample(out, th.pend_t, th.pend_v);
+	/* Drop deleted ranges. */
+	if (deleted) {
+		size_t keep = start;
 		for (size_t k = start; k < out->n; k++) {
 			int gone = 0;
 			for (size_t x = lo; x < b->ntomb && b->tomb[x].idx == i && !gone; x++)
 				gone = out->t[k] >= b->tomb[x].mint && out->t[k] <= b->tomb[x].maxt;
 			if (!gone) {
-				out->t[w] = out->t[k];
-				out->v[w++] = out->v[k];
+				out->t[keep] = out->t[k];
+				out->v[keep++] = out->v[k];
 			}
 		}
-		out->n = w;
+		out->n = keep;
 	}
 	return 0;
 }
