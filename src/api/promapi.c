@@ -209,24 +209,18 @@ static void json_str(struct buf *b, const char *s)
 static size_t fmt_time(char *p, int64_t ms)
 {
 	uint64_t a = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
-	char tmp[24];
-	size_t o = sizeof(tmp), n = 0;
-	unsigned frac = (unsigned)(a % 1000);
-	if (frac) {
-		tmp[--o] = (char)('0' + frac % 10);
-		tmp[--o] = (char)('0' + frac / 10 % 10);
-		tmp[--o] = (char)('0' + frac / 100);
-		tmp[--o] = '.';
-	}
-	a /= 1000;
-	do {
-		tmp[--o] = (char)('0' + (int)(a % 10));
-		a /= 10;
-	} while (a);
+	size_t n = 0;
 	if (ms < 0)
 		p[n++] = '-';
-	memcpy(p + n, tmp + o, sizeof(tmp) - o);
-	return n + sizeof(tmp) - o;
+	n += pq_fmt_u64(a / 1000, p + n);
+	unsigned frac = (unsigned)(a % 1000);
+	if (frac) {
+		p[n++] = '.';
+		p[n++] = (char)('0' + frac / 100);
+		p[n++] = (char)('0' + frac / 10 % 10);
+		p[n++] = (char)('0' + frac % 10);
+	}
+	return n;
 }
 
 /* Append "[t,\"v\"]" (after a comma unless first) straight into b's

@@ -201,20 +201,40 @@ static size_t put(char *buf, size_t n, const char *s, size_t len)
 	return len;
 }
 
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+size_t pq_fmt_u64(uint64_t u, char *p)
+{
+	char tmp[20];
+	size_t o = sizeof(tmp);
+	while (u >= 100) {
+		unsigned r = (unsigned)(u % 100);
+		u /= 100;
+		o -= 2;
+		memcpy(tmp + o, digit_pairs + 2 * r, 2);
+	}
+	if (u >= 10) {
+		o -= 2;
+		memcpy(tmp + o, digit_pairs + 2 * u, 2);
+	} else {
+		tmp[--o] = (char)('0' + u);
+	}
+	memcpy(p, tmp + o, sizeof(tmp) - o);
+	return sizeof(tmp) - o;
+}
+
 /* Integers below 1e15 in plain decimal, as Go prints them. */
 static size_t fmt_int(double v, char *buf, size_t n)
 {
 	char tmp[24];
-	size_t o = sizeof(tmp);
-	int neg = v < 0;
-	uint64_t u = (uint64_t)(neg ? -v : v);
-	do {
-		tmp[--o] = (char)('0' + (int)(u % 10));
-		u /= 10;
-	} while (u);
-	if (neg)
-		tmp[--o] = '-';
-	return put(buf, n, tmp + o, sizeof(tmp) - o);
+	size_t o = 0;
+	if (v < 0)
+		tmp[o++] = '-';
+	o += pq_fmt_u64((uint64_t)fabs(v), tmp + o);
+	return put(buf, n, tmp, o);
 }
 
 size_t pq_fmt_float(double v, char *buf, size_t n)

@@ -113,6 +113,8 @@ size_t pq_fmt_float(double v, char *buf, size_t n);
 /* The same as Prometheus's API JSON writes sample values: Go 'e' form below
  * 1e-6 and from 1e21 up ("1.5e-07", "1e+21"), else as pq_fmt_float. */
 size_t pq_fmt_json_float(double v, char *buf, size_t n);
+/* Write u in decimal at p (at most 20 bytes, no NUL); return the count. */
+size_t pq_fmt_u64(uint64_t u, char *p);
 /* Free a result's contents; r may be NULL. */
 void pq_result_free(struct pq_result *r);
 
