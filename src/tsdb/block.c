@@ -410,48 +410,79 @@ static int qwin_reads(const struct qwin *w, const struct bseries *s, size_t k)
 	return k + 1 == s->nchunks || t < s->chunks[k + 1].mint;
 }
 
-/* Sample-level thinning state for one series (see qwin_keep). */
-struct qthin {
-	int64_t at;		/* smallest instant >= the last sample looked at */
-	int64_t pend_t;		/* instant-vector mode: the sample held back, ms */
-	double pend_v;		/* its value */
-	int have;		/* 1: pend_t/pend_v hold a sample */
-};
-
-/* Is sample (t, v) read by some instant? Range windows: when it lies in the
- * window of the first instant at or after it. Instant-vector selectors: when
- * it is the newest sample at or before some instant, known only once the
- * next sample is seen, so the held-back sample comes out in (*ot, *ov)
- * instead, and the last one is left in th for the caller. */
-static int qwin_keep(const struct qwin *w, struct qthin *th, int64_t t, double v,
-    int64_t *ot, double *ov)
+/* First index in [x, hi) of sorted t whose value is > lim (hi if none):
+ * galloping, so skipping a long run costs its logarithm. */
+static size_t after(const int64_t *t, size_t x, size_t hi, int64_t lim)
 {
-	if (w->range > 0) {
-		if (t > th->at)
-			th->at = qwin_next(w, t);
-		return th->at != INT64_MAX && t > th->at - w->range;
+	size_t step = 1, lo = x;
+	while (lo + step < hi && t[lo + step] <= lim) {
+		lo += step;
+		step *= 2;
 	}
-	int out = th->have && t > th->at;
-	*ot = th->pend_t;
-	*ov = th->pend_v;
-	if (!th->have || t > th->at)
-		th->at = qwin_next(w, t);
-	th->pend_t = t;
-	th->pend_v = v;
-	th->have = 1;
-	return out;
+	if (lo < hi && t[lo] <= lim)
+		lo++;
+	size_t top = lo - 1 + step < hi ? lo - 1 + step : hi;
+	if (top < lo)
+		top = lo;
+	while (lo < top) {
+		size_t mid = lo + (top - lo) / 2;
+		if (t[mid] <= lim)
+			lo = mid + 1;
+		else
+			top = mid;
+	}
+	return lo;
 }
 
-/* Append one sample; out was sized from the chunk headers. */
-static inline void put_sample(struct samples *out, int64_t t, double v)
+/* The first instant >= t, knowing the previous answer prev (INT64_MIN:
+ * none): the next one along costs no division. */
+static int64_t instant_from(const struct qwin *w, int64_t prev, int64_t t)
 {
-	if (out->n == out->cap) {	/* a header that undercounts */
-		samples_add(out, t, v);
+	if (prev != INT64_MIN && t > prev && t - prev <= w->step)
+		return prev + w->step;
+	return qwin_next(w, t);
+}
+
+/*
+ * Keep, of the sorted samples t/v[x, hi), those some instant of w reads,
+ * moved down to start at index keep; return the new end. Range windows
+ * (T - range, T] keep every sample inside one. An instant-vector selector
+ * keeps the newest sample at or before each instant, and always the last
+ * one (the next chunk may start after the next instant).
+ */
+static size_t thin(const struct qwin *w, int64_t *t, double *v, size_t keep, size_t x,
+    size_t hi)
+{
+	int64_t T = INT64_MIN;
+	while (x < hi) {
+		T = instant_from(w, T, t[x]);
+		if (T == INT64_MAX)
+			break;
+		if (w->range > 0 && t[x] <= T - w->range) {
+			x = after(t, x, hi, T - w->range);
+			continue;
+		}
+		size_t end = after(t, x, hi, T);
+		if (w->range <= 0)
+			x = end - 1;	/* only the newest at or before T */
+		for (; x < end; x++, keep++) {
+			t[keep] = t[x];
+			v[keep] = v[x];
+		}
+	}
+	return keep;
+}
+
+/* Make room for n more samples in out. */
+static void room_for(struct samples *out, size_t n)
+{
+	if (out->cap - out->n >= n)
 		return;
-	}
-	out->t[out->n] = t;
-	out->v[out->n++] = v;
+	out->cap = out->n + n;
+	out->t = xreallocarray(out->t, out->cap, sizeof(*out->t));
+	out->v = xreallocarray(out->v, out->cap, sizeof(*out->v));
 }
+
 
 int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
     int64_t mint, int64_t maxt, struct samples *out)
@@ -478,7 +509,6 @@ int block_series_samples_win(const struct block *b, uint32_t i, struct bseries *
 	int deleted = lo < b->ntomb && b->tomb[lo].idx == i;
 	if (deleted || (w && w->step <= 0))
 		w = NULL;
-	struct qthin th = { .at = INT64_MIN };
 	/* Size the arrays once from the chunk headers, then decode straight
 	 * into them (a query may read millions of samples). */
 	size_t want = out->n;
@@ -487,35 +517,31 @@ int block_series_samples_win(const struct block *b, uint32_t i, struct bseries *
 		if (c->maxt >= mint && c->mint <= maxt && (!w || qwin_reads(w, s, k)))
 			want += chunk_count((const uint8_t *)b->chk_map + c->off, c->len);
 	}
-	if (want > out->cap) {
-		out->cap = want;
-		out->t = xreallocarray(out->t, out->cap, sizeof(*out->t));
-		out->v = xreallocarray(out->v, out->cap, sizeof(*out->v));
-	}
+	room_for(out, want - out->n);
 	for (size_t k = 0; k < s->nchunks; k++) {
 		const struct bchunk *c = &s->chunks[k];
 		if (c->maxt < mint || c->mint > maxt || (w && !qwin_reads(w, s, k)))
 			continue;
 		struct chunk_iter it;
-		int64_t t;
-		double v;
-		int rc;
 		if (chunk_iter_init(&it, (const uint8_t *)b->chk_map + c->off, c->len) < 0)
 			return -EINVAL;
-		while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
-			if (t > maxt)
-				break;
-			if (t < mint)
-				continue;
-			if (w && !qwin_keep(w, &th, t, v, &t, &v))
-				continue;
-			put_sample(out, t, v);
-		}
-		if (rc < 0)
+		if (out->cap - out->n < it.n)	/* a header that undercounts */
+			room_for(out, it.n);
+		/* decode the whole chunk in place, then keep what is asked for */
+		size_t got, at = out->n, keep = out->n;
+		if (chunk_iter_read(&it, out->t + at, out->v + at, it.n, &got) < 0)
 			return -EINVAL;
+		size_t from = mint == INT64_MIN ? at : after(out->t, at, at + got, mint - 1);
+		size_t to = after(out->t, from, at + got, maxt);
+		if (w) {
+			keep = thin(w, out->t, out->v, keep, from, to);
+		} else {
+			memmove(out->t + keep, out->t + from, (to - from) * sizeof(*out->t));
+			memmove(out->v + keep, out->v + from, (to - from) * sizeof(*out->v));
+			keep += to - from;
+		}
+		out->n = keep;
 	}
-	if (w && th.have)
-		put_sample(out, th.pend_t, th.pend_v);
 	/* Drop deleted ranges. */
 	if (deleted) {
 		size_t keep = start;
