@@ -200,7 +200,7 @@ static void json_str(struct buf *b, const char *s)
 	buf_add_json_str(b, s, strlen(s));
 }
 
-/* Longest text json_point writes: ",[" + time (20) + ",\"" + value (32) + "\"]". */
+/* Room json_point asks for: ",[" + time (25) + ",\"" + value (below 48) + "\"]". */
 #define JSON_POINT_MAX 96
 
 /* Seconds as Prometheus writes them: whole part, then ".ddd" only when the
@@ -236,7 +236,7 @@ static int json_point(struct buf *b, int first, int64_t t, double v)
 	p += fmt_time(p, t);
 	*p++ = ',';
 	*p++ = '"';
-	p += pq_fmt_json_float(v, p, 40);
+	p += pq_fmt_json_float(v, p, 48);
 	*p++ = '"';
 	*p++ = ']';
 	b->len += (size_t)(p - p0);

@@ -94,10 +94,56 @@ static int scaled(uint64_t m, int e, int k, u128 *num, u128 *den, u128 *ulp, int
 	return 0;
 }
 
+static const char digit_pairs[201] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Write the n lowest decimal digits of d (n <= 20, leading zeros kept) at
+ * p, two at a time. */
+static void put_digits(uint64_t d, char *p, size_t n)
+{
+	while (n >= 2) {
+		unsigned r = (unsigned)(d % 100);
+		d /= 100;
+		n -= 2;
+		memcpy(p + n, digit_pairs + 2 * r, 2);
+	}
+	if (n)
+		p[0] = (char)('0' + (int)(d % 10));
+}
+
+/* Does the decimal d (in the units num/den is scaled to) lie within half an
+ * ulp of the value num/den, so that it reads back to the same double? Ties
+ * go to the even mantissa; the gap below a power of two is half as wide. */
+static int reads_back(u128 d, u128 num, u128 den, u128 ulp, int even, int narrow_below)
+{
+	u128 dd = d * den;
+	int above = dd >= num;
+	u128 diff = above ? dd - num : num - dd;
+	u128 d2 = (above || !narrow_below) ? 2 * diff : 4 * diff;
+	return d2 < ulp || (even && d2 == ulp);
+}
+
+/* q rounded half to even after dividing by f, given the remainder r of q's
+ * own division (q + r/den is the exact value): (q / f) with the fraction
+ * ((q % f) * den + r) / (f * den). */
+static inline __attribute__((always_inline)) uint64_t round_div(uint64_t q, u128 r, u128 den,
+    uint64_t f)
+{
+	uint64_t d = q / f;
+	u128 rem = (u128)(q % f) * den + r, half = (u128)f * den;
+	if (2 * rem > half || (2 * rem == half && (d & 1)))
+		d++;
+	return d;
+}
+
 /*
  * The shortest of v's correctly rounded 15, 16 or 17 significant digits that
  * reads back to v: digits (no trailing zeros) and the decimal exponent of the
- * first one. v finite and positive. Return 0, or -1 to use the slow path.
+ * first one. v finite and positive. The value is scaled once to 17 digits
+ * (q + r/den exactly); 15 and 16 digits are that rounded further. Return 0,
+ * or -1 to use the slow path.
  */
 static int fast_digits(double v, char *digits, size_t *nd, int *exp10)
 {
@@ -108,53 +154,44 @@ static int fast_digits(double v, char *digits, size_t *nd, int *exp10)
 		return -1;
 	uint64_t m = (bits & (((uint64_t)1 << 52) - 1)) | (uint64_t)1 << 52;
 	int e = ef - 1075;
-	/* the gap below v is half as wide when m is a power of two */
-	int narrow_below = m == (uint64_t)1 << 52 && ef > 1;
+	int narrow_below = m == (uint64_t)1 << 52 && ef > 1, even = !(m & 1);
 	/* estimate of floor(log10(v)), corrected below */
 	int x = (int)floor((ef - 1023) * 0.30102999566398120);
+	const uint64_t lo17 = 10000000000000000ull, hi17 = lo17 * 10;
+	u128 num, den, ulp, q;
+	int sh, tries = 0;
+	for (;;) {
+		if (scaled(m, e, 16 - x, &num, &den, &ulp, &sh) < 0)
+			return -1;
+		q = sh >= 0 ? num >> sh : num / den;
+		if (q >= hi17)
+			x++;
+		else if (q < lo17)
+			x--;
+		else
+			break;
+		if (++tries > 3)
+			return -1;
+	}
+	u128 r = num - q * den;
+	uint64_t q64 = (uint64_t)q;
 	for (int p = 15; p <= 17; p++) {
-		u128 lo = pow10u(p - 1), hi = lo * 10, num, den, ulp, q;
-		int tries = 0, sh;
-		for (;;) {
-			if (scaled(m, e, p - 1 - x, &num, &den, &ulp, &sh) < 0)
-				return -1;
-			q = sh >= 0 ? num >> sh : num / den;
-			if (q >= hi)
-				x++;
-			else if (q < lo)
-				x--;
-			else
-				break;
-			if (++tries > 3)
-				return -1;
-		}
-		u128 r = num - q * den;
-		if (2 * r > den || (2 * r == den && (q & 1)))
-			q++;
-		/* distance of the decimal from v, in units of 1/den */
-		u128 qd = q * den;
-		int above = qd >= num;
-		u128 diff = above ? qd - num : num - qd;
-		int even = !(m & 1);
-		u128 d2 = (above || !narrow_below) ? 2 * diff : 4 * diff;
-		if (!(d2 < ulp || (even && d2 == ulp)))
+		/* constant divisors, so the compiler multiplies instead */
+		uint64_t f = p == 15 ? 100 : p == 16 ? 10 : 1;
+		uint64_t d = p == 15 ? round_div(q64, r, den, 100) :
+		    p == 16 ? round_div(q64, r, den, 10) : round_div(q64, r, den, 1);
+		if (!reads_back((u128)d * f, num, den, ulp, even, narrow_below))
 			continue;
 		int x_out = x;
-		if (q == hi) {
-			q = lo;
+		uint64_t top = lo17 / f * 10;	/* 10^p */
+		if (d == top) {
+			d /= 10;
 			x_out++;
 		}
-		char tmp[20];
-		size_t n = 0;
-		uint64_t d = (uint64_t)q;	/* below 10^17 */
-		for (int i = 0; i < p; i++) {
-			tmp[p - 1 - i] = (char)('0' + (int)(d % 10));
-			d /= 10;
-		}
-		n = (size_t)p;
-		while (n > 1 && tmp[n - 1] == '0')
+		size_t n = (size_t)p;
+		put_digits(d, digits, n);
+		while (n > 1 && digits[n - 1] == '0')
 			n--;
-		memcpy(digits, tmp, n);
 		*nd = n;
 		*exp10 = x_out;
 		return 0;
@@ -201,10 +238,6 @@ static size_t put(char *buf, size_t n, const char *s, size_t len)
 	return len;
 }
 
-static const char digit_pairs[201] =
-    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-    "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-    "8081828384858687888990919293949596979899";
 
 size_t pq_fmt_u64(uint64_t u, char *p)
 {
@@ -251,7 +284,10 @@ size_t pq_fmt_float(double v, char *buf, size_t n)
 	size_t nd;
 	int exp;
 	shortest(v, digits, &nd, &exp);
-	char out[400];	/* '-' + "0." + 323 zeros + 17 digits at most */
+	char big[400];	/* '-' + "0." + 323 zeros + 17 digits at most */
+	/* write straight into buf when it surely fits (no copy: this runs
+	 * once per point of an answer) */
+	char *out = n >= 48 && exp > -20 && exp < 24 ? buf : big;
 	size_t o = 0;
 	if (v < 0)
 		out[o++] = '-';
@@ -273,6 +309,10 @@ size_t pq_fmt_float(double v, char *buf, size_t n)
 		out[o++] = '.';
 		memcpy(out + o, digits + exp + 1, nd - (size_t)exp - 1);
 		o += nd - (size_t)exp - 1;
+	}
+	if (out == buf) {
+		buf[o] = 0;
+		return o;
 	}
 	return put(buf, n, out, o);
 }
