@@ -338,6 +338,15 @@ static void result_json(struct buf *b, const struct pq_result *r)
 		break;
 	case PQ_VAL_VECTOR:
 	case PQ_VAL_MATRIX:
+		if (r->type == PQ_VAL_MATRIX) {
+			/* size the body once (about 30 bytes a point) instead of
+			 * growing a big answer by doubling */
+			size_t points = 0;
+			for (size_t i = 0; i < r->n; i++)
+				points += r->series[i].n;
+			if (points < b->cap / 32)
+				buf_reserve(b, points * 30 + r->n * 128);
+		}
 		buf_addc(b, '[');
 		for (size_t i = 0; i < r->n; i++) {
 			const struct pq_series *s = &r->series[i];

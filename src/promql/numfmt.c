@@ -241,32 +241,28 @@ static size_t put(char *buf, size_t n, const char *s, size_t len)
 
 size_t pq_fmt_u64(uint64_t u, char *p)
 {
-	char tmp[20];
-	size_t o = sizeof(tmp);
-	while (u >= 100) {
-		unsigned r = (unsigned)(u % 100);
-		u /= 100;
-		o -= 2;
-		memcpy(tmp + o, digit_pairs + 2 * r, 2);
-	}
-	if (u >= 10) {
-		o -= 2;
-		memcpy(tmp + o, digit_pairs + 2 * u, 2);
-	} else {
-		tmp[--o] = (char)('0' + u);
-	}
-	memcpy(p, tmp + o, sizeof(tmp) - o);
-	return sizeof(tmp) - o;
+	/* count the digits, then write them in place from the end (a
+	 * variable-length memcpy would be a library call per number) */
+	size_t n = 1;
+	for (uint64_t x = u; x >= 10 && n < 20; x /= 10)
+		n++;
+	put_digits(u, p, n);
+	return n;
 }
 
 /* Integers below 1e15 in plain decimal, as Go prints them. */
 static size_t fmt_int(double v, char *buf, size_t n)
 {
 	char tmp[24];
+	char *out = n >= sizeof(tmp) ? buf : tmp;	/* in place when it fits */
 	size_t o = 0;
 	if (v < 0)
-		tmp[o++] = '-';
-	o += pq_fmt_u64((uint64_t)fabs(v), tmp + o);
+		out[o++] = '-';
+	o += pq_fmt_u64((uint64_t)fabs(v), out + o);
+	if (out == buf) {
+		buf[o] = 0;
+		return o;
+	}
 	return put(buf, n, tmp, o);
 }
 
