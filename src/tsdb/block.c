@@ -527,10 +527,18 @@ int block_series_samples_win(const struct block *b, uint32_t i, struct bseries *
 			return -EINVAL;
 		if (out->cap - out->n < it.n)	/* a header that undercounts */
 			room_for(out, it.n);
-		/* decode the whole chunk in place, then keep what is asked for */
-		size_t got, at = out->n, keep = out->n;
-		if (chunk_iter_read(&it, out->t + at, out->v + at, it.n, &got) < 0)
-			return -EINVAL;
+		/* decode in place (in runs, stopping past maxt), then keep what
+		 * is asked for */
+		size_t got = 0, at = out->n, keep = out->n;
+		while (got < it.n) {
+			size_t run;
+			if (chunk_iter_read(&it, out->t + at + got, out->v + at + got,
+			    it.n - got < 64 ? it.n - got : 64, &run) < 0)
+				return -EINVAL;
+			got += run;
+			if (run == 0 || out->t[at + got - 1] > maxt)
+				break;
+		}
 		size_t from = mint == INT64_MIN ? at : after(out->t, at, at + got, mint - 1);
 		size_t to = after(out->t, from, at + got, maxt);
 		if (w) {
