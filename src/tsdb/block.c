@@ -406,7 +406,7 @@ static int qwin_reads(const struct qwin *w, const struct bseries *s, size_t k)
 	if (t == INT64_MAX)
 		return 0;
 	if (w->range > 0)
-		return t - w->range < c->maxt;
+		return t < c->maxt || (uint64_t)t - (uint64_t)c->maxt < (uint64_t)w->range;
 	return k + 1 == s->nchunks || t < s->chunks[k + 1].mint;
 }
 
@@ -438,7 +438,7 @@ static size_t after(const int64_t *t, size_t x, size_t hi, int64_t lim)
  * none): the next one along costs no division. */
 static int64_t instant_from(const struct qwin *w, int64_t prev, int64_t t)
 {
-	if (prev != INT64_MIN && t > prev && t - prev <= w->step)
+	if (prev != INT64_MIN && t > prev && (uint64_t)t - (uint64_t)prev <= (uint64_t)w->step)
 		return prev + w->step;
 	return qwin_next(w, t);
 }
@@ -458,8 +458,9 @@ static size_t thin(const struct qwin *w, int64_t *t, double *v, size_t keep, siz
 		T = instant_from(w, T, t[x]);
 		if (T == INT64_MAX)
 			break;
-		if (w->range > 0 && t[x] <= T - w->range) {
-			x = after(t, x, hi, T - w->range);
+		int64_t wstart = T < INT64_MIN + w->range ? INT64_MIN : T - w->range;
+		if (w->range > 0 && t[x] <= wstart) {
+			x = after(t, x, hi, wstart);
 			continue;
 		}
 		size_t end = after(t, x, hi, T);
