@@ -70,10 +70,17 @@ static enum MHD_Result on_arg(void *cls, enum MHD_ValueKind kind, const char *k,
 
 static enum MHD_Result respond(struct MHD_Connection *conn, struct http_resp *r)
 {
-	struct MHD_Response *mr = MHD_create_response_from_buffer(r->body.len,
-	    r->body.data ? r->body.data : (void *)(uintptr_t)"", MHD_RESPMEM_MUST_COPY);
-	if (!mr)
+	/* hand the body over instead of copying it: a range query answer can
+	 * be tens of megabytes */
+	size_t len = r->body.len;
+	char *data = len ? buf_detach(&r->body, NULL) : NULL;
+	struct MHD_Response *mr = data ?
+	    MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE) :
+	    MHD_create_response_from_buffer(0, (void *)(uintptr_t)"", MHD_RESPMEM_PERSISTENT);
+	if (!mr) {
+		free(data);
 		return MHD_NO;
+	}
 	MHD_add_response_header(mr, "Content-Type", r->content_type);
 	MHD_add_response_header(mr, "X-Content-Type-Options", "nosniff");
 	for (size_t i = 0; i < r->nheaders; i++)

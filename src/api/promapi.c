@@ -200,25 +200,63 @@ static void json_str(struct buf *b, const char *s)
 	buf_add_json_str(b, s, strlen(s));
 }
 
+/* Room json_point asks for: ",[" + time (25) + ",\"" + value (below 48) + "\"]". */
+#define JSON_POINT_MAX 96
+
+/* Seconds as Prometheus writes them: whole part, then ".ddd" only when the
+ * milliseconds are not zero (kept three digits wide: 60.500, 1.007). Writes
+ * at most 25 bytes at p; returns the count. */
+static size_t fmt_time(char *p, int64_t ms)
+{
+	uint64_t a = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
+	size_t n = 0;
+	if (ms < 0)
+		p[n++] = '-';
+	n += pq_fmt_u64(a / 1000, p + n);
+	unsigned frac = (unsigned)(a % 1000);
+	if (frac) {
+		p[n++] = '.';
+		p[n++] = (char)('0' + frac / 100);
+		p[n++] = (char)('0' + frac / 10 % 10);
+		p[n++] = (char)('0' + frac % 10);
+	}
+	return n;
+}
+
+/* Append "[t,\"v\"]" (after a comma unless first) straight into b's
+ * memory: a range answer holds millions of these. 0 or -E2BIG. */
+static int json_point(struct buf *b, int first, int64_t t, double v)
+{
+	if (b->size - b->len < JSON_POINT_MAX + 1 && buf_reserve(b, JSON_POINT_MAX) < 0)
+		return -E2BIG;
+	char *p = b->data + b->len, *p0 = p;
+	if (!first)
+		*p++ = ',';
+	*p++ = '[';
+	p += fmt_time(p, t);
+	*p++ = ',';
+	*p++ = '"';
+	p += pq_fmt_json_float(v, p, 48);
+	*p++ = '"';
+	*p++ = ']';
+	b->len += (size_t)(p - p0);
+	b->data[b->len] = 0;
+	return 0;
+}
+
 static void json_float_str(struct buf *b, double v)
 {
-	char f[512];
-	pq_fmt_json_float(v, f, sizeof(f));
+	char f[64];
+	size_t n = pq_fmt_json_float(v, f, sizeof(f));
 	buf_addc(b, '"');
-	buf_adds(b, f);
+	buf_add(b, f, n);
 	buf_addc(b, '"');
 }
 
-/* Seconds as Prometheus writes them: whole part, then ".ddd" only when the
- * milliseconds are not zero (kept three digits wide: 60.500, 1.007). */
 static void json_time(struct buf *b, int64_t ms)
 {
-	uint64_t a = ms < 0 ? (uint64_t)0 - (uint64_t)ms : (uint64_t)ms;
-	if (ms < 0)
-		buf_addc(b, '-');
-	buf_printf(b, "%llu", (unsigned long long)(a / 1000));
-	if (a % 1000)
-		buf_printf(b, ".%03u", (unsigned)(a % 1000));
+	char f[32];
+	buf_add(b, f, fmt_time(f, ms));
 }
 
 static void json_labels(struct buf *b, const struct labels *ls)
@@ -300,6 +338,15 @@ static void result_json(struct buf *b, const struct pq_result *r)
 		break;
 	case PQ_VAL_VECTOR:
 	case PQ_VAL_MATRIX:
+		if (r->type == PQ_VAL_MATRIX) {
+			/* size the body once (about 30 bytes a point) instead of
+			 * growing a big answer by doubling */
+			size_t points = 0;
+			for (size_t i = 0; i < r->n; i++)
+				points += r->series[i].n;
+			if (points < b->cap / 32)
+				buf_reserve(b, points * 30 + r->n * 128);
+		}
 		buf_addc(b, '[');
 		for (size_t i = 0; i < r->n; i++) {
 			const struct pq_series *s = &r->series[i];
@@ -315,11 +362,12 @@ static void result_json(struct buf *b, const struct pq_result *r)
 			}
 			buf_adds(b, ",\"values\":[");
 			for (size_t k = 0; k < s->n; k++) {
-				buf_adds(b, k ? ",[" : "[");
-				json_time(b, s->t[k]);
-				buf_addc(b, ',');
-				json_float_str(b, s->v[k]);
-				buf_addc(b, ']');
+				if (json_point(b, k == 0, s->t[k], s->v[k]) < 0) {
+					/* over the cap: an empty body makes promapi_handle
+					 * answer "response too large" */
+					buf_reset(b);
+					return;
+				}
 			}
 			buf_adds(b, "]}");
 		}

@@ -130,7 +130,19 @@ static void forward_api(struct web_state *s, const struct http_req *req, struct 
 		if (strlen(ctypes[i]) == h.ctype_len && memcmp(ctypes[i], in.data + sizeof(h), h.ctype_len) == 0)
 			r->content_type = ctypes[i];
 	r->status = (int)h.status;
-	buf_add(&r->body, in.data + sizeof(h) + h.ctype_len, in.len - sizeof(h) - h.ctype_len);
+	size_t off = sizeof(h) + h.ctype_len;
+	if (r->body.len == 0 && in.len - off <= r->body.cap) {
+		/* take the frame's buffer as the body: no second copy of a big answer */
+		memmove(in.data, in.data + off, in.len - off);
+		in.len -= off;
+		in.data[in.len] = 0;
+		in.cap = r->body.cap;
+		buf_free(&r->body);
+		r->body = in;
+		memset(&in, 0, sizeof(in));
+	} else {
+		buf_add(&r->body, in.data + off, in.len - off);
+	}
 out:
 	buf_free(&out);
 	buf_free(&in);

@@ -378,6 +378,68 @@ static int agg_count_values(struct pq_eval *ev, const struct pq_node *n, struct 
 	return 0;
 }
 
+#define SUM_TILE_CELLS 65536	/* group x step cells sum() keeps at once */
+
+/*
+ * sum(): the same additions as the general loop below (per group and step,
+ * series in input order, Kahan-compensated), but series by series over a
+ * tile of steps, so each series' values are read in order instead of one
+ * cache line per series per step.
+ */
+static int agg_sum(struct pq_eval *ev, const struct pq_val *in, const size_t *gid,
+    size_t ngroups, struct pq_ser *os)
+{
+	size_t tile = ngroups ? SUM_TILE_CELLS / ngroups : 1;
+	if (tile == 0)
+		tile = 1;
+	if (tile > ev->nsteps)
+		tile = ev->nsteps;
+	size_t cells = (ngroups ? ngroups : 1) * tile;
+	double *val = pq_alloc(ev, cells * sizeof(double));
+	double *c = pq_alloc(ev, cells * sizeof(double));
+	char *seen = pq_alloc(ev, cells);
+	for (size_t k0 = 0; k0 < ev->nsteps; k0 += tile) {
+		size_t nk = ev->nsteps - k0 < tile ? ev->nsteps - k0 : tile;
+		memset(seen, 0, cells);
+		for (size_t i = 0; i < in->n; i++) {
+			const uint8_t *ok = in->s[i].ok + k0;
+			const double *v = in->s[i].v + k0;
+			size_t base = gid[i] * tile;
+			int rc = pq_check(ev);	/* many series: look at the clock inside too */
+			if (rc < 0)
+				return rc;
+			for (size_t k = 0; k < nk; k++) {
+				if (!ok[k])
+					continue;
+				size_t x = base + k;
+				if (!seen[x]) {
+					seen[x] = 1;
+					val[x] = v[k];
+					c[x] = 0;
+				} else {
+					val[x] = kahan_inc(v[k], val[x], &c[x]);
+				}
+			}
+		}
+		for (size_t g = 0; g < ngroups; g++)
+			for (size_t k = 0; k < nk; k++) {
+				size_t x = g * tile + k;
+				if (!seen[x])
+					continue;
+				os[g].v[k0 + k] = val[x] + c[x];
+				os[g].ok[k0 + k] = 1;
+			}
+		/* one check per step, as the general loop does: the clock is
+		 * read every 256th */
+		for (size_t k = 0; k < nk; k++) {
+			int rc = pq_check(ev);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
+
 int pq_eval_agg(struct pq_eval *ev, const struct pq_node *n, struct pq_val *out)
 {
 	struct pq_val in, pv;
@@ -419,6 +481,8 @@ int pq_eval_agg(struct pq_eval *ev, const struct pq_node *n, struct pq_val *out)
 		if (by_name && in.s[i].drop_name)
 			o->drop_name = 1;
 	}
+	if (n->agg == PQ_AGG_SUM)
+		return agg_sum(ev, &in, gid, ngroups, os);
 	struct group *g = pq_alloc(ev, (ngroups ? ngroups : 1) * sizeof(struct group));
 	double **qv = NULL;
 	size_t *qn = NULL;

@@ -236,6 +236,14 @@ static int64_t at_time(const struct pq_eval *ev, enum pq_at at, int64_t at_ms)
 	return at == PQ_AT_START ? ev->qstart : at == PQ_AT_END ? ev->qend : at_ms;
 }
 
+/* The last evaluation instant (end itself only when end - start is a
+ * multiple of the step). Selects end there: a store may take the instants
+ * to be maxt - k * step (select_hints.step_ms) and skip what none reads. */
+static int64_t last_step(const struct pq_eval *ev)
+{
+	return pq_step_t(ev, ev->nsteps - 1);
+}
+
 static int do_select(struct pq_eval *ev, const struct pq_node *sel, int64_t mint, int64_t maxt,
     int64_t range, const char *func, struct storage_result **out)
 {
@@ -271,7 +279,7 @@ static int eval_vsel(struct pq_eval *ev, const struct pq_node *n, struct pq_val 
 	int64_t off = n->offset_ms;
 	int fixed = n->at != PQ_AT_NONE;
 	int64_t at = at_time(ev, n->at, n->at_ms);
-	int64_t tmin = (fixed ? at : ev->start) - off, tmax = (fixed ? at : ev->end) - off;
+	int64_t tmin = (fixed ? at : ev->start) - off, tmax = (fixed ? at : last_step(ev)) - off;
 	struct storage_result *r;
 	int rc = do_select(ev, n, tmin - ev->lookback + 1, tmax, 0, NULL, &r);
 	if (rc < 0)
@@ -347,7 +355,7 @@ static int eval_msel(struct pq_eval *ev, const struct pq_node *n, const char *fu
 	int64_t off = vs->offset_ms;
 	int fixed = vs->at != PQ_AT_NONE;
 	int64_t at = at_time(ev, vs->at, vs->at_ms);
-	int64_t tmin = (fixed ? at : ev->start) - off, tmax = (fixed ? at : ev->end) - off;
+	int64_t tmin = (fixed ? at : ev->start) - off, tmax = (fixed ? at : last_step(ev)) - off;
 	struct storage_result *r;
 	int rc = do_select(ev, vs, tmin - n->range_ms + 1, tmax, n->range_ms, func, &r);
 	if (rc < 0)
@@ -721,90 +729,4 @@ int pq_eval_range(struct storage *st, const struct pq_expr *e, int64_t start_ms,
 		return PQ_ERR_BAD_DATA;
 	}
 	return run(st, e, start_ms, end_ms, step_ms, 1, o, out, err, errsz);
-}
-
-void pq_fmt_json_float(double v, char *buf, size_t n)
-{
-	double a = fabs(v);
-	if (isnan(v) || isinf(v) || a == 0 || (a >= 1e-6 && a < 1e21)) {
-		pq_fmt_float(v, buf, n);
-		return;
-	}
-	/* Prometheus's JSON writer switches to Go's 'e' form out there:
-	 * shortest digits, "d.ddde-07" with at least two exponent digits */
-	char e[48];
-	for (int p = 15; p <= 17; p++) {
-		snprintf(e, sizeof(e), "%.*e", p - 1, v);
-		if (strtod(e, NULL) == v)
-			break;
-	}
-	char *x = strchr(e, 'e');
-	char mant[40];
-	size_t ml = (size_t)(x - e);
-	memcpy(mant, e, ml);
-	mant[ml] = 0;
-	if (strchr(mant, '.')) {
-		while (ml > 0 && mant[ml - 1] == '0')
-			mant[--ml] = 0;
-		if (ml > 0 && mant[ml - 1] == '.')
-			mant[--ml] = 0;
-	}
-	int exp = atoi(x + 1);
-	snprintf(buf, n, "%se%c%02d", mant, exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-}
-
-void pq_fmt_float(double v, char *buf, size_t n)
-{
-	if (isnan(v)) { snprintf(buf, n, "NaN"); return; }
-	if (isinf(v)) { snprintf(buf, n, v > 0 ? "+Inf" : "-Inf"); return; }
-	if (v == 0) { snprintf(buf, n, signbit(v) ? "-0" : "0"); return; }
-	if (fabs(v) < 1e15 && v == (double)(int64_t)v) {
-		snprintf(buf, n, "%lld", (long long)v);
-		return;
-	}
-	/* Shortest round-trip digits (Go 'f', -1): if 15 significant digits read
-	 * back exactly, their zero-stripped form is the shortest; else 16 or 17. */
-	char e[48];
-	for (int p = 15; p <= 17; p++) {
-		snprintf(e, sizeof(e), "%.*e", p - 1, v);
-		if (strtod(e, NULL) == v)
-			break;
-	}
-	char digits[24];
-	size_t nd = 0;
-	const char *c = e;
-	int neg = *c == '-';
-	if (neg)
-		c++;
-	for (; *c && *c != 'e'; c++)
-		if (*c >= '0' && *c <= '9' && nd < sizeof(digits) - 1)
-			digits[nd++] = *c;
-	while (nd > 1 && digits[nd - 1] == '0')
-		nd--;
-	int exp = atoi(c + 1);
-	char out[400];	/* '-' + "0." + 323 zeros + 17 digits at most */
-	size_t o = 0;
-	if (neg)
-		out[o++] = '-';
-	if (exp < 0) {
-		out[o++] = '0';
-		out[o++] = '.';
-		for (int i = 0; i < -exp - 1; i++)
-			out[o++] = '0';
-		memcpy(out + o, digits, nd);
-		o += nd;
-	} else if ((size_t)exp + 1 >= nd) {
-		memcpy(out + o, digits, nd);
-		o += nd;
-		for (size_t i = nd; i < (size_t)exp + 1; i++)
-			out[o++] = '0';
-	} else {
-		memcpy(out + o, digits, (size_t)exp + 1);
-		o += (size_t)exp + 1;
-		out[o++] = '.';
-		memcpy(out + o, digits + exp + 1, nd - (size_t)exp - 1);
-		o += nd - (size_t)exp - 1;
-	}
-	out[o] = 0;
-	snprintf(buf, n, "%s", out);
 }

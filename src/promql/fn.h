@@ -14,6 +14,8 @@ struct pq_window {
 	int64_t range;			/* window length, ms */
 	const struct labels *ls;	/* the series */
 	size_t step;			/* step index */
+	const uint32_t *drops;		/* for rate/increase: drops[i] - drops[0] values
+					 * lower than the one before in (0, i]; or NULL */
 };
 
 /* Compute one output value from a window; return 1 if there is one. */

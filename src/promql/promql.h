@@ -106,11 +106,15 @@ int pq_eval_range(struct storage *st, const struct pq_expr *e, int64_t start_ms,
     int64_t end_ms, int64_t step_ms, const struct pq_opts *o,
     struct pq_result *out /* out */, char *err, size_t errsz);
 /* Format a float as Prometheus writes sample values (Go 'f', -1: "0.1",
- * "1000000", "+Inf", "NaN") into buf (always NUL-terminated). */
-void pq_fmt_float(double v, char *buf, size_t n);
+ * "1000000", "+Inf", "NaN") into buf (always NUL-terminated, truncated to
+ * fit n). Return the length of the whole text (snprintf-like; it is below
+ * 400 bytes). */
+size_t pq_fmt_float(double v, char *buf, size_t n);
 /* The same as Prometheus's API JSON writes sample values: Go 'e' form below
  * 1e-6 and from 1e21 up ("1.5e-07", "1e+21"), else as pq_fmt_float. */
-void pq_fmt_json_float(double v, char *buf, size_t n);
+size_t pq_fmt_json_float(double v, char *buf, size_t n);
+/* Write u in decimal at p (at most 20 bytes, no NUL); return the count. */
+size_t pq_fmt_u64(uint64_t u, char *p);
 /* Free a result's contents; r may be NULL. */
 void pq_result_free(struct pq_result *r);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/xmalloc.h"
 #include "promql/eval.h"
 #include "promql/fn.h"
 
@@ -27,8 +28,26 @@ int pq_range_apply(struct pq_eval *ev, const struct pq_val *m, int keep_name,
 	out->type = PQ_VAL_VECTOR;
 	out->s = pq_alloc(ev, (m->nm ? m->nm : 1) * sizeof(struct pq_ser));
 	out->n = 0;
+	/* rate() and friends look for counter resets in every window: count
+	 * the drops once per series so that windows without any skip the scan */
+	int want_drops = fn == pq_w_extrapolated;
+	uint32_t *drops = NULL;
+	size_t dcap = 0;
+	int rc = 0;
 	for (size_t i = 0; i < m->nm; i++) {
 		const struct pq_raw *r = &m->m[i];
+		if (want_drops && r->n) {
+			if (r->n > dcap) {
+				dcap = r->n;
+				drops = xreallocarray(drops, dcap, sizeof(*drops));
+			}
+			uint32_t c = 0;
+			drops[0] = 0;
+			for (size_t k = 1; k < r->n; k++) {
+				c += r->v[k] < r->v[k - 1];
+				drops[k] = c;
+			}
+		}
 		struct pq_ser *o = &out->s[out->n];
 		o->ls = r->ls;
 		o->drop_name = r->drop_name || !keep_name;
@@ -47,25 +66,24 @@ int pq_range_apply(struct pq_eval *ev, const struct pq_val *m, int keep_name,
 				hi = lo;
 			while (hi < r->n && r->t[hi] <= T)
 				hi++;
-			struct pq_window w = { r->t + lo, r->v + lo, hi - lo, pq_step_t(ev, k), T, m->range, r->ls, k };
+			struct pq_window w = { r->t + lo, r->v + lo, hi - lo, pq_step_t(ev, k), T, m->range, r->ls, k,
+				want_drops ? drops + lo : NULL };
 			if (fn(ev, ctx, &w, &o->v[k])) {
 				o->ok[k] = 1;
 				any++;
 			}
 			/* long series with wide windows: look at the clock inside too */
-			if ((k & 63) == 63) {
-				int rc = pq_check(ev);
-				if (rc < 0)
-					return rc;
-			}
+			if ((k & 63) == 63 && (rc = pq_check(ev)) < 0)
+				goto out;
 		}
 		if (any)
 			out->n++;
-		int rc = pq_check(ev);
-		if (rc < 0)
-			return rc;
+		if ((rc = pq_check(ev)) < 0)
+			goto out;
 	}
-	return 0;
+out:
+	free(drops);
+	return rc;
 }
 
 /* rate/increase/delta: ctx points at an int: bit0 counter, bit1 rate. */
@@ -78,7 +96,7 @@ int pq_w_extrapolated(struct pq_eval *ev, const void *ctx, const struct pq_windo
 	size_t last = w->n - 1;
 	int64_t range_start = w->end - w->range, range_end = w->end;
 	double res = w->v[last] - w->v[0];
-	if (counter) {
+	if (counter && (!w->drops || w->drops[last] != w->drops[0])) {
 		double prev = w->v[0];
 		for (size_t i = 1; i < w->n; i++) {
 			if (w->v[i] < prev)

@@ -386,32 +386,119 @@ struct labels *block_series_labels(const struct block *b, const struct bseries *
 
 static int write_file(const char *path, const void *p, size_t n);
 
+/* Smallest evaluation instant >= x, or INT64_MAX when there is none. */
+static int64_t qwin_next(const struct qwin *w, int64_t x)
+{
+	if (x > w->last)
+		return INT64_MAX;
+	uint64_t d = (uint64_t)w->last - (uint64_t)x;
+	return (int64_t)((uint64_t)w->last - d / (uint64_t)w->step * (uint64_t)w->step);
+}
+
+/* Does any instant read chunk k of s? A range window (T - range, T] reads it
+ * when it overlaps the chunk; an instant-vector selector at T reads only the
+ * newest sample <= T, which lies in chunk k when the chunk starts at or
+ * before T and the next chunk (within this block) starts after T. */
+static int qwin_reads(const struct qwin *w, const struct bseries *s, size_t k)
+{
+	const struct bchunk *c = &s->chunks[k];
+	int64_t t = qwin_next(w, c->mint);
+	if (t == INT64_MAX)
+		return 0;
+	if (w->range > 0)
+		return t < c->maxt || (uint64_t)t - (uint64_t)c->maxt < (uint64_t)w->range;
+	return k + 1 == s->nchunks || t < s->chunks[k + 1].mint;
+}
+
+/* First index in [x, hi) of sorted t whose value is > lim (hi if none):
+ * galloping, so skipping a long run costs its logarithm. */
+static size_t after(const int64_t *t, size_t x, size_t hi, int64_t lim)
+{
+	size_t step = 1, lo = x;
+	while (lo + step < hi && t[lo + step] <= lim) {
+		lo += step;
+		step *= 2;
+	}
+	if (lo < hi && t[lo] <= lim)
+		lo++;
+	size_t top = lo - 1 + step < hi ? lo - 1 + step : hi;
+	if (top < lo)
+		top = lo;
+	while (lo < top) {
+		size_t mid = lo + (top - lo) / 2;
+		if (t[mid] <= lim)
+			lo = mid + 1;
+		else
+			top = mid;
+	}
+	return lo;
+}
+
+/* The first instant >= t, knowing the previous answer prev (INT64_MIN:
+ * none): the next one along costs no division. */
+static int64_t instant_from(const struct qwin *w, int64_t prev, int64_t t)
+{
+	if (prev != INT64_MIN && t > prev && (uint64_t)t - (uint64_t)prev <= (uint64_t)w->step)
+		return prev + w->step;
+	return qwin_next(w, t);
+}
+
+/*
+ * Keep, of the sorted samples t/v[x, hi), those some instant of w reads,
+ * moved down to start at index keep; return the new end. Range windows
+ * (T - range, T] keep every sample inside one. An instant-vector selector
+ * keeps the newest sample at or before each instant, and always the last
+ * one (the next chunk may start after the next instant).
+ */
+static size_t thin(const struct qwin *w, int64_t *t, double *v, size_t keep, size_t x,
+    size_t hi)
+{
+	int64_t T = INT64_MIN;
+	while (x < hi) {
+		T = instant_from(w, T, t[x]);
+		if (T == INT64_MAX)
+			break;
+		int64_t wstart = T < INT64_MIN + w->range ? INT64_MIN : T - w->range;
+		if (w->range > 0 && t[x] <= wstart) {
+			x = after(t, x, hi, wstart);
+			continue;
+		}
+		size_t end = after(t, x, hi, T);
+		if (w->range <= 0)
+			x = end - 1;	/* only the newest at or before T */
+		for (; x < end; x++, keep++) {
+			t[keep] = t[x];
+			v[keep] = v[x];
+		}
+	}
+	return keep;
+}
+
+/* Make room for n more samples in out. */
+static void room_for(struct samples *out, size_t n)
+{
+	if (out->cap - out->n >= n)
+		return;
+	out->cap = out->n + n;
+	out->t = xreallocarray(out->t, out->cap, sizeof(*out->t));
+	out->v = xreallocarray(out->v, out->cap, sizeof(*out->v));
+}
+
+
 int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
     int64_t mint, int64_t maxt, struct samples *out)
+{
+	return block_series_samples_win(b, i, s, mint, maxt, NULL, out);
+}
+
+int block_series_samples_win(const struct block *b, uint32_t i, struct bseries *s,
+    int64_t mint, int64_t maxt, const struct qwin *w, struct samples *out)
 {
 	size_t start = out->n;
 	if (block_index_series(&b->ix, i, s) < 0)
 		return -EINVAL;
-	for (size_t k = 0; k < s->nchunks; k++) {
-		const struct bchunk *c = &s->chunks[k];
-		if (c->maxt < mint || c->mint > maxt)
-			continue;
-		struct chunk_iter it;
-		int64_t t;
-		double v;
-		int rc;
-		if (chunk_iter_init(&it, (const uint8_t *)b->chk_map + c->off, c->len) < 0)
-			return -EINVAL;
-		while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
-			if (t > maxt)
-				break;
-			if (t >= mint)
-				samples_add(out, t, v);
-		}
-		if (rc < 0)
-			return -EINVAL;
-	}
-	/* Drop deleted ranges (tombstones are sorted by series index). */
+	/* Tombstones are sorted by series index. A deleted newest sample would
+	 * make an earlier chunk the one to read: no skipping then. */
 	size_t lo = 0, hi = b->ntomb;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
@@ -420,18 +507,63 @@ int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
 		else
 			hi = mid;
 	}
-	if (lo < b->ntomb && b->tomb[lo].idx == i) {
-		size_t w = start;
+	int deleted = lo < b->ntomb && b->tomb[lo].idx == i;
+	if (deleted || (w && w->step <= 0))
+		w = NULL;
+	/* Size the arrays once from the chunk headers, then decode straight
+	 * into them (a query may read millions of samples). */
+	size_t want = out->n;
+	for (size_t k = 0; k < s->nchunks; k++) {
+		const struct bchunk *c = &s->chunks[k];
+		if (c->maxt >= mint && c->mint <= maxt && (!w || qwin_reads(w, s, k)))
+			want += chunk_count((const uint8_t *)b->chk_map + c->off, c->len);
+	}
+	room_for(out, want - out->n);
+	for (size_t k = 0; k < s->nchunks; k++) {
+		const struct bchunk *c = &s->chunks[k];
+		if (c->maxt < mint || c->mint > maxt || (w && !qwin_reads(w, s, k)))
+			continue;
+		struct chunk_iter it;
+		if (chunk_iter_init(&it, (const uint8_t *)b->chk_map + c->off, c->len) < 0)
+			return -EINVAL;
+		if (out->cap - out->n < it.n)	/* a header that undercounts */
+			room_for(out, it.n);
+		/* decode in place (in runs, stopping past maxt), then keep what
+		 * is asked for */
+		size_t got = 0, at = out->n, keep = out->n;
+		while (got < it.n) {
+			size_t run;
+			if (chunk_iter_read(&it, out->t + at + got, out->v + at + got,
+			    it.n - got < 64 ? it.n - got : 64, &run) < 0)
+				return -EINVAL;
+			got += run;
+			if (run == 0 || out->t[at + got - 1] > maxt)
+				break;
+		}
+		size_t from = mint == INT64_MIN ? at : after(out->t, at, at + got, mint - 1);
+		size_t to = after(out->t, from, at + got, maxt);
+		if (w) {
+			keep = thin(w, out->t, out->v, keep, from, to);
+		} else {
+			memmove(out->t + keep, out->t + from, (to - from) * sizeof(*out->t));
+			memmove(out->v + keep, out->v + from, (to - from) * sizeof(*out->v));
+			keep += to - from;
+		}
+		out->n = keep;
+	}
+	/* Drop deleted ranges. */
+	if (deleted) {
+		size_t keep = start;
 		for (size_t k = start; k < out->n; k++) {
 			int gone = 0;
 			for (size_t x = lo; x < b->ntomb && b->tomb[x].idx == i && !gone; x++)
 				gone = out->t[k] >= b->tomb[x].mint && out->t[k] <= b->tomb[x].maxt;
 			if (!gone) {
-				out->t[w] = out->t[k];
-				out->v[w++] = out->v[k];
+				out->t[keep] = out->t[k];
+				out->v[keep++] = out->v[k];
 			}
 		}
-		out->n = w;
+		out->n = keep;
 	}
 	return 0;
 }

@@ -112,6 +112,19 @@ struct labels *block_series_labels(const struct block *b, const struct bseries *
 int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
     int64_t mint, int64_t maxt, struct samples *out);
 
+/* Where a range query evaluates (from select_hints), so a select can skip
+ * chunks no evaluation step reads. */
+struct qwin {
+	int64_t step;	/* ms between evaluation instants, > 0 */
+	int64_t last;	/* the last instant (the select's maxt); the others are last - k*step */
+	int64_t range;	/* range-vector window (T - range, T]; 0: instant-vector selector,
+			 * which reads only the newest sample at or before each T */
+};
+/* block_series_samples, leaving out chunks no instant of w reads (w may be
+ * NULL: all of them). The engine's answer from the rest is the same. */
+int block_series_samples_win(const struct block *b, uint32_t i, struct bseries *s,
+    int64_t mint, int64_t maxt, const struct qwin *w, struct samples *out);
+
 struct block_writer;
 /* Start a block for the window [wmint, wmaxt] under dbdir. 0 or -errno. */
 int block_writer_new(const char *dbdir, int64_t wmint, int64_t wmaxt, uint32_t level,

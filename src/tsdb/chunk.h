@@ -95,6 +95,11 @@ int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len);
 /* Read the next sample: 1 with t and v set, 0 at the end, -EINVAL if the chunk
  * is corrupt (never reads past len). */
 int chunk_iter_next(struct chunk_iter *it, int64_t *t /* out */, double *v /* out */);
+/* Read up to max samples into t[] and v[], *got of them: 0 (at the end
+ * when *got < max), or -EINVAL if the chunk is corrupt (the first *got
+ * samples are good). The bulk form of chunk_iter_next, for queries. */
+int chunk_iter_read(struct chunk_iter *it, int64_t *t /* out */, double *v /* out */,
+    size_t max, size_t *got /* out */);
 /* Samples in a chunk by its header, or 0 if the header is malformed. */
 uint32_t chunk_count(const void *p, size_t len);
 

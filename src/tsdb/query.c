@@ -27,8 +27,14 @@ static void acc_add(struct qacc *a, struct labels *ls, struct samples *sm)
 	if (at) {
 		labels_free(ls);
 		struct samples *dst = &a->s[at - 1];
-		for (size_t i = 0; i < sm->n; i++)
-			samples_add(dst, sm->t[i], sm->v[i]);
+		if (dst->n + sm->n > dst->cap) {
+			dst->cap = dst->n + sm->n;
+			dst->t = xreallocarray(dst->t, dst->cap, sizeof(*dst->t));
+			dst->v = xreallocarray(dst->v, dst->cap, sizeof(*dst->v));
+		}
+		memcpy(dst->t + dst->n, sm->t, sm->n * sizeof(*sm->t));
+		memcpy(dst->v + dst->n, sm->v, sm->n * sizeof(*sm->v));
+		dst->n += sm->n;
 		samples_free(sm);
 		return;
 	}
@@ -51,7 +57,7 @@ static int overlaps(const struct block *b, int64_t mint, int64_t maxt)
 }
 
 static void gather(struct tsdb *db, const struct matcher *ms, size_t nm, int64_t mint,
-    int64_t maxt, struct qacc *a)
+    int64_t maxt, const struct qwin *w, struct qacc *a)
 {
 	struct ixreader ix;
 	struct postings p = { 0 };
@@ -70,7 +76,7 @@ static void gather(struct tsdb *db, const struct matcher *ms, size_t nm, int64_t
 		ix_select(&ix, ms, nm, &p);
 		for (size_t i = 0; i < p.n; i++) {
 			struct samples sm = { 0 };
-			if (block_series_samples(b, p.v[i], &bs, mint, maxt, &sm) == 0 && sm.n)
+			if (block_series_samples_win(b, p.v[i], &bs, mint, maxt, w, &sm) == 0 && sm.n)
 				acc_add(a, block_series_labels(b, &bs), &sm);
 			samples_free(&sm);
 		}
@@ -110,7 +116,14 @@ int tsdb_q_select(void *impl, const struct matcher *ms, size_t nm, int64_t mint,
 	(void)errsz;
 	hmap_init(&a.by_key);
 	buf_init(&a.key, (size_t)1 << 24);
-	gather(db, ms, nm, mint, maxt, &a);
+	/* A range query's engine reads only around its evaluation instants:
+	 * blocks may skip the chunks it would not look at. */
+	struct qwin win = { 0 }, *w = NULL;
+	if (hints && hints->step_ms > 0 && hints->range_ms >= 0) {
+		win = (struct qwin){ .step = hints->step_ms, .last = maxt, .range = hints->range_ms };
+		w = &win;
+	}
+	gather(db, ms, nm, mint, maxt, w, &a);
 	size_t total = 0;
 	for (size_t i = 0; i < a.n; i++) {
 		samples_sort_dedup(&a.s[i]);
