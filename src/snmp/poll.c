@@ -37,6 +37,7 @@ struct ptable {
 	struct hmap rows;		/* index -> struct row, this cycle */
 	int relabel;			/* label columns are walked this cycle */
 	int stale;			/* a row had no cached labels: relabel next cycle */
+	size_t nrowlabels;		/* label columns indexed like the rows (not lookups) */
 	int *from_label;		/* per metric: label column an info metric reads, or -1 */
 };
 
@@ -449,6 +450,30 @@ static void free_rows(struct ptable *t)
 	hmap_init(&t->rows);
 }
 
+/* The label-cache key of lookup column li's row ix: "\x01<li>:<ix>", which
+ * no table row (digits and dots) can be. Static buffer: use before the next call. */
+static const char *lookup_key(size_t li, const char *ix)
+{
+	static char k[SNMP_OID_STR_MAX + 16];
+	snprintf(k, sizeof(k), "\x01%zu:%s", li, ix);
+	return k;
+}
+
+/* Value of lookup label li for a row whose index labels are idx[0..nidx). */
+static const char *lookup_value(const struct ptable *t, size_t li, const struct label *idx,
+    size_t nidx)
+{
+	const char *want = t->pt->index[t->pt->labels[li].by_index];
+	for (size_t i = 0; i < nidx; i++) {
+		if (strcmp(idx[i].name, want) != 0)
+			continue;
+		const char *k = lookup_key(li, idx[i].value);
+		char **lv = hmap_get(&t->cache, k, strlen(k));
+		return lv ? lv[li] : NULL;
+	}
+	return NULL;
+}
+
 static void emit_table(struct pdev *d, struct ptable *t)
 {
 	const struct prof_table *pt = t->pt;
@@ -461,16 +486,21 @@ static void emit_table(struct pdev *d, struct ptable *t)
 	while (hmap_next(&t->rows, &it, &k, &kl, &v)) {
 		struct row *r = v;
 		char **lv = hmap_get(&t->cache, k, kl);
-		if (!lv && pt->nlabels)
+		if (!lv && t->nrowlabels)
 			t->stale = 1;
 		size_t n = 2;
 		l[0].name = "__name__";
 		l[1].name = "instance";
 		l[1].value = d->name;
-		n += index_labels(pt, k, l + 2, parts);
-		for (size_t i = 0; i < pt->nlabels && lv; i++) {
+		size_t nidx = index_labels(pt, k, l + 2, parts);
+		n += nidx;
+		for (size_t i = 0; i < pt->nlabels; i++) {
+			const char *val = pt->labels[i].by_index >= 0 ?
+			    lookup_value(t, i, l + 2, nidx) : lv ? lv[i] : NULL;
+			if (!val)
+				continue;
 			l[n].name = pt->labels[i].name;
-			l[n++].value = lv[i];
+			l[n++].value = val;
 		}
 		/* The row's labels are hashed once; each metric adds its name (and
 		 * info value) to make its series identity for staleness tracking. */
@@ -633,10 +663,13 @@ static int select_profiles(struct pdev *d, const struct snmp_oid *objid)
 			hmap_init(&t->next);
 			hmap_init(&t->rows);
 			t->from_label = xcalloc(t->pt->nmetrics, sizeof(int));
+			for (size_t k = 0; k < t->pt->nlabels; k++)
+				t->nrowlabels += t->pt->labels[k].by_index < 0;
 			for (size_t m = 0; m < t->pt->nmetrics; m++) {
 				t->from_label[m] = -1;
 				for (size_t k = 0; k < t->pt->nlabels; k++)
 					if (t->pt->metrics[m].type == PROF_INFO &&
+					    t->pt->labels[k].by_index < 0 &&
 					    snmp_oid_cmp(&t->pt->metrics[m].oid, &t->pt->labels[k].oid) == 0)
 						t->from_label[m] = (int)k;
 			}
@@ -695,12 +728,16 @@ static int on_tab_vb(void *ctx, size_t col, const struct snmp_varbind *vb)
 	size_t il = strlen(ix);
 	if (which >= t->pt->nmetrics) {
 		size_t li = which - t->pt->nmetrics;
-		char **lv = hmap_get(&t->next, ix, il);
+		const char *key = ix;
+		if (t->pt->labels[li].by_index >= 0)
+			key = lookup_key(li, ix);	/* a lookup column: kept apart from the rows */
+		size_t kl = strlen(key);
+		char **lv = hmap_get(&t->next, key, kl);
 		if (!lv) {
 			if (t->next.len >= SNMP_POLL_ROWS_MAX)
 				return 0;
 			lv = xcalloc(t->pt->nlabels, sizeof(char *));
-			hmap_put(&t->next, ix, il, lv);
+			hmap_put(&t->next, key, kl, lv);
 		}
 		free(lv[li]);
 		lv[li] = value_text(&vb->val);

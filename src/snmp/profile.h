@@ -13,6 +13,7 @@
  *       index: [ifIndex]            # labels for the index sub-identifiers
  *       labels:                     # string columns of the same index, cached
  *         ifName: 1.3.6.1.2.1.31.1.1.1.1
+ *         portName: {oid: 1.0.8802.1.1.2.1.3.7.1.3, index: localPort}  # lookup
  *       metrics:
  *         - {name: ifHCInOctets, oid: 1.3.6.1.2.1.31.1.1.1.6, type: counter}
  *
@@ -20,6 +21,9 @@
  * string value becomes a label named after the metric, value 1). A metric
  * with `unsigned: true` reads a negative INTEGER as its unsigned 32-bit
  * value (agents whose Integer32 counts wrapped past 2^31).
+ * A label written {oid, index: LABEL} is a lookup: its column belongs to
+ * another table whose index is the value of this table's index label LABEL
+ * (LLDP's lldpRemLocalPortNum -> lldpLocPortId); walked with the labels.
  * If an index has a different number of sub-identifiers than `index` names,
  * the whole dotted suffix goes to the first index label.
  */
@@ -48,6 +52,8 @@ struct prof_metric {
 struct prof_label {
 	char *name;		/* label name */
 	struct snmp_oid oid;	/* string column indexed like the table */
+	int by_index;		/* -1; else the column belongs to another table and is
+				 * indexed by the value of index label by_index (a lookup) */
 };
 
 struct prof_table {

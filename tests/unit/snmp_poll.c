@@ -26,6 +26,11 @@ static pid_t sim_pid;		/* the simulator */
 static char sim_addr[64];	/* its "127.0.0.1:PORT" */
 
 static const char *const sw_rec =
+	"1.0.8802.1.1.2.1.3.7.1.3.7|4|Gi0/7\n"
+	"1.0.8802.1.1.2.1.4.1.1.4.300.7.1|2|4\n"
+	"1.0.8802.1.1.2.1.4.1.1.6.300.7.1|2|5\n"
+	"1.0.8802.1.1.2.1.4.1.1.7.300.7.1|4|xe-0/0/1\n"
+	"1.0.8802.1.1.2.1.4.1.1.9.300.7.1|4|core1\n"
 	"1.3.6.1.2.1.1.1.0|4|Cisco IOS Software, C3560 Software\n"
 	"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.9.1.634\n"
 	"1.3.6.1.2.1.1.3.0|67|123456\n"
@@ -201,6 +206,10 @@ T_TEST(poll_switch_and_server_samples)
 	T_CHECK(has(&m, "ciscoMemoryPoolUsed{ciscoMemoryPoolName=\"Processor\", "
 	    "ciscoMemoryPoolType=\"1\", instance=\"sw1\"} 1000"));
 	T_CHECK(has(&m, "sysUpTime{instance=\"sw1\"} 123456"));
+	/* LLDP neighbour: the local port's name is looked up by port number */
+	T_CHECK(has(&m, "lldpRemSysName{instance=\"sw1\", lldpLocPortId=\"Gi0/7\", lldpRemIndex=\"1\", "
+	    "lldpRemLocalPortNum=\"7\", lldpRemPortId=\"xe-0/0/1\", lldpRemSysName=\"core1\", "
+	    "lldpRemTimeMark=\"300\"} 1"));
 	T_CHECK(has(&m, "snmp_device_info{instance=\"sw1\", sysDescr=\"Cisco IOS Software, C3560 "
 	    "Software\", sysName=\"sw1.example\", sysObjectID=\"1.3.6.1.4.1.9.1.634\"} 1"));
 	T_CHECK(has(&m, "snmp_up{instance=\"sw1\"} 1"));
@@ -238,6 +247,9 @@ T_TEST(poll_switch_and_server_samples)
 	if (at)
 		r2 = strtoull(at + 27, NULL, 10);
 	T_CHECK(r1 > 0 && r2 - r1 < r1);
+	T_CHECK(has(&m, "lldpRemPortIdSubtype{instance=\"sw1\", lldpLocPortId=\"Gi0/7\", "
+	    "lldpRemIndex=\"1\", lldpRemLocalPortNum=\"7\", lldpRemPortId=\"xe-0/0/1\", "
+	    "lldpRemSysName=\"core1\", lldpRemTimeMark=\"300\"} 5"));
 	T_CHECK(has(&m, "ifHCInOctets{ifAlias=\"uplink to core\", ifDescr=\"GigabitEthernet0/1\", "
 	    "ifIndex=\"1\", ifName=\"Gi0/1\", instance=\"sw1\"}"));
 	buf_free(&met);
@@ -560,6 +572,10 @@ T_TEST(profile_errors_say_where)
 	const char *bad3 = "profile: x\nscalars: [ {name: m\n";
 	T_EQ_INT(snmp_profile_parse(bad3, strlen(bad3), "z.yml", &p, err, sizeof(err)), -EINVAL);
 	T_CHECK(strncmp(err, "z.yml:", 6) == 0);
+	const char *bad4 = "profile: x\ntables:\n  - name: t\n    index: [i]\n    labels:\n"
+	    "      l: {oid: 1.3.6.1.2, index: j}\n    metrics:\n      - {name: m, oid: 1.3.6.1.3}\n";
+	T_EQ_INT(snmp_profile_parse(bad4, strlen(bad4), "w.yml", &p, err, sizeof(err)), -EINVAL);
+	T_CHECK(strstr(err, "w.yml:6:") != NULL && strstr(err, "index labels") != NULL);
 	const char *ok = "profile: x\nmatch:\n  sysDescr: \"^Linux\"\nscalars:\n"
 	    "  - {name: m, oid: 1.3.6.1.2.1.1.3.0}\n";
 	T_EQ_INT(snmp_profile_parse(ok, strlen(ok), "ok.yml", &p, err, sizeof(err)), 0);
@@ -569,7 +585,7 @@ T_TEST(profile_errors_say_where)
 	/* every shipped profile loads */
 	struct snmp_profiles ps;
 	T_EQ_INT(snmp_profiles_load_dir("profiles", &ps, err, sizeof(err)), 0);
-	T_CHECK(ps.n >= 8);
+	T_CHECK(ps.n >= 19);
 	T_CHECK(snmp_profiles_find(&ps, "if_mib") != NULL);
 	snmp_profiles_free(&ps);
 }
