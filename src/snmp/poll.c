@@ -39,6 +39,19 @@ struct ptable {
 	int stale;			/* a row had no cached labels: relabel next cycle */
 	size_t nrowlabels;		/* label columns indexed like the rows (not lookups) */
 	int *from_label;		/* per metric: label column an info metric reads, or -1 */
+	struct hmap sent;		/* row hash -> struct rowrec: what each row last sent */
+};
+
+/* Staleness of table series is tracked per row, not per series: the row's
+ * labels once, and which of its metrics were sent (a 48-port switch has ~50
+ * rows but ~1,500 series). A row that is not sent again, or comes back with
+ * other labels (its hash changes), gets a staleness marker per metric. */
+struct rowrec {
+	uint64_t cycle;			/* d->cycle when last sent */
+	struct labels *base;		/* the row's labels without __name__, owned */
+	uint8_t *sent;			/* per metric: sent the last time */
+	char **info;			/* per metric: value of an info metric not read from a
+					 * label column, as last sent (owned); NULL if none */
 };
 
 struct scalar {
@@ -81,7 +94,9 @@ struct pdev {
 	struct labels *ls;		/* scratch label set for samples */
 	/* Staleness, as Prometheus does for a scrape: a series sent last cycle
 	 * but not this one (row gone, label changed, device down) gets a
-	 * staleness marker. Keyed by labels_hash; steady state allocates nothing. */
+	 * staleness marker. Table series are tracked per row (struct rowrec);
+	 * these are the rest (scalars, snmp_device_info). Keyed by labels_hash;
+	 * steady state allocates nothing. */
 	struct hmap series;		/* labels_hash -> struct seen, every live series */
 	struct ord *order;		/* last cycle's series in the order they were sent */
 	size_t norder, caporder;	/* entries in order, slots */
@@ -331,11 +346,27 @@ static void send_stale(struct pdev *d)
 	d->oi = 0;
 }
 
+static struct labels *build_ls(struct pdev *d, const struct label *v, size_t n);
+
 /* Send one sample with the n labels in v (name first); empty values dropped.
  * Health series (snmp_up, snmp_scrape_*) go through emit_health instead: they
  * are sent every cycle and never go stale. */
 static void emit_labels(struct pdev *d, struct label *v, size_t n, double val, int tracked,
     uint64_t h)
+{
+	struct labels *ls = build_ls(d, v, n);
+	struct snmp_poller *p = d->p;
+	if (tracked)
+		track(d, ls, h ? h : series_hash(ls));
+	if (p->sink.add(p->sink.ctx, ls, d->start_wall, val) < 0)
+		p->sink_errors++;
+	else
+		p->samples++;
+}
+
+/* The n labels in v, sorted by name into d->ls; empty values dropped, and a
+ * repeated name keeps the first one given (profile order). */
+static struct labels *build_ls(struct pdev *d, const struct label *v, size_t n)
 {
 	struct labels *ls = d->ls;
 	size_t k = 0;
@@ -355,13 +386,7 @@ static void emit_labels(struct pdev *d, struct label *v, size_t n, double val, i
 		k++;
 	}
 	ls->n = k;
-	struct snmp_poller *p = d->p;
-	if (tracked)
-		track(d, ls, h ? h : series_hash(ls));
-	if (p->sink.add(p->sink.ctx, ls, d->start_wall, val) < 0)
-		p->sink_errors++;
-	else
-		p->samples++;
+	return ls;
 }
 
 static void emit(struct pdev *d, struct label *v, size_t n, double val)
@@ -474,6 +499,113 @@ static const char *lookup_value(const struct ptable *t, size_t li, const struct 
 	return NULL;
 }
 
+/* A staleness marker for metric m of a row as it was last sent. */
+static void row_stale(struct pdev *d, const struct ptable *t, const struct rowrec *rr, size_t m)
+{
+	struct label l[SAMPLE_LABELS];
+	const char *name = t->pt->metrics[m].name;
+	size_t n = 0;
+	l[n].name = "__name__";
+	l[n++].value = name;
+	if (rr->info && rr->info[m]) {
+		l[n].name = name;	/* first, as when it was sent */
+		l[n++].value = rr->info[m];
+	}
+	for (size_t i = 0; i < rr->base->n && n < SAMPLE_LABELS; i++)
+		l[n++] = rr->base->v[i];
+	struct snmp_poller *p = d->p;
+	if (p->sink.add(p->sink.ctx, build_ls(d, l, n), d->start_wall, stale_nan()) < 0)
+		p->sink_errors++;
+	else
+		d->stale_sent++;
+}
+
+/* The record of the row whose labels (without __name__) are v[0..n) and hash
+ * rowh; made on first sight. */
+static struct rowrec *row_record(struct pdev *d, struct ptable *t, uint64_t rowh,
+    const struct label *v, size_t n)
+{
+	struct rowrec *rr = hmap_get(&t->sent, &rowh, sizeof(rowh));
+	if (rr)
+		return rr;
+	rr = xcalloc(1, sizeof(*rr));
+	rr->cycle = d->cycle - 1;
+	rr->base = labels_dup(build_ls(d, v, n));
+	rr->sent = xcalloc(t->pt->nmetrics ? t->pt->nmetrics : 1, 1);
+	hmap_put(&t->sent, &rowh, sizeof(rowh), rr);
+	return rr;
+}
+
+/* Metric m of the row is not sent this cycle: stale it if it was last time. */
+static void row_unsend(struct pdev *d, struct ptable *t, struct rowrec *rr, size_t m)
+{
+	if (rr->cycle == d->cycle || !rr->sent[m])
+		return;		/* the row was seen already this cycle: keep what it sent */
+	row_stale(d, t, rr, m);
+	rr->sent[m] = 0;
+	if (rr->info) {
+		free(rr->info[m]);
+		rr->info[m] = NULL;
+	}
+}
+
+/* Metric m of the row is sent this cycle, with info (an info metric's value
+ * when it is not a label column, else NULL): a changed info value is a new
+ * series, so the old one goes stale. */
+static void row_send(struct pdev *d, struct ptable *t, struct rowrec *rr, size_t m,
+    const char *info)
+{
+	const char *old = rr->info ? rr->info[m] : NULL;
+	if (rr->sent[m] && old && (!info || strcmp(old, info) != 0))
+		row_stale(d, t, rr, m);
+	if (info && !(old && strcmp(old, info) == 0)) {
+		if (!rr->info)
+			rr->info = xcalloc(t->pt->nmetrics, sizeof(char *));
+		free(rr->info[m]);
+		rr->info[m] = xstrdup(info);
+	}
+	rr->sent[m] = 1;
+}
+
+static void free_rowrec(struct rowrec *rr, size_t nmetrics)
+{
+	if (!rr)
+		return;
+	for (size_t m = 0; rr->info && m < nmetrics; m++)
+		free(rr->info[m]);
+	free(rr->info);
+	free(rr->sent);
+	labels_free(rr->base);
+	free(rr);
+}
+
+/* End of a cycle (or the table going away, all = 1): rows not sent this cycle
+ * get a staleness marker per metric they last sent, and are forgotten.
+ * With emit = 0 nothing is sent (the poller is being freed). */
+static void sweep_rows(struct pdev *d, struct ptable *t, int all, int emit)
+{
+	uint64_t gone[64];	/* delete after iterating, in batches */
+	size_t ngone;
+	do {
+		size_t it = 0;
+		const char *k;
+		size_t kl;
+		void *v;
+		ngone = 0;
+		while (ngone < 64 && hmap_next(&t->sent, &it, &k, &kl, &v)) {
+			struct rowrec *rr = v;
+			if (!all && rr->cycle == d->cycle)
+				continue;
+			for (size_t m = 0; emit && m < t->pt->nmetrics; m++)
+				if (rr->sent[m])
+					row_stale(d, t, rr, m);
+			memcpy(&gone[ngone++], k, sizeof(uint64_t));
+		}
+		for (size_t i = 0; i < ngone; i++)
+			free_rowrec(hmap_del(&t->sent, &gone[i], sizeof(uint64_t)), t->pt->nmetrics);
+	} while (ngone == 64);
+}
+
 static void emit_table(struct pdev *d, struct ptable *t)
 {
 	const struct prof_table *pt = t->pt;
@@ -502,23 +634,24 @@ static void emit_table(struct pdev *d, struct ptable *t)
 			l[n].name = pt->labels[i].name;
 			l[n++].value = val;
 		}
-		/* The row's labels are hashed once; each metric adds its name (and
-		 * info value) to make its series identity for staleness tracking. */
+		/* The row's labels are hashed once: its identity for staleness. */
 		uint64_t rowh = 0x6a09e667f3bcc908ull;
 		for (size_t i = 1; i < n; i++)
 			if (l[i].value)
 				rowh = mix_str(mix_str(rowh, l[i].name), l[i].value);
+		struct rowrec *rr = row_record(d, t, rowh, l + 1, n - 1);
 		for (size_t m = 0; m < pt->nmetrics; m++) {
 			const struct prof_metric *pm = &pt->metrics[m];
 			const char *info = NULL;
 			if (pm->type == PROF_INFO) {
 				info = t->from_label[m] >= 0 ? (lv ? lv[t->from_label[m]] : NULL) :
 				    r->info[m];
-				if (!info)
-					continue;
-			} else if (!r->have[m]) {
+			}
+			if (pm->type == PROF_INFO ? !info : !r->have[m]) {
+				row_unsend(d, t, rr, m);
 				continue;
 			}
+			row_send(d, t, rr, m, t->from_label[m] < 0 ? info : NULL);
 			l[0].value = pm->name;
 			size_t nn = n;
 			if (info) {
@@ -528,13 +661,11 @@ static void emit_table(struct pdev *d, struct ptable *t)
 				l[2].value = info;
 				nn++;
 			}
-			uint64_t h = mix_str(rowh, pm->name);
-			if (info)
-				h = mix_str(h, info);
-			emit_labels(d, l, nn, info ? 1 : r->v[m], 1, h | 1);
+			emit_labels(d, l, nn, info ? 1 : r->v[m], 0, 0);
 			if (info)
 				memmove(l + 2, l + 3, (n - 2) * sizeof(l[0]));
 		}
+		rr->cycle = d->cycle;
 	}
 }
 
@@ -555,6 +686,7 @@ static void finish_cycle(struct pdev *d)
 		}
 		if (d->up)
 			emit_table(d, t);
+		sweep_rows(d, t, 0, 1);
 		free_rows(t);
 	}
 	if (d->up) {
@@ -599,10 +731,14 @@ static int in_list(char **v, size_t n, const char *s)
 	return 0;
 }
 
-static void clear_tables(struct pdev *d)
+/* Drop the device's tables; emit: first send staleness markers for every
+ * row they sent (profiles changed), not when the poller is being freed. */
+static void clear_tables(struct pdev *d, int emit)
 {
 	for (size_t i = 0; i < d->ntables; i++) {
 		struct ptable *t = &d->tables[i];
+		sweep_rows(d, t, 1, emit);
+		hmap_free(&t->sent, NULL);
 		free_labelmap(&t->cache, t->pt->nlabels);
 		free_labelmap(&t->next, t->pt->nlabels);
 		free_rows(t);
@@ -641,7 +777,7 @@ static int select_profiles(struct pdev *d, const struct snmp_oid *objid)
 		free(sel);
 		return 0;	/* same as before: keep the label caches */
 	}
-	clear_tables(d);
+	clear_tables(d, 1);
 	d->sel = sel;
 	d->nsel = n;
 	d->selected = 1;
@@ -662,6 +798,7 @@ static int select_profiles(struct pdev *d, const struct snmp_oid *objid)
 			hmap_init(&t->cache);
 			hmap_init(&t->next);
 			hmap_init(&t->rows);
+			hmap_init(&t->sent);
 			t->from_label = xcalloc(t->pt->nmetrics, sizeof(int));
 			for (size_t k = 0; k < t->pt->nlabels; k++)
 				t->nrowlabels += t->pt->labels[k].by_index < 0;
@@ -1218,7 +1355,7 @@ void snmp_poller_free(struct snmp_poller *p)
 	snmp_client_free(p->c);	/* cancels every walk and request (callbacks see closing) */
 	for (size_t i = 0; i < p->ndevs; i++) {
 		struct pdev *d = &p->devs[i];
-		clear_tables(d);
+		clear_tables(d, 0);
 		free_strv(d->force, d->nforce);
 		free_strv(d->exclude, d->nexclude);
 		free(d->name);

@@ -43,6 +43,8 @@ static const char *const sw_rec =
 	"1.3.6.1.2.1.2.2.1.8.2|2|2\n"
 	"1.3.6.1.2.1.2.2.1.10.1|65|4294967295\n"
 	"1.3.6.1.2.1.2.2.1.10.2|65|7\n"
+	"1.3.6.1.2.1.4.20.1.2.10.0.0.1|2|1\n"
+	"1.3.6.1.2.1.4.20.1.3.10.0.0.1|64|255.255.255.0\n"
 	"1.3.6.1.2.1.31.1.1.1.1.1|4|Gi0/1\n"
 	"1.3.6.1.2.1.31.1.1.1.1.2|4|Gi0/2\n"
 	"1.3.6.1.2.1.31.1.1.1.6.1|70|18446744073709551615\n"
@@ -404,7 +406,9 @@ T_TEST(poll_marks_vanished_series_stale)
 		int if2 = (strncmp(line, "1.3.6.1.2.1.2.2.1.", 18) == 0 ||
 		    strncmp(line, "1.3.6.1.2.1.31.1.1.1.", 21) == 0) &&
 		    memmem(line, len, ".2|", 3) != NULL;
-		if (!if2)
+		if (strncmp(line, "1.3.6.1.2.1.4.20.1.3.", 21) == 0)
+			fputs("1.3.6.1.2.1.4.20.1.3.10.0.0.1|64|255.255.0.0\n", f);	/* renumbered */
+		else if (!if2)
 			fwrite(line, 1, len, f);
 		line += len;
 	}
@@ -419,6 +423,18 @@ T_TEST(poll_marks_vanished_series_stale)
 	T_CHECK(has(&m, "ifHCInOctets{ifAlias=\"uplink to core\", ifDescr=\"GigabitEthernet0/1\", "
 	    "ifIndex=\"1\", ifName=\"Gi0/1\", instance=\"st\"} 1.8446744073709552e+19"));
 	T_CHECK(!has(&m, "ifIndex=\"1\", ifName=\"Gi0/1\", instance=\"st\"} STALE"));
+	/* an info value that changed is a new series; the old one goes stale */
+	T_CHECK(has(&m, "ipAdEntNetMask{instance=\"st\", ipAdEntAddr=\"10.0.0.1\", "
+	    "ipAdEntNetMask=\"255.255.255.0\"} STALE"));
+	T_CHECK(has(&m, "ipAdEntNetMask{instance=\"st\", ipAdEntAddr=\"10.0.0.1\", "
+	    "ipAdEntNetMask=\"255.255.0.0\"} 1"));
+	T_CHECK(!has(&m, "ipAdEntIfIndex{instance=\"st\", ipAdEntAddr=\"10.0.0.1\"} STALE"));
+	/* an info metric of the vanished row, as it was sent */
+	T_CHECK(has(&m, "ifDescr{ifAlias=\"0x00ff41\", ifDescr=\"GigabitEthernet0/2\", ifIndex=\"2\", "
+	    "ifName=\"Gi0/2\", instance=\"st\"} STALE"));
+	T_CHECK(!has(&m, "lldpRemSysName{instance=\"st\", lldpLocPortId=\"Gi0/7\", lldpRemIndex=\"1\", "
+	    "lldpRemLocalPortNum=\"7\", lldpRemPortId=\"xe-0/0/1\", lldpRemSysName=\"core1\", "
+	    "lldpRemTimeMark=\"300\"} STALE"));
 	/* the device goes away: everything but the health series goes stale */
 	kill(b, SIGTERM);
 	waitpid(b, NULL, 0);
@@ -430,6 +446,9 @@ T_TEST(poll_marks_vanished_series_stale)
 	T_CHECK(has(&m, "ifHCInOctets{ifAlias=\"uplink to core\", ifDescr=\"GigabitEthernet0/1\", "
 	    "ifIndex=\"1\", ifName=\"Gi0/1\", instance=\"st\"} STALE"));
 	T_CHECK(!has(&m, "snmp_up{instance=\"st\"} STALE"));
+	T_CHECK(has(&m, "lldpRemSysName{instance=\"st\", lldpLocPortId=\"Gi0/7\", lldpRemIndex=\"1\", "
+	    "lldpRemLocalPortNum=\"7\", lldpRemPortId=\"xe-0/0/1\", lldpRemSysName=\"core1\", "
+	    "lldpRemTimeMark=\"300\"} STALE"));
 	snmp_poller_free(p);
 	buf_free(&m.text);
 	loop_free(l);
@@ -494,7 +513,7 @@ T_TEST(walk_v1_v2c_same_rows)
 	walk_once(SNMP_V2C, "sw1", "1.3.6.1.2.1", 1, &c2);
 	T_EQ_INT(a.status, 0);
 	T_EQ_INT(b.status, 0);
-	T_EQ_INT(a.n, 18);	/* every 1.3.6.1.2.1 record of sw1 */
+	T_EQ_INT(a.n, 20);	/* every 1.3.6.1.2.1 record of sw1 */
 	T_EQ_INT(b.n, a.n);
 	T_EQ_INT(c2.n, a.n);
 	/* A wrong community is silently ignored by agents: the walk times out. */
