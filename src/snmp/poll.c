@@ -27,7 +27,8 @@ static int g_profiles_loaded;		/* g_profiles is set */
 struct row {
 	double *v;		/* per metric column value */
 	uint8_t *have;		/* per metric column: v is set */
-	char **info;		/* per metric column: string of an info metric, owned */
+	char **info;		/* per metric column: string of an info metric, owned;
+				 * NULL until an info column answers */
 };
 
 struct ptable {
@@ -464,12 +465,10 @@ static void free_rows(struct ptable *t)
 	void *v;
 	while (hmap_next(&t->rows, &it, &k, &kl, &v)) {
 		struct row *r = v;
-		for (size_t i = 0; i < t->pt->nmetrics; i++)
+		for (size_t i = 0; r->info && i < t->pt->nmetrics; i++)
 			free(r->info[i]);
 		free(r->info);
-		free(r->v);
-		free(r->have);
-		free(r);
+		free(r);	/* v and have live in the same block */
 	}
 	hmap_free(&t->rows, NULL);
 	hmap_init(&t->rows);
@@ -645,7 +644,7 @@ static void emit_table(struct pdev *d, struct ptable *t)
 			const char *info = NULL;
 			if (pm->type == PROF_INFO) {
 				info = t->from_label[m] >= 0 ? (lv ? lv[t->from_label[m]] : NULL) :
-				    r->info[m];
+				    r->info ? r->info[m] : NULL;
 			}
 			if (pm->type == PROF_INFO ? !info : !r->have[m]) {
 				row_unsend(d, t, rr, m);
@@ -829,11 +828,12 @@ static struct row *get_row(struct ptable *t, const char *ix, size_t il)
 	struct row *r = hmap_get(&t->rows, ix, il);
 	if (r || t->rows.len >= SNMP_POLL_ROWS_MAX)
 		return r;
+	/* One block per row (every device of a cycle holds its rows at once):
+	 * the values, then the have flags; info only if an info column answers. */
 	size_t n = t->pt->nmetrics;
-	r = xcalloc(1, sizeof(*r));
-	r->v = xcalloc(n, sizeof(double));
-	r->have = xcalloc(n, 1);
-	r->info = xcalloc(n, sizeof(char *));
+	r = xcalloc(1, sizeof(*r) + n * sizeof(double) + n);
+	r->v = (double *)(r + 1);
+	r->have = (uint8_t *)(r->v + n);
 	hmap_put(&t->rows, ix, il, r);
 	return r;
 }
@@ -885,6 +885,8 @@ static int on_tab_vb(void *ctx, size_t col, const struct snmp_varbind *vb)
 		return 0;
 	const struct prof_metric *pm = &t->pt->metrics[which];
 	if (pm->type == PROF_INFO) {
+		if (!r->info)
+			r->info = xcalloc(t->pt->nmetrics, sizeof(char *));
 		free(r->info[which]);
 		r->info[which] = value_text(&vb->val);
 	} else if (value_number(&vb->val, &r->v[which]) == 0) {
