@@ -407,32 +407,86 @@ static void emit_health(struct pdev *d, const char *name, double v)
 	emit_labels(d, l, 2, v, 0, 0);
 }
 
-/* Split an index into the table's index labels. */
-static size_t index_labels(const struct prof_table *pt, const char *ix, struct label *out,
-    char parts[PROFILE_INDEX_MAX][16])
+#define INDEX_PART_MAX  64	/* bytes of one decoded index label */
+
+/* One typed index label from v[*at..nv): its text in part. 0, or -1 if the
+ * sub-identifiers do not fit the type. */
+static int index_part(uint8_t type, const uint32_t *v, size_t nv, size_t *at,
+    char part[INDEX_PART_MAX])
 {
-	size_t dots = 0;
-	for (const char *s = ix; *s; s++)
-		dots += *s == '.';
-	if (dots + 1 != pt->nindex || pt->nindex == 1) {
-		out[0].name = pt->index[0];
-		out[0].value = ix;
-		return 1;
+	size_t i = *at;
+	uint8_t b[32];
+	size_t len;
+	switch (type) {
+	case PROF_IX_INT:
+		if (i >= nv)
+			return -1;
+		snprintf(part, INDEX_PART_MAX, "%u", v[i]);
+		*at = i + 1;
+		return 0;
+	case PROF_IX_IPADDR:
+		len = 4;
+		break;
+	default:
+		if (i >= nv)
+			return -1;
+		len = v[i++];
+		break;
 	}
-	const char *s = ix;
-	for (size_t i = 0; i < pt->nindex; i++) {
-		size_t l = strcspn(s, ".");
-		if (l >= 16)
-			l = 15;
-		memcpy(parts[i], s, l);
-		parts[i][l] = '\0';
+	if (len > sizeof(b) || i + len > nv)
+		return -1;
+	for (size_t k = 0; k < len; k++) {
+		if (v[i + k] > 255)
+			return -1;
+		b[k] = (uint8_t)v[i + k];
+	}
+	*at = i + len;
+	int text = type == PROF_IX_STRING;
+	for (size_t k = 0; text && k < len; k++)
+		text = b[k] >= 0x20 && b[k] < 0x7f;
+	if (type != PROF_IX_STRING && len == 4)
+		inet_ntop(AF_INET, b, part, INDEX_PART_MAX);
+	else if (type == PROF_IX_INETADDR && len == 16)
+		inet_ntop(AF_INET6, b, part, INDEX_PART_MAX);
+	else if (text) {
+		memcpy(part, b, len);
+		part[len] = '\0';
+	} else {
+		size_t o = (size_t)snprintf(part, INDEX_PART_MAX, "0x");
+		for (size_t k = 0; k < len && o + 3 <= INDEX_PART_MAX; k++)
+			o += (size_t)snprintf(part + o, INDEX_PART_MAX - o, "%02x", b[k]);
+	}
+	return 0;
+}
+
+/* Split an index into the table's index labels; an index that does not fit
+ * them goes whole to the first label. */
+static size_t index_labels(const struct prof_table *pt, const char *ix, struct label *out,
+    char parts[PROFILE_INDEX_MAX][INDEX_PART_MAX])
+{
+	uint32_t v[SNMP_OID_MAX];
+	size_t nv = 0, at = 0, i;
+	if (pt->nindex == 1 && pt->index_type[0] == PROF_IX_INT)
+		goto whole;	/* the common case: nothing to split */
+	for (const char *s = ix; *s && nv < SNMP_OID_MAX;) {
+		char *end;
+		v[nv++] = (uint32_t)strtoul(s, &end, 10);
+		s = *end == '.' ? end + 1 : end;
+		if (end == s && *s)
+			break;
+	}
+	for (i = 0; i < pt->nindex; i++) {
+		if (index_part(pt->index_type[i], v, nv, &at, parts[i]) < 0)
+			goto whole;
 		out[i].name = pt->index[i];
 		out[i].value = parts[i];
-		s += strcspn(s, ".");
-		if (*s)
-			s++;
 	}
-	return pt->nindex;
+	if (at == nv)
+		return pt->nindex;
+whole:
+	out[0].name = pt->index[0];
+	out[0].value = ix;
+	return 1;
 }
 
 static void free_strv(void *p, size_t n)
@@ -609,7 +663,7 @@ static void emit_table(struct pdev *d, struct ptable *t)
 {
 	const struct prof_table *pt = t->pt;
 	struct label l[SAMPLE_LABELS];
-	char parts[PROFILE_INDEX_MAX][16];
+	char parts[PROFILE_INDEX_MAX][INDEX_PART_MAX];
 	size_t it = 0;
 	const char *k;
 	size_t kl;

@@ -169,9 +169,32 @@ static int parse_table(struct pctx *c, const yaml_node_t *n, struct prof_table *
 		return fail_at(c, ix ? ix : n, "table needs index: [label, ...] (1..8 names)");
 	for (size_t i = 0; i < seq_len(ix); i++) {
 		yaml_node_t *it = yaml_document_get_node(c->doc, ix->data.sequence.items.start[i]);
+		uint8_t type = PROF_IX_INT;
 		const char *s = scalar(it);
+		if (it && it->type == YAML_MAPPING_NODE) {
+			static const char *const ikeys[] = { "name", "type", NULL };
+			if (check_keys(c, it, ikeys) < 0)
+				return -EINVAL;
+			s = scalar(get(c, it, "name"));
+			yaml_node_t *tn = get(c, it, "type");
+			const char *ts = tn ? scalar(tn) : "Integer";
+			if (!ts)
+				ts = "";
+			if (strcmp(ts, "Integer") == 0)
+				type = PROF_IX_INT;
+			else if (strcmp(ts, "IpAddress") == 0)
+				type = PROF_IX_IPADDR;
+			else if (strcmp(ts, "InetAddress") == 0)
+				type = PROF_IX_INETADDR;
+			else if (strcmp(ts, "String") == 0)
+				type = PROF_IX_STRING;
+			else
+				return fail_at(c, tn, "index type must be Integer, IpAddress, InetAddress "
+				    "or String");
+		}
 		if (!s || !label_name_valid(s))
 			return fail_at(c, it, "index entries must be label names");
+		t->index_type[t->nindex] = type;
 		t->index[t->nindex++] = xstrdup(s);
 	}
 	yaml_node_t *lb = get(c, n, "labels");

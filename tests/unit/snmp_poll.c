@@ -45,6 +45,8 @@ static const char *const sw_rec =
 	"1.3.6.1.2.1.2.2.1.10.2|65|7\n"
 	"1.3.6.1.2.1.4.20.1.2.10.0.0.1|2|1\n"
 	"1.3.6.1.2.1.4.20.1.3.10.0.0.1|64|255.255.255.0\n"
+	"1.3.6.1.2.1.4.34.1.3.1.4.10.0.0.1|2|1\n"
+	"1.3.6.1.2.1.4.34.1.3.2.16.254.128.0.0.0.0.0.0.0.0.0.0.0.0.0.1|2|2\n"
 	"1.3.6.1.2.1.31.1.1.1.1.1|4|Gi0/1\n"
 	"1.3.6.1.2.1.31.1.1.1.1.2|4|Gi0/2\n"
 	"1.3.6.1.2.1.31.1.1.1.6.1|70|18446744073709551615\n"
@@ -208,6 +210,11 @@ T_TEST(poll_switch_and_server_samples)
 	T_CHECK(has(&m, "ciscoMemoryPoolUsed{ciscoMemoryPoolName=\"Processor\", "
 	    "ciscoMemoryPoolType=\"1\", instance=\"sw1\"} 1000"));
 	T_CHECK(has(&m, "sysUpTime{instance=\"sw1\"} 123456"));
+	/* typed index: InetAddress decoded to IPv4 / IPv6 text */
+	T_CHECK(has(&m, "ipAddressIfIndex{instance=\"sw1\", ipAddressAddr=\"10.0.0.1\", "
+	    "ipAddressAddrType=\"1\"} 1"));
+	T_CHECK(has(&m, "ipAddressIfIndex{instance=\"sw1\", ipAddressAddr=\"fe80::1\", "
+	    "ipAddressAddrType=\"2\"} 2"));
 	/* LLDP neighbour: the local port's name is looked up by port number */
 	T_CHECK(has(&m, "lldpRemSysName{instance=\"sw1\", lldpLocPortId=\"Gi0/7\", lldpRemIndex=\"1\", "
 	    "lldpRemLocalPortNum=\"7\", lldpRemPortId=\"xe-0/0/1\", lldpRemSysName=\"core1\", "
@@ -513,7 +520,7 @@ T_TEST(walk_v1_v2c_same_rows)
 	walk_once(SNMP_V2C, "sw1", "1.3.6.1.2.1", 1, &c2);
 	T_EQ_INT(a.status, 0);
 	T_EQ_INT(b.status, 0);
-	T_EQ_INT(a.n, 20);	/* every 1.3.6.1.2.1 record of sw1 */
+	T_EQ_INT(a.n, 22);	/* every 1.3.6.1.2.1 record of sw1 */
 	T_EQ_INT(b.n, a.n);
 	T_EQ_INT(c2.n, a.n);
 	/* A wrong community is silently ignored by agents: the walk times out. */
@@ -591,6 +598,10 @@ T_TEST(profile_errors_say_where)
 	const char *bad3 = "profile: x\nscalars: [ {name: m\n";
 	T_EQ_INT(snmp_profile_parse(bad3, strlen(bad3), "z.yml", &p, err, sizeof(err)), -EINVAL);
 	T_CHECK(strncmp(err, "z.yml:", 6) == 0);
+	const char *bad5 = "profile: x\ntables:\n  - name: t\n    index: [{name: i, type: Float}]\n"
+	    "    metrics:\n      - {name: m, oid: 1.3.6.1.3}\n";
+	T_EQ_INT(snmp_profile_parse(bad5, strlen(bad5), "v.yml", &p, err, sizeof(err)), -EINVAL);
+	T_CHECK(strstr(err, "v.yml:4:") != NULL && strstr(err, "index type") != NULL);
 	const char *bad4 = "profile: x\ntables:\n  - name: t\n    index: [i]\n    labels:\n"
 	    "      l: {oid: 1.3.6.1.2, index: j}\n    metrics:\n      - {name: m, oid: 1.3.6.1.3}\n";
 	T_EQ_INT(snmp_profile_parse(bad4, strlen(bad4), "w.yml", &p, err, sizeof(err)), -EINVAL);
