@@ -69,6 +69,8 @@ struct snmp_target {
 	char err[SNMP_ERROR_MAX];	/* last error text */
 	uint64_t bad_replies;		/* replies from it that failed auth/decryption/parsing */
 	struct snmp_target *next, *prev; /* client's target list */
+	int waiting;			/* on the client's wait list (blocked by its in-flight cap) */
+	struct snmp_target *wnext;	/* next on the wait list */
 };
 
 struct snmp_client {
@@ -77,6 +79,9 @@ struct snmp_client {
 	struct hmap pending;		/* int32 id -> struct req (in flight) */
 	uint32_t next_id;		/* last request-id handed out */
 	size_t npending;		/* requests in flight + queued, all targets */
+	size_t ninflight;		/* requests in flight, all targets (<= SNMP_CLIENT_MAX_INFLIGHT
+					 * but for v3 discovery) */
+	struct snmp_target *wait_head, *wait_tail; /* targets with requests held back by the cap */
 	struct snmp_client_stats st;	/* counters */
 	struct snmp_target *targets;	/* every target */
 	struct ber_enc enc;		/* reused encoder for outgoing messages */
@@ -222,6 +227,21 @@ static void unlink_req(struct req *r)
 		r->next->prev = r->prev;
 	r->next = r->prev = NULL;
 	t->ninflight--;
+	t->c->ninflight--;
+}
+
+/* Let targets held back by the client's in-flight cap send, in turn. */
+static void pump_waiters(struct snmp_client *c)
+{
+	while (c->wait_head && c->ninflight < SNMP_CLIENT_MAX_INFLIGHT) {
+		struct snmp_target *t = c->wait_head;
+		c->wait_head = t->wnext;
+		if (!c->wait_head)
+			c->wait_tail = NULL;
+		t->wnext = NULL;
+		t->waiting = 0;
+		pump(t);	/* back on the list if it still has more than fits */
+	}
 }
 
 static void free_req(struct req *r)
@@ -244,6 +264,7 @@ static void finish(struct req *r, int status, const struct snmp_pdu *resp)
 		r->cb(r->ctx, status, resp);
 	}
 	free_req(r);
+	pump_waiters(c);
 }
 
 /* Fail every queued request (used when discovery fails). */
@@ -267,6 +288,19 @@ void snmp_target_free(struct snmp_target *t)
 	if (!t)
 		return;
 	struct snmp_client *c = t->c;
+	if (t->waiting) {
+		/* off the wait list first: finishing its requests pumps waiters */
+		struct snmp_target **pp = &c->wait_head, *prev = NULL;
+		while (*pp && *pp != t) {
+			prev = *pp;
+			pp = &(*pp)->wnext;
+		}
+		if (*pp)
+			*pp = t->wnext;
+		if (c->wait_tail == t)
+			c->wait_tail = prev;
+		t->waiting = 0;
+	}
 	while (t->fl)
 		finish(t->fl, -ECANCELED, NULL);
 	fail_queue(t, -ECANCELED);
@@ -411,6 +445,8 @@ static void start(struct req *r)
 		t->fl->prev = r;
 	t->fl = r;
 	t->ninflight++;
+	if (++c->ninflight > c->st.inflight_peak)
+		c->st.inflight_peak = c->ninflight;
 	send_req(r);
 }
 
@@ -431,7 +467,9 @@ static void pump(struct snmp_target *t)
 			discover(t);
 		return;
 	}
-	while (t->q_head && t->ninflight < (size_t)t->max_inflight) {
+	struct snmp_client *c = t->c;
+	while (t->q_head && t->ninflight < (size_t)t->max_inflight &&
+	    c->ninflight < SNMP_CLIENT_MAX_INFLIGHT) {
 		struct req *r = t->q_head;
 		t->q_head = r->next;
 		if (!t->q_head)
@@ -439,6 +477,17 @@ static void pump(struct snmp_target *t)
 		t->nqueued--;
 		r->next = NULL;
 		start(r);
+	}
+	if (t->q_head && t->ninflight < (size_t)t->max_inflight && !t->waiting) {
+		/* held back by the client's cap: wait for a turn */
+		t->waiting = 1;
+		t->wnext = NULL;
+		c->st.held++;
+		if (c->wait_tail)
+			c->wait_tail->wnext = t;
+		else
+			c->wait_head = t;
+		c->wait_tail = t;
 	}
 }
 

@@ -36,6 +36,9 @@
 #include "snmp/usm.h"
 
 #define SNMP_CLIENT_MAX_PENDING  65536	/* requests in flight + queued, whole client */
+#define SNMP_CLIENT_MAX_INFLIGHT 512	/* requests on the wire at once, whole client: more
+					 * wait their turn (thousands of devices due
+					 * together must not overrun socket buffers) */
 #define SNMP_TARGET_MAX_QUEUE    4096	/* requests waiting on one target */
 #define SNMP_ERROR_MAX           160	/* bytes of a target's last error text */
 
@@ -77,6 +80,8 @@ struct snmp_client_stats {
 	uint64_t auth_failures;		/* v3 requests failed by a usmStats report */
 	uint64_t send_errors;		/* sendto failures (egress refused included) */
 	uint64_t v3_resyncs;		/* v3 requests re-sent after notInTimeWindow or a new engine id */
+	uint64_t held;			/* times a target had to wait for the in-flight cap */
+	uint64_t inflight_peak;		/* most requests in flight at once */
 };
 
 struct snmp_client;

@@ -27,7 +27,8 @@ static int g_profiles_loaded;		/* g_profiles is set */
 struct row {
 	double *v;		/* per metric column value */
 	uint8_t *have;		/* per metric column: v is set */
-	char **info;		/* per metric column: string of an info metric, owned */
+	char **info;		/* per metric column: string of an info metric, owned;
+				 * NULL until an info column answers */
 };
 
 struct ptable {
@@ -37,7 +38,21 @@ struct ptable {
 	struct hmap rows;		/* index -> struct row, this cycle */
 	int relabel;			/* label columns are walked this cycle */
 	int stale;			/* a row had no cached labels: relabel next cycle */
+	size_t nrowlabels;		/* label columns indexed like the rows (not lookups) */
 	int *from_label;		/* per metric: label column an info metric reads, or -1 */
+	struct hmap sent;		/* row hash -> struct rowrec: what each row last sent */
+};
+
+/* Staleness of table series is tracked per row, not per series: the row's
+ * labels once, and which of its metrics were sent (a 48-port switch has ~50
+ * rows but ~1,500 series). A row that is not sent again, or comes back with
+ * other labels (its hash changes), gets a staleness marker per metric. */
+struct rowrec {
+	uint64_t cycle;			/* d->cycle when last sent */
+	struct labels *base;		/* the row's labels without __name__, owned */
+	uint8_t *sent;			/* per metric: sent the last time */
+	char **info;			/* per metric: value of an info metric not read from a
+					 * label column, as last sent (owned); NULL if none */
 };
 
 struct scalar {
@@ -81,7 +96,9 @@ struct pdev {
 	struct labels *ls;		/* scratch label set for samples */
 	/* Staleness, as Prometheus does for a scrape: a series sent last cycle
 	 * but not this one (row gone, label changed, device down) gets a
-	 * staleness marker. Keyed by labels_hash; steady state allocates nothing. */
+	 * staleness marker. Table series are tracked per row (struct rowrec);
+	 * these are the rest (scalars, snmp_device_info). Keyed by labels_hash;
+	 * steady state allocates nothing. */
 	struct hmap series;		/* labels_hash -> struct seen, every live series */
 	struct ord *order;		/* last cycle's series in the order they were sent */
 	size_t norder, caporder;	/* entries in order, slots */
@@ -331,11 +348,27 @@ static void send_stale(struct pdev *d)
 	d->oi = 0;
 }
 
+static struct labels *build_ls(struct pdev *d, const struct label *v, size_t n);
+
 /* Send one sample with the n labels in v (name first); empty values dropped.
  * Health series (snmp_up, snmp_scrape_*) go through emit_health instead: they
  * are sent every cycle and never go stale. */
 static void emit_labels(struct pdev *d, struct label *v, size_t n, double val, int tracked,
     uint64_t h)
+{
+	struct labels *ls = build_ls(d, v, n);
+	struct snmp_poller *p = d->p;
+	if (tracked)
+		track(d, ls, h ? h : series_hash(ls));
+	if (p->sink.add(p->sink.ctx, ls, d->start_wall, val) < 0)
+		p->sink_errors++;
+	else
+		p->samples++;
+}
+
+/* The n labels in v, sorted by name into d->ls; empty values dropped, and a
+ * repeated name keeps the first one given (profile order). */
+static struct labels *build_ls(struct pdev *d, const struct label *v, size_t n)
 {
 	struct labels *ls = d->ls;
 	size_t k = 0;
@@ -355,13 +388,7 @@ static void emit_labels(struct pdev *d, struct label *v, size_t n, double val, i
 		k++;
 	}
 	ls->n = k;
-	struct snmp_poller *p = d->p;
-	if (tracked)
-		track(d, ls, h ? h : series_hash(ls));
-	if (p->sink.add(p->sink.ctx, ls, d->start_wall, val) < 0)
-		p->sink_errors++;
-	else
-		p->samples++;
+	return ls;
 }
 
 static void emit(struct pdev *d, struct label *v, size_t n, double val)
@@ -381,32 +408,86 @@ static void emit_health(struct pdev *d, const char *name, double v)
 	emit_labels(d, l, 2, v, 0, 0);
 }
 
-/* Split an index into the table's index labels. */
-static size_t index_labels(const struct prof_table *pt, const char *ix, struct label *out,
-    char parts[PROFILE_INDEX_MAX][16])
+#define INDEX_PART_MAX  64	/* bytes of one decoded index label */
+
+/* One typed index label from v[*at..nv): its text in part. 0, or -1 if the
+ * sub-identifiers do not fit the type. */
+static int index_part(uint8_t type, const uint32_t *v, size_t nv, size_t *at,
+    char part[INDEX_PART_MAX])
 {
-	size_t dots = 0;
-	for (const char *s = ix; *s; s++)
-		dots += *s == '.';
-	if (dots + 1 != pt->nindex || pt->nindex == 1) {
-		out[0].name = pt->index[0];
-		out[0].value = ix;
-		return 1;
+	size_t i = *at;
+	uint8_t b[32];
+	size_t len;
+	switch (type) {
+	case PROF_IX_INT:
+		if (i >= nv)
+			return -1;
+		snprintf(part, INDEX_PART_MAX, "%u", v[i]);
+		*at = i + 1;
+		return 0;
+	case PROF_IX_IPADDR:
+		len = 4;
+		break;
+	default:
+		if (i >= nv)
+			return -1;
+		len = v[i++];
+		break;
 	}
-	const char *s = ix;
-	for (size_t i = 0; i < pt->nindex; i++) {
-		size_t l = strcspn(s, ".");
-		if (l >= 16)
-			l = 15;
-		memcpy(parts[i], s, l);
-		parts[i][l] = '\0';
+	if (len > sizeof(b) || i + len > nv)
+		return -1;
+	for (size_t k = 0; k < len; k++) {
+		if (v[i + k] > 255)
+			return -1;
+		b[k] = (uint8_t)v[i + k];
+	}
+	*at = i + len;
+	int text = type == PROF_IX_STRING;
+	for (size_t k = 0; text && k < len; k++)
+		text = b[k] >= 0x20 && b[k] < 0x7f;
+	if (type != PROF_IX_STRING && len == 4)
+		inet_ntop(AF_INET, b, part, INDEX_PART_MAX);
+	else if (type == PROF_IX_INETADDR && len == 16)
+		inet_ntop(AF_INET6, b, part, INDEX_PART_MAX);
+	else if (text) {
+		memcpy(part, b, len);
+		part[len] = '\0';
+	} else {
+		size_t o = (size_t)snprintf(part, INDEX_PART_MAX, "0x");
+		for (size_t k = 0; k < len && o + 3 <= INDEX_PART_MAX; k++)
+			o += (size_t)snprintf(part + o, INDEX_PART_MAX - o, "%02x", b[k]);
+	}
+	return 0;
+}
+
+/* Split an index into the table's index labels; an index that does not fit
+ * them goes whole to the first label. */
+static size_t index_labels(const struct prof_table *pt, const char *ix, struct label *out,
+    char parts[PROFILE_INDEX_MAX][INDEX_PART_MAX])
+{
+	uint32_t v[SNMP_OID_MAX];
+	size_t nv = 0, at = 0, i;
+	if (pt->nindex == 1 && pt->index_type[0] == PROF_IX_INT)
+		goto whole;	/* the common case: nothing to split */
+	for (const char *s = ix; *s && nv < SNMP_OID_MAX;) {
+		char *end;
+		v[nv++] = (uint32_t)strtoul(s, &end, 10);
+		s = *end == '.' ? end + 1 : end;
+		if (end == s && *s)
+			break;
+	}
+	for (i = 0; i < pt->nindex; i++) {
+		if (index_part(pt->index_type[i], v, nv, &at, parts[i]) < 0)
+			goto whole;
 		out[i].name = pt->index[i];
 		out[i].value = parts[i];
-		s += strcspn(s, ".");
-		if (*s)
-			s++;
 	}
-	return pt->nindex;
+	if (at == nv)
+		return pt->nindex;
+whole:
+	out[0].name = pt->index[0];
+	out[0].value = ix;
+	return 1;
 }
 
 static void free_strv(void *p, size_t n)
@@ -439,22 +520,151 @@ static void free_rows(struct ptable *t)
 	void *v;
 	while (hmap_next(&t->rows, &it, &k, &kl, &v)) {
 		struct row *r = v;
-		for (size_t i = 0; i < t->pt->nmetrics; i++)
+		for (size_t i = 0; r->info && i < t->pt->nmetrics; i++)
 			free(r->info[i]);
 		free(r->info);
-		free(r->v);
-		free(r->have);
-		free(r);
+		free(r);	/* v and have live in the same block */
 	}
 	hmap_free(&t->rows, NULL);
 	hmap_init(&t->rows);
+}
+
+/* The label-cache key of lookup column li's row ix: "\x01<li>:<ix>", which
+ * no table row (digits and dots) can be. Static buffer: use before the next call. */
+static const char *lookup_key(size_t li, const char *ix)
+{
+	static char k[SNMP_OID_STR_MAX + 16];
+	snprintf(k, sizeof(k), "\x01%zu:%s", li, ix);
+	return k;
+}
+
+/* Value of lookup label li for a row whose index labels are idx[0..nidx). */
+static const char *lookup_value(const struct ptable *t, size_t li, const struct label *idx,
+    size_t nidx)
+{
+	const char *want = t->pt->index[t->pt->labels[li].by_index];
+	for (size_t i = 0; i < nidx; i++) {
+		if (strcmp(idx[i].name, want) != 0)
+			continue;
+		const char *k = lookup_key(li, idx[i].value);
+		char **lv = hmap_get(&t->cache, k, strlen(k));
+		return lv ? lv[li] : NULL;
+	}
+	return NULL;
+}
+
+/* A staleness marker for metric m of a row as it was last sent. */
+static void row_stale(struct pdev *d, const struct ptable *t, const struct rowrec *rr, size_t m)
+{
+	struct label l[SAMPLE_LABELS];
+	const char *name = t->pt->metrics[m].name;
+	size_t n = 0;
+	l[n].name = "__name__";
+	l[n++].value = name;
+	if (rr->info && rr->info[m]) {
+		l[n].name = name;	/* first, as when it was sent */
+		l[n++].value = rr->info[m];
+	}
+	for (size_t i = 0; i < rr->base->n && n < SAMPLE_LABELS; i++)
+		l[n++] = rr->base->v[i];
+	struct snmp_poller *p = d->p;
+	if (p->sink.add(p->sink.ctx, build_ls(d, l, n), d->start_wall, stale_nan()) < 0)
+		p->sink_errors++;
+	else
+		d->stale_sent++;
+}
+
+/* The record of the row whose labels (without __name__) are v[0..n) and hash
+ * rowh; made on first sight. */
+static struct rowrec *row_record(struct pdev *d, struct ptable *t, uint64_t rowh,
+    const struct label *v, size_t n)
+{
+	struct rowrec *rr = hmap_get(&t->sent, &rowh, sizeof(rowh));
+	if (rr)
+		return rr;
+	rr = xcalloc(1, sizeof(*rr));
+	rr->cycle = d->cycle - 1;
+	rr->base = labels_dup(build_ls(d, v, n));
+	rr->sent = xcalloc(t->pt->nmetrics ? t->pt->nmetrics : 1, 1);
+	hmap_put(&t->sent, &rowh, sizeof(rowh), rr);
+	return rr;
+}
+
+/* Metric m of the row is not sent this cycle: stale it if it was last time. */
+static void row_unsend(struct pdev *d, struct ptable *t, struct rowrec *rr, size_t m)
+{
+	if (rr->cycle == d->cycle || !rr->sent[m])
+		return;		/* the row was seen already this cycle: keep what it sent */
+	row_stale(d, t, rr, m);
+	rr->sent[m] = 0;
+	if (rr->info) {
+		free(rr->info[m]);
+		rr->info[m] = NULL;
+	}
+}
+
+/* Metric m of the row is sent this cycle, with info (an info metric's value
+ * when it is not a label column, else NULL): a changed info value is a new
+ * series, so the old one goes stale. */
+static void row_send(struct pdev *d, struct ptable *t, struct rowrec *rr, size_t m,
+    const char *info)
+{
+	const char *old = rr->info ? rr->info[m] : NULL;
+	if (rr->sent[m] && old && (!info || strcmp(old, info) != 0))
+		row_stale(d, t, rr, m);
+	if (info && !(old && strcmp(old, info) == 0)) {
+		if (!rr->info)
+			rr->info = xcalloc(t->pt->nmetrics, sizeof(char *));
+		free(rr->info[m]);
+		rr->info[m] = xstrdup(info);
+	}
+	rr->sent[m] = 1;
+}
+
+static void free_rowrec(struct rowrec *rr, size_t nmetrics)
+{
+	if (!rr)
+		return;
+	for (size_t m = 0; rr->info && m < nmetrics; m++)
+		free(rr->info[m]);
+	free(rr->info);
+	free(rr->sent);
+	labels_free(rr->base);
+	free(rr);
+}
+
+/* End of a cycle (or the table going away, all = 1): rows not sent this cycle
+ * get a staleness marker per metric they last sent, and are forgotten.
+ * With emit = 0 nothing is sent (the poller is being freed). */
+static void sweep_rows(struct pdev *d, struct ptable *t, int all, int emit)
+{
+	uint64_t gone[64];	/* delete after iterating, in batches */
+	size_t ngone;
+	do {
+		size_t it = 0;
+		const char *k;
+		size_t kl;
+		void *v;
+		ngone = 0;
+		while (ngone < 64 && hmap_next(&t->sent, &it, &k, &kl, &v)) {
+			struct rowrec *rr = v;
+			if (!all && rr->cycle == d->cycle)
+				continue;
+			for (size_t m = 0; emit && m < t->pt->nmetrics; m++)
+				if (rr->sent[m])
+					row_stale(d, t, rr, m);
+			memcpy(&gone[ngone++], k, sizeof(uint64_t));
+		}
+		for (size_t i = 0; i < ngone; i++)
+			free_rowrec(hmap_del(&t->sent, &gone[i], sizeof(uint64_t)), t->pt->nmetrics);
+	} while (ngone == 64);
 }
 
 static void emit_table(struct pdev *d, struct ptable *t)
 {
 	const struct prof_table *pt = t->pt;
 	struct label l[SAMPLE_LABELS];
-	char parts[PROFILE_INDEX_MAX][16];
+	char parts[PROFILE_INDEX_MAX][INDEX_PART_MAX];
 	size_t it = 0;
 	const char *k;
 	size_t kl;
@@ -462,34 +672,40 @@ static void emit_table(struct pdev *d, struct ptable *t)
 	while (hmap_next(&t->rows, &it, &k, &kl, &v)) {
 		struct row *r = v;
 		char **lv = hmap_get(&t->cache, k, kl);
-		if (!lv && pt->nlabels)
+		if (!lv && t->nrowlabels)
 			t->stale = 1;
 		size_t n = 2;
 		l[0].name = "__name__";
 		l[1].name = "instance";
 		l[1].value = d->name;
-		n += index_labels(pt, k, l + 2, parts);
-		for (size_t i = 0; i < pt->nlabels && lv; i++) {
+		size_t nidx = index_labels(pt, k, l + 2, parts);
+		n += nidx;
+		for (size_t i = 0; i < pt->nlabels; i++) {
+			const char *val = pt->labels[i].by_index >= 0 ?
+			    lookup_value(t, i, l + 2, nidx) : lv ? lv[i] : NULL;
+			if (!val)
+				continue;
 			l[n].name = pt->labels[i].name;
-			l[n++].value = lv[i];
+			l[n++].value = val;
 		}
-		/* The row's labels are hashed once; each metric adds its name (and
-		 * info value) to make its series identity for staleness tracking. */
+		/* The row's labels are hashed once: its identity for staleness. */
 		uint64_t rowh = 0x6a09e667f3bcc908ull;
 		for (size_t i = 1; i < n; i++)
 			if (l[i].value)
 				rowh = mix_str(mix_str(rowh, l[i].name), l[i].value);
+		struct rowrec *rr = row_record(d, t, rowh, l + 1, n - 1);
 		for (size_t m = 0; m < pt->nmetrics; m++) {
 			const struct prof_metric *pm = &pt->metrics[m];
 			const char *info = NULL;
 			if (pm->type == PROF_INFO) {
 				info = t->from_label[m] >= 0 ? (lv ? lv[t->from_label[m]] : NULL) :
-				    r->info[m];
-				if (!info)
-					continue;
-			} else if (!r->have[m]) {
+				    r->info ? r->info[m] : NULL;
+			}
+			if (pm->type == PROF_INFO ? !info : !r->have[m]) {
+				row_unsend(d, t, rr, m);
 				continue;
 			}
+			row_send(d, t, rr, m, t->from_label[m] < 0 ? info : NULL);
 			l[0].value = pm->name;
 			size_t nn = n;
 			if (info) {
@@ -499,13 +715,11 @@ static void emit_table(struct pdev *d, struct ptable *t)
 				l[2].value = info;
 				nn++;
 			}
-			uint64_t h = mix_str(rowh, pm->name);
-			if (info)
-				h = mix_str(h, info);
-			emit_labels(d, l, nn, info ? 1 : r->v[m], 1, h | 1);
+			emit_labels(d, l, nn, info ? 1 : r->v[m], 0, 0);
 			if (info)
 				memmove(l + 2, l + 3, (n - 2) * sizeof(l[0]));
 		}
+		rr->cycle = d->cycle;
 	}
 }
 
@@ -526,6 +740,7 @@ static void finish_cycle(struct pdev *d)
 		}
 		if (d->up)
 			emit_table(d, t);
+		sweep_rows(d, t, 0, 1);
 		free_rows(t);
 	}
 	if (d->up) {
@@ -570,10 +785,14 @@ static int in_list(char **v, size_t n, const char *s)
 	return 0;
 }
 
-static void clear_tables(struct pdev *d)
+/* Drop the device's tables; emit: first send staleness markers for every
+ * row they sent (profiles changed), not when the poller is being freed. */
+static void clear_tables(struct pdev *d, int emit)
 {
 	for (size_t i = 0; i < d->ntables; i++) {
 		struct ptable *t = &d->tables[i];
+		sweep_rows(d, t, 1, emit);
+		hmap_free(&t->sent, NULL);
 		free_labelmap(&t->cache, t->pt->nlabels);
 		free_labelmap(&t->next, t->pt->nlabels);
 		free_rows(t);
@@ -612,7 +831,7 @@ static int select_profiles(struct pdev *d, const struct snmp_oid *objid)
 		free(sel);
 		return 0;	/* same as before: keep the label caches */
 	}
-	clear_tables(d);
+	clear_tables(d, 1);
 	d->sel = sel;
 	d->nsel = n;
 	d->selected = 1;
@@ -633,11 +852,15 @@ static int select_profiles(struct pdev *d, const struct snmp_oid *objid)
 			hmap_init(&t->cache);
 			hmap_init(&t->next);
 			hmap_init(&t->rows);
+			hmap_init(&t->sent);
 			t->from_label = xcalloc(t->pt->nmetrics, sizeof(int));
+			for (size_t k = 0; k < t->pt->nlabels; k++)
+				t->nrowlabels += t->pt->labels[k].by_index < 0;
 			for (size_t m = 0; m < t->pt->nmetrics; m++) {
 				t->from_label[m] = -1;
 				for (size_t k = 0; k < t->pt->nlabels; k++)
 					if (t->pt->metrics[m].type == PROF_INFO &&
+					    t->pt->labels[k].by_index < 0 &&
 					    snmp_oid_cmp(&t->pt->metrics[m].oid, &t->pt->labels[k].oid) == 0)
 						t->from_label[m] = (int)k;
 			}
@@ -660,11 +883,12 @@ static struct row *get_row(struct ptable *t, const char *ix, size_t il)
 	struct row *r = hmap_get(&t->rows, ix, il);
 	if (r || t->rows.len >= SNMP_POLL_ROWS_MAX)
 		return r;
+	/* One block per row (every device of a cycle holds its rows at once):
+	 * the values, then the have flags; info only if an info column answers. */
 	size_t n = t->pt->nmetrics;
-	r = xcalloc(1, sizeof(*r));
-	r->v = xcalloc(n, sizeof(double));
-	r->have = xcalloc(n, 1);
-	r->info = xcalloc(n, sizeof(char *));
+	r = xcalloc(1, sizeof(*r) + n * sizeof(double) + n);
+	r->v = (double *)(r + 1);
+	r->have = (uint8_t *)(r->v + n);
 	hmap_put(&t->rows, ix, il, r);
 	return r;
 }
@@ -696,12 +920,16 @@ static int on_tab_vb(void *ctx, size_t col, const struct snmp_varbind *vb)
 	size_t il = strlen(ix);
 	if (which >= t->pt->nmetrics) {
 		size_t li = which - t->pt->nmetrics;
-		char **lv = hmap_get(&t->next, ix, il);
+		const char *key = ix;
+		if (t->pt->labels[li].by_index >= 0)
+			key = lookup_key(li, ix);	/* a lookup column: kept apart from the rows */
+		size_t kl = strlen(key);
+		char **lv = hmap_get(&t->next, key, kl);
 		if (!lv) {
 			if (t->next.len >= SNMP_POLL_ROWS_MAX)
 				return 0;
 			lv = xcalloc(t->pt->nlabels, sizeof(char *));
-			hmap_put(&t->next, ix, il, lv);
+			hmap_put(&t->next, key, kl, lv);
 		}
 		free(lv[li]);
 		lv[li] = value_text(&vb->val);
@@ -712,6 +940,8 @@ static int on_tab_vb(void *ctx, size_t col, const struct snmp_varbind *vb)
 		return 0;
 	const struct prof_metric *pm = &t->pt->metrics[which];
 	if (pm->type == PROF_INFO) {
+		if (!r->info)
+			r->info = xcalloc(t->pt->nmetrics, sizeof(char *));
 		free(r->info[which]);
 		r->info[which] = value_text(&vb->val);
 	} else if (value_number(&vb->val, &r->v[which]) == 0) {
@@ -1187,7 +1417,7 @@ void snmp_poller_free(struct snmp_poller *p)
 	snmp_client_free(p->c);	/* cancels every walk and request (callbacks see closing) */
 	for (size_t i = 0; i < p->ndevs; i++) {
 		struct pdev *d = &p->devs[i];
-		clear_tables(d);
+		clear_tables(d, 0);
 		free_strv(d->force, d->nforce);
 		free_strv(d->exclude, d->nexclude);
 		free(d->name);

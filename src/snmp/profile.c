@@ -134,6 +134,28 @@ static int parse_metrics(struct pctx *c, const yaml_node_t *n, struct prof_metri
 	return 0;
 }
 
+/* A label column: a bare OID (indexed like the table), or {oid, index: LABEL}
+ * for a column of another table indexed by the value of the index label
+ * LABEL (lldpRemLocalPortNum -> lldpLocPortId). */
+static int parse_label(struct pctx *c, const yaml_node_t *n, const struct prof_table *t,
+    struct prof_label *l)
+{
+	static const char *const keys[] = { "oid", "index", NULL };
+	l->by_index = -1;
+	if (!n || n->type != YAML_MAPPING_NODE)
+		return parse_oid(c, n, &l->oid);
+	if (check_keys(c, n, keys) < 0 || parse_oid(c, get(c, n, "oid"), &l->oid) < 0)
+		return -EINVAL;
+	yaml_node_t *in = get(c, n, "index");
+	const char *s = in ? scalar(in) : NULL;
+	for (size_t i = 0; s && i < t->nindex; i++)
+		if (strcmp(t->index[i], s) == 0)
+			l->by_index = (int)i;
+	if (l->by_index < 0)
+		return fail_at(c, in ? in : n, "label index: must name one of the table's index labels");
+	return 0;
+}
+
 static int parse_table(struct pctx *c, const yaml_node_t *n, struct prof_table *t)
 {
 	static const char *const keys[] = { "name", "index", "labels", "metrics", NULL };
@@ -147,9 +169,32 @@ static int parse_table(struct pctx *c, const yaml_node_t *n, struct prof_table *
 		return fail_at(c, ix ? ix : n, "table needs index: [label, ...] (1..8 names)");
 	for (size_t i = 0; i < seq_len(ix); i++) {
 		yaml_node_t *it = yaml_document_get_node(c->doc, ix->data.sequence.items.start[i]);
+		uint8_t type = PROF_IX_INT;
 		const char *s = scalar(it);
+		if (it && it->type == YAML_MAPPING_NODE) {
+			static const char *const ikeys[] = { "name", "type", NULL };
+			if (check_keys(c, it, ikeys) < 0)
+				return -EINVAL;
+			s = scalar(get(c, it, "name"));
+			yaml_node_t *tn = get(c, it, "type");
+			const char *ts = tn ? scalar(tn) : "Integer";
+			if (!ts)
+				ts = "";
+			if (strcmp(ts, "Integer") == 0)
+				type = PROF_IX_INT;
+			else if (strcmp(ts, "IpAddress") == 0)
+				type = PROF_IX_IPADDR;
+			else if (strcmp(ts, "InetAddress") == 0)
+				type = PROF_IX_INETADDR;
+			else if (strcmp(ts, "String") == 0)
+				type = PROF_IX_STRING;
+			else
+				return fail_at(c, tn, "index type must be Integer, IpAddress, InetAddress "
+				    "or String");
+		}
 		if (!s || !label_name_valid(s))
 			return fail_at(c, it, "index entries must be label names");
+		t->index_type[t->nindex] = type;
 		t->index[t->nindex++] = xstrdup(s);
 	}
 	yaml_node_t *lb = get(c, n, "labels");
@@ -166,8 +211,8 @@ static int parse_table(struct pctx *c, const yaml_node_t *n, struct prof_table *
 			const char *k = scalar(kn);
 			if (!k || !label_name_valid(k))
 				return fail_at(c, kn, "label names must match [a-zA-Z_][a-zA-Z0-9_]*");
-			if (parse_oid(c, yaml_document_get_node(c->doc, p->value),
-			    &t->labels[i].oid) < 0)
+			if (parse_label(c, yaml_document_get_node(c->doc, p->value), t,
+			    &t->labels[i]) < 0)
 				return -EINVAL;
 			t->labels[i].name = xstrdup(k);
 			t->nlabels++;

@@ -13,6 +13,7 @@
  *       index: [ifIndex]            # labels for the index sub-identifiers
  *       labels:                     # string columns of the same index, cached
  *         ifName: 1.3.6.1.2.1.31.1.1.1.1
+ *         portName: {oid: 1.0.8802.1.1.2.1.3.7.1.3, index: localPort}  # lookup
  *       metrics:
  *         - {name: ifHCInOctets, oid: 1.3.6.1.2.1.31.1.1.1.6, type: counter}
  *
@@ -20,13 +21,19 @@
  * string value becomes a label named after the metric, value 1). A metric
  * with `unsigned: true` reads a negative INTEGER as its unsigned 32-bit
  * value (agents whose Integer32 counts wrapped past 2^31).
- * If an index has a different number of sub-identifiers than `index` names,
- * the whole dotted suffix goes to the first index label.
+ * A label written {oid, index: LABEL} is a lookup: its column belongs to
+ * another table whose index is the value of this table's index label LABEL
+ * (LLDP's lldpRemLocalPortNum -> lldpLocPortId); walked with the labels.
+ * An index entry may give a type: {name: ipAddressAddr, type: InetAddress}
+ * (Integer, IpAddress, InetAddress, String; see enum prof_index).
+ * If an index does not split into the labels `index` names, the whole
+ * dotted suffix goes to the first index label.
  */
 #ifndef VIGIL_SNMP_PROFILE_H
 #define VIGIL_SNMP_PROFILE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "snmp/ber.h"
 
@@ -36,6 +43,16 @@
 #define PROFILES_MAX         256	/* profile files loaded */
 
 enum prof_type { PROF_GAUGE, PROF_COUNTER, PROF_INFO };
+
+/* How an index label is read from the row's OID suffix. */
+enum prof_index {
+	PROF_IX_INT,		/* one sub-identifier (the default) */
+	PROF_IX_IPADDR,		/* IpAddress: four sub-identifiers, shown dotted */
+	PROF_IX_INETADDR,	/* InetAddress: a length, then that many bytes; 4 shown as
+				 * IPv4, 16 as IPv6 text */
+	PROF_IX_STRING,		/* OCTET STRING: a length, then that many bytes, shown as
+				 * text (0x-hex if not printable) */
+};
 
 struct prof_metric {
 	char *name;		/* sample name (valid metric name) */
@@ -48,11 +65,14 @@ struct prof_metric {
 struct prof_label {
 	char *name;		/* label name */
 	struct snmp_oid oid;	/* string column indexed like the table */
+	int by_index;		/* -1; else the column belongs to another table and is
+				 * indexed by the value of index label by_index (a lookup) */
 };
 
 struct prof_table {
 	char *name;			/* for logs */
 	char *index[PROFILE_INDEX_MAX];	/* index label names */
+	uint8_t index_type[PROFILE_INDEX_MAX]; /* enum prof_index per index label */
 	size_t nindex;			/* used entries in index */
 	struct prof_label *labels;	/* label columns */
 	size_t nlabels;			/* entries in labels */

@@ -132,11 +132,19 @@ int snmp_walk(struct snmp_target *t, const struct snmp_oid *root, int max_reps,
 
 /* ---- several columns at once ---- */
 
+/* One column of a multi-column walk, kept small (every device of a cycle
+ * has its walks in flight at once; a struct snmp_oid is 516 bytes). */
+struct mcol {
+	uint32_t *root;			/* the column OID's sub-identifiers, owned */
+	uint32_t nroot;			/* entries in root */
+	uint32_t *suf;			/* last OID seen = root + suf[0..nsuf), owned */
+	uint32_t nsuf, capsuf;		/* entries in suf, slots */
+};
+
 struct mwalk {
 	struct snmp_target *t;		/* device */
 	size_t n;			/* columns */
-	struct snmp_oid *roots;		/* column OIDs, owned */
-	struct snmp_oid *last;		/* last OID seen per column, owned */
+	struct mcol *col;		/* per column: its root and the last OID seen */
 	uint8_t *done;			/* per column: left its subtree */
 	size_t *act;			/* columns asked in the request in flight */
 	size_t nact;			/* entries in act */
@@ -150,8 +158,11 @@ struct mwalk {
 
 static void mw_free(struct mwalk *w)
 {
-	free(w->roots);
-	free(w->last);
+	for (size_t i = 0; i < w->n; i++) {
+		free(w->col[i].root);
+		free(w->col[i].suf);
+	}
+	free(w->col);
 	free(w->done);
 	free(w->act);
 	free(w);
@@ -165,6 +176,15 @@ static void mw_done(struct mwalk *w, int status, const char *err)
 
 static void mw_reply(void *ctx, int status, const struct snmp_pdu *resp);
 
+/* Order two OID suffixes as snmp_oid_cmp orders the whole OIDs. */
+static int suffix_cmp(const uint32_t *a, size_t na, const uint32_t *b, size_t nb)
+{
+	for (size_t i = 0; i < na && i < nb; i++)
+		if (a[i] != b[i])
+			return a[i] < b[i] ? -1 : 1;
+	return na < nb ? -1 : na > nb ? 1 : 0;
+}
+
 /* Ask for the next rows of every running column; 1 if all columns are done. */
 static int mw_issue(struct mwalk *w, int *rc)
 {
@@ -172,8 +192,13 @@ static int mw_issue(struct mwalk *w, int *rc)
 	w->nact = 0;
 	for (size_t i = 0; i < w->n; i++)
 		if (!w->done[i]) {
-			w->act[w->nact] = i;
-			oids[w->nact++] = w->last[i];
+			const struct mcol *c = &w->col[i];
+			struct snmp_oid *o = &oids[w->nact];
+			w->act[w->nact++] = i;
+			o->n = c->nroot + c->nsuf;
+			memcpy(o->v, c->root, c->nroot * sizeof(uint32_t));
+			if (c->nsuf)
+				memcpy(o->v + c->nroot, c->suf, c->nsuf * sizeof(uint32_t));
 		}
 	if (w->nact == 0) {
 		free(oids);
@@ -242,21 +267,27 @@ static void mw_reply(void *ctx, int status, const struct snmp_pdu *resp)
 		const struct snmp_varbind *vb = &resp->vb[k];
 		if (w->done[col])
 			continue;
+		struct mcol *c = &w->col[col];
 		if (vb->val.type == BER_ENDOFMIBVIEW || vb->val.type == BER_NOSUCHOBJECT ||
-		    vb->val.type == BER_NOSUCHINSTANCE ||
-		    !snmp_oid_has_prefix(&vb->name, &w->roots[col]) ||
-		    vb->name.n == w->roots[col].n) {
+		    vb->val.type == BER_NOSUCHINSTANCE || vb->name.n <= c->nroot ||
+		    memcmp(vb->name.v, c->root, c->nroot * sizeof(uint32_t)) != 0) {
 			w->done[col] = 1;
 			continue;
 		}
-		if (snmp_oid_cmp(&vb->name, &w->last[col]) <= 0) {
+		if (suffix_cmp(vb->name.v + c->nroot, vb->name.n - c->nroot, c->suf, c->nsuf) <= 0) {
 			char a[SNMP_OID_STR_MAX];
 			snprintf(msg, sizeof(msg), "%s: agent returned a non-increasing OID %s",
 			    snmp_target_name(w->t), snmp_oid_str(&vb->name, a, sizeof(a)));
 			mw_done(w, -ELOOP, msg);
 			return;
 		}
-		w->last[col] = vb->name;
+		uint32_t ns = vb->name.n - c->nroot;
+		if (ns > c->capsuf) {
+			c->capsuf = ns;
+			c->suf = xreallocarray(c->suf, ns, sizeof(uint32_t));
+		}
+		memcpy(c->suf, vb->name.v + c->nroot, ns * sizeof(uint32_t));
+		c->nsuf = ns;
 		if (++w->count > SNMP_WALK_MAX_VARBINDS) {
 			mw_done(w, -E2BIG, "walk returned too many varbinds");
 			return;
@@ -280,10 +311,12 @@ int snmp_walk_columns(struct snmp_target *t, const struct snmp_oid *roots, size_
 	struct mwalk *w = xcalloc(1, sizeof(*w));
 	w->t = t;
 	w->n = n;
-	w->roots = xcalloc(n, sizeof(*roots));
-	memcpy(w->roots, roots, n * sizeof(*roots));
-	w->last = xcalloc(n, sizeof(*roots));
-	memcpy(w->last, roots, n * sizeof(*roots));
+	w->col = xcalloc(n, sizeof(*w->col));
+	for (size_t i = 0; i < n; i++) {
+		w->col[i].nroot = roots[i].n;
+		w->col[i].root = xcalloc(roots[i].n ? roots[i].n : 1, sizeof(uint32_t));
+		memcpy(w->col[i].root, roots[i].v, roots[i].n * sizeof(uint32_t));
+	}
 	w->done = xcalloc(n, 1);
 	w->act = xcalloc(n, sizeof(size_t));
 	w->reps = SNMP_WALK_REPS_START;

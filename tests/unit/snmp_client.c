@@ -242,6 +242,69 @@ T_TEST(client_drops_garbage_and_retries_lost_requests)
 	T_EQ_INT(st.timeouts, 0);
 }
 
+struct count {
+	int ok, failed;		/* callbacks by outcome */
+};
+
+static void on_get(void *ctx, int status, const struct snmp_pdu *resp)
+{
+	struct count *n = ctx;
+	if (status == 0 && resp && resp->nvb > 0)
+		n->ok++;
+	else
+		n->failed++;
+}
+
+/* Many devices due at once: the client keeps at most SNMP_CLIENT_MAX_INFLIGHT
+ * requests on the wire, the rest wait their turn, and every one completes. */
+T_TEST(client_caps_requests_in_flight)
+{
+	enum { NT = 300, PER = 3 };
+	struct loop *l = loop_new();
+	struct snmp_client *c = snmp_client_new(l);
+	struct agent a;
+	struct snmp_target *t[NT];
+	struct count n = { 0, 0 };
+	char err[128];
+	agent_start(l, &a, M_NORMAL, 5);
+	struct snmp_oid o;
+	snmp_oid_parse("1.3.6.1.2.1.2.2.1.2", &o);
+	for (int i = 0; i < NT; i++) {
+		struct snmp_target_cfg cfg;
+		memset(&cfg, 0, sizeof(cfg));
+		memcpy(&cfg.addr, &a.addr, a.addrlen);
+		cfg.addrlen = a.addrlen;
+		cfg.version = SNMP_V2C;
+		cfg.community = "public";
+		cfg.name = "agent";
+		cfg.timeout_ms = 2000;
+		T_EQ_INT(snmp_target_new(c, &cfg, &t[i], err, sizeof(err)), 0);
+		for (int k = 0; k < PER; k++)
+			T_EQ_INT(snmp_request(t[i], SNMP_PDU_GET, &o, 1, 0, 0, on_get, &n), 0);
+	}
+	int64_t end = clock_mono_ms() + 10000;
+	while (n.ok + n.failed < NT * PER && clock_mono_ms() < end)
+		loop_once(l, 50);
+	const struct snmp_client_stats *st = snmp_client_stats(c);
+	T_EQ_INT(n.ok, NT * PER);
+	T_EQ_INT(n.failed, 0);
+	T_EQ_INT(st->inflight_peak, SNMP_CLIENT_MAX_INFLIGHT);
+	T_CHECK(st->held > 0);
+	T_EQ_INT(st->timeouts, 0);
+	/* targets freed while they wait their turn leave the wait list cleanly
+	 * (ASan would see a target used after its free) */
+	uint64_t held = st->held;
+	for (int i = 0; i < NT; i++)
+		for (int k = 0; k < PER; k++)
+			snmp_request(t[i], SNMP_PDU_GET, &o, 1, 0, 0, on_get, &n);
+	T_CHECK(snmp_client_stats(c)->held > held);
+	snmp_target_free(t[NT - 1]);	/* the wait list's tail */
+	snmp_target_free(t[NT / 2]);	/* one in the middle */
+	snmp_client_free(c);
+	agent_stop(l, &a);
+	loop_free(l);
+}
+
 int main(void)
 {
 	log_setup(LOG_ERROR, "test");
@@ -252,5 +315,6 @@ int main(void)
 	T_RUN(walk_v1_uses_getnext);
 	T_RUN(client_drops_wrong_id_and_wrong_source);
 	T_RUN(client_drops_garbage_and_retries_lost_requests);
+	T_RUN(client_caps_requests_in_flight);
 	return t_done();
 }

@@ -26,6 +26,11 @@ static pid_t sim_pid;		/* the simulator */
 static char sim_addr[64];	/* its "127.0.0.1:PORT" */
 
 static const char *const sw_rec =
+	"1.0.8802.1.1.2.1.3.7.1.3.7|4|Gi0/7\n"
+	"1.0.8802.1.1.2.1.4.1.1.4.300.7.1|2|4\n"
+	"1.0.8802.1.1.2.1.4.1.1.6.300.7.1|2|5\n"
+	"1.0.8802.1.1.2.1.4.1.1.7.300.7.1|4|xe-0/0/1\n"
+	"1.0.8802.1.1.2.1.4.1.1.9.300.7.1|4|core1\n"
 	"1.3.6.1.2.1.1.1.0|4|Cisco IOS Software, C3560 Software\n"
 	"1.3.6.1.2.1.1.2.0|6|1.3.6.1.4.1.9.1.634\n"
 	"1.3.6.1.2.1.1.3.0|67|123456\n"
@@ -38,6 +43,10 @@ static const char *const sw_rec =
 	"1.3.6.1.2.1.2.2.1.8.2|2|2\n"
 	"1.3.6.1.2.1.2.2.1.10.1|65|4294967295\n"
 	"1.3.6.1.2.1.2.2.1.10.2|65|7\n"
+	"1.3.6.1.2.1.4.20.1.2.10.0.0.1|2|1\n"
+	"1.3.6.1.2.1.4.20.1.3.10.0.0.1|64|255.255.255.0\n"
+	"1.3.6.1.2.1.4.34.1.3.1.4.10.0.0.1|2|1\n"
+	"1.3.6.1.2.1.4.34.1.3.2.16.254.128.0.0.0.0.0.0.0.0.0.0.0.0.0.1|2|2\n"
 	"1.3.6.1.2.1.31.1.1.1.1.1|4|Gi0/1\n"
 	"1.3.6.1.2.1.31.1.1.1.1.2|4|Gi0/2\n"
 	"1.3.6.1.2.1.31.1.1.1.6.1|70|18446744073709551615\n"
@@ -201,6 +210,15 @@ T_TEST(poll_switch_and_server_samples)
 	T_CHECK(has(&m, "ciscoMemoryPoolUsed{ciscoMemoryPoolName=\"Processor\", "
 	    "ciscoMemoryPoolType=\"1\", instance=\"sw1\"} 1000"));
 	T_CHECK(has(&m, "sysUpTime{instance=\"sw1\"} 123456"));
+	/* typed index: InetAddress decoded to IPv4 / IPv6 text */
+	T_CHECK(has(&m, "ipAddressIfIndex{instance=\"sw1\", ipAddressAddr=\"10.0.0.1\", "
+	    "ipAddressAddrType=\"1\"} 1"));
+	T_CHECK(has(&m, "ipAddressIfIndex{instance=\"sw1\", ipAddressAddr=\"fe80::1\", "
+	    "ipAddressAddrType=\"2\"} 2"));
+	/* LLDP neighbour: the local port's name is looked up by port number */
+	T_CHECK(has(&m, "lldpRemSysName{instance=\"sw1\", lldpLocPortId=\"Gi0/7\", lldpRemIndex=\"1\", "
+	    "lldpRemLocalPortNum=\"7\", lldpRemPortId=\"xe-0/0/1\", lldpRemSysName=\"core1\", "
+	    "lldpRemTimeMark=\"300\"} 1"));
 	T_CHECK(has(&m, "snmp_device_info{instance=\"sw1\", sysDescr=\"Cisco IOS Software, C3560 "
 	    "Software\", sysName=\"sw1.example\", sysObjectID=\"1.3.6.1.4.1.9.1.634\", target=\"127.0.0.1\"} 1"));
 	T_CHECK(has(&m, "snmp_up{instance=\"sw1\"} 1"));
@@ -238,6 +256,9 @@ T_TEST(poll_switch_and_server_samples)
 	if (at)
 		r2 = strtoull(at + 27, NULL, 10);
 	T_CHECK(r1 > 0 && r2 - r1 < r1);
+	T_CHECK(has(&m, "lldpRemPortIdSubtype{instance=\"sw1\", lldpLocPortId=\"Gi0/7\", "
+	    "lldpRemIndex=\"1\", lldpRemLocalPortNum=\"7\", lldpRemPortId=\"xe-0/0/1\", "
+	    "lldpRemSysName=\"core1\", lldpRemTimeMark=\"300\"} 5"));
 	T_CHECK(has(&m, "ifHCInOctets{ifAlias=\"uplink to core\", ifDescr=\"GigabitEthernet0/1\", "
 	    "ifIndex=\"1\", ifName=\"Gi0/1\", instance=\"sw1\"}"));
 	buf_free(&met);
@@ -392,7 +413,9 @@ T_TEST(poll_marks_vanished_series_stale)
 		int if2 = (strncmp(line, "1.3.6.1.2.1.2.2.1.", 18) == 0 ||
 		    strncmp(line, "1.3.6.1.2.1.31.1.1.1.", 21) == 0) &&
 		    memmem(line, len, ".2|", 3) != NULL;
-		if (!if2)
+		if (strncmp(line, "1.3.6.1.2.1.4.20.1.3.", 21) == 0)
+			fputs("1.3.6.1.2.1.4.20.1.3.10.0.0.1|64|255.255.0.0\n", f);	/* renumbered */
+		else if (!if2)
 			fwrite(line, 1, len, f);
 		line += len;
 	}
@@ -407,6 +430,18 @@ T_TEST(poll_marks_vanished_series_stale)
 	T_CHECK(has(&m, "ifHCInOctets{ifAlias=\"uplink to core\", ifDescr=\"GigabitEthernet0/1\", "
 	    "ifIndex=\"1\", ifName=\"Gi0/1\", instance=\"st\"} 1.8446744073709552e+19"));
 	T_CHECK(!has(&m, "ifIndex=\"1\", ifName=\"Gi0/1\", instance=\"st\"} STALE"));
+	/* an info value that changed is a new series; the old one goes stale */
+	T_CHECK(has(&m, "ipAdEntNetMask{instance=\"st\", ipAdEntAddr=\"10.0.0.1\", "
+	    "ipAdEntNetMask=\"255.255.255.0\"} STALE"));
+	T_CHECK(has(&m, "ipAdEntNetMask{instance=\"st\", ipAdEntAddr=\"10.0.0.1\", "
+	    "ipAdEntNetMask=\"255.255.0.0\"} 1"));
+	T_CHECK(!has(&m, "ipAdEntIfIndex{instance=\"st\", ipAdEntAddr=\"10.0.0.1\"} STALE"));
+	/* an info metric of the vanished row, as it was sent */
+	T_CHECK(has(&m, "ifDescr{ifAlias=\"0x00ff41\", ifDescr=\"GigabitEthernet0/2\", ifIndex=\"2\", "
+	    "ifName=\"Gi0/2\", instance=\"st\"} STALE"));
+	T_CHECK(!has(&m, "lldpRemSysName{instance=\"st\", lldpLocPortId=\"Gi0/7\", lldpRemIndex=\"1\", "
+	    "lldpRemLocalPortNum=\"7\", lldpRemPortId=\"xe-0/0/1\", lldpRemSysName=\"core1\", "
+	    "lldpRemTimeMark=\"300\"} STALE"));
 	/* the device goes away: everything but the health series goes stale */
 	kill(b, SIGTERM);
 	waitpid(b, NULL, 0);
@@ -418,6 +453,9 @@ T_TEST(poll_marks_vanished_series_stale)
 	T_CHECK(has(&m, "ifHCInOctets{ifAlias=\"uplink to core\", ifDescr=\"GigabitEthernet0/1\", "
 	    "ifIndex=\"1\", ifName=\"Gi0/1\", instance=\"st\"} STALE"));
 	T_CHECK(!has(&m, "snmp_up{instance=\"st\"} STALE"));
+	T_CHECK(has(&m, "lldpRemSysName{instance=\"st\", lldpLocPortId=\"Gi0/7\", lldpRemIndex=\"1\", "
+	    "lldpRemLocalPortNum=\"7\", lldpRemPortId=\"xe-0/0/1\", lldpRemSysName=\"core1\", "
+	    "lldpRemTimeMark=\"300\"} STALE"));
 	snmp_poller_free(p);
 	buf_free(&m.text);
 	loop_free(l);
@@ -482,7 +520,7 @@ T_TEST(walk_v1_v2c_same_rows)
 	walk_once(SNMP_V2C, "sw1", "1.3.6.1.2.1", 1, &c2);
 	T_EQ_INT(a.status, 0);
 	T_EQ_INT(b.status, 0);
-	T_EQ_INT(a.n, 18);	/* every 1.3.6.1.2.1 record of sw1 */
+	T_EQ_INT(a.n, 22);	/* every 1.3.6.1.2.1 record of sw1 */
 	T_EQ_INT(b.n, a.n);
 	T_EQ_INT(c2.n, a.n);
 	/* A wrong community is silently ignored by agents: the walk times out. */
@@ -560,6 +598,14 @@ T_TEST(profile_errors_say_where)
 	const char *bad3 = "profile: x\nscalars: [ {name: m\n";
 	T_EQ_INT(snmp_profile_parse(bad3, strlen(bad3), "z.yml", &p, err, sizeof(err)), -EINVAL);
 	T_CHECK(strncmp(err, "z.yml:", 6) == 0);
+	const char *bad5 = "profile: x\ntables:\n  - name: t\n    index: [{name: i, type: Float}]\n"
+	    "    metrics:\n      - {name: m, oid: 1.3.6.1.3}\n";
+	T_EQ_INT(snmp_profile_parse(bad5, strlen(bad5), "v.yml", &p, err, sizeof(err)), -EINVAL);
+	T_CHECK(strstr(err, "v.yml:4:") != NULL && strstr(err, "index type") != NULL);
+	const char *bad4 = "profile: x\ntables:\n  - name: t\n    index: [i]\n    labels:\n"
+	    "      l: {oid: 1.3.6.1.2, index: j}\n    metrics:\n      - {name: m, oid: 1.3.6.1.3}\n";
+	T_EQ_INT(snmp_profile_parse(bad4, strlen(bad4), "w.yml", &p, err, sizeof(err)), -EINVAL);
+	T_CHECK(strstr(err, "w.yml:6:") != NULL && strstr(err, "index labels") != NULL);
 	const char *ok = "profile: x\nmatch:\n  sysDescr: \"^Linux\"\nscalars:\n"
 	    "  - {name: m, oid: 1.3.6.1.2.1.1.3.0}\n";
 	T_EQ_INT(snmp_profile_parse(ok, strlen(ok), "ok.yml", &p, err, sizeof(err)), 0);
@@ -569,7 +615,7 @@ T_TEST(profile_errors_say_where)
 	/* every shipped profile loads */
 	struct snmp_profiles ps;
 	T_EQ_INT(snmp_profiles_load_dir("profiles", &ps, err, sizeof(err)), 0);
-	T_CHECK(ps.n >= 8);
+	T_CHECK(ps.n >= 19);
 	T_CHECK(snmp_profiles_find(&ps, "if_mib") != NULL);
 	snmp_profiles_free(&ps);
 }
