@@ -15,6 +15,7 @@
 #include "tsdb/chunk.h"
 #include "tsdb/crc32c.h"
 #include "tsdb/fileutil.h"
+#include "tsdb/tier.h"
 
 #define BLOCK_INDEX_MAX ((uint64_t)1 << 36)	/* bytes in one index file */
 
@@ -281,8 +282,10 @@ int block_open(const char *dir, struct block **out, char *err, size_t errsz)
 	b->dir = xstrdup(dir);
 	const char *slash = strrchr(dir, '/');
 	b->name = xstrdup(slash ? slash + 1 : dir);
+	snprintf(path, sizeof(path), "%s/" BLOCK_RAW_GONE, dir);
+	b->raw_gone = access(path, F_OK) == 0;
 	snprintf(path, sizeof(path), "%s/chunks", dir);
-	if ((rc = map_file(path, &b->chk_map, &b->chk_len)) < 0) {
+	if (!b->raw_gone && (rc = map_file(path, &b->chk_map, &b->chk_len)) < 0) {
 		snprintf(err, errsz, "%s: %s", path, rc == -EINVAL ? "empty" : strerror(-rc));
 		goto fail;
 	}
@@ -291,20 +294,31 @@ int block_open(const char *dir, struct block **out, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: %s", path, rc == -EINVAL ? "empty" : strerror(-rc));
 		goto fail;
 	}
-	if (block_index_parse(b->idx_map, b->idx_len, b->chk_len, &b->ix, perr, sizeof(perr)) < 0) {
+	if (block_index_parse(b->idx_map, b->idx_len, b->raw_gone ? UINT64_MAX : b->chk_len, &b->ix,
+	    perr, sizeof(perr)) < 0) {
 		snprintf(err, errsz, "%s/index: %s", dir, perr);
 		rc = -EINVAL;
 		goto fail;
 	}
-	if (b->chk_len < BLOCK_MAGIC_LEN || memcmp(b->chk_map, BLOCK_CHUNKS_MAGIC, BLOCK_MAGIC_LEN) ||
+	if (!b->raw_gone && (b->chk_len < BLOCK_MAGIC_LEN || memcmp(b->chk_map, BLOCK_CHUNKS_MAGIC, BLOCK_MAGIC_LEN) ||
 	    tsdb_crc32c(0, (const uint8_t *)b->chk_map + BLOCK_MAGIC_LEN,
-	    b->chk_len - BLOCK_MAGIC_LEN) != b->ix.meta.chunks_crc) {
+	    b->chk_len - BLOCK_MAGIC_LEN) != b->ix.meta.chunks_crc)) {
 		snprintf(err, errsz, "%s/chunks: checksum mismatch", dir);
 		rc = -EINVAL;
 		goto fail;
 	}
 	if ((rc = read_tombstones(b, err, errsz)) < 0)
 		goto fail;
+	/* A damaged tiers file of a block that still has its raw chunks is
+	 * only ignored (and rebuilt by maintenance); without raw chunks the
+	 * tiers are the data, so the block is damaged. */
+	rc = tier_open(dir, b->ix.nseries, &b->tiers, perr, sizeof(perr));
+	if (rc < 0 && (b->raw_gone || rc != -EINVAL)) {
+		snprintf(err, errsz, "%s", perr);
+		goto fail;
+	}
+	b->tiers_bad = rc < 0;
+	rc = 0;
 	b->bytes = tsdb_du(dir);
 	*out = b;
 	return 0;
@@ -319,6 +333,7 @@ void block_close(struct block *b)
 	if (!b)
 		return;
 	block_index_free(&b->ix);
+	tier_close(b->tiers);
 	free(b->tomb);
 	if (b->idx_map)
 		munmap(b->idx_map, b->idx_len);
@@ -392,6 +407,8 @@ int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
 	size_t start = out->n;
 	if (block_index_series(&b->ix, i, s) < 0)
 		return -EINVAL;
+	if (b->raw_gone)
+		return 0;
 	for (size_t k = 0; k < s->nchunks; k++) {
 		const struct bchunk *c = &s->chunks[k];
 		if (c->maxt < mint || c->mint > maxt)
@@ -530,6 +547,28 @@ int block_delete(struct block *b, const uint32_t *idx, size_t n, int64_t mint, i
 	b->tomb = t;
 	b->ntomb = nt;
 	return 0;
+}
+
+int block_drop_raw(struct block *b)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/" BLOCK_RAW_GONE, b->dir);
+	int rc = write_file(path, "", 0);
+	if (rc == 0)
+		rc = tsdb_fsync_dir(b->dir);
+	if (rc < 0)
+		return rc;
+	b->raw_gone = 1;
+	if (b->chk_map)
+		munmap(b->chk_map, b->chk_len);
+	b->chk_map = NULL;
+	b->chk_len = 0;
+	snprintf(path, sizeof(path), "%s/chunks", b->dir);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	rc = tsdb_fsync_dir(b->dir);
+	b->bytes = tsdb_du(b->dir);
+	return rc;
 }
 
 /* ---- writing ---- */

@@ -152,7 +152,16 @@ static int cmd_import(int argc, char **argv)
 			fprintf(stderr, "vigil tsdb import: %s\n", err);
 			status = 1;
 		} else {
-			tsdb_maintain(db);	/* compact the new blocks */
+			/* Compact the new blocks (and build the tiers that are due)
+			 * until maintenance finds nothing more to do. */
+			for (int i = 0; i < 100000; i++) {
+				struct tsdb_stats s2;
+				tsdb_stats(db, &s1);
+				tsdb_maintain(db);
+				tsdb_stats(db, &s2);
+				if (s2.compactions == s1.compactions && s2.tier_builds == s1.tier_builds)
+					break;
+			}
 			tsdb_stats(db, &s1);
 			printf("imported %" PRIu64 " samples of %" PRIu64 " series into %s "
 			    "(%" PRIu64 " blocks, %" PRIu64 " bytes)\n", n, s0.head_series, dir,

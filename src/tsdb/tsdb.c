@@ -23,6 +23,8 @@ void tsdb_options_default(struct tsdb_options *o)
 	o->retention_ms = (int64_t)15 * 24 * 3600 * 1000;
 	o->wal_fsync_interval_ms = 1000;
 	o->wal_segment_bytes = (uint64_t)128 << 20;
+	o->downsample_after_ms = (int64_t)24 * 3600 * 1000;
+	o->downsample_retention_ms = 0;
 }
 
 /* ---- blocks ---- */
