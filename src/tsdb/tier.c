@@ -209,61 +209,80 @@ out:
 
 #define TIER_FAIL(...) do { snprintf(err, errsz, __VA_ARGS__); goto fail; } while (0)
 
+int tier_parse(const uint8_t *p, size_t len, uint32_t nseries, struct tiers *t, char *err,
+    size_t errsz)
+{
+	uint32_t crc;
+	struct rd r;
+	t->off = NULL;
+	if (len < 20 || memcmp(p, TIER_MAGIC, BLOCK_MAGIC_LEN) != 0)
+		TIER_FAIL("bad magic");
+	crc = (uint32_t)p[len - 4] | (uint32_t)p[len - 3] << 8 | (uint32_t)p[len - 2] << 16 |
+	    (uint32_t)p[len - 1] << 24;
+	if (tsdb_crc32c(0, p + BLOCK_MAGIC_LEN, len - BLOCK_MAGIC_LEN - 4) != crc)
+		TIER_FAIL("checksum mismatch");
+	rd_init(&r, p + BLOCK_MAGIC_LEN, len - BLOCK_MAGIC_LEN - 4);
+	if (rd_u32le(&r, &t->nres) < 0 || t->nres == 0 || t->nres > TIER_RES_MAX)
+		TIER_FAIL("bad resolution count");
+	for (uint32_t k = 0; k < t->nres; k++) {
+		uint32_t v;
+		if (rd_u32le(&r, &v) < 0 || v == 0 || (k && (int64_t)v <= t->res[k - 1]))
+			TIER_FAIL("bad resolution");
+		t->res[k] = v;
+	}
+	if (rd_u32le(&r, &t->nseries) < 0 || (nseries != UINT32_MAX && t->nseries != nseries))
+		TIER_FAIL("series count does not match the index");
+	/* Every entry takes at least one byte. */
+	if ((uint64_t)t->nseries * t->nres > rd_left(&r))
+		TIER_FAIL("truncated");
+	t->off = xcalloc((size_t)t->nseries * t->nres + 1, sizeof(*t->off));
+	for (uint64_t i = 0; i < (uint64_t)t->nseries * t->nres; i++) {
+		uint64_t nb, clen;
+		const uint8_t *skip;
+		t->off[i] = len - 4 - rd_left(&r);
+		if (rd_uvarint(&r, &nb) < 0 || nb > TIER_BUCKETS_MAX)
+			TIER_FAIL("entry %llu: bad bucket count", (unsigned long long)i);
+		for (int col = 0; nb && col < TIER_NCOLS; col++)
+			if (rd_uvarint(&r, &clen) < 0 || rd_bytes(&r, clen, &skip) < 0 ||
+			    (clen && chunk_count(skip, clen) == 0))
+				TIER_FAIL("entry %llu: bad column", (unsigned long long)i);
+	}
+	if (rd_left(&r))
+		TIER_FAIL("trailing bytes");
+	return 0;
+fail:
+	free(t->off);
+	t->off = NULL;
+	return -EINVAL;
+}
+
 int tier_open(const char *dir, uint32_t nseries, struct tiers **out, char *err, size_t errsz)
 {
-	char path[PATH_MAX];
-	struct tiers *t = NULL;
+	char path[PATH_MAX], perr[200];
 	struct stat st;
 	*out = NULL;
 	snprintf(path, sizeof(path), "%s/tiers", dir);
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -errno;
-	t = xcalloc(1, sizeof(*t));
+	struct tiers *t = xcalloc(1, sizeof(*t));
 	if (fstat(fd, &st) < 0 || st.st_size < 20 || (uint64_t)st.st_size > TIER_FILE_MAX) {
 		close(fd);
-		TIER_FAIL("%s: bad size", path);
+		snprintf(err, errsz, "%s: bad size", path);
+		goto fail;
 	}
 	t->len = (size_t)st.st_size;
 	t->map = mmap(NULL, t->len, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (t->map == MAP_FAILED) {
 		t->map = NULL;
-		TIER_FAIL("%s: %s", path, strerror(errno));
+		snprintf(err, errsz, "%s: %s", path, strerror(errno));
+		goto fail;
 	}
-	const uint8_t *p = t->map;
-	if (memcmp(p, TIER_MAGIC, BLOCK_MAGIC_LEN) != 0)
-		TIER_FAIL("%s: bad magic", path);
-	uint32_t crc;
-	memcpy(&crc, p + t->len - 4, 4);	/* little-endian hosts only, as the rest of the store */
-	if (tsdb_crc32c(0, p + BLOCK_MAGIC_LEN, t->len - BLOCK_MAGIC_LEN - 4) != crc)
-		TIER_FAIL("%s: checksum mismatch", path);
-	struct rd r;
-	rd_init(&r, p + BLOCK_MAGIC_LEN, t->len - BLOCK_MAGIC_LEN - 4);
-	if (rd_u32le(&r, &t->nres) < 0 || t->nres == 0 || t->nres > TIER_RES_MAX)
-		TIER_FAIL("%s: bad resolution count", path);
-	for (uint32_t k = 0; k < t->nres; k++) {
-		uint32_t v;
-		if (rd_u32le(&r, &v) < 0 || v == 0 || (k && (int64_t)v <= t->res[k - 1]))
-			TIER_FAIL("%s: bad resolution", path);
-		t->res[k] = v;
+	if (tier_parse(t->map, t->len, nseries, t, perr, sizeof(perr)) < 0) {
+		snprintf(err, errsz, "%s: %s", path, perr);
+		goto fail;
 	}
-	if (rd_u32le(&r, &t->nseries) < 0 || t->nseries != nseries)
-		TIER_FAIL("%s: series count does not match the index", path);
-	t->off = xcalloc((size_t)nseries * t->nres + 1, sizeof(*t->off));
-	for (uint64_t i = 0; i < (uint64_t)nseries * t->nres; i++) {
-		uint64_t nb, len;
-		const uint8_t *skip;
-		t->off[i] = t->len - 4 - rd_left(&r);
-		if (rd_uvarint(&r, &nb) < 0 || nb > TIER_BUCKETS_MAX)
-			TIER_FAIL("%s: entry %llu: bad bucket count", path, (unsigned long long)i);
-		for (int col = 0; nb && col < TIER_NCOLS; col++)
-			if (rd_uvarint(&r, &len) < 0 || rd_bytes(&r, len, &skip) < 0 ||
-			    (len && chunk_count(skip, len) == 0))
-				TIER_FAIL("%s: entry %llu: bad column", path, (unsigned long long)i);
-	}
-	if (rd_left(&r))
-		TIER_FAIL("%s: trailing bytes", path);
 	*out = t;
 	return 0;
 fail:
@@ -292,12 +311,13 @@ int tier_index(const struct tiers *t, int64_t res)
 int tier_read(const struct tiers *t, uint32_t series, int k, enum tier_col col, int64_t mint,
     int64_t maxt, struct samples *out)
 {
+	const uint8_t *base = t->base ? t->base : t->map;
 	if (series >= t->nseries || k < 0 || (uint32_t)k >= t->nres)
 		return -EINVAL;
 	struct rd r;
 	uint64_t off = t->off[(size_t)series * t->nres + (size_t)k], nb, len;
 	const uint8_t *p = NULL;
-	rd_init(&r, (const uint8_t *)t->map + off, t->len - 4 - off);
+	rd_init(&r, base + off, t->len - 4 - off);
 	if (rd_uvarint(&r, &nb) < 0)
 		return -EINVAL;
 	if (nb == 0)

@@ -40,7 +40,8 @@ struct block;
 
 /* A block's parsed tiers file. */
 struct tiers {
-	void *map;			/* mmapped file */
+	void *map;			/* mmapped file (NULL for tier_parse over memory) */
+	const uint8_t *base;		/* bytes read when map is NULL (not owned) */
 	size_t len;			/* its size */
 	uint32_t nres;			/* resolutions */
 	int64_t res[TIER_RES_MAX];	/* resolutions, ms, ascending */
@@ -62,6 +63,12 @@ int tier_build(struct block *b, const int64_t *res, size_t nres, char *err, size
  * count other than nseries). */
 int tier_open(const char *dir, uint32_t nseries, struct tiers **out /* out */,
     char *err, size_t errsz);
+/* Parse and check a tiers file held in memory (p, len) into t (its off
+ * array is allocated; the caller sets t->base or t->map to p). nseries is
+ * the block's series count, or UINT32_MAX to accept the file's. 0, or
+ * -EINVAL with err set (t->off freed). */
+int tier_parse(const uint8_t *p, size_t len, uint32_t nseries, struct tiers *t, char *err,
+    size_t errsz);
 /* Unmap and free (t may be NULL). */
 void tier_close(struct tiers *t);
 /* Index of resolution res in t, or -1 (t may be NULL). */
