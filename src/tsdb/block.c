@@ -124,7 +124,7 @@ static int parse_header(struct block_meta *m, const uint8_t *p, size_t len)
 	rd_u32le(&r, &m->chunks_crc);
 	m->mint = (int64_t)mint;
 	m->maxt = (int64_t)maxt;
-	if (r.err || rd_left(&r) || version != 1 || m->mint > m->maxt ||
+	if (r.err || rd_left(&r) || (version != 1 && version != BLOCK_VERSION) || m->mint > m->maxt ||
 	    m->chunks_len < BLOCK_MAGIC_LEN)
 		return -1;
 	return 0;
@@ -417,7 +417,8 @@ int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
 		int64_t t;
 		double v;
 		int rc;
-		if (chunk_iter_init(&it, (const uint8_t *)b->chk_map + c->off, c->len) < 0)
+		if (chunk_iter_init_file(&it, (const uint8_t *)b->chk_map + c->off, c->len,
+		    b->chk_map, b->chk_len) < 0)
 			return -EINVAL;
 		while ((rc = chunk_iter_next(&it, &t, &v)) == 1) {
 			if (t > maxt)
@@ -593,7 +594,51 @@ struct block_writer {
 	uint64_t nsamples, nchunks;	/* totals */
 	int64_t mint, maxt;	/* sample range */
 	struct buf cbuf;	/* scratch chunk */
+	struct buf sbuf;	/* scratch: a chunk rewritten to share its timestamps */
+	struct hmap ts_streams;	/* mode byte + timestamp field -> its offset + 1 in chunks */
 };
+
+#define BLOCK_TS_STREAMS_MAX (1u << 22)	/* distinct shared timestamp streams per block */
+
+/* Series scraped together have identical timestamps: store a chunk's
+ * timestamp field once per block and let CHUNK_DECT/XORST chunks refer to
+ * it (most of a jittery 1 s recording's bytes were timestamps). Writes the
+ * field to the chunks file the first time; may replace w->cbuf's contents
+ * with the shared form. 0 or -errno. */
+static int share_timestamps(struct block_writer *w)
+{
+	size_t f, fl;
+	const uint8_t *c = (const uint8_t *)w->cbuf.data;
+	if (!chunk_ts_field(c, w->cbuf.len, &f, &fl) || fl < 4)
+		return 0;
+	uint8_t mode = c[0] == CHUNK_DEC ? (c[4] & 4) : (c[3] & 4);
+	buf_reset(&w->sbuf);
+	buf_add_u8(&w->sbuf, mode);
+	if (buf_add(&w->sbuf, c + f, fl) < 0)
+		return 0;
+	uintptr_t at = (uintptr_t)hmap_get(&w->ts_streams, w->sbuf.data, w->sbuf.len);
+	if (!at) {
+		if (w->ts_streams.len >= BLOCK_TS_STREAMS_MAX)
+			return 0;
+		int rc = tsdb_write_all(w->chk_fd, c + f, fl);
+		if (rc < 0)
+			return rc;
+		w->chk_crc = tsdb_crc32c(w->chk_crc, c + f, fl);
+		at = (uintptr_t)w->chk_off + 1;
+		w->chk_off += fl;
+		hmap_put(&w->ts_streams, w->sbuf.data, w->sbuf.len, (void *)at);
+	}
+	buf_reset(&w->sbuf);
+	buf_add_u8(&w->sbuf, c[0] == CHUNK_DEC ? CHUNK_DECT : CHUNK_XORST);
+	buf_add(&w->sbuf, c + 1, f - 1);
+	buf_add_uvarint(&w->sbuf, (uint64_t)(at - 1));
+	if (buf_add(&w->sbuf, c + f + fl, w->cbuf.len - f - fl) < 0)
+		return -E2BIG;
+	struct buf tmp = w->cbuf;
+	w->cbuf = w->sbuf;
+	w->sbuf = tmp;
+	return 0;
+}
 
 int block_writer_new(const char *dbdir, int64_t wmint, int64_t wmaxt, uint32_t level,
     struct block_writer **out, char *err, size_t errsz)
@@ -607,7 +652,9 @@ int block_writer_new(const char *dbdir, int64_t wmint, int64_t wmaxt, uint32_t l
 	w->mint = INT64_MAX;
 	w->maxt = INT64_MIN;
 	hmap_init(&w->syms);
+	hmap_init(&w->ts_streams);
 	buf_init(&w->cbuf, (size_t)1 << 24);
+	buf_init(&w->sbuf, (size_t)1 << 24);
 	tsdb_rmtree(w->tmpdir);
 	int rc = tsdb_mkdir(w->tmpdir);
 	char path[PATH_MAX];
@@ -645,6 +692,8 @@ int block_writer_add(struct block_writer *w, const struct labels *ls, const int6
 		size_t k = n - i < BLOCK_CHUNK_SAMPLES ? n - i : BLOCK_CHUNK_SAMPLES;
 		buf_reset(&w->cbuf);
 		int rc = chunk_encode(t + i, v + i, k, &w->cbuf);
+		if (rc == 0)
+			rc = share_timestamps(w);
 		if (rc == 0)
 			rc = tsdb_write_all(w->chk_fd, w->cbuf.data, w->cbuf.len);
 		if (rc < 0) {
@@ -724,7 +773,7 @@ static int build_index(struct block_writer *w, struct buf *out)
 	qsort(w->series, w->nseries, sizeof(*w->series), cmp_wseries);
 
 	buf_add(out, BLOCK_INDEX_MAGIC, BLOCK_MAGIC_LEN);
-	buf_add_u32le(&sec, 1);
+	buf_add_u32le(&sec, BLOCK_VERSION);
 	buf_add_u64le(&sec, (uint64_t)w->mint);
 	buf_add_u64le(&sec, (uint64_t)w->maxt);
 	buf_add_u64le(&sec, w->nseries);
@@ -837,11 +886,11 @@ int block_writer_finish(struct block_writer *w, char **dir_out, char *err, size_
 		rc = write_file(path, ix.data, ix.len);
 	}
 	if (rc == 0) {
-		buf_printf(&meta, "{\n  \"version\": 1,\n  \"minTime\": %" PRId64 ",\n"
+		buf_printf(&meta, "{\n  \"version\": %d,\n  \"minTime\": %" PRId64 ",\n"
 		    "  \"maxTime\": %" PRId64 ",\n  \"level\": %" PRIu32 ",\n"
 		    "  \"stats\": {\"numSeries\": %zu, \"numSamples\": %" PRIu64
 		    ", \"numChunks\": %" PRIu64 "},\n  \"chunksBytes\": %" PRIu64 ",\n"
-		    "  \"indexBytes\": %zu\n}\n", w->mint, w->maxt, w->level, w->nseries,
+		    "  \"indexBytes\": %zu\n}\n", BLOCK_VERSION, w->mint, w->maxt, w->level, w->nseries,
 		    w->nsamples, w->nchunks, w->chk_off, ix.len);
 		snprintf(path, sizeof(path), "%s/meta.json", w->tmpdir);
 		rc = write_file(path, meta.data, meta.len);
@@ -891,7 +940,9 @@ void block_writer_abort(struct block_writer *w)
 	}
 	free(w->series);
 	hmap_free(&w->syms, NULL);
+	hmap_free(&w->ts_streams, NULL);
 	buf_free(&w->cbuf);
+	buf_free(&w->sbuf);
 	free(w->dbdir);
 	free(w->tmpdir);
 	free(w->final);

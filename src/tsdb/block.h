@@ -19,6 +19,7 @@
 #define BLOCK_INDEX_MAGIC "VGIX0001"	/* first 8 bytes of index */
 #define BLOCK_CHUNKS_MAGIC "VGCK0001"	/* first 8 bytes of chunks */
 #define BLOCK_MAGIC_LEN 8u
+#define BLOCK_VERSION 2			/* index header version written (1: no shared timestamps; both read) */
 #define BLOCK_HEADER_LEN 60u		/* payload bytes of the header section */
 #define BLOCK_SYMBOLS_MAX (1u << 28)	/* symbols one block may hold */
 #define BLOCK_CHUNK_SAMPLES 480u	/* samples per chunk in a block (2 h at 15 s) */
