@@ -119,8 +119,17 @@ static int cmd_import(int argc, char **argv)
 	double v;
 	int rc, status = 0;
 	uint64_t n = 0;
-	while ((rc = importparse_next(&ip, &ls, &t, &v, err, sizeof(err))) == 1) {
-		int arc = tsdb_append(db, ls, t, v);
+	struct labels *cur = NULL;	/* labels of the current run of lines */
+	void *ref = NULL;		/* its head series */
+	int same;
+	while ((rc = importparse_next_same(&ip, &ls, &same, &t, &v, err, sizeof(err))) == 1) {
+		if (!same) {
+			labels_free(cur);
+			cur = ls;
+			ref = NULL;
+		}
+		ls = cur;
+		int arc = tsdb_append_ref(db, ls, &ref, t, v);
 		if (arc < 0) {
 			struct buf b;
 			buf_init(&b, 4096);
@@ -130,13 +139,12 @@ static int cmd_import(int argc, char **argv)
 			    arc == -ERANGE ? "sample out of order or older than existing blocks" :
 			    arc == -EEXIST ? "another value at the same timestamp" : strerror(-arc));
 			buf_free(&b);
-			labels_free(ls);
 			status = 1;
 			break;
 		}
-		labels_free(ls);
 		n++;
 	}
+	labels_free(cur);
 	if (rc < 0) {
 		const char *msg = strstr(err, ": ");
 		fprintf(stderr, "vigil tsdb import: %s:%zu: %s\n", file, ip.line, msg ? msg + 2 : err);

@@ -278,12 +278,20 @@ void tsdb_close(struct tsdb *db)
 
 int tsdb_append(struct tsdb *db, const struct labels *ls, int64_t t, double v)
 {
+	void *ref = NULL;
+	return tsdb_append_ref(db, ls, &ref, t, v);
+}
+
+int tsdb_append_ref(struct tsdb *db, const struct labels *ls, void **ref, int64_t t, double v)
+{
 	if (db->opt.read_only)
 		return -EROFS;
 	if (!ls || ls->n == 0)
 		return -EINVAL;
 	struct head *h = db->head;
-	struct hseries *s = head_find(h, ls);
+	struct hseries *s = *ref;
+	if (!s)
+		s = head_find(h, ls);
 	if (!s) {
 		if (t < h->min_valid) {
 			db->rej_old++;
@@ -292,6 +300,7 @@ int tsdb_append(struct tsdb *db, const struct labels *ls, int64_t t, double v)
 		int created;
 		s = head_get_or_create(h, ls, &created);
 	}
+	*ref = s;
 	int rc = head_check(h, s, t, v);
 	if (rc == 1)
 		return 0;

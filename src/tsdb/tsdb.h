@@ -79,6 +79,12 @@ void tsdb_storage(struct tsdb *db, struct storage *out /* out */);
  * window), -EEXIST (another value at t), -EROFS (read-only), or a negative
  * errno from write(2) (e.g. -ENOSPC; the sample is not stored). */
 int tsdb_append(struct tsdb *db, const struct labels *ls, int64_t t, double v);
+/* As tsdb_append, remembering the series in *ref (NULL on the first call):
+ * later appends of the same labels with that *ref skip the lookup. A ref
+ * stays valid until the next tsdb_maintain, tsdb_flush_head, tsdb_delete or
+ * tsdb_close (bulk import keeps one per run of lines). */
+int tsdb_append_ref(struct tsdb *db, const struct labels *ls, void **ref /* in/out */,
+    int64_t t, double v);
 /* Append every sample of an encoded core/batch.h batch with one WAL
  * write(2). Samples are checked one by one as tsdb_append() would; refused
  * ones are counted in *rejected and skipped. Return 0, -EBADMSG for a

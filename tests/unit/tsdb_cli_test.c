@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -52,6 +53,37 @@ T_TEST(importparse_accepts_both_formats)
 	T_EQ_INT(parse_all("{__name__=\"y\",a=\"b\",} -2e3 7 # {trace=\"1\"} 1\n", err, sizeof(err),
 	    &t, &v), 1);
 	T_EQ_DBL(v, -2000, 0);
+}
+
+/* A run of lines with byte-identical series text skips label parsing;
+ * any difference (even one only a prefix longer) parses again. */
+T_TEST(importparse_same_series_fast_path)
+{
+	static const char in[] = "a{x=\"1\"} 1 10\na{x=\"1\"} 2 20\na{x=\"1\",y=\"2\"} 3 30\n"
+	    "a{x=\"1\",y=\"2\"} zz 40\nab 5 50\n";
+	static const int want_same[] = { 0, 1, 0 };
+	struct importparse ip;
+	struct labels *ls;
+	char err[256];
+	int64_t t;
+	double v;
+	int same, rc;
+	importparse_init(&ip, in, strlen(in));
+	for (int i = 0; i < 3; i++) {
+		T_EQ_INT(importparse_next_same(&ip, &ls, &same, &t, &v, err, sizeof(err)), 1);
+		T_EQ_INT(same, want_same[i]);
+		T_CHECK(same ? ls == NULL : ls != NULL);
+		T_EQ_INT(t, 10 * (i + 1));
+		T_EQ_DBL(v, i + 1, 0);
+		if (i == 2)
+			T_EQ_INT(ls->n, 3);
+		labels_free(ls);
+	}
+	/* A bad value on a repeated series is still an error with its line. */
+	rc = importparse_next_same(&ip, &ls, &same, &t, &v, err, sizeof(err));
+	T_EQ_INT(rc, -1);
+	T_CHECK(strstr(err, "line 4: bad value") != NULL);
+	importparse_free(&ip);
 }
 
 T_TEST(importparse_rejects_with_line_numbers)
@@ -188,6 +220,7 @@ int main(int argc, char **argv)
 	if (!mkdtemp(dir))
 		return 1;
 	T_RUN(importparse_accepts_both_formats);
+	T_RUN(importparse_same_series_fast_path);
 	T_RUN(importparse_rejects_with_line_numbers);
 	T_RUN(cli_import_dump_analyze_roundtrip);
 	T_RUN(cli_stress_verify_detects_missing_data);
