@@ -19,6 +19,7 @@
 #include "tsdb/fileutil.h"
 #include "tsdb/importparse.h"
 #include "tsdb/tsdb.h"
+#include "tsdb/tsdb_int.h"
 
 #define CLI_MATCHERS_MAX 32		/* matchers on a dump command line */
 #define IMPORT_FILE_MAX ((uint64_t)64 << 30)	/* bytes of one import file */
@@ -160,8 +161,10 @@ static int cmd_import(int argc, char **argv)
 			fprintf(stderr, "vigil tsdb import: %s\n", err);
 			status = 1;
 		} else {
-			/* Compact the new blocks (and build the tiers that are due)
+			/* Nothing more will be appended, so every window is finished:
+			 * compact the new blocks (and build the tiers that are due)
 			 * until maintenance finds nothing more to do. */
+			db->head->min_valid = INT64_MAX;
 			for (int i = 0; i < 100000; i++) {
 				struct tsdb_stats s2;
 				tsdb_stats(db, &s1);
