@@ -8,6 +8,8 @@
 #       record-node-exporter.sh; REAL=FILE picks another recording)
 #   (b) synthetic SERIES series over HOURS at 15 s (gen-synth.py): counters,
 #       noisy gauges, constants, histogram buckets
+#   (c) downsampled tiers: their bytes beside the raw data, and the CPU of
+#       long-range queries over 72 h of gen.py data with and without them
 #
 # For each: bytes per sample on disk after compaction, and bulk-ingest CPU
 # seconds (user + system of the importing process) -> samples per CPU second.
@@ -16,7 +18,7 @@
 #
 # Usage: bench/tsdb/run.sh [SERIES] [HOURS]     (default 1000000 2: ~480M
 #        samples, ~45 GB of text and hours of generation; pass a smaller SERIES
-#        on a shared machine). SKIP_REAL=1 / SKIP_SYNTH=1 skip a set.
+#        on a shared machine). SKIP_REAL=1 / SKIP_TIERS=1 / SKIP_SYNTH=1 skip a set.
 set -eu
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -114,6 +116,30 @@ print("real: %d series, %d samples" % (len(by), sum(len(v) for v in by.values())
 	else
 		echo "no recording at $real: run bench/tsdb/record-node-exporter.sh first"
 	fi
+fi
+
+if [ -z "${SKIP_TIERS:-}" ]; then
+	# (c) downsampled tiers: 72 h of gen.py's node_exporter-like data at 15 s;
+	# blocks older than a day get tiers on import. Their size, and the CPU
+	# of long-range queries with and without them (same answers).
+	python3 bench/tsdb/gen.py 10 72 "$work/g72.om" >/dev/null
+	"$work/tsdb_bench" tsdb import -d "$work/tiers" "$work/g72.om" >/dev/null
+	rm -f "$work/g72.om"
+	tb=$(cat "$work"/tiers/blk-*/tiers | wc -c)
+	raw=0
+	for d in "$work"/tiers/blk-*; do
+		[ -f "$d/tiers" ] && raw=$((raw + $(cat "$d/chunks" "$d/index" | wc -c)))
+	done
+	echo "== tiers: $tb bytes of tiers beside $raw bytes of raw chunks + index in the tiered blocks ($(echo "scale=1; 100 * $tb / $raw" | bc)%)"
+	cp -r "$work/tiers" "$work/notiers"
+	rm -f "$work"/notiers/blk-*/tiers
+	start=1700002800000 end=1700024400000	# 6 h inside the tiered block, hour-aligned
+	for q in 'max_over_time(node_cpu_seconds_total[1h])' 'min_over_time(node_memory_MemFree_bytes[1h])' \
+	    'sum_over_time(node_load1[1h])' 'last_over_time(node_network_receive_bytes_total[1h])'; do
+		"$work/tsdb_bench" query "$work/tiers" "$q" $start $end 3600000
+		"$work/tsdb_bench" query "$work/notiers" "$q" $start $end 3600000
+	done
+	rm -rf "$work/tiers" "$work/notiers"
 fi
 
 if [ -z "${SKIP_SYNTH:-}" ]; then
