@@ -55,15 +55,16 @@ bench_set() {
 	pb=$(du -sb "$work/prom-$name" | cut -f1)
 	vmc="" vmb="" vmall=""
 	if command -v victoria-metrics >/dev/null; then
-		# VictoriaMetrics takes Prometheus text with millisecond timestamps.
-		awk '!/^#/ { ts=$NF; $NF=sprintf("%.0f", ts*1000); print }' "$om" >"$work/vm.prom"
 		port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 		victoria-metrics -storageDataPath="$work/vm-$name" -httpListenAddr=127.0.0.1:$port \
 			-retentionPeriod=100y -loggerLevel=ERROR >"$work/vm.log" 2>&1 &
 		vmpid=$!
 		for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/health" >/dev/null && break; sleep 0.2; done
 		c0=$(proc_cpu "$vmpid")
-		curl -fs --data-binary @"$work/vm.prom" "http://127.0.0.1:$port/api/v1/import/prometheus"
+		# VictoriaMetrics takes Prometheus text with millisecond timestamps;
+		# streamed (curl -T), as the big set does not fit in memory.
+		awk '!/^#/ { ts=$NF; $NF=sprintf("%.0f", ts*1000); print }' "$om" |
+			curl -fs -X POST -T - "http://127.0.0.1:$port/api/v1/import/prometheus"
 		curl -fs "http://127.0.0.1:$port/internal/force_flush" >/dev/null
 		vmc=$(echo "$(proc_cpu "$vmpid") - $c0" | bc)
 		curl -fs "http://127.0.0.1:$port/internal/force_merge" >/dev/null || true
@@ -72,7 +73,6 @@ bench_set() {
 		vmb=$(du -sb "$work/vm-$name/data" | cut -f1)
 		vmall=$(du -sb "$work/vm-$name/data" "$work/vm-$name/indexdb" | awk '{ s += $1 } END { print s }')
 		kill "$vmpid"; wait "$vmpid" 2>/dev/null || true; vmpid=""
-		rm -f "$work/vm.prom"
 		echo "victoria-metrics reports $vmrows rows stored"
 	fi
 	awk -v n="$name" -v s="$samples" -v v="$vb" -v vc="$vc" -v p="$pb" -v pc="$pc" \
