@@ -392,7 +392,9 @@ static int collect(struct tsdb *db, const char *name, const struct matcher *ms, 
 		ix_select(&ix, ms, nm, &p);
 		for (size_t i = 0; i < p.n; i++) {
 			sm.n = 0;
-			if (block_series_samples(b, p.v[i], &bs, mint, maxt, &sm) < 0 || !sm.n)
+			/* A block that kept only its tiers still names its series. */
+			if (b->raw_gone ? block_index_series(&b->ix, p.v[i], &bs) < 0 :
+			    block_series_samples(b, p.v[i], &bs, mint, maxt, &sm) < 0 || !sm.n)
 				continue;
 			struct labels *ls = block_series_labels(b, &bs);
 			if (ls)

@@ -190,7 +190,6 @@ int tier_build(struct block *b, const int64_t *res, size_t nres, char *err, size
 		b->tiers = NULL;
 		rc = tier_open(b->dir, b->ix.nseries, &b->tiers, err, errsz);
 		b->bytes = tsdb_du(b->dir);
-		goto out;
 	}
 out:
 	if (rc < 0) {

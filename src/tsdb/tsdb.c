@@ -124,6 +124,10 @@ static int open_blocks(struct tsdb *db, char *err, size_t errsz)
 		struct block *b;
 		int rc = block_open(path, &b, berr, sizeof(berr));
 		if (rc == 0) {
+			char tmp[PATH_MAX + 16];
+			snprintf(tmp, sizeof(tmp), "%s/tiers.tmp", path);
+			if (!db->opt.read_only)
+				unlink(tmp);	/* a tiers file whose write was cut short */
 			tsdb_add_block(db, b);
 		} else if (rc == -EACCES || rc == -EPERM || rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM) {
 			/* Not damage: a block we may not read (e.g. written by root)

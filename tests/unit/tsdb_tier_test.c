@@ -376,6 +376,12 @@ T_TEST(tier_retention_drops_raw_keeps_tiers)
 	int64_t from = T0 + 2 * day + 3600000, to = T0 + 3 * day;
 	T_EQ_INT(same_answer(&st, &mem, "max_over_time(m[1h])", from, to, 3600000, 0), 0);
 	T_EQ_INT(same_answer(&st, &mem, "last_over_time(m[5m])", from, to, 300000, 0), 0);
+	/* Label values over that range still list its series. */
+	char **vals;
+	size_t nv;
+	T_EQ_INT(st.ops->label_values(st.impl, "inst", NULL, 0, from, to, &vals, &nv), 0);
+	T_EQ_INT(nv, 3);
+	storage_strings_free(vals, nv);
 	/* Raw-only questions about that range get no data: the raw is gone. */
 	struct pq_expr *e;
 	struct pq_result r;
