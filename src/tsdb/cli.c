@@ -26,14 +26,17 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vigil tsdb import [-d DIR] [--span DURATION] FILE\n"
+	fprintf(f, "usage: vigil tsdb import [-d DIR] [--span DURATION] [--downsample-after DURATION|never] FILE\n"
 	    "       vigil tsdb analyze DIR\n"
 	    "       vigil tsdb dump DIR [--min-time MS] [--max-time MS] [MATCHER...]\n"
 	    "       vigil tsdb delete DIR --min-time MS --max-time MS MATCHER... (store stopped)\n"
 	    "MATCHER: metric_name | label=\"v\" | label!=\"v\" | label=~\"re\" | label!~\"re\"\n");
 }
 
-static struct tsdb *cli_open(const char *dir, int read_only, int no_wal, int64_t span)
+#define CLI_DOWNSAMPLE_DEFAULT INT64_MIN	/* cli_open: keep tsdb_options' default */
+
+static struct tsdb *cli_open(const char *dir, int read_only, int no_wal, int64_t span,
+    int64_t downsample_after)
 {
 	struct tsdb_options o;
 	char err[512];
@@ -44,6 +47,8 @@ static struct tsdb *cli_open(const char *dir, int read_only, int no_wal, int64_t
 	o.retention_ms = 0;
 	if (span > 0)
 		o.block_span_ms = span;
+	if (downsample_after != CLI_DOWNSAMPLE_DEFAULT)
+		o.downsample_after_ms = downsample_after;
 	struct tsdb *db = tsdb_open(&o, err, sizeof(err));
 	if (!db)
 		fprintf(stderr, "vigil tsdb: %s\n", err);
@@ -55,10 +60,17 @@ static struct tsdb *cli_open(const char *dir, int read_only, int no_wal, int64_t
 static int cmd_import(int argc, char **argv)
 {
 	const char *dir = "data", *file = NULL;
-	int64_t span = 0;
+	int64_t span = 0, ds_after = CLI_DOWNSAMPLE_DEFAULT;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-d") && i + 1 < argc) {
 			dir = argv[++i];
+		} else if (!strcmp(argv[i], "--downsample-after") && i + 1 < argc) {
+			if (!strcmp(argv[++i], "never")) {
+				ds_after = -1;
+			} else if (clock_parse_duration(argv[i], &ds_after) < 0 || ds_after < 0) {
+				fprintf(stderr, "vigil tsdb import: bad --downsample-after %s\n", argv[i]);
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--span") && i + 1 < argc) {
 			if (clock_parse_duration(argv[++i], &span) < 0 || span <= 0) {
 				fprintf(stderr, "vigil tsdb import: bad --span %s\n", argv[i]);
@@ -106,7 +118,7 @@ static int cmd_import(int argc, char **argv)
 			munmap((void *)(uintptr_t)data, size);
 		return 1;
 	}
-	struct tsdb *db = cli_open(dir, 0, 1, span);
+	struct tsdb *db = cli_open(dir, 0, 1, span, ds_after);
 	if (!db) {
 		if (size)
 			munmap((void *)(uintptr_t)data, size);
@@ -204,7 +216,7 @@ static int cmd_analyze(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	struct tsdb *db = cli_open(argv[1], 1, 0, 0);
+	struct tsdb *db = cli_open(argv[1], 1, 0, 0, CLI_DOWNSAMPLE_DEFAULT);
 	if (!db)
 		return 1;
 	struct tsdb_stats st;
@@ -366,7 +378,7 @@ static int cmd_dump(int argc, char **argv, int del)
 		usage(stderr);
 		status = 2;
 	}
-	struct tsdb *db = status ? NULL : cli_open(dir, !del, 0, 0);
+	struct tsdb *db = status ? NULL : cli_open(dir, !del, 0, 0, CLI_DOWNSAMPLE_DEFAULT);
 	if (!db && status == 0)
 		status = 1;
 	if (db && del) {
@@ -456,7 +468,7 @@ static int cmd_stress(int argc, char **argv)
 		return 2;
 	/* A 10 s span over 1 s steps: cuts, checkpoints and compactions happen
 	 * every few dozen steps, so kills land in all of them. */
-	struct tsdb *db = cli_open(dir, 0, 0, 10000);
+	struct tsdb *db = cli_open(dir, 0, 0, 10000, CLI_DOWNSAMPLE_DEFAULT);
 	if (!db)
 		return 1;
 	struct storage s;

@@ -249,8 +249,9 @@ static int downsample_once(struct tsdb *db)
 	int64_t newest = newest_sample(db);
 	for (size_t i = 0; i < db->nblocks; i++) {
 		struct block *b = db->blocks[i];
+		/* "At least downsample_after old": with 0 every block qualifies. */
 		if ((b->tiers && !b->tiers_bad) || b->raw_gone || b->tiers_failed ||
-		    !older(b->ix.meta.maxt, newest, db->opt.downsample_after_ms))
+		    !older(b->ix.meta.maxt, newest, db->opt.downsample_after_ms - 1))
 			continue;
 		char err[512] = "";
 		int rc = tier_build(b, res, 2, err, sizeof(err));

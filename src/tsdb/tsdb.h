@@ -36,7 +36,7 @@ struct tsdb_options {
 	int64_t wal_fsync_interval_ms;	/* longest time between WAL fsyncs (1000) */
 	uint64_t wal_segment_bytes;	/* WAL segment size before a new file (128 MiB) */
 	int64_t downsample_after_ms;	/* build 5 min / 1 h tiers for blocks whose last sample is
-					 * this much older than the newest (1d); -1: never */
+					 * at least this much older than the newest (1d); -1: never */
 	int64_t downsample_retention_ms;	/* keep tiers (raw chunks dropped) of blocks past
 					 * retention_ms until this age; 0: no longer than raw */
 	int no_wal;			/* 1: no WAL (bulk import; call tsdb_flush_head) */

@@ -152,6 +152,14 @@ T_TEST(cli_import_dump_analyze_roundtrip)
 	T_EQ_INT(run(args, out, sizeof(out)), 0);
 	T_CHECK(strstr(out, "Series: 2\n") && strstr(out, "Samples: 600\n"));
 	T_CHECK(strstr(out, "       2 room\n") != NULL);
+	/* --downsample-after 0s gives every block its tiers. */
+	snprintf(args, sizeof(args), "import -d %s/dbt --downsample-after 0s %s", dir, path);
+	T_EQ_INT(run(args, out, sizeof(out)), 0);
+	snprintf(args, sizeof(args), "ls %s/dbt/blk-*/tiers >/dev/null 2>&1", dir);
+	T_EQ_INT(system(args), 0);
+	snprintf(args, sizeof(args), "import -d %s/dbt2 --downsample-after soon %s", dir, path);
+	T_EQ_INT(run(args, out, sizeof(out)), 2);
+	T_CHECK(strstr(out, "bad --downsample-after soon") != NULL);
 	/* A bad line: the error names file and line, nothing is written. */
 	f = fopen(path, "w");
 	fprintf(f, "a 1 1000\na 2 2000\na 3\n");
