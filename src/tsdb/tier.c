@@ -102,15 +102,19 @@ static void aggregate(const int64_t *t, const double *v, size_t n, int64_t res, 
 	}
 }
 
-static void put_col(struct buf *out, struct buf *scratch, const struct samples *s)
+/* Append one column: uvarint length (0: empty) and its chunk. 0 or -errno
+ * (a column that does not encode would silently lose data otherwise). */
+static int put_col(struct buf *out, struct buf *scratch, const struct samples *s)
 {
 	buf_reset(scratch);
-	if (s->n == 0 || chunk_encode(s->t, s->v, s->n, scratch) < 0) {
-		buf_add_uvarint(out, 0);
-		return;
-	}
-	buf_add_uvarint(out, scratch->len);
-	buf_add(out, scratch->data, scratch->len);
+	if (s->n == 0)
+		return buf_add_uvarint(out, 0);
+	int rc = chunk_encode(s->t, s->v, s->n, scratch);
+	if (rc == 0)
+		rc = buf_add_uvarint(out, scratch->len);
+	if (rc == 0)
+		rc = buf_add(out, scratch->data, scratch->len);
+	return rc;
 }
 
 static int write_all_crc(int fd, const struct buf *b, uint32_t *crc)
@@ -165,9 +169,10 @@ int tier_build(struct block *b, const int64_t *res, size_t nres, char *err, size
 			buf_add_uvarint(&ent, c.nb);
 			if (c.nb == 0)
 				continue;
-			for (int col = 0; col < 4; col++)
-				put_col(&ent, &scratch, &c.agg[col]);
-			put_col(&ent, &scratch, &c.last);
+			for (int col = 0; col < 4 && rc == 0; col++)
+				rc = put_col(&ent, &scratch, &c.agg[col]);
+			if (rc == 0)
+				rc = put_col(&ent, &scratch, &c.last);
 		}
 		if (rc == 0)
 			rc = write_all_crc(fd, &ent, &crc);
