@@ -257,6 +257,7 @@ static int do_select(struct pq_eval *ev, const struct pq_node *sel, int64_t mint
 		.step_ms = ev->nsteps > 1 ? ev->interval : 0,
 		.range_ms = range,
 		.func = func,
+		.lookback_ms = range ? 0 : ev->lookback,	/* lets a store serve a tier's last */
 		.max_samples = ev->max_samples - ev->cur_samples + 1,
 	};
 	char e[256] = "";

@@ -15,6 +15,7 @@
 #include "tsdb/chunk.h"
 #include "tsdb/crc32c.h"
 #include "tsdb/fileutil.h"
+#include "tsdb/tier.h"
 
 #define BLOCK_INDEX_MAX ((uint64_t)1 << 36)	/* bytes in one index file */
 
@@ -123,7 +124,7 @@ static int parse_header(struct block_meta *m, const uint8_t *p, size_t len)
 	rd_u32le(&r, &m->chunks_crc);
 	m->mint = (int64_t)mint;
 	m->maxt = (int64_t)maxt;
-	if (r.err || rd_left(&r) || version != 1 || m->mint > m->maxt ||
+	if (r.err || rd_left(&r) || (version != 1 && version != BLOCK_VERSION) || m->mint > m->maxt ||
 	    m->chunks_len < BLOCK_MAGIC_LEN)
 		return -1;
 	return 0;
@@ -281,8 +282,10 @@ int block_open(const char *dir, struct block **out, char *err, size_t errsz)
 	b->dir = xstrdup(dir);
 	const char *slash = strrchr(dir, '/');
 	b->name = xstrdup(slash ? slash + 1 : dir);
+	snprintf(path, sizeof(path), "%s/" BLOCK_RAW_GONE, dir);
+	b->raw_gone = access(path, F_OK) == 0;
 	snprintf(path, sizeof(path), "%s/chunks", dir);
-	if ((rc = map_file(path, &b->chk_map, &b->chk_len)) < 0) {
+	if (!b->raw_gone && (rc = map_file(path, &b->chk_map, &b->chk_len)) < 0) {
 		snprintf(err, errsz, "%s: %s", path, rc == -EINVAL ? "empty" : strerror(-rc));
 		goto fail;
 	}
@@ -291,20 +294,31 @@ int block_open(const char *dir, struct block **out, char *err, size_t errsz)
 		snprintf(err, errsz, "%s: %s", path, rc == -EINVAL ? "empty" : strerror(-rc));
 		goto fail;
 	}
-	if (block_index_parse(b->idx_map, b->idx_len, b->chk_len, &b->ix, perr, sizeof(perr)) < 0) {
+	if (block_index_parse(b->idx_map, b->idx_len, b->raw_gone ? UINT64_MAX : b->chk_len, &b->ix,
+	    perr, sizeof(perr)) < 0) {
 		snprintf(err, errsz, "%s/index: %s", dir, perr);
 		rc = -EINVAL;
 		goto fail;
 	}
-	if (b->chk_len < BLOCK_MAGIC_LEN || memcmp(b->chk_map, BLOCK_CHUNKS_MAGIC, BLOCK_MAGIC_LEN) ||
+	if (!b->raw_gone && (b->chk_len < BLOCK_MAGIC_LEN || memcmp(b->chk_map, BLOCK_CHUNKS_MAGIC, BLOCK_MAGIC_LEN) ||
 	    tsdb_crc32c(0, (const uint8_t *)b->chk_map + BLOCK_MAGIC_LEN,
-	    b->chk_len - BLOCK_MAGIC_LEN) != b->ix.meta.chunks_crc) {
+	    b->chk_len - BLOCK_MAGIC_LEN) != b->ix.meta.chunks_crc)) {
 		snprintf(err, errsz, "%s/chunks: checksum mismatch", dir);
 		rc = -EINVAL;
 		goto fail;
 	}
 	if ((rc = read_tombstones(b, err, errsz)) < 0)
 		goto fail;
+	/* A damaged tiers file of a block that still has its raw chunks is
+	 * only ignored (and rebuilt by maintenance); without raw chunks the
+	 * tiers are the data, so the block is damaged. */
+	rc = tier_open(dir, b->ix.nseries, &b->tiers, perr, sizeof(perr));
+	if (rc < 0 && (b->raw_gone || rc != -EINVAL)) {
+		snprintf(err, errsz, "%s", perr);
+		goto fail;
+	}
+	b->tiers_bad = rc < 0;
+	rc = 0;
 	b->bytes = tsdb_du(dir);
 	*out = b;
 	return 0;
@@ -319,6 +333,7 @@ void block_close(struct block *b)
 	if (!b)
 		return;
 	block_index_free(&b->ix);
+	tier_close(b->tiers);
 	free(b->tomb);
 	if (b->idx_map)
 		munmap(b->idx_map, b->idx_len);
@@ -497,6 +512,8 @@ int block_series_samples_win(const struct block *b, uint32_t i, struct bseries *
 	size_t start = out->n;
 	if (block_index_series(&b->ix, i, s) < 0)
 		return -EINVAL;
+	if (b->raw_gone)
+		return 0;	/* past raw retention: only its tiers are left */
 	/* Tombstones are sorted by series index. A deleted newest sample would
 	 * make an earlier chunk the one to read: no skipping then. */
 	size_t lo = 0, hi = b->ntomb;
@@ -524,7 +541,8 @@ int block_series_samples_win(const struct block *b, uint32_t i, struct bseries *
 		if (c->maxt < mint || c->mint > maxt || (w && !qwin_reads(w, s, k)))
 			continue;
 		struct chunk_iter it;
-		if (chunk_iter_init(&it, (const uint8_t *)b->chk_map + c->off, c->len) < 0)
+		if (chunk_iter_init_file(&it, (const uint8_t *)b->chk_map + c->off, c->len,
+		    b->chk_map, b->chk_len) < 0)
 			return -EINVAL;
 		if (out->cap - out->n < it.n)	/* a header that undercounts */
 			room_for(out, it.n);
@@ -664,6 +682,28 @@ int block_delete(struct block *b, const uint32_t *idx, size_t n, int64_t mint, i
 	return 0;
 }
 
+int block_drop_raw(struct block *b)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/" BLOCK_RAW_GONE, b->dir);
+	int rc = write_file(path, "", 0);
+	if (rc == 0)
+		rc = tsdb_fsync_dir(b->dir);
+	if (rc < 0)
+		return rc;
+	b->raw_gone = 1;
+	if (b->chk_map)
+		munmap(b->chk_map, b->chk_len);
+	b->chk_map = NULL;
+	b->chk_len = 0;
+	snprintf(path, sizeof(path), "%s/chunks", b->dir);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return -errno;
+	rc = tsdb_fsync_dir(b->dir);
+	b->bytes = tsdb_du(b->dir);
+	return rc;
+}
+
 /* ---- writing ---- */
 
 struct wseries {
@@ -686,7 +726,51 @@ struct block_writer {
 	uint64_t nsamples, nchunks;	/* totals */
 	int64_t mint, maxt;	/* sample range */
 	struct buf cbuf;	/* scratch chunk */
+	struct buf sbuf;	/* scratch: a chunk rewritten to share its timestamps */
+	struct hmap ts_streams;	/* mode byte + timestamp field -> its offset + 1 in chunks */
 };
+
+#define BLOCK_TS_STREAMS_MAX (1u << 22)	/* distinct shared timestamp streams per block */
+
+/* Series scraped together have identical timestamps: store a chunk's
+ * timestamp field once per block and let CHUNK_DECT/XORST chunks refer to
+ * it (most of a jittery 1 s recording's bytes were timestamps). Writes the
+ * field to the chunks file the first time; may replace w->cbuf's contents
+ * with the shared form. 0 or -errno. */
+static int share_timestamps(struct block_writer *w)
+{
+	size_t f, fl;
+	const uint8_t *c = (const uint8_t *)w->cbuf.data;
+	if (!chunk_ts_field(c, w->cbuf.len, &f, &fl) || fl < 4)
+		return 0;
+	uint8_t mode = c[0] == CHUNK_DEC ? (c[4] & 4) : (c[3] & 4);
+	buf_reset(&w->sbuf);
+	buf_add_u8(&w->sbuf, mode);
+	if (buf_add(&w->sbuf, c + f, fl) < 0)
+		return 0;
+	uintptr_t at = (uintptr_t)hmap_get(&w->ts_streams, w->sbuf.data, w->sbuf.len);
+	if (!at) {
+		if (w->ts_streams.len >= BLOCK_TS_STREAMS_MAX)
+			return 0;
+		int rc = tsdb_write_all(w->chk_fd, c + f, fl);
+		if (rc < 0)
+			return rc;
+		w->chk_crc = tsdb_crc32c(w->chk_crc, c + f, fl);
+		at = (uintptr_t)w->chk_off + 1;
+		w->chk_off += fl;
+		hmap_put(&w->ts_streams, w->sbuf.data, w->sbuf.len, (void *)at);
+	}
+	buf_reset(&w->sbuf);
+	buf_add_u8(&w->sbuf, c[0] == CHUNK_DEC ? CHUNK_DECT : CHUNK_XORST);
+	buf_add(&w->sbuf, c + 1, f - 1);
+	buf_add_uvarint(&w->sbuf, (uint64_t)(at - 1));
+	if (buf_add(&w->sbuf, c + f + fl, w->cbuf.len - f - fl) < 0)
+		return -E2BIG;
+	struct buf tmp = w->cbuf;
+	w->cbuf = w->sbuf;
+	w->sbuf = tmp;
+	return 0;
+}
 
 int block_writer_new(const char *dbdir, int64_t wmint, int64_t wmaxt, uint32_t level,
     struct block_writer **out, char *err, size_t errsz)
@@ -700,7 +784,9 @@ int block_writer_new(const char *dbdir, int64_t wmint, int64_t wmaxt, uint32_t l
 	w->mint = INT64_MAX;
 	w->maxt = INT64_MIN;
 	hmap_init(&w->syms);
+	hmap_init(&w->ts_streams);
 	buf_init(&w->cbuf, (size_t)1 << 24);
+	buf_init(&w->sbuf, (size_t)1 << 24);
 	tsdb_rmtree(w->tmpdir);
 	int rc = tsdb_mkdir(w->tmpdir);
 	char path[PATH_MAX];
@@ -738,6 +824,8 @@ int block_writer_add(struct block_writer *w, const struct labels *ls, const int6
 		size_t k = n - i < BLOCK_CHUNK_SAMPLES ? n - i : BLOCK_CHUNK_SAMPLES;
 		buf_reset(&w->cbuf);
 		int rc = chunk_encode(t + i, v + i, k, &w->cbuf);
+		if (rc == 0)
+			rc = share_timestamps(w);
 		if (rc == 0)
 			rc = tsdb_write_all(w->chk_fd, w->cbuf.data, w->cbuf.len);
 		if (rc < 0) {
@@ -817,7 +905,7 @@ static int build_index(struct block_writer *w, struct buf *out)
 	qsort(w->series, w->nseries, sizeof(*w->series), cmp_wseries);
 
 	buf_add(out, BLOCK_INDEX_MAGIC, BLOCK_MAGIC_LEN);
-	buf_add_u32le(&sec, 1);
+	buf_add_u32le(&sec, BLOCK_VERSION);
 	buf_add_u64le(&sec, (uint64_t)w->mint);
 	buf_add_u64le(&sec, (uint64_t)w->maxt);
 	buf_add_u64le(&sec, w->nseries);
@@ -930,11 +1018,11 @@ int block_writer_finish(struct block_writer *w, char **dir_out, char *err, size_
 		rc = write_file(path, ix.data, ix.len);
 	}
 	if (rc == 0) {
-		buf_printf(&meta, "{\n  \"version\": 1,\n  \"minTime\": %" PRId64 ",\n"
+		buf_printf(&meta, "{\n  \"version\": %d,\n  \"minTime\": %" PRId64 ",\n"
 		    "  \"maxTime\": %" PRId64 ",\n  \"level\": %" PRIu32 ",\n"
 		    "  \"stats\": {\"numSeries\": %zu, \"numSamples\": %" PRIu64
 		    ", \"numChunks\": %" PRIu64 "},\n  \"chunksBytes\": %" PRIu64 ",\n"
-		    "  \"indexBytes\": %zu\n}\n", w->mint, w->maxt, w->level, w->nseries,
+		    "  \"indexBytes\": %zu\n}\n", BLOCK_VERSION, w->mint, w->maxt, w->level, w->nseries,
 		    w->nsamples, w->nchunks, w->chk_off, ix.len);
 		snprintf(path, sizeof(path), "%s/meta.json", w->tmpdir);
 		rc = write_file(path, meta.data, meta.len);
@@ -984,7 +1072,9 @@ void block_writer_abort(struct block_writer *w)
 	}
 	free(w->series);
 	hmap_free(&w->syms, NULL);
+	hmap_free(&w->ts_streams, NULL);
 	buf_free(&w->cbuf);
+	buf_free(&w->sbuf);
 	free(w->dbdir);
 	free(w->tmpdir);
 	free(w->final);

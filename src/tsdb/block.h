@@ -19,6 +19,7 @@
 #define BLOCK_INDEX_MAGIC "VGIX0001"	/* first 8 bytes of index */
 #define BLOCK_CHUNKS_MAGIC "VGCK0001"	/* first 8 bytes of chunks */
 #define BLOCK_MAGIC_LEN 8u
+#define BLOCK_VERSION 2			/* index header version written (1: no shared timestamps; both read) */
 #define BLOCK_HEADER_LEN 60u		/* payload bytes of the header section */
 #define BLOCK_SYMBOLS_MAX (1u << 28)	/* symbols one block may hold */
 #define BLOCK_CHUNK_SAMPLES 480u	/* samples per chunk in a block (2 h at 15 s) */
@@ -82,7 +83,13 @@ struct block {
 	uint64_t bytes;		/* bytes on disk */
 	struct btomb *tomb;	/* deleted ranges, sorted by idx (owned) */
 	size_t ntomb;		/* entries in tomb */
+	struct tiers *tiers;	/* downsampled tiers (tier.h), or NULL (owned) */
+	int tiers_bad;		/* 1: a tiers file exists but failed its checks (ignored) */
+	int tiers_failed;	/* 1: building tiers failed once; not retried until reopened */
+	int raw_gone;		/* 1: raw chunks dropped by retention, only tiers remain */
 };
+
+#define BLOCK_RAW_GONE "raw-dropped"	/* marker file: the chunks file was removed on purpose */
 
 /* Parse and check an index held in memory; chunks_len bounds the chunk
  * references (UINT64_MAX: unknown). Return 0 or -EINVAL with err set. */
@@ -100,6 +107,9 @@ void bseries_free(struct bseries *s);
 int block_open(const char *dir, struct block **out, char *err, size_t errsz);
 /* Unmap and free (b may be NULL). */
 void block_close(struct block *b);
+/* Drop b's raw chunks, keeping its index and tiers: write the raw-dropped
+ * marker (fsynced), then unlink chunks. 0 or -errno. */
+int block_drop_raw(struct block *b);
 /* Record that series idx[0..n) lose their samples in [mint, maxt]: rewrite
  * the block's tombstones file (temp file, fsync, rename). 0 or -errno. */
 int block_delete(struct block *b, const uint32_t *idx, size_t n, int64_t mint, int64_t maxt);

@@ -598,21 +598,72 @@ static int for_header(struct chunk_iter *it)
 	if (!(it->mode & 4))
 		return 0;
 	uint64_t l, wt;
-	if (br_get(it->p, &it->tpos, it->tend, 7, &l) < 0 || l > 64 ||
-	    br_get(it->p, &it->tpos, it->tend, (unsigned)l, &it->dmin) < 0 ||
-	    br_get(it->p, &it->tpos, it->tend, 7, &wt) < 0 || wt > 64)
+	if (br_get(it->tp, &it->tpos, it->tend, 7, &l) < 0 || l > 64 ||
+	    br_get(it->tp, &it->tpos, it->tend, (unsigned)l, &it->dmin) < 0 ||
+	    br_get(it->tp, &it->tpos, it->tend, 7, &wt) < 0 || wt > 64)
 		return -EINVAL;
 	it->wt = (uint8_t)wt;
 	return 0;
 }
 
+/* Read the timestamp field at r: `uvarint T` + T bytes in the chunk, or
+ * for a shared one `uvarint offset` of that field in file. Set tp, tpos,
+ * tend. */
+static int ts_field(struct chunk_iter *it, struct rd *r, int shared, const uint8_t *file,
+    size_t file_len)
+{
+	uint64_t tsbytes, off;
+	const uint8_t *ts;
+	if (!shared) {
+		if (rd_uvarint(r, &tsbytes) < 0 || rd_bytes(r, tsbytes, &ts) < 0)
+			return -EINVAL;
+	} else {
+		struct rd fr;
+		if (!file || rd_uvarint(r, &off) < 0 || off >= file_len)
+			return -EINVAL;
+		rd_init(&fr, file + off, file_len - off);
+		if (rd_uvarint(&fr, &tsbytes) < 0 || rd_bytes(&fr, tsbytes, &ts) < 0)
+			return -EINVAL;
+	}
+	if (tsbytes > SIZE_MAX / 8)
+		return -EINVAL;
+	it->tp = ts;
+	it->tpos = 0;
+	it->tend = tsbytes * 8;
+	return 0;
+}
+
+int chunk_ts_field(const uint8_t *p, size_t len, size_t *field, size_t *field_len)
+{
+	struct rd r;
+	uint64_t g, tsbytes;
+	const uint8_t *ts;
+	if (len < CHUNK_HEADER + 3 || (p[0] != CHUNK_DEC && p[0] != CHUNK_XORS))
+		return 0;
+	rd_init(&r, p + (p[0] == CHUNK_DEC ? 6 : 4), len - (p[0] == CHUNK_DEC ? 6 : 4));
+	if (p[0] == CHUNK_DEC && rd_uvarint(&r, &g) < 0)
+		return 0;
+	*field = len - rd_left(&r);
+	if (rd_uvarint(&r, &tsbytes) < 0 || rd_bytes(&r, tsbytes, &ts) < 0)
+		return 0;
+	*field_len = len - rd_left(&r) - *field;
+	return 1;
+}
+
 int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
+{
+	return chunk_iter_init_file(it, p, len, NULL, 0);
+}
+
+int chunk_iter_init_file(struct chunk_iter *it, const void *p, size_t len, const void *file,
+    size_t file_len)
 {
 	memset(it, 0, sizeof(*it));
 	const uint8_t *b = p;
 	if (len < CHUNK_HEADER || len > SIZE_MAX / 8)
 		return -EINVAL;
 	it->p = b;
+	it->tp = b;
 	it->len = len;
 	it->enc = b[0];
 	it->n = chunk_count(p, len);
@@ -630,24 +681,23 @@ int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
 		it->tend = len * 8;
 		return 0;
 	}
-	if (it->enc == CHUNK_XORS) {
+	int shared = it->enc == CHUNK_DECT || it->enc == CHUNK_XORST;
+	if (it->enc == CHUNK_XORS || it->enc == CHUNK_XORST) {
 		struct rd r;
-		uint64_t tsbytes;
 		if (len < CHUNK_HEADER + 2)
 			return -EINVAL;
 		it->mode = b[3];
 		rd_init(&r, b + 4, len - 4);
-		if ((it->mode & ~4) || rd_uvarint(&r, &tsbytes) < 0 || tsbytes > rd_left(&r))
+		if ((it->mode & ~4) || ts_field(it, &r, shared, file, file_len) < 0)
 			return -EINVAL;
-		size_t tstart = len - rd_left(&r);
-		it->tpos = tstart * 8;
-		it->tend = (tstart + tsbytes) * 8;
-		it->vpos = it->tend;
+		it->enc = CHUNK_XORS;
+		it->vpos = (len - rd_left(&r)) * 8;
 		it->vend = len * 8;
 		return for_header(it);
 	}
-	if (it->enc != CHUNK_DEC || len < CHUNK_HEADER + 3)
+	if ((it->enc != CHUNK_DEC && it->enc != CHUNK_DECT) || len < CHUNK_HEADER + 3)
 		return -EINVAL;
+	it->enc = CHUNK_DEC;
 	it->e = b[3];
 	it->mode = b[4];
 	it->w = b[5];
@@ -655,15 +705,9 @@ int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len)
 	    it->w > 64)
 		return -EINVAL;
 	struct rd r;
-	uint64_t tsbytes;
 	rd_init(&r, b + 6, len - 6);
-	if (rd_uvarint(&r, &it->g) < 0 || it->g == 0 || rd_uvarint(&r, &tsbytes) < 0 ||
-	    tsbytes > rd_left(&r))
+	if (rd_uvarint(&r, &it->g) < 0 || it->g == 0 || ts_field(it, &r, shared, file, file_len) < 0)
 		return -EINVAL;
-	size_t tstart = len - rd_left(&r);
-	it->tpos = tstart * 8;
-	it->tend = (tstart + tsbytes) * 8;
-	rd_init(&r, b + tstart + tsbytes, len - tstart - tsbytes);
 	if (rd_varint(&r, &it->m) < 0)
 		return -EINVAL;
 	it->vpos = (len - rd_left(&r)) * 8;
@@ -679,13 +723,13 @@ static inline __attribute__((always_inline)) int iter_next(struct chunk_iter *it
 		return 0;
 	if (it->enc != CHUNK_XOR && (it->mode & 4)) {
 		uint64_t x;
-		if (br_get(it->p, &it->tpos, it->tend, it->i ? it->wt : 64, &x) < 0)
+		if (br_get(it->tp, &it->tpos, it->tend, it->i ? it->wt : 64, &x) < 0)
 			return -EINVAL;
 		int64_t nt = it->i ? (int64_t)((uint64_t)it->t + it->dmin + x) : (int64_t)x;
 		if (it->i && nt <= it->t)
 			return -EINVAL;
 		it->t = nt;
-	} else if (get_ts(it->p, &it->tpos, it->tend, it->i, &it->t, &it->delta, 1) < 0) {
+	} else if (get_ts(it->tp, &it->tpos, it->tend, it->i, &it->t, &it->delta, 1) < 0) {
 		return -EINVAL;
 	}
 	if (it->enc == CHUNK_XOR) {
@@ -753,7 +797,7 @@ int chunk_iter_next(struct chunk_iter *it, int64_t *t, double *v)
  */
 static int read_dec_for(struct chunk_iter *it, int64_t *t, double *v, size_t max, size_t *got)
 {
-	const uint8_t *p = it->p;
+	const uint8_t *p = it->p, *tp = it->tp;	/* values; timestamps (maybe a shared stream) */
 	size_t tpos = it->tpos, vpos = it->vpos;
 	const size_t tend = it->tend, vend = it->vend;
 	int64_t ts = it->t, m = it->m, md = it->md;
@@ -768,7 +812,7 @@ static int read_dec_for(struct chunk_iter *it, int64_t *t, double *v, size_t max
 	int rc = 0;
 	while (k < max && i < n) {
 		uint64_t x;
-		if (br_get(p, &tpos, tend, i ? wt : 64, &x) < 0) {
+		if (br_get(tp, &tpos, tend, i ? wt : 64, &x) < 0) {
 			rc = -1;
 			break;
 		}

@@ -36,6 +36,8 @@ enum chunk_encoding {
 	CHUNK_DEC = 2,	/* dod timestamps, scaled-integer values */
 	CHUNK_XORS = 3,	/* separate timestamp stream (as DEC), then XOR values */
 	CHUNK_DECA = 4,	/* appendable decimals: interleaved dod timestamps and dod m */
+	CHUNK_DECT = 5,	/* CHUNK_DEC whose timestamp stream is shared, elsewhere in the file */
+	CHUNK_XORST = 6,	/* CHUNK_XORS whose timestamp stream is shared likewise */
 };
 
 /* An open chunk being appended to (always a valid chunk). */
@@ -74,6 +76,7 @@ int chunk_encode(const int64_t *t, const double *v, size_t n, struct buf *out);
 /* Reader over a chunk's bytes (which it does not own). */
 struct chunk_iter {
 	const uint8_t *p;	/* chunk bytes */
+	const uint8_t *tp;	/* bytes holding the timestamp stream (p, or the shared one) */
 	size_t len;		/* chunk length, bytes */
 	uint8_t enc;		/* enum chunk_encoding */
 	uint32_t n, i;		/* samples in the chunk, samples read */
@@ -90,8 +93,21 @@ struct chunk_iter {
 	uint8_t gw;		/* CHUNK_DEC mode 8: width of the current group */
 };
 
-/* Start reading a chunk. Return 0, or -EINVAL if the header is malformed. */
+/* Start reading a chunk. Return 0, or -EINVAL if the header is malformed
+ * (CHUNK_DECT/XORST chunks need chunk_iter_init_file). */
 int chunk_iter_init(struct chunk_iter *it, const void *p, size_t len);
+/* Start reading a chunk that lies in a file of file_len bytes at file (a
+ * block's chunks file): CHUNK_DECT/XORST refer to their timestamp stream by
+ * its offset there. 0 or -EINVAL. */
+int chunk_iter_init_file(struct chunk_iter *it, const void *p, size_t len, const void *file,
+    size_t file_len);
+/*
+ * For a CHUNK_DEC or CHUNK_XORS chunk, find its timestamp field (`uvarint T`
+ * and T bytes): *field is its byte offset in the chunk, *field_len its
+ * length. Return 1 if found, 0 for other encodings or malformed input.
+ */
+int chunk_ts_field(const uint8_t *p, size_t len, size_t *field /* out */,
+    size_t *field_len /* out */);
 /* Read the next sample: 1 with t and v set, 0 at the end, -EINVAL if the chunk
  * is corrupt (never reads past len). */
 int chunk_iter_next(struct chunk_iter *it, int64_t *t /* out */, double *v /* out */);

@@ -19,20 +19,24 @@
 #include "tsdb/fileutil.h"
 #include "tsdb/importparse.h"
 #include "tsdb/tsdb.h"
+#include "tsdb/tsdb_int.h"
 
 #define CLI_MATCHERS_MAX 32		/* matchers on a dump command line */
 #define IMPORT_FILE_MAX ((uint64_t)64 << 30)	/* bytes of one import file */
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vigil tsdb import [-d DIR] [--span DURATION] FILE\n"
+	fprintf(f, "usage: vigil tsdb import [-d DIR] [--span DURATION] [--downsample-after DURATION|never] FILE\n"
 	    "       vigil tsdb analyze DIR\n"
 	    "       vigil tsdb dump DIR [--min-time MS] [--max-time MS] [MATCHER...]\n"
 	    "       vigil tsdb delete DIR --min-time MS --max-time MS MATCHER... (store stopped)\n"
 	    "MATCHER: metric_name | label=\"v\" | label!=\"v\" | label=~\"re\" | label!~\"re\"\n");
 }
 
-static struct tsdb *cli_open(const char *dir, int read_only, int no_wal, int64_t span)
+#define CLI_DOWNSAMPLE_DEFAULT INT64_MIN	/* cli_open: keep tsdb_options' default */
+
+static struct tsdb *cli_open(const char *dir, int read_only, int no_wal, int64_t span,
+    int64_t downsample_after)
 {
 	struct tsdb_options o;
 	char err[512];
@@ -43,6 +47,8 @@ static struct tsdb *cli_open(const char *dir, int read_only, int no_wal, int64_t
 	o.retention_ms = 0;
 	if (span > 0)
 		o.block_span_ms = span;
+	if (downsample_after != CLI_DOWNSAMPLE_DEFAULT)
+		o.downsample_after_ms = downsample_after;
 	struct tsdb *db = tsdb_open(&o, err, sizeof(err));
 	if (!db)
 		fprintf(stderr, "vigil tsdb: %s\n", err);
@@ -54,10 +60,17 @@ static struct tsdb *cli_open(const char *dir, int read_only, int no_wal, int64_t
 static int cmd_import(int argc, char **argv)
 {
 	const char *dir = "data", *file = NULL;
-	int64_t span = 0;
+	int64_t span = 0, ds_after = CLI_DOWNSAMPLE_DEFAULT;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-d") && i + 1 < argc) {
 			dir = argv[++i];
+		} else if (!strcmp(argv[i], "--downsample-after") && i + 1 < argc) {
+			if (!strcmp(argv[++i], "never")) {
+				ds_after = -1;
+			} else if (clock_parse_duration(argv[i], &ds_after) < 0 || ds_after < 0) {
+				fprintf(stderr, "vigil tsdb import: bad --downsample-after %s\n", argv[i]);
+				return 2;
+			}
 		} else if (!strcmp(argv[i], "--span") && i + 1 < argc) {
 			if (clock_parse_duration(argv[++i], &span) < 0 || span <= 0) {
 				fprintf(stderr, "vigil tsdb import: bad --span %s\n", argv[i]);
@@ -105,7 +118,7 @@ static int cmd_import(int argc, char **argv)
 			munmap((void *)(uintptr_t)data, size);
 		return 1;
 	}
-	struct tsdb *db = cli_open(dir, 0, 1, span);
+	struct tsdb *db = cli_open(dir, 0, 1, span, ds_after);
 	if (!db) {
 		if (size)
 			munmap((void *)(uintptr_t)data, size);
@@ -119,8 +132,17 @@ static int cmd_import(int argc, char **argv)
 	double v;
 	int rc, status = 0;
 	uint64_t n = 0;
-	while ((rc = importparse_next(&ip, &ls, &t, &v, err, sizeof(err))) == 1) {
-		int arc = tsdb_append(db, ls, t, v);
+	struct labels *cur = NULL;	/* labels of the current run of lines */
+	void *ref = NULL;		/* its head series */
+	int same;
+	while ((rc = importparse_next_same(&ip, &ls, &same, &t, &v, err, sizeof(err))) == 1) {
+		if (!same) {
+			labels_free(cur);
+			cur = ls;
+			ref = NULL;
+		}
+		ls = cur;
+		int arc = tsdb_append_ref(db, ls, &ref, t, v);
 		if (arc < 0) {
 			struct buf b;
 			buf_init(&b, 4096);
@@ -130,13 +152,12 @@ static int cmd_import(int argc, char **argv)
 			    arc == -ERANGE ? "sample out of order or older than existing blocks" :
 			    arc == -EEXIST ? "another value at the same timestamp" : strerror(-arc));
 			buf_free(&b);
-			labels_free(ls);
 			status = 1;
 			break;
 		}
-		labels_free(ls);
 		n++;
 	}
+	labels_free(cur);
 	if (rc < 0) {
 		const char *msg = strstr(err, ": ");
 		fprintf(stderr, "vigil tsdb import: %s:%zu: %s\n", file, ip.line, msg ? msg + 2 : err);
@@ -152,7 +173,18 @@ static int cmd_import(int argc, char **argv)
 			fprintf(stderr, "vigil tsdb import: %s\n", err);
 			status = 1;
 		} else {
-			tsdb_maintain(db);	/* compact the new blocks */
+			/* Nothing more will be appended, so every window is finished:
+			 * compact the new blocks (and build the tiers that are due)
+			 * until maintenance finds nothing more to do. */
+			db->head->min_valid = INT64_MAX;
+			for (int i = 0; i < 100000; i++) {
+				struct tsdb_stats s2;
+				tsdb_stats(db, &s1);
+				tsdb_maintain(db);
+				tsdb_stats(db, &s2);
+				if (s2.compactions == s1.compactions && s2.tier_builds == s1.tier_builds)
+					break;
+			}
 			tsdb_stats(db, &s1);
 			printf("imported %" PRIu64 " samples of %" PRIu64 " series into %s "
 			    "(%" PRIu64 " blocks, %" PRIu64 " bytes)\n", n, s0.head_series, dir,
@@ -184,7 +216,7 @@ static int cmd_analyze(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	struct tsdb *db = cli_open(argv[1], 1, 0, 0);
+	struct tsdb *db = cli_open(argv[1], 1, 0, 0, CLI_DOWNSAMPLE_DEFAULT);
 	if (!db)
 		return 1;
 	struct tsdb_stats st;
@@ -346,7 +378,7 @@ static int cmd_dump(int argc, char **argv, int del)
 		usage(stderr);
 		status = 2;
 	}
-	struct tsdb *db = status ? NULL : cli_open(dir, !del, 0, 0);
+	struct tsdb *db = status ? NULL : cli_open(dir, !del, 0, 0, CLI_DOWNSAMPLE_DEFAULT);
 	if (!db && status == 0)
 		status = 1;
 	if (db && del) {
@@ -436,7 +468,7 @@ static int cmd_stress(int argc, char **argv)
 		return 2;
 	/* A 10 s span over 1 s steps: cuts, checkpoints and compactions happen
 	 * every few dozen steps, so kills land in all of them. */
-	struct tsdb *db = cli_open(dir, 0, 0, 10000);
+	struct tsdb *db = cli_open(dir, 0, 0, 10000, CLI_DOWNSAMPLE_DEFAULT);
 	if (!db)
 		return 1;
 	struct storage s;

@@ -7,6 +7,7 @@
 
 #include "core/log.h"
 #include "core/xmalloc.h"
+#include "tsdb/tier.h"
 #include "tsdb/tsdb_int.h"
 
 /* One series to write: where its samples come from. */
@@ -209,11 +210,13 @@ static int compact_once(struct tsdb *db)
 		for (size_t i = 0; i < db->nblocks;) {
 			int64_t w = head_window_start(db->blocks[i]->ix.meta.mint, r);
 			size_t j = i;
+			int raw_gone = 0;
 			while (j < db->nblocks && db->blocks[j]->ix.meta.mint >= w &&
 			    db->blocks[j]->ix.meta.maxt < w + r)
-				j++;
-			/* Only windows the head has moved past are finished. */
-			if (j - i >= 2 && w + r <= db->head->min_valid)
+				raw_gone |= db->blocks[j++]->raw_gone;
+			/* Only windows the head has moved past are finished; blocks
+			 * that kept only their tiers are never merged. */
+			if (j - i >= 2 && !raw_gone && w + r <= db->head->min_valid)
 				return compact_range(db, i, j, w, r, level);
 			i = j > i ? j : i + 1;
 		}
@@ -221,13 +224,76 @@ static int compact_once(struct tsdb *db)
 	return -ENODATA;
 }
 
-static void apply_retention(struct tsdb *db)
+static int64_t newest_sample(const struct tsdb *db)
 {
 	int64_t newest = db->head->maxt;
 	for (size_t i = 0; i < db->nblocks; i++)
 		if (db->blocks[i]->ix.meta.maxt > newest)
 			newest = db->blocks[i]->ix.meta.maxt;
-	if (db->opt.retention_ms > 0 && newest > INT64_MIN + db->opt.retention_ms) {
+	return newest;
+}
+
+/* Is block maxt older than newest minus age? */
+static int older(int64_t maxt, int64_t newest, int64_t age)
+{
+	return newest > INT64_MIN + age && maxt < newest - age;
+}
+
+/* Build tiers for one block old enough to have them. 0 if one was built,
+ * -ENODATA if none was due. */
+static int downsample_once(struct tsdb *db)
+{
+	static const int64_t res[2] = { TSDB_TIER_5M, TSDB_TIER_1H };
+	if (db->opt.downsample_after_ms < 0)
+		return -ENODATA;
+	int64_t newest = newest_sample(db);
+	for (size_t i = 0; i < db->nblocks; i++) {
+		struct block *b = db->blocks[i];
+		/* "At least downsample_after old": with 0 every block qualifies. */
+		if ((b->tiers && !b->tiers_bad) || b->raw_gone || b->tiers_failed ||
+		    !older(b->ix.meta.maxt, newest, db->opt.downsample_after_ms - 1))
+			continue;
+		char err[512] = "";
+		int rc = tier_build(b, res, 2, err, sizeof(err));
+		if (rc < 0) {
+			b->tiers_failed = 1;
+			log_error("tsdb: building downsampled tiers failed", "block=%s reason=\"%s\"",
+			    b->name, err);
+			return rc;
+		}
+		b->tiers_bad = 0;
+		db->tier_builds++;
+		return 0;
+	}
+	return -ENODATA;
+}
+
+static void apply_retention(struct tsdb *db)
+{
+	int64_t newest = newest_sample(db);
+	int64_t keep_tiers = db->opt.downsample_retention_ms;
+	if (db->opt.retention_ms > 0 && keep_tiers > db->opt.retention_ms) {
+		/* Past raw retention, a block with tiers keeps only them until
+		 * the tier retention; one without tiers goes. */
+		for (size_t i = 0; i < db->nblocks;) {
+			struct block *b = db->blocks[i];
+			if (!older(b->ix.meta.maxt, newest, db->opt.retention_ms)) {
+				i++;
+				continue;
+			}
+			if (b->tiers && !b->tiers_bad && !older(b->ix.meta.maxt, newest, keep_tiers)) {
+				if (!b->raw_gone) {
+					int rc = block_drop_raw(b);
+					log_info("tsdb: raw chunks past retention dropped, tiers kept",
+					    "block=%s errno=%d", b->name, -rc);
+				}
+				i++;
+				continue;
+			}
+			log_info("tsdb: block past retention time removed", "block=%s", b->name);
+			tsdb_drop_block(db, i);
+		}
+	} else if (db->opt.retention_ms > 0 && newest > INT64_MIN + db->opt.retention_ms) {
 		while (db->nblocks && db->blocks[0]->ix.meta.maxt < newest - db->opt.retention_ms) {
 			log_info("tsdb: block past retention time removed", "block=%s",
 			    db->blocks[0]->name);
@@ -268,6 +334,8 @@ int tsdb_maintain(struct tsdb *db)
 	}
 	for (int i = 0; i < 16 && compact_once(db) == 0; i++)
 		;
+	/* One tiers file per call: each is a full read of a block. */
+	downsample_once(db);
 	apply_retention(db);
 	return rc;
 }

@@ -170,8 +170,51 @@ fail:
 	return -1;
 }
 
+/* Parse " value timestamp [# exemplar]" from p (at the space) to e. */
+static int parse_tail(struct importparse *ip, const char *p, const char *e, int64_t *t,
+    double *v, char *err, size_t errsz)
+{
+	if (p >= e || *p != ' ')
+		FAIL("expected a space before the value");
+	p++;
+	const char *v0 = p;
+	while (p < e && *p != ' ')
+		p++;
+	if (parse_value(v0, (size_t)(p - v0), v) < 0)
+		FAIL("bad value \"%.*s\"", (int)(p - v0 > 40 ? 40 : p - v0), v0);
+	if (p >= e)
+		FAIL("sample without a timestamp (import needs one on every line)");
+	p++;
+	const char *t0 = p;
+	while (p < e && *p != ' ')
+		p++;
+	if (parse_ts(t0, (size_t)(p - t0), ip->openmetrics, t) < 0)
+		FAIL("bad timestamp \"%.*s\"", (int)(p - t0 > 40 ? 40 : p - t0), t0);
+	if (p < e && (e - p < 3 || memcmp(p, " # ", 3) != 0))
+		FAIL("unexpected text after the timestamp");
+	return 0;
+fail:
+	return -1;
+}
+
+static int next_sample(struct importparse *ip, struct labels **ls, int *same, int64_t *t,
+    double *v, char *err, size_t errsz);
+
 int importparse_next(struct importparse *ip, struct labels **ls, int64_t *t, double *v,
     char *err, size_t errsz)
+{
+	return next_sample(ip, ls, NULL, t, v, err, errsz);
+}
+
+int importparse_next_same(struct importparse *ip, struct labels **ls, int *same, int64_t *t,
+    double *v, char *err, size_t errsz)
+{
+	*same = 0;
+	return next_sample(ip, ls, same, t, v, err, errsz);
+}
+
+static int next_sample(struct importparse *ip, struct labels **ls, int *same, int64_t *t,
+    double *v, char *err, size_t errsz)
 {
 	*ls = NULL;
 	while (ip->p < ip->end) {
@@ -189,6 +232,13 @@ int importparse_next(struct importparse *ip, struct labels **ls, int64_t *t, dou
 			if (e - s == 5 && !memcmp(s, "# EOF", 5))
 				ip->eof_seen = 1;
 			continue;
+		}
+		if (same && ip->keylen && (size_t)(e - s) > ip->keylen && s[ip->keylen] == ' ' &&
+		    !memcmp(s, ip->key, ip->keylen)) {
+			if (parse_tail(ip, s + ip->keylen, e, t, v, err, errsz) < 0)
+				return -1;
+			*same = 1;
+			return 1;
 		}
 		lb_reset(&ip->lb, NULL);
 		const char *p = s;
@@ -209,27 +259,14 @@ int importparse_next(struct importparse *ip, struct labels **ls, int64_t *t, dou
 		}
 		if (!lb_get(&ip->lb, "__name__"))
 			FAIL("sample without a metric name");
-		if (p >= e || *p != ' ')
-			FAIL("expected a space before the value");
-		p++;
-		const char *v0 = p;
-		while (p < e && *p != ' ')
-			p++;
-		if (parse_value(v0, (size_t)(p - v0), v) < 0)
-			FAIL("bad value \"%.*s\"", (int)(p - v0 > 40 ? 40 : p - v0), v0);
-		if (p >= e)
-			FAIL("sample without a timestamp (import needs one on every line)");
-		p++;
-		const char *t0 = p;
-		while (p < e && *p != ' ')
-			p++;
-		if (parse_ts(t0, (size_t)(p - t0), ip->openmetrics, t) < 0)
-			FAIL("bad timestamp \"%.*s\"", (int)(p - t0 > 40 ? 40 : p - t0), t0);
-		if (p < e && (e - p < 3 || memcmp(p, " # ", 3) != 0))
-			FAIL("unexpected text after the timestamp");
+		ip->keylen = 0;
+		if (parse_tail(ip, p, e, t, v, err, errsz) < 0)
+			return -1;
 		*ls = lb_labels(&ip->lb);
 		if (!*ls)
 			FAIL("bad label set");
+		ip->key = s;
+		ip->keylen = (size_t)(p - s);
 		return 1;
 	}
 	return 0;

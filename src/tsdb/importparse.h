@@ -28,6 +28,8 @@ struct importparse {
 	int openmetrics;	/* 1: timestamps in seconds (input ends with # EOF) */
 	int eof_seen;		/* 1 once `# EOF` was read */
 	struct labels_builder lb;	/* scratch */
+	const char *key;	/* series text (name and labels) of the last sample read, in the input */
+	size_t keylen;		/* its length (0: none yet) */
 };
 
 /* Start parsing n bytes at p (not copied; must outlive the parser). */
@@ -38,5 +40,12 @@ void importparse_free(struct importparse *ip);
  * the end; -1 with "line N: reason" in err. */
 int importparse_next(struct importparse *ip, struct labels **ls /* out */,
     int64_t *t /* out */, double *v /* out */, char *err, size_t errsz);
+
+/* As importparse_next, but when a line's series text is byte for byte the
+ * previous sample's (files grouped by series), the labels are not parsed
+ * again: *ls is NULL and *same 1 (the caller reuses its previous labels);
+ * otherwise *same is 0 and *ls as importparse_next. */
+int importparse_next_same(struct importparse *ip, struct labels **ls /* out */,
+    int *same /* out */, int64_t *t /* out */, double *v /* out */, char *err, size_t errsz);
 
 #endif

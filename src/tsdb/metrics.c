@@ -20,6 +20,8 @@ void tsdb_stats(struct tsdb *db, struct tsdb_stats *st)
 		st->block_series += b->ix.meta.nseries;
 		st->block_samples += b->ix.meta.nsamples;
 		st->block_bytes += b->bytes;
+		st->tier_blocks += b->tiers != NULL;
+		st->raw_dropped += b->raw_gone != 0;
 		st->mint = b->ix.meta.mint < st->mint ? b->ix.meta.mint : st->mint;
 		st->maxt = b->ix.meta.maxt > st->maxt ? b->ix.meta.maxt : st->maxt;
 	}
@@ -29,6 +31,8 @@ void tsdb_stats(struct tsdb *db, struct tsdb_stats *st)
 	st->rejected_duplicate = db->rej_dup;
 	st->compactions = db->compactions;
 	st->head_cuts = db->head_cuts;
+	st->tier_builds = db->tier_builds;
+	st->tier_selects = db->tier_selects;
 }
 
 int tsdb_metrics_text(struct tsdb *db, struct buf *out)
@@ -71,6 +75,20 @@ int tsdb_metrics_text(struct tsdb *db, struct buf *out)
 	    st.head_series, st.head_chunks, st.appended, st.rejected_too_old,
 	    st.rejected_duplicate, db->rej_io, st.compactions, st.head_cuts, st.blocks,
 	    db->quarantined, st.block_bytes, st.wal_bytes);
+	rc |= buf_printf(out,
+	    "# HELP vigil_tsdb_tier_builds_total Downsampled tiers files written.\n"
+	    "# TYPE vigil_tsdb_tier_builds_total counter\n"
+	    "vigil_tsdb_tier_builds_total %" PRIu64 "\n"
+	    "# HELP vigil_tsdb_tier_selects_total Selects answered (partly) from downsampled tiers.\n"
+	    "# TYPE vigil_tsdb_tier_selects_total counter\n"
+	    "vigil_tsdb_tier_selects_total %" PRIu64 "\n"
+	    "# HELP vigil_tsdb_tier_blocks Blocks that carry downsampled tiers.\n"
+	    "# TYPE vigil_tsdb_tier_blocks gauge\n"
+	    "vigil_tsdb_tier_blocks %" PRIu64 "\n"
+	    "# HELP vigil_tsdb_raw_dropped_blocks Blocks past raw retention kept as tiers only.\n"
+	    "# TYPE vigil_tsdb_raw_dropped_blocks gauge\n"
+	    "vigil_tsdb_raw_dropped_blocks %" PRIu64 "\n",
+	    st.tier_builds, st.tier_selects, st.tier_blocks, st.raw_dropped);
 	rc |= buf_printf(out,
 	    "# HELP vigil_tsdb_wal_fsync_seconds Time spent in WAL fsyncs.\n"
 	    "# TYPE vigil_tsdb_wal_fsync_seconds histogram\n");

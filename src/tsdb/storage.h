@@ -64,6 +64,8 @@ struct select_hints {
 	int64_t step_ms;	/* evaluation step, 0 for instant queries */
 	int64_t range_ms;	/* range of the range vector, 0 for instant vectors */
 	const char *func;	/* function applied ("rate", "max_over_time"...), or NULL */
+	int64_t lookback_ms;	/* instant vector selectors: the lookback delta, ms (0: not
+				 * given; a store may then not serve a downsampled tier) */
 	size_t max_series;	/* stop after this many series (0: no limit) */
 	size_t max_samples;	/* fail with -E2BIG past this many samples (0: no limit) */
 };

@@ -23,6 +23,8 @@ void tsdb_options_default(struct tsdb_options *o)
 	o->retention_ms = (int64_t)15 * 24 * 3600 * 1000;
 	o->wal_fsync_interval_ms = 1000;
 	o->wal_segment_bytes = (uint64_t)128 << 20;
+	o->downsample_after_ms = (int64_t)24 * 3600 * 1000;
+	o->downsample_retention_ms = 0;
 }
 
 /* ---- blocks ---- */
@@ -122,6 +124,10 @@ static int open_blocks(struct tsdb *db, char *err, size_t errsz)
 		struct block *b;
 		int rc = block_open(path, &b, berr, sizeof(berr));
 		if (rc == 0) {
+			char tmp[PATH_MAX + 16];
+			snprintf(tmp, sizeof(tmp), "%s/tiers.tmp", path);
+			if (!db->opt.read_only)
+				unlink(tmp);	/* a tiers file whose write was cut short */
 			tsdb_add_block(db, b);
 		} else if (rc == -EACCES || rc == -EPERM || rc == -EMFILE || rc == -ENFILE || rc == -ENOMEM) {
 			/* Not damage: a block we may not read (e.g. written by root)
@@ -276,12 +282,20 @@ void tsdb_close(struct tsdb *db)
 
 int tsdb_append(struct tsdb *db, const struct labels *ls, int64_t t, double v)
 {
+	void *ref = NULL;
+	return tsdb_append_ref(db, ls, &ref, t, v);
+}
+
+int tsdb_append_ref(struct tsdb *db, const struct labels *ls, void **ref, int64_t t, double v)
+{
 	if (db->opt.read_only)
 		return -EROFS;
 	if (!ls || ls->n == 0)
 		return -EINVAL;
 	struct head *h = db->head;
-	struct hseries *s = head_find(h, ls);
+	struct hseries *s = *ref;
+	if (!s)
+		s = head_find(h, ls);
 	if (!s) {
 		if (t < h->min_valid) {
 			db->rej_old++;
@@ -290,6 +304,7 @@ int tsdb_append(struct tsdb *db, const struct labels *ls, int64_t t, double v)
 		int created;
 		s = head_get_or_create(h, ls, &created);
 	}
+	*ref = s;
 	int rc = head_check(h, s, t, v);
 	if (rc == 1)
 		return 0;

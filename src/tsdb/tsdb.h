@@ -35,6 +35,10 @@ struct tsdb_options {
 	uint64_t retention_bytes;	/* drop oldest blocks past this many bytes; 0: no cap */
 	int64_t wal_fsync_interval_ms;	/* longest time between WAL fsyncs (1000) */
 	uint64_t wal_segment_bytes;	/* WAL segment size before a new file (128 MiB) */
+	int64_t downsample_after_ms;	/* build 5 min / 1 h tiers for blocks whose last sample is
+					 * at least this much older than the newest (1d); -1: never */
+	int64_t downsample_retention_ms;	/* keep tiers (raw chunks dropped) of blocks past
+					 * retention_ms until this age; 0: no longer than raw */
 	int no_wal;			/* 1: no WAL (bulk import; call tsdb_flush_head) */
 	int read_only;			/* 1: never write (analyze, dump); appends fail */
 };
@@ -54,6 +58,10 @@ struct tsdb_stats {
 	uint64_t rejected_duplicate;	/* -EEXIST: another value at a timestamp */
 	uint64_t compactions;		/* blocks written by compaction */
 	uint64_t head_cuts;		/* blocks cut from the head */
+	uint64_t tier_builds;		/* tiers files written */
+	uint64_t tier_selects;		/* selects answered (partly) from tiers */
+	uint64_t tier_blocks;		/* blocks with tiers */
+	uint64_t raw_dropped;		/* blocks whose raw chunks retention dropped (tiers kept) */
 	int64_t mint, maxt;		/* range of all data (mint > maxt when empty) */
 };
 
@@ -71,6 +79,12 @@ void tsdb_storage(struct tsdb *db, struct storage *out /* out */);
  * window), -EEXIST (another value at t), -EROFS (read-only), or a negative
  * errno from write(2) (e.g. -ENOSPC; the sample is not stored). */
 int tsdb_append(struct tsdb *db, const struct labels *ls, int64_t t, double v);
+/* As tsdb_append, remembering the series in *ref (NULL on the first call):
+ * later appends of the same labels with that *ref skip the lookup. A ref
+ * stays valid until the next tsdb_maintain, tsdb_flush_head, tsdb_delete or
+ * tsdb_close (bulk import keeps one per run of lines). */
+int tsdb_append_ref(struct tsdb *db, const struct labels *ls, void **ref /* in/out */,
+    int64_t t, double v);
 /* Append every sample of an encoded core/batch.h batch with one WAL
  * write(2). Samples are checked one by one as tsdb_append() would; refused
  * ones are counted in *rejected and skipped. Return 0, -EBADMSG for a

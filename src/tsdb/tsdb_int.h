@@ -28,7 +28,12 @@ struct tsdb {
 	uint64_t head_cuts;		/* blocks cut from the head */
 	uint64_t quarantined;		/* blocks moved to quarantine/ */
 	uint64_t replay_unknown;	/* replayed samples of unknown series */
+	uint64_t tier_builds;		/* tiers files written */
+	uint64_t tier_selects;		/* selects that read a tier */
 };
+
+#define TSDB_TIER_5M ((int64_t)300000)		/* the fine tier, ms */
+#define TSDB_TIER_1H ((int64_t)3600000)		/* the coarse tier, ms */
 
 /* Insert an opened block, keeping the list sorted by mint. */
 void tsdb_add_block(struct tsdb *db, struct block *b);

@@ -19,7 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int64_t *ts = malloc(sizeof(int64_t) * cap);
 	double *vs = malloc(sizeof(double) * cap);
 	size_t n = 0;
-	int rc = chunk_iter_init(&it, p, size);
+	/* Shared-timestamp chunks (CHUNK_DECT/XORST) refer into the file around
+	 * them: let the input itself be that file. */
+	int rc = chunk_iter_init_file(&it, p, size, p, size);
 	while (rc == 0 && (rc = chunk_iter_next(&it, &ts[n], &vs[n])) == 1) {
 		if ((n > 0 && ts[n] <= ts[n - 1]) || n + 1 >= cap)
 			abort();

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "tsdb/chunk.h"
 #include "t.h"
@@ -279,6 +280,71 @@ T_TEST(chunk_rejects_bad_input)
 	buf_free(&b);
 }
 
+/* Decode a chunk that lies in file; 0 if it gives back t/v exactly. */
+static int decode_in_file(const uint8_t *file, size_t flen, size_t off, size_t len,
+    const int64_t *t, const double *v, size_t n)
+{
+	struct chunk_iter it;
+	int64_t tt;
+	double vv;
+	size_t i = 0;
+	int rc;
+	if (chunk_iter_init_file(&it, file + off, len, file, flen) != 0)
+		return -1;
+	while ((rc = chunk_iter_next(&it, &tt, &vv)) == 1) {
+		if (i >= n || tt != t[i] || memcmp(&vv, &v[i], 8) != 0)
+			return -1;
+		i++;
+	}
+	return rc == 0 && i == n ? 0 : -1;
+}
+
+/* Two series scraped together share one timestamp field in a file: the
+ * chunks that refer to it decode exactly; a bad reference is refused. */
+T_TEST(chunk_shared_timestamps_roundtrip)
+{
+	int64_t t[480];
+	double a[480], b[480];
+	for (int i = 0; i < 480; i++) {
+		t[i] = 1700000000000 + i * 1000 + (int64_t)(rnd() % 300);	/* jittery 1 s */
+		a[i] = (double)(i * 7 + (int)(rnd() % 5)) / 100;		/* decimals: DEC */
+		b[i] = bits_double(0x3ff0000000000000ull | (rnd() >> 12));	/* floats: XORS */
+	}
+	struct buf file;
+	buf_init(&file, 1u << 24);
+	buf_add(&file, "HEADER!!", 8);
+	size_t field_off = 0, offs[2], lens[2];
+	const double *vals[2] = { a, b };
+	for (int s = 0; s < 2; s++) {
+		struct buf c;
+		size_t f, fl;
+		buf_init(&c, 1u << 24);
+		T_EQ_INT(chunk_encode(t, vals[s], 480, &c), 0);
+		T_EQ_INT((uint8_t)c.data[0], s == 0 ? CHUNK_DEC : CHUNK_XORS);
+		T_EQ_INT(chunk_ts_field((const uint8_t *)c.data, c.len, &f, &fl), 1);
+		if (s == 0) {
+			field_off = file.len;
+			buf_add(&file, c.data + f, fl);
+		}
+		offs[s] = file.len;
+		buf_addc(&file, (char)(s == 0 ? CHUNK_DECT : CHUNK_XORST));
+		buf_add(&file, c.data + 1, f - 1);
+		buf_add_uvarint(&file, field_off);
+		buf_add(&file, c.data + f + fl, c.len - f - fl);
+		lens[s] = file.len - offs[s];
+		T_CHECK(lens[s] + 100 < c.len);	/* the timestamps were most of it */
+		buf_free(&c);
+	}
+	const uint8_t *p = (const uint8_t *)file.data;
+	T_EQ_INT(decode_in_file(p, file.len, offs[0], lens[0], t, a, 480), 0);
+	T_EQ_INT(decode_in_file(p, file.len, offs[1], lens[1], t, b, 480), 0);
+	/* Without the file, or with the reference pointing past it: refused. */
+	struct chunk_iter it;
+	T_EQ_INT(chunk_iter_init(&it, p + offs[0], lens[0]), -EINVAL);
+	T_EQ_INT(chunk_iter_init_file(&it, p + offs[0], lens[0], p, field_off), -EINVAL);
+	buf_free(&file);
+}
+
 int main(void)
 {
 	T_RUN(chunk_random_bit_patterns_roundtrip);
@@ -288,5 +354,6 @@ int main(void)
 	T_RUN(chunk_decimal_group_widths_for_outliers);
 	T_RUN(chunk_open_decimal_chunk_switches_to_xor_in_place);
 	T_RUN(chunk_rejects_bad_input);
+	T_RUN(chunk_shared_timestamps_roundtrip);
 	return t_done();
 }

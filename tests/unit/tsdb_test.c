@@ -643,6 +643,62 @@ T_TEST(tsdb_metrics_text_has_every_family)
 	labels_free(ls);
 }
 
+/* A block from before format version 2 (no shared timestamps) still reads:
+ * exactly the samples it was imported from. */
+T_TEST(tsdb_reads_version1_block)
+{
+	static const char *fix = "tests/data/tsdb/v1";
+	char cmd[1024], path[512], err[256];
+	fresh_dir();
+	snprintf(cmd, sizeof(cmd), "cp -r %s/blk-* %s/", fix, tmpdir);
+	T_EQ_INT(system(cmd), 0);
+	struct tsdb *db = open_db(7200000, 0);
+	T_CHECK(db != NULL);
+	struct tsdb_stats st;
+	tsdb_stats(db, &st);
+	T_EQ_INT(st.blocks, 1);
+	struct storage s, mem;
+	tsdb_storage(db, &s);
+	memstore_open(&mem);
+	snprintf(path, sizeof(path), "%s/samples.prom", fix);
+	FILE *f = fopen(path, "r");
+	T_CHECK(f != NULL);
+	char line[256];
+	size_t n = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		char sv[8], val[64];
+		long long t;
+		if (sscanf(line, "m{s=\"%7[^\"]\"} %63s %lld", sv, val, &t) != 3)
+			continue;
+		struct labels_builder lb;
+		lb_init(&lb);
+		lb_set(&lb, "__name__", "m");
+		lb_set(&lb, "s", sv);
+		struct labels *ls = lb_finish(&lb);
+		lb_free(&lb);
+		mem.ops->append(mem.impl, ls, t, strtod(val, NULL));
+		labels_free(ls);
+		n++;
+	}
+	if (f)
+		fclose(f);
+	T_EQ_INT(n, 900);
+	struct matcher m;
+	struct storage_result a, b;
+	matcher_init(&m, MATCH_EQ, "__name__", "m", err, sizeof(err));
+	T_EQ_INT(s.ops->select(s.impl, &m, 1, INT64_MIN, INT64_MAX, NULL, &a, err, sizeof(err)), 0);
+	T_EQ_INT(mem.ops->select(mem.impl, &m, 1, INT64_MIN, INT64_MAX, NULL, &b, err, sizeof(err)), 0);
+	const char *why = diff_results(&a, &b);
+	if (why)
+		T_FAILF("%s", why);
+	T_EQ_INT(a.n, 3);
+	storage_result_free(&a);
+	storage_result_free(&b);
+	matcher_free(&m);
+	s.ops->close(s.impl);
+	mem.ops->close(mem.impl);
+}
+
 int main(void)
 {
 	log_setup(LOG_ERROR + 1, "test");
@@ -655,6 +711,7 @@ int main(void)
 	T_RUN(tsdb_append_batch_matches_single_appends);
 	T_RUN(tsdb_delete_by_matcher_head_blocks_replay_compaction);
 	T_RUN(tsdb_metrics_text_has_every_family);
+	T_RUN(tsdb_reads_version1_block);
 	tsdb_rmtree(tmpdir);
 	return t_done();
 }
