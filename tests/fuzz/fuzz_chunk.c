@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		int64_t *bt = malloc(sizeof(int64_t) * cap);
 		double *bv = malloc(sizeof(double) * cap);
 		size_t bn = 0, got;
-		int brc = chunk_iter_init(&it, p, size);
+		int brc = chunk_iter_init_file(&it, p, size, p, size);
 		int ok = brc == 0;
 		while (ok && bn < cap) {
 			size_t run = (bn % 7) + 1;
