@@ -63,6 +63,12 @@ static const struct field storage_fields[] = {
 	  "The WAL is fsynced at least this often (0s: on every commit); see docs/STORAGE.md."),
 	FLD("out_of_order_window", F_DURATION, OFF(out_of_order_window_ms), 0, DAY, NULL, "10m",
 	  "Samples up to this far behind a series' newest sample are accepted."),
+	FLD("downsample", F_BOOL, OFF(downsample), 0, 0, NULL, "true",
+	  "Build 5 min and 1 h tiers (min, max, sum, count, last) that long-range queries read; see docs/STORAGE.md."),
+	FLD("downsample_after", F_DURATION, OFF(downsample_after_ms), 0, 100 * 365 * DAY, NULL, "1d",
+	  "A block gets its tiers once its newest sample is this much older than the store's newest (0s: every block)."),
+	FLD("downsample_retention", F_DURATION, OFF(downsample_retention_ms), 0, 100 * 365 * DAY, NULL, "0s",
+	  "Keep the tiers of blocks past storage.retention (raw samples gone) until this age (0s: no longer than raw)."),
 	FIELD_END,
 };
 
@@ -831,6 +837,8 @@ static void set_defaults(struct config *c)
 	c->retention_ms = 15 * DAY;
 	c->wal_fsync_interval_ms = 1000;
 	c->out_of_order_window_ms = 600000;
+	c->downsample = 1;
+	c->downsample_after_ms = DAY;
 	c->host_enabled = 1;
 	c->host_interval_ms = 10000;
 	c->snmp_profiles_dir = xstrdup("./profiles");

@@ -146,6 +146,9 @@ struct config {
 	int64_t retention_bytes;	/* and keep the store under this many bytes (0: no limit) */
 	int64_t wal_fsync_interval_ms;	/* the WAL is fsynced at least this often */
 	int64_t out_of_order_window_ms;	/* accept samples this far behind the newest */
+	int downsample;			/* 1: build downsampled tiers */
+	int64_t downsample_after_ms;	/* tier blocks this much older than the newest sample */
+	int64_t downsample_retention_ms;	/* keep tiers past retention_ms until this age (0: no) */
 
 	/* query: */
 	int64_t query_timeout_ms;	/* a query is cancelled after this */

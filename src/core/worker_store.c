@@ -121,6 +121,8 @@ static int store_apply(struct worker *w, const struct config *c, char *err, size
 	o.retention_bytes = (uint64_t)c->retention_bytes;
 	o.wal_fsync_interval_ms = c->wal_fsync_interval_ms;
 	o.ooo_window_ms = c->out_of_order_window_ms;
+	o.downsample_after_ms = c->downsample ? c->downsample_after_ms : -1;
+	o.downsample_retention_ms = c->downsample_retention_ms;
 	char why[256];
 	state.db = tsdb_open(&o, why, sizeof(why));
 	if (!state.db) {
