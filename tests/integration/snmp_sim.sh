@@ -69,9 +69,13 @@ for d in ios_c3560 junos routeros dell-os10 nxos_lag-mib 3com_4200 edgeos arubao
 	compare "snmp_sim_iftable_$d" "$d" 1.3.6.1.2.1.2.2.1
 	compare "snmp_sim_ifxtable_$d" "$d" 1.3.6.1.2.1.31.1.1.1
 done
-for d in linux-full-walk ios_c3560 junos_ex cyberpower arista_eos; do
+# Every LibreNMS recording, whole: every value a profile can poll decodes as
+# net-snmp decodes it (hex strings, OIDs, Counter64, TimeTicks).
+for f in "$TD"/snmp/librenms/*.snmprec; do
+	d=$(basename "$f" .snmprec)
 	compare "snmp_sim_fulltree_$d" "$d" 1.3.6.1
 done
+compare snmp_sim_fulltree_linux-full-walk linux-full-walk 1.3.6.1
 # a subtree the device lacks: both fall back to a GET of the OID itself
 compare snmp_sim_missing_subtree arista_eos 1.3.6.1.2.1.2.2.1
 cat "$tmp/table"
