@@ -33,6 +33,7 @@
 #include "core/curlloop.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/sqlite_rel.h"
 #include "core/xmalloc.h"
 #include "sandbox/egress.h"
 
@@ -139,19 +140,9 @@ static const char queue_schema[] =
 /* Open db_path and make sure the queue table is there. 0, or the SQLite error code. */
 static int open_queue(struct notifier *n, const char *db_path, char *err, size_t errsz)
 {
-	if (sqlite3_open_v2(db_path, &n->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-	    NULL) != SQLITE_OK) {
-		snprintf(err, errsz, "%s: %s", db_path, n->db ? sqlite3_errmsg(n->db) : "cannot open");
-		return SQLITE_CANTOPEN;
-	}
-	sqlite3_busy_timeout(n->db, 2000);
 	/* synchronous=FULL: a row is on disk before notifier_accept returns. */
-	char *msg = NULL;
-	int rc = sqlite3_exec(n->db, queue_schema, NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		snprintf(err, errsz, "%s: cannot use the queue: %s", db_path, msg ? msg : sqlite3_errstr(rc));
-	sqlite3_free(msg);
-	return rc;
+	return sqlite_open_schema(db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    queue_schema, "cannot use the queue: ", &n->db, err, errsz);
 }
 
 static void after_io(void *ctx);

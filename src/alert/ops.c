@@ -17,6 +17,7 @@
 #include "alert/notify_fmt.h"
 #include "alert/ops.h"
 #include "core/log.h"
+#include "core/sqlite_rel.h"
 #include "core/xmalloc.h"
 #include "tsdb/storage.h"
 
@@ -425,6 +426,17 @@ fail:
 	return -1;
 }
 
+int ops_weekly_json(unsigned weekdays, int from_min, int to_min, struct buf *out)
+{
+	int rc = buf_adds(out, ",\"weekly\":{\"days\":[");
+	for (int d = 0, k = 0; d < 7; d++)
+		if (weekdays >> d & 1)
+			rc |= buf_printf(out, "%s\"%s\"", k++ ? "," : "", weekday_names[d]);
+	rc |= buf_printf(out, "],\"from\":\"%02d:%02d\",\"to\":\"%02d:%02d\"}", from_min / 60,
+	    from_min % 60, to_min / 60, to_min % 60);
+	return rc;
+}
+
 int ops_window_json(const struct alert_ops_window *w, int64_t now_ms, struct buf *out)
 {
 	int rc = buf_adds(out, "{\"id\":");
@@ -437,14 +449,8 @@ int ops_window_json(const struct alert_ops_window *w, int64_t now_ms, struct buf
 	rc |= add_str(out, w->group);
 	rc |= buf_adds(out, ",\"matchers\":");
 	rc |= ops_matchers_json(w->m, w->nm, out);
-	if (w->weekdays) {
-		rc |= buf_adds(out, ",\"weekly\":{\"days\":[");
-		for (int d = 0, k = 0; d < 7; d++)
-			if (w->weekdays >> d & 1)
-				rc |= buf_printf(out, "%s\"%s\"", k++ ? "," : "", weekday_names[d]);
-		rc |= buf_printf(out, "],\"from\":\"%02d:%02d\",\"to\":\"%02d:%02d\"}", w->from_min / 60,
-		    w->from_min % 60, w->to_min / 60, w->to_min % 60);
-	}
+	if (w->weekdays)
+		rc |= ops_weekly_json(w->weekdays, w->from_min, w->to_min, out);
 	rc |= buf_adds(out, ",\"startsAt\":");
 	rc |= add_time(out, w->starts_ms);
 	rc |= buf_adds(out, ",\"endsAt\":");
@@ -823,18 +829,8 @@ bad:
 
 static int open_db(struct alert_ops *o, const char *path, char *err, size_t errsz)
 {
-	if (sqlite3_open_v2(path, &o->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-	    NULL) != SQLITE_OK) {
-		snprintf(err, errsz, "%s: %s", path, o->db ? sqlite3_errmsg(o->db) : "cannot open");
-		return SQLITE_CANTOPEN;
-	}
-	sqlite3_busy_timeout(o->db, 2000);
-	char *msg = NULL;
-	int rc = sqlite3_exec(o->db, ops_schema, NULL, NULL, &msg);
-	if (rc != SQLITE_OK)
-		snprintf(err, errsz, "%s: %s", path, msg ? msg : sqlite3_errstr(rc));
-	sqlite3_free(msg);
-	return rc;
+	return sqlite_open_schema(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+	    ops_schema, "", &o->db, err, errsz);
 }
 
 int alert_ops_open(const char *db_path, struct alert_ops **out, char *err, size_t errsz)

@@ -83,5 +83,8 @@ void ops_gc(struct alert_ops *o, int64_t now_ms);
 int ops_matchers_from_json(const struct ajson *arr, struct matcher **m /* out */, size_t *nm /* out */,
     char *err, size_t errsz);
 int ops_matchers_json(const struct matcher *m, size_t nm, struct buf *out);
+/* Append `,"weekly":{"days":[...],"from":"HH:MM","to":"HH:MM"}` for a weekly
+ * window (bit d of weekdays = day d, Sunday 0). 0, or nonzero past out's cap. */
+int ops_weekly_json(unsigned weekdays, int from_min, int to_min, struct buf *out);
 
 #endif

@@ -258,18 +258,12 @@ static int post_silence(struct alert_ops *o, const struct ajson *j, const char *
 
 static int config_window_json(const struct maint_window *w, int64_t now, struct buf *out)
 {
-	static const char *const days[] = { "sun", "mon", "tue", "wed", "thu", "fri", "sat" };
 	int rc = buf_adds(out, "{\"id\":null,\"source\":\"config\",\"name\":");
 	rc |= buf_add_json_str(out, w->name, strlen(w->name));
 	rc |= buf_adds(out, ",\"matchers\":");
 	rc |= ops_matchers_json(w->m, w->nm, out);
 	if (w->weekdays) {
-		rc |= buf_adds(out, ",\"weekly\":{\"days\":[");
-		for (int d = 0, k = 0; d < 7; d++)
-			if (w->weekdays >> d & 1)
-				rc |= buf_printf(out, "%s\"%s\"", k++ ? "," : "", days[d]);
-		rc |= buf_printf(out, "],\"from\":\"%02d:%02d\",\"to\":\"%02d:%02d\"}", w->from_min / 60, w->from_min % 60,
-		    w->to_min / 60, w->to_min % 60);
+		rc |= ops_weekly_json(w->weekdays, w->from_min, w->to_min, out);
 	} else {
 		rc |= buf_adds(out, ",\"startsAt\":");
 		rc |= add_time(out, w->start_ms);

@@ -20,6 +20,7 @@
 
 #include "api/auth.h"
 #include "core/clock.h"
+#include "core/sqlite_rel.h"
 #include "core/xmalloc.h"
 
 #define HASH_HEX_LEN   64	/* hex of a 32-byte BLAKE2b hash */
@@ -209,7 +210,6 @@ struct auth *auth_open_opts(const char *db_path, const struct auth_opts *o, char
 			    char *err, size_t errsz)
 {
 	struct auth *a = NULL;
-	char *emsg = NULL;
 	if (first_admin_pw && pwsz)
 		first_admin_pw[0] = '\0';
 	if (!first_admin_pw || pwsz < 32) {
@@ -232,15 +232,9 @@ struct auth *auth_open_opts(const char *db_path, const struct auth_opts *o, char
 	a->ttl_s = o && o->session_ttl_s > 0 ? o->session_ttl_s : AUTH_SESSION_TTL_S;
 	a->pw_ops = o && o->pw_ops ? o->pw_ops : crypto_pwhash_OPSLIMIT_INTERACTIVE;
 	a->pw_mem = o && o->pw_mem ? o->pw_mem : crypto_pwhash_MEMLIMIT_INTERACTIVE;
-	if (sqlite3_open_v2(db_path, &a->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, NULL) != SQLITE_OK) {
-		snprintf(err, errsz, "%s: %s", db_path, a->db ? sqlite3_errmsg(a->db) : "cannot open");
+	if (sqlite_open_schema(db_path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX, SCHEMA, "schema: ",
+	    &a->db, err, errsz) != SQLITE_OK)
 		goto fail;
-	}
-	sqlite3_busy_timeout(a->db, 2000);
-	if (sqlite3_exec(a->db, SCHEMA, NULL, NULL, &emsg) != SQLITE_OK) {
-		snprintf(err, errsz, "%s: schema: %s", db_path, emsg ? emsg : "error");
-		goto fail;
-	}
 	if (load_csrf_key(a) < 0) {
 		snprintf(err, errsz, "%s: cannot store the CSRF key: %s", db_path, sqlite3_errmsg(a->db));
 		goto fail;
@@ -268,10 +262,8 @@ struct auth *auth_open_opts(const char *db_path, const struct auth_opts *o, char
 			goto fail;
 		}
 	}
-	sqlite3_free(emsg);
 	return a;
 fail:
-	sqlite3_free(emsg);
 	auth_close(a);
 	return NULL;
 }

@@ -1,5 +1,6 @@
 /* sqlite_rel.c — see sqlite_rel.h. */
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "core/sqlite_rel.h"
@@ -34,4 +35,21 @@ int sqlite_rel_register(void)
 		return -1;
 	registered = 1;
 	return 0;
+}
+
+int sqlite_open_schema(const char *path, int flags, const char *schema, const char *what,
+    sqlite3 **db, char *err, size_t errsz)
+{
+	*db = NULL;
+	if (sqlite3_open_v2(path, db, flags, NULL) != SQLITE_OK) {
+		snprintf(err, errsz, "%s: %s", path, *db ? sqlite3_errmsg(*db) : "cannot open");
+		return SQLITE_CANTOPEN;
+	}
+	sqlite3_busy_timeout(*db, 2000);
+	char *msg = NULL;
+	int rc = sqlite3_exec(*db, schema, NULL, NULL, &msg);
+	if (rc != SQLITE_OK)
+		snprintf(err, errsz, "%s: %s%s", path, what, msg ? msg : sqlite3_errstr(rc));
+	sqlite3_free(msg);
+	return rc;
 }

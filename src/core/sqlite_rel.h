@@ -12,4 +12,12 @@
  * Idempotent. 0, or -1 if SQLite has no default VFS to wrap. */
 int sqlite_rel_register(void);
 
+struct sqlite3;
+/* Open (with SQLite's flags) the database at path into *db, set a 2 s busy
+ * timeout and run schema (idempotent SQL). SQLITE_OK (0), or the SQLite error
+ * code with err set to "PATH: WHAT REASON" (what: e.g. "schema: ", or "").
+ * *db may be set even on failure: the caller closes it. */
+int sqlite_open_schema(const char *path, int flags, const char *schema, const char *what,
+    struct sqlite3 **db, char *err, size_t errsz);
+
 #endif
