@@ -156,20 +156,14 @@ int notifier_open(struct loop *l, const char *db_path, struct notifier **out, ch
 	if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) {
 		/* A damaged queue must not keep vigil from starting: keep it aside for
 		 * inspection and start an empty one (its notifications are lost). */
-		char *aside = xasprintf("%s.corrupt-%lld", db_path, (long long)clock_wall_ms());
 		char q[ALERT_ERR_MAX + 8];
-		log_error("notification queue is damaged; moved aside, starting empty", "file=%s moved_to=%s err=%s",
-		    db_path, aside, log_quote(q, sizeof(q), err));
 		sqlite3_close(n->db);
 		n->db = NULL;
-		if (rename(db_path, aside) == 0) {
-			char *wal = xasprintf("%s-wal", db_path), *shm = xasprintf("%s-shm", db_path);
-			unlink(wal);
-			unlink(shm);
-			free(wal);
-			free(shm);
+		char *aside = sqlite_move_aside(db_path, (long long)clock_wall_ms());
+		log_error("notification queue is damaged; moved aside, starting empty", "file=%s moved_to=%s err=%s",
+		    db_path, aside ? aside : "(rename failed)", log_quote(q, sizeof(q), err));
+		if (aside)
 			rc = open_queue(n, db_path, err, errsz);
-		}
 		free(aside);
 	}
 	if (rc != SQLITE_OK)

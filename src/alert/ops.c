@@ -844,19 +844,13 @@ int alert_ops_open(const char *db_path, struct alert_ops **out, char *err, size_
 	int rc = open_db(o, db_path, err, errsz);
 	if (rc == SQLITE_NOTADB || rc == SQLITE_CORRUPT) {
 		/* Silences lost are better than alerting that cannot start. */
-		char *aside = xasprintf("%s.corrupt-%lld", db_path, (long long)time(NULL) * 1000);
-		log_error("operator action store is damaged; moved aside, starting empty", "file=%s moved_to=%s",
-		    db_path, aside);
 		sqlite3_close(o->db);
 		o->db = NULL;
-		if (rename(db_path, aside) == 0) {
-			char *wal = xasprintf("%s-wal", db_path), *shm = xasprintf("%s-shm", db_path);
-			unlink(wal);
-			unlink(shm);
-			free(wal);
-			free(shm);
+		char *aside = sqlite_move_aside(db_path, (long long)time(NULL) * 1000);
+		log_error("operator action store is damaged; moved aside, starting empty", "file=%s moved_to=%s",
+		    db_path, aside ? aside : "(rename failed)");
+		if (aside)
 			rc = open_db(o, db_path, err, errsz);
-		}
 		free(aside);
 	}
 	if (rc != SQLITE_OK) {

@@ -1,9 +1,13 @@
 /* sqlite_rel.c — see sqlite_rel.h. */
 #include <sqlite3.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 #include <string.h>
 
 #include "core/sqlite_rel.h"
+#include "core/xmalloc.h"
 
 static sqlite3_vfs rel_vfs;	/* copy of the default VFS with our xFullPathname */
 static int registered;		/* sqlite_rel_register ran */
@@ -52,4 +56,21 @@ int sqlite_open_schema(const char *path, int flags, const char *schema, const ch
 		snprintf(err, errsz, "%s: %s%s", path, what, msg ? msg : sqlite3_errstr(rc));
 	sqlite3_free(msg);
 	return rc;
+}
+
+char *sqlite_move_aside(const char *path, long long now_ms)
+{
+	char *aside = xasprintf("%s.corrupt-%lld", path, now_ms);
+	if (rename(path, aside) != 0) {
+		int e = errno;
+		free(aside);
+		errno = e;
+		return NULL;
+	}
+	char *wal = xasprintf("%s-wal", path), *shm = xasprintf("%s-shm", path);
+	unlink(wal);
+	unlink(shm);
+	free(wal);
+	free(shm);
+	return aside;
 }

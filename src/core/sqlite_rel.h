@@ -20,4 +20,9 @@ struct sqlite3;
 int sqlite_open_schema(const char *path, int flags, const char *schema, const char *what,
     struct sqlite3 **db, char *err, size_t errsz);
 
+/* Rename a damaged database to PATH.corrupt-<now_ms> (kept for inspection)
+ * and remove its -wal and -shm files, so an empty one can be made. The new
+ * name (malloced), or NULL with errno set if the rename failed. */
+char *sqlite_move_aside(const char *path, long long now_ms);
+
 #endif
