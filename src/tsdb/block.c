@@ -500,6 +500,19 @@ static void room_for(struct samples *out, size_t n)
 }
 
 
+size_t block_tomb_first(const struct block *b, uint32_t idx)
+{
+	size_t lo = 0, hi = b->ntomb;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (b->tomb[mid].idx < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
     int64_t mint, int64_t maxt, struct samples *out)
 {
@@ -516,14 +529,7 @@ int block_series_samples_win(const struct block *b, uint32_t i, struct bseries *
 		return 0;	/* past raw retention: only its tiers are left */
 	/* Tombstones are sorted by series index. A deleted newest sample would
 	 * make an earlier chunk the one to read: no skipping then. */
-	size_t lo = 0, hi = b->ntomb;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (b->tomb[mid].idx < i)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = block_tomb_first(b, i);
 	int deleted = lo < b->ntomb && b->tomb[lo].idx == i;
 	if (deleted || (w && w->step <= 0))
 		w = NULL;

@@ -122,6 +122,11 @@ struct labels *block_series_labels(const struct block *b, const struct bseries *
 int block_series_samples(const struct block *b, uint32_t i, struct bseries *s,
     int64_t mint, int64_t maxt, struct samples *out);
 
+/* Position of series idx's first tombstone in b->tomb (sorted by series
+ * index), or where it would be: b->ntomb or an entry of a later series if it
+ * has none. */
+size_t block_tomb_first(const struct block *b, uint32_t idx);
+
 /* Where a range query evaluates (from select_hints), so a select can skip
  * chunks no evaluation step reads. */
 struct qwin {

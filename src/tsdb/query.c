@@ -153,14 +153,7 @@ static void plan_for(const struct tsdb *db, const struct select_hints *h, int64_
 /* Has series idx of b any tombstone? */
 static int has_tomb(const struct block *b, uint32_t idx)
 {
-	size_t lo = 0, hi = b->ntomb;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (b->tomb[mid].idx < idx)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
+	size_t lo = block_tomb_first(b, idx);
 	return lo < b->ntomb && b->tomb[lo].idx == idx;
 }
 
