@@ -6,21 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/kahan.h"
 #include "core/xmalloc.h"
 #include "promql/eval.h"
-
-/* Prometheus's kahanSumInc (Neumaier variant). */
-static double kahan_inc(double inc, double sum, double *c)
-{
-	double t = sum + inc;
-	if (isinf(t))
-		*c = 0;
-	else if (fabs(sum) >= fabs(inc))
-		*c += (sum - t) + inc;
-	else
-		*c += (inc - t) + sum;
-	return t;
-}
 
 struct group {
 	double value, mean, c, count;	/* running state */

@@ -6,21 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/kahan.h"
 #include "core/xmalloc.h"
 #include "promql/eval.h"
 #include "promql/fn.h"
-
-static double kahan_inc(double inc, double sum, double *c)
-{
-	double t = sum + inc;
-	if (isinf(t))
-		*c = 0;
-	else if (fabs(sum) >= fabs(inc))
-		*c += (sum - t) + inc;
-	else
-		*c += (inc - t) + sum;
-	return t;
-}
 
 int pq_range_apply(struct pq_eval *ev, const struct pq_val *m, int keep_name,
     pq_window_fn fn, const void *ctx, struct pq_val *out)

@@ -12,6 +12,7 @@
 
 #include "core/batch.h"
 #include "core/buf.h"
+#include "core/kahan.h"
 #include "core/xmalloc.h"
 #include "tsdb/block.h"
 #include "tsdb/chunk.h"
@@ -25,20 +26,6 @@ int64_t tier_bucket_end(int64_t t, int64_t res)
 	if (t % res > 0)
 		q++;
 	return q * res;
-}
-
-/* Kahan-compensated add, as the PromQL engine sums (so a bucket's sum is
- * what sum_over_time over that bucket gives). */
-static double kahan_add(double inc, double sum, double *c)
-{
-	double t = sum + inc;
-	if (isinf(t))
-		*c = 0;
-	else if (fabs(sum) >= fabs(inc))
-		*c += (sum - t) + inc;
-	else
-		*c += (inc - t) + sum;
-	return t;
 }
 
 /* Column arrays of one series at one resolution. */
@@ -84,7 +71,7 @@ static void aggregate(const int64_t *t, const double *v, size_t n, int64_t res, 
 				if (x > mx || isnan(mx))
 					mx = x;
 			}
-			sum = kahan_add(x, sum, &comp);
+			sum = kahan_inc(x, sum, &comp);
 			cnt++;
 			lastv = j;
 		}
