@@ -388,19 +388,8 @@ static int stage_sample(void *ctx, const struct labels *ls, int64_t t, double v)
 	if (st->db->wal_on && !s->wal_logged) {
 		/* A series record must precede the samples that use its ref. */
 		stage_flush_samples(st);
-		struct buf p;
-		buf_init(&p, WAL_RECORD_MAX - 1);
-		buf_add_uvarint(&p, s->id);
-		buf_add_uvarint(&p, ls->n);
-		for (size_t i = 0; i < ls->n; i++) {
-			buf_add_uvarint(&p, strlen(ls->v[i].name));
-			buf_adds(&p, ls->v[i].name);
-			buf_add_uvarint(&p, strlen(ls->v[i].value));
-			buf_adds(&p, ls->v[i].value);
-		}
-		if (wal_encode(&st->recs, WAL_SERIES, p.data, p.len) < 0)
+		if (wal_encode_series(&st->recs, s->id, ls) < 0)
 			st->err = -E2BIG;
-		buf_free(&p);
 		s->wal_logged = 2;	/* logged by this batch, if its write succeeds */
 		if (st->nlogged == st->caplogged) {
 			st->caplogged = st->caplogged ? st->caplogged * 2 : 16;

@@ -385,21 +385,24 @@ int wal_write_records(struct wal *w, const struct buf *recs)
 	return recs->len ? write_buf(w, recs) : 0;
 }
 
-int wal_log_series(struct wal *w, uint64_t ref, const struct labels *ls)
+int wal_encode_series(struct buf *out, uint64_t ref, const struct labels *ls)
 {
 	struct buf p;
 	buf_init(&p, WAL_RECORD_MAX - 1);
-	buf_add_uvarint(&p, ref);
-	buf_add_uvarint(&p, ls->n);
-	for (size_t i = 0; i < ls->n; i++) {
-		buf_add_uvarint(&p, strlen(ls->v[i].name));
-		buf_adds(&p, ls->v[i].name);
-		buf_add_uvarint(&p, strlen(ls->v[i].value));
-		buf_adds(&p, ls->v[i].value);
-	}
-	buf_reset(&w->rec);
-	int rc = wal_encode(&w->rec, WAL_SERIES, p.data, p.len);
+	int bad = buf_add_uvarint(&p, ref) < 0 || buf_add_uvarint(&p, ls->n) < 0;
+	for (size_t i = 0; i < ls->n && !bad; i++)
+		bad = buf_add_uvarint(&p, strlen(ls->v[i].name)) < 0 || buf_adds(&p, ls->v[i].name) < 0 ||
+		    buf_add_uvarint(&p, strlen(ls->v[i].value)) < 0 || buf_adds(&p, ls->v[i].value) < 0;
+	/* a label set too large for one record is refused, never cut short */
+	int rc = bad ? -E2BIG : wal_encode(out, WAL_SERIES, p.data, p.len);
 	buf_free(&p);
+	return rc;
+}
+
+int wal_log_series(struct wal *w, uint64_t ref, const struct labels *ls)
+{
+	buf_reset(&w->rec);
+	int rc = wal_encode_series(&w->rec, ref, ls);
 	return rc < 0 ? rc : write_rec(w);
 }
 

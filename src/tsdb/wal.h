@@ -92,5 +92,8 @@ int wal_checkpoint_finish(struct wal *w, struct wal *cp, uint32_t seg);
 uint64_t wal_disk_bytes(const char *dir);
 /* Append a record of type with payload to out (for tests and checkpoints). */
 int wal_encode(struct buf *out, enum wal_type type, const void *payload, size_t n);
+/* Append a series record (ref, label set) to out, as wal_log_series writes
+ * it. 0 or negative errno (past out's cap or WAL_RECORD_MAX). */
+int wal_encode_series(struct buf *out, uint64_t ref, const struct labels *ls);
 
 #endif
