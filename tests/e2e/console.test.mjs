@@ -144,8 +144,9 @@ await step('node_detail_snmp_and_interface', async () => {
   const link = page.locator('[data-panel="interfaces"] tbody a').first();
   const name = await link.textContent();
   await link.click();
-  await loaded('node');
-  await page.waitForSelector(`h1:has-text("${name}")`, { timeout: T });
+  // The node page's view is loaded too until the route changes: wait for the
+  // interface page's own view to finish loading, not just for its heading.
+  await page.waitForSelector(`[data-page="node"][data-loaded="1"] h1:has-text("${name}")`, { timeout: T });
   check(await points('Traffic (bits/s)') > 0, 'interface traffic chart empty');
   check(await points('Status (1 = up)') > 0, 'interface status chart empty');
   check(await points('Errors (/s)') > 0, 'interface errors chart empty');

@@ -153,8 +153,9 @@ await step('vigil_interface_page', async () => {
   const link = page.locator('[data-panel="interfaces"] tbody a').first();
   const name = (await link.textContent()).trim();
   await link.click();
-  await loaded('node');
-  await page.waitForSelector(`h1:has-text("${name}")`, { timeout: T });
+  // The node page's view is loaded too until the route changes: wait for the
+  // interface page's own view to finish loading, not just for its heading.
+  await page.waitForSelector(`[data-page="node"][data-loaded="1"] h1:has-text("${name}")`, { timeout: T });
   check(await points('Traffic (bits/s)') > 0, 'interface traffic chart empty');
   check((await page.textContent('[data-ifinfo]')).includes('ifIndex'), 'interface facts missing');
   await shot('interface');
